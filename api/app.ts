@@ -1,0 +1,127 @@
+// The whole application over one SQL database: store, keys, skills, run queue, executor
+// and HTTP server. `aos serve` runs it; integration tests open it in process.
+import type { FastifyInstance } from 'fastify';
+import { createExecutor } from '../commands/executor.ts';
+import { ensurePriceTable } from '../commands/reference-data.ts';
+import type { SkillPort } from '../commands/skill-port.ts';
+import { createApiKeyStore } from '../infra/auth/api-key-store.ts';
+import { type BootstrapResult, ensureBootstrapKey } from '../infra/auth/bootstrap.ts';
+import type { Config } from '../infra/config.ts';
+import { runQueueFeeder } from '../infra/executor/run-queue-feeder.ts';
+import { createSqlRunQueue } from '../infra/executor/sql-run-queue.ts';
+import { createPrometheusMetrics, instrumentAppends } from '../infra/metrics/prometheus.ts';
+import { allMigrations } from '../infra/migrations.ts';
+import { loadSigningKey } from '../infra/signing/signing-key.ts';
+import { createDefaultSkillPort } from '../infra/skills/index.ts';
+import { startCheckpointedConsumer } from '../infra/store/checkpointed-consumer.ts';
+import { migrate } from '../infra/store/migrate.ts';
+import { openSqlClient } from '../infra/store/open-event-store.ts';
+import type { SqlClient } from '../infra/store/sql-client.ts';
+import { createSqlEventStore, type SqlEventStore } from '../infra/store/sql-event-store.ts';
+import { allProjections } from '../projections/all.ts';
+import { startProjections } from '../readmodels/projection-runner.ts';
+import { registerScrapeGauges } from './metrics.ts';
+import { buildServer } from './server.ts';
+
+export interface AppOverrides {
+  /** An already open database (tests); closed with the app. */
+  client?: SqlClient;
+  clock?: () => Date;
+  skills?: SkillPort & { close?: () => Promise<void> };
+  executor?: { leaseMs?: number; pollIntervalMs?: number; owner?: string };
+}
+
+export interface App {
+  server: FastifyInstance;
+  store: SqlEventStore;
+  bootstrap: BootstrapResult;
+  close(): Promise<void>;
+}
+
+export async function openApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
+  const clock = overrides.clock ?? (() => new Date());
+  const client = overrides.client ?? (await openSqlClient(config));
+  await migrate(client, allMigrations);
+  // One registry per app (tests run several); appends are timed wherever they come from.
+  const metrics = createPrometheusMetrics();
+  const store = instrumentAppends(
+    createSqlEventStore(client, { clock, maxEventBytes: config.AOS_MAX_EVENT_BYTES }),
+    metrics.commands,
+  );
+  registerScrapeGauges(metrics, { sql: client, projections: allProjections, clock });
+  await ensurePriceTable(store, clock());
+
+  const skills =
+    overrides.skills ??
+    createDefaultSkillPort({
+      now: clock,
+      allowHosts: config.AOS_HTTP_ALLOW_HOSTS,
+      ...(config.AOS_LLM_BASE_URL
+        ? { llm: { baseUrl: config.AOS_LLM_BASE_URL, apiKey: config.AOS_LLM_API_KEY ?? '' } }
+        : {}),
+    });
+  const keys = createApiKeyStore(client, { clock });
+  // Read (or generated into the data dir) before serving: a bad AOS_SIGNING_KEY stops start-up.
+  const signing = await loadSigningKey(config);
+  const server = await buildServer({
+    store,
+    keys,
+    commands: { store, skills, clock, metrics: metrics.commands },
+    readModels: client,
+    projections: { projections: allProjections, rebuild: (name) => running.rebuild(name) },
+    config,
+    metrics,
+    signing,
+  });
+  server.log.info({ keyId: signing.keyId, source: signing.source }, 'audit exports are signed with this key');
+  const bootstrap = await ensureBootstrapKey({
+    client,
+    dataDir: config.AOS_DATA_DIR,
+    bootstrapKey: config.AOS_BOOTSTRAP_KEY,
+    log: { info: (m) => server.log.info(m), warn: (m) => server.log.warn(m) },
+    clock,
+  });
+
+  const feeder = await startCheckpointedConsumer(store, runQueueFeeder, {
+    pollIntervalMs: 250,
+    onError: (error) => server.log.warn({ err: error }, 'run queue feeder failed; retrying'),
+  });
+  const running = await startProjections(store, allProjections, {
+    pollIntervalMs: 250,
+    onError: (error) => server.log.warn({ err: error }, 'projection failed; retrying'),
+  });
+  const executor =
+    config.AOS_EXECUTOR === 'on'
+      ? createExecutor(
+          {
+            store,
+            queue: createSqlRunQueue(client),
+            skills,
+            clock,
+            dayLimitMicros: () => config.AOS_TENANT_DAY_LIMIT_MICROS,
+            log: server.log,
+            metrics: metrics.commands,
+          },
+          {
+            concurrency: config.AOS_EXECUTOR_CONCURRENCY,
+            leaseMs: config.AOS_EXECUTOR_LEASE_MS,
+            ...overrides.executor,
+          },
+        )
+      : null;
+  executor?.start();
+
+  return {
+    server,
+    store,
+    bootstrap,
+    async close() {
+      await server.close();
+      await executor?.stop();
+      await feeder.stop();
+      await running.stop();
+      await skills.close?.();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// The `aos` command line.
+import { Command } from 'commander';
+import { BootstrapKeyError } from '../infra/auth/bootstrap.ts';
+import { ConfigError, loadConfig } from '../infra/config.ts';
+import { allMigrations } from '../infra/migrations.ts';
+import { migrate } from '../infra/store/migrate.ts';
+import { SigningKeyError } from '../infra/signing/signing-key.ts';
+import { openSqlClient } from '../infra/store/open-event-store.ts';
+import { exportCommand } from './cli/export.ts';
+import { keysCommand } from './cli/keys.ts';
+import { rebuildCommand } from './cli/rebuild.ts';
+import { verifyCommand } from './cli/verify.ts';
+import { serve } from './serve.ts';
+
+function configOrExit() {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`aos: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+const program = new Command()
+  .name('aos')
+  .description('AOS: an event-sourced runtime for AI agents')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run the HTTP API on the configured store (AOS_STORE, AOS_PORT, …)')
+  .action(async () => {
+    await serve(configOrExit());
+  });
+
+program
+  .command('migrate')
+  .description('apply pending SQL migrations to the configured store and exit')
+  .action(async () => {
+    const client = await openSqlClient(configOrExit());
+    try {
+      for (const migration of await migrate(client, allMigrations)) {
+        console.log(`${migration.applied ? 'applied ' : 'up to date'}  ${migration.name}`);
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
+rebuildCommand(program);
+exportCommand(program);
+verifyCommand(program);
+keysCommand(program);
+
+await program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(`aos: ${error instanceof Error ? error.message : String(error)}`);
+  // A setting that is wrong (like a malformed bootstrap key) is a usage error, as in configOrExit.
+  process.exit(error instanceof BootstrapKeyError || error instanceof SigningKeyError ? 2 : 1);
+});

@@ -1,0 +1,24 @@
+// `aos keys export-public [--out FILE]`: the public key that checks export signatures, as PEM
+// (GET /v1/export/public-key; served without an API key).
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { getFromServer, serverTarget } from './export.ts';
+
+export function keysCommand(program: Command): void {
+  const keys = program.command('keys').description('keys of this installation');
+  keys
+    .command('export-public')
+    .description("print (or write) the public key that checks the exports' signatures")
+    .option('--out <file>', 'write the PEM to this file (default: stdout)')
+    .action(async (options: { out?: string }) => {
+      const response = await getFromServer(serverTarget(), '/v1/export/public-key', false);
+      const { keyId, publicKeyPem } = (await response.json()) as { keyId: string; publicKeyPem: string };
+      if (options.out) {
+        await writeFile(options.out, publicKeyPem);
+        console.error(`wrote public key ${keyId} to ${options.out}`);
+      } else {
+        process.stdout.write(publicKeyPem);
+        console.error(`key id ${keyId}`);
+      }
+    });
+}

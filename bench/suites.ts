@@ -1,0 +1,19 @@
+// The benchmark suites. A suite is one file exporting `suite`; add it here.
+import type { Figure } from './support/report.ts';
+
+export interface SuiteContext {
+  /** About a minute for the whole suite, at least 3 repetitions per figure. */
+  quick: boolean;
+  /** Progress lines (stderr, so that --json output stays clean). */
+  log: (line: string) => void;
+}
+
+export interface Suite {
+  description: string;
+  run(context: SuiteContext): Promise<Figure[]>;
+}
+
+export const suites: Record<string, () => Promise<Suite>> = {
+  store: async () => (await import('./store.ts')).suite,
+  'replay-verify': async () => (await import('./verify.ts')).suite,
+};

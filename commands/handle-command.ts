@@ -1,0 +1,158 @@
+// Load a stream, decide, append with the expected version — the one way every command
+// changes state. A concurrent writer makes the append fail with ConcurrencyError; the
+// handler then reloads and decides again, a bounded number of times. Event ids derive
+// from the command id, so a command retried after a lost answer finds its own events
+// and returns them instead of acting twice.
+
+import { isDomainError } from '../domain/domain-error.ts';
+import { upcast, validateNewEvent } from '../domain/events/catalog.ts';
+import { deterministicUuid } from '../domain/hashing.ts';
+import type { EventMetadata, RecordedEvent } from '../domain/store/envelope.ts';
+import type { EventStore } from '../domain/store/event-store.ts';
+import { ConcurrencyError, EventIdConflictError } from '../domain/store/store-errors.ts';
+import type { CommandMetrics, CommandOutcome } from './metrics.ts';
+
+export interface DomainEvent {
+  type: string;
+  data: unknown;
+}
+
+export interface Decider<State, Command, Event extends DomainEvent> {
+  initialState: () => State;
+  evolve: (state: State, event: Event) => State;
+  decide: (command: Command, state: State) => Event[];
+}
+
+/** A stream folded up to `version` (-1: empty). */
+export interface Loaded<State> {
+  state: State;
+  version: number;
+}
+
+export interface CommandContext {
+  /** Unique per command; a retry of the same command must reuse it. */
+  commandId: string;
+  metadata: EventMetadata;
+  /** Counts the command by type and outcome. */
+  metrics?: CommandMetrics;
+}
+
+export interface Handled<State, Event> extends Loaded<State> {
+  /** The events this command recorded (now or, for a retried command, earlier). */
+  events: Event[];
+  /** True when the command had been applied before: nothing new was written. */
+  alreadyApplied: boolean;
+  /** Global position of the last event of the command, when it recorded any. */
+  lastPosition?: string;
+}
+
+const MAX_CONFLICT_RETRIES = 20;
+const PAGE = 10_000;
+
+export async function readWholeStream(store: EventStore, streamId: string): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  for (;;) {
+    const page = await store.readStream(streamId, { from: events.length, limit: PAGE });
+    events.push(...page);
+    if (page.length < PAGE) return events;
+  }
+}
+
+export function toDomainEvent<Event extends DomainEvent>(recorded: RecordedEvent): Event {
+  return { type: recorded.type, data: upcast(recorded.type, recorded.schemaVersion, recorded.data) } as Event;
+}
+
+export async function loadStream<State, Event extends DomainEvent>(
+  store: EventStore,
+  streamId: string,
+  decider: Pick<Decider<State, unknown, Event>, 'initialState' | 'evolve'>,
+): Promise<Loaded<State> & { recorded: RecordedEvent[] }> {
+  const recorded = await readWholeStream(store, streamId);
+  const state = recorded.map((e) => toDomainEvent<Event>(e)).reduce(decider.evolve, decider.initialState());
+  return { state, version: recorded.length - 1, recorded };
+}
+
+/** What a failed command counts as: a domain refusal's code, a lost race, or an error. */
+function failureOutcome(error: unknown): CommandOutcome {
+  if (error instanceof ConcurrencyError || error instanceof EventIdConflictError) return 'conflict';
+  if (isDomainError(error)) return error.code;
+  return 'error';
+}
+
+export async function handleCommand<State, Command, Event extends DomainEvent>(
+  store: EventStore,
+  streamId: string,
+  decider: Decider<State, Command, Event>,
+  command: Command,
+  context: CommandContext,
+  known?: Loaded<State>,
+): Promise<Handled<State, Event>> {
+  const type = String((command as { type?: unknown }).type ?? 'unknown');
+  try {
+    const handled = await handleCommandOnce(store, streamId, decider, command, context, known);
+    const outcome = handled.alreadyApplied ? 'duplicate' : handled.events.length === 0 ? 'noop' : 'recorded';
+    context.metrics?.commandHandled(type, outcome);
+    return handled;
+  } catch (error) {
+    context.metrics?.commandHandled(type, failureOutcome(error));
+    throw error;
+  }
+}
+
+async function handleCommandOnce<State, Command, Event extends DomainEvent>(
+  store: EventStore,
+  streamId: string,
+  decider: Decider<State, Command, Event>,
+  command: Command,
+  context: CommandContext,
+  /** The stream as the caller already holds it (e.g. an executor that owns the run); skips a read. */
+  known?: Loaded<State>,
+): Promise<Handled<State, Event>> {
+  let current = known;
+  for (let attempt = 0; ; attempt++) {
+    if (!current) {
+      const loaded = await loadStream(store, streamId, decider);
+      const earlier = loaded.recorded.filter((e) => e.metadata.commandId === context.commandId);
+      if (earlier.length > 0) {
+        return {
+          ...loaded,
+          events: earlier.map((e) => toDomainEvent<Event>(e)),
+          alreadyApplied: true,
+          lastPosition: earlier.at(-1)!.globalPosition,
+        };
+      }
+      current = loaded;
+    }
+    const events = decider.decide(command, current.state);
+    if (events.length === 0) return { ...current, events, alreadyApplied: false };
+    const newEvents = events.map((event, i) => {
+      const valid = validateNewEvent(event);
+      return {
+        eventId: deterministicUuid('event', context.commandId, streamId, i),
+        type: valid.type,
+        schemaVersion: valid.schemaVersion,
+        data: valid.data,
+        metadata: { ...context.metadata, commandId: context.commandId },
+      };
+    });
+    try {
+      const result = await store.append(streamId, newEvents, {
+        expectedVersion: current.version < 0 ? 'no_stream' : current.version,
+      });
+      const state = events.reduce(decider.evolve, current.state);
+      return {
+        state,
+        version: result.streamVersion,
+        events,
+        alreadyApplied: result.duplicate,
+        lastPosition: result.positions.at(-1)!.globalPosition,
+      };
+    } catch (error) {
+      const retryable = error instanceof ConcurrencyError || error instanceof EventIdConflictError;
+      if (!retryable || attempt >= MAX_CONFLICT_RETRIES) throw error;
+      current = undefined;
+      // Writers that collided would collide again in lock step; spread them out.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
+    }
+  }
+}

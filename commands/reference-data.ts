@@ -1,0 +1,94 @@
+// Price tables (stream `pricing`) and tenant policies (stream `policy-<tenantId>`) are
+// events too, so every charge and decision names the exact version it used. Until a
+// tenant publishes a policy, the default one is in force.
+
+import { validateNewEvent } from '../domain/events/catalog.ts';
+import { deterministicUuid } from '../domain/hashing.ts';
+import { defaultPolicy, type HashedPolicy, type Policy, withPolicyHash } from '../domain/policy.ts';
+import {
+  defaultPriceTable,
+  type HashedPriceTable,
+  type PriceTable,
+  withPriceTableHash,
+} from '../domain/pricing.ts';
+import type { EventStore } from '../domain/store/event-store.ts';
+
+export const PRICING_STREAM = 'pricing';
+export const policyStreamId = (tenantId: string) => `policy-${tenantId}`;
+
+async function latest(store: EventStore, streamId: string) {
+  const [event] = await store.readStream(streamId, { direction: 'backward', limit: 1 });
+  return event;
+}
+
+export async function currentPriceTable(store: EventStore): Promise<HashedPriceTable> {
+  const event = await latest(store, PRICING_STREAM);
+  if (!event) return withPriceTableHash(defaultPriceTable);
+  const { version, hash, models } = event.data as HashedPriceTable;
+  return { version, hash, models };
+}
+
+export async function currentPolicy(store: EventStore, tenantId: string): Promise<HashedPolicy> {
+  const event = await latest(store, policyStreamId(tenantId));
+  if (!event) return withPolicyHash(defaultPolicy);
+  const { version, hash, rules } = event.data as HashedPolicy;
+  return { version, hash, rules };
+}
+
+/** Adopts a price table; adopting the same table (by hash) again changes nothing. */
+export async function adoptPriceTable(store: EventStore, table: PriceTable, now: Date, actor: string) {
+  const hashed = withPriceTableHash(table);
+  const event = validateNewEvent({
+    type: 'PriceTableAdopted',
+    data: { ...hashed, effectiveFrom: now.toISOString() },
+  });
+  const current = await latest(store, PRICING_STREAM);
+  if (current && (current.data as HashedPriceTable).hash === hashed.hash) return hashed;
+  await store.append(
+    PRICING_STREAM,
+    [
+      {
+        eventId: deterministicUuid('price-table', hashed.hash, current?.streamPosition ?? -1),
+        ...event,
+        metadata: { tenantId: 'system', actor },
+      },
+    ],
+    { expectedVersion: current ? current.streamPosition : 'no_stream' },
+  );
+  return hashed;
+}
+
+/** The default price table is recorded on first start, so charges can name it by hash. */
+export async function ensurePriceTable(store: EventStore, now: Date): Promise<HashedPriceTable> {
+  const current = await latest(store, PRICING_STREAM);
+  if (current) return currentPriceTable(store);
+  try {
+    return await adoptPriceTable(store, defaultPriceTable, now, 'system:bootstrap');
+  } catch {
+    // Another process adopted it first.
+    return currentPriceTable(store);
+  }
+}
+
+export async function publishPolicy(
+  store: EventStore,
+  tenantId: string,
+  policy: Policy,
+  actor: string,
+): Promise<HashedPolicy> {
+  const hashed = withPolicyHash(policy);
+  const current = await latest(store, policyStreamId(tenantId));
+  const event = validateNewEvent({ type: 'PolicyPublished', data: hashed });
+  await store.append(
+    policyStreamId(tenantId),
+    [
+      {
+        eventId: deterministicUuid('policy', tenantId, hashed.hash, current?.streamPosition ?? -1),
+        ...event,
+        metadata: { tenantId, actor },
+      },
+    ],
+    { expectedVersion: current ? current.streamPosition : 'no_stream' },
+  );
+  return hashed;
+}

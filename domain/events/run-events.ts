@@ -1,0 +1,257 @@
+// The run stream (`run-<runId>`). Every event names its run; step events name the step,
+// attempt events the 1-based attempt; every event whose content depends on a clock reading
+// records that reading as `at`, so certification can feed it back as `now`.
+import { z } from 'zod';
+import { actorSchema } from '../actor.ts';
+import { planEstimateSchema } from '../estimate.ts';
+import { microsSchema } from '../money.ts';
+import { policyHash, policyInputSchema, policyResults, policyRulesSchema } from '../policy.ts';
+import { priceModelsSchema, priceTableHash } from '../pricing.ts';
+import { retryPolicySchema } from '../retry.ts';
+import { finalRunStatusSchema } from '../run/status.ts';
+import {
+  atSchema,
+  attemptSchema,
+  durationMsSchema,
+  errorCategorySchema,
+  errorCodeSchema,
+  hashSchema,
+  idSchema,
+  runIdSchema,
+  stepIndexSchema,
+  tokenUsageSchema,
+} from './fields.ts';
+
+/** A plan step as the run recorded it: its retry policy is the effective one (skill default + step override). */
+export const recordedStepSchema = z.strictObject({
+  skill: z.string().min(1),
+  skillVersion: z.string().min(1).optional(),
+  input: z.record(z.string(), z.unknown()),
+  retry: retryPolicySchema,
+  onFailure: z.enum(['fail', 'continue']),
+  sideEffecting: z.boolean(),
+});
+export type RecordedStep = z.infer<typeof recordedStepSchema>;
+
+export const runBudgetSchema = z.strictObject({
+  maxCostMicros: microsSchema,
+  maxSteps: z.int().positive(),
+  deadlineMs: z.int().positive(),
+});
+export type RunBudget = z.infer<typeof runBudgetSchema>;
+
+export const seedSchema = z.union([z.int(), z.string().min(1).max(256)]);
+
+export const runSubmitted = z
+  .strictObject({
+    runId: runIdSchema,
+    tenantId: idSchema,
+    agentId: idSchema,
+    plan: z.strictObject({ steps: z.array(recordedStepSchema).min(1) }),
+    budget: runBudgetSchema,
+    seed: seedSchema,
+    policy: z.strictObject({ version: z.string().min(1), hash: hashSchema, rules: policyRulesSchema }),
+    priceTable: z.strictObject({ version: z.string().min(1), hash: hashSchema, models: priceModelsSchema }),
+    deadlineAt: atSchema,
+    at: atSchema,
+  })
+  .superRefine((data, ctx) => {
+    if (policyHash(data.policy) !== data.policy.hash) {
+      ctx.addIssue({ code: 'custom', path: ['policy', 'hash'], message: 'does not match the rules' });
+    }
+    if (priceTableHash(data.priceTable) !== data.priceTable.hash) {
+      ctx.addIssue({ code: 'custom', path: ['priceTable', 'hash'], message: 'does not match the models' });
+    }
+  });
+
+export const runEstimated = z.strictObject({
+  runId: runIdSchema,
+  v1: planEstimateSchema,
+  v2: planEstimateSchema,
+  /** The estimate of record (the one budgets are checked against). */
+  basis: z.literal('v2'),
+  /** Accepted although its estimate is infeasible, because the policy says to flag, not refuse. */
+  flagged: z.boolean(),
+});
+
+export const policyDecided = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  attempt: attemptSchema,
+  decisionId: z.uuid(),
+  policyVersion: z.string().min(1),
+  policyHash: hashSchema,
+  ruleId: z.string().min(1),
+  input: policyInputSchema,
+  inputDigest: hashSchema,
+  result: z.enum(policyResults),
+  reason: z.string(),
+  at: atSchema,
+});
+
+export const approvalRequested = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  attempt: attemptSchema,
+  approvalId: z.uuid(),
+  decisionId: z.uuid(),
+  reason: z.string(),
+  expiresAt: atSchema,
+  at: atSchema,
+});
+
+export const approvalGranted = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  approvalId: z.uuid(),
+  actor: actorSchema,
+  comment: z.string().max(2000).optional(),
+  at: atSchema,
+});
+
+export const approvalRejected = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  approvalId: z.uuid(),
+  actor: actorSchema,
+  comment: z.string().max(2000).optional(),
+  at: atSchema,
+});
+
+export const approvalExpired = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  approvalId: z.uuid(),
+  expiresAt: atSchema,
+  at: atSchema,
+});
+
+export const skillCallStarted = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  attempt: attemptSchema,
+  skill: z.string().min(1),
+  skillVersion: z.string().min(1).optional(),
+  reservationId: idSchema,
+  reservedMicros: microsSchema,
+  estimateMicros: microsSchema,
+  at: atSchema,
+});
+
+export const skillCallSucceeded = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  attempt: attemptSchema,
+  output: z.unknown().optional(),
+  latencyMs: durationMsSchema,
+  at: atSchema,
+});
+
+export const skillCallFailed = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  attempt: attemptSchema,
+  errorCode: errorCodeSchema,
+  category: errorCategorySchema,
+  retryable: z.boolean(),
+  message: z.string(),
+  retryAfterMs: durationMsSchema.optional(),
+  latencyMs: durationMsSchema,
+  at: atSchema,
+});
+
+export const costCharged = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  attempt: attemptSchema,
+  reservationId: idSchema,
+  usage: tokenUsageSchema.optional(),
+  /** The pre-call estimate (v2) of this attempt. */
+  estimateMicros: microsSchema,
+  /** usage × the run's price table, rounded up once. */
+  computedMicros: microsSchema,
+  providerMicros: microsSchema.optional(),
+  /** What counts against budgets: the larger of computed and provider-reported. */
+  chargedMicros: microsSchema,
+  priceTableVersion: z.string().min(1),
+  priceTableHash: hashSchema,
+  at: atSchema,
+});
+
+export const retryScheduled = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  /** The attempt that failed. */
+  attempt: attemptSchema,
+  nextAttempt: attemptSchema,
+  errorCode: errorCodeSchema,
+  delayMs: durationMsSchema,
+  dueAt: atSchema,
+  at: atSchema,
+});
+
+export const budgetScopes = ['run', 'tenant_day', 'model_cap'] as const;
+
+export const budgetExceeded = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  attempt: attemptSchema,
+  /** run: the run's maxCostMicros; tenant_day / model_cap: the tenant's day ledger refused a reservation. */
+  scope: z.enum(budgetScopes),
+  reservationId: idSchema.optional(),
+  requestedMicros: microsSchema,
+  remainingMicros: microsSchema,
+  at: atSchema,
+});
+
+export const stepCompleted = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  outcome: z.enum(['succeeded', 'failed']),
+  attempts: z.int().nonnegative(),
+  output: z.unknown().optional(),
+  errorCode: errorCodeSchema.optional(),
+  reason: z.string().optional(),
+  at: atSchema,
+});
+
+export const runCancelRequested = z.strictObject({
+  runId: runIdSchema,
+  actor: actorSchema,
+  reason: z.string().max(2000),
+  at: atSchema,
+});
+
+export const runCompleted = z.strictObject({
+  runId: runIdSchema,
+  status: finalRunStatusSchema,
+  reason: z.string(),
+  errorCode: errorCodeSchema.optional(),
+  stepIndex: stepIndexSchema.optional(),
+  chargedMicros: microsSchema,
+  at: atSchema,
+});
+
+export const runEventSchemas = {
+  RunSubmitted: runSubmitted,
+  RunEstimated: runEstimated,
+  PolicyDecided: policyDecided,
+  ApprovalRequested: approvalRequested,
+  ApprovalGranted: approvalGranted,
+  ApprovalRejected: approvalRejected,
+  ApprovalExpired: approvalExpired,
+  SkillCallStarted: skillCallStarted,
+  SkillCallSucceeded: skillCallSucceeded,
+  SkillCallFailed: skillCallFailed,
+  CostCharged: costCharged,
+  RetryScheduled: retryScheduled,
+  BudgetExceeded: budgetExceeded,
+  StepCompleted: stepCompleted,
+  RunCancelRequested: runCancelRequested,
+  RunCompleted: runCompleted,
+} as const;
+
+type RunEventSchemas = typeof runEventSchemas;
+export type RunEventType = keyof RunEventSchemas;
+export type RunEventData<T extends RunEventType> = z.infer<RunEventSchemas[T]>;
+export type RunEvent = { [T in RunEventType]: { type: T; data: RunEventData<T> } }[RunEventType];

@@ -1,0 +1,149 @@
+// Commands of the run decider. Each carries the observation it reports (a skill outcome, a
+// budget refusal, an approval) and `now`, the clock reading of the caller: the decider reads
+// nothing else, so the same commands always produce the same events.
+import { z } from 'zod';
+import type { actorSchema } from '../actor.ts';
+import { errorCodeSchema, tokenUsageSchema } from '../events/fields.ts';
+import { seedSchema } from '../events/run-events.ts';
+import { microsSchema } from '../money.ts';
+import { policySchema } from '../policy.ts';
+import { priceTableSchema } from '../pricing.ts';
+import { retryOverrideSchema, retryPolicySchema } from '../retry.ts';
+import type { SkillOutcome } from '../skill.ts';
+import { isoInstantSchema } from '../time.ts';
+
+export const DEFAULT_MAX_STEPS = 50;
+export const DEFAULT_DEADLINE_MS = 60 * 60 * 1000;
+
+export const planStepInputSchema = z.strictObject({
+  skill: z.string().min(1),
+  skillVersion: z.string().min(1).optional(),
+  input: z.record(z.string(), z.unknown()).default({}),
+  retry: retryOverrideSchema.optional(),
+  onFailure: z.enum(['fail', 'continue']).default('fail'),
+  /** Overrides the skill's own side-effecting flag for this step. */
+  sideEffecting: z.boolean().optional(),
+});
+export type PlanStepInput = z.input<typeof planStepInputSchema>;
+
+export const planInputSchema = z.strictObject({
+  steps: z.array(planStepInputSchema).min(1, 'a plan needs at least one step'),
+});
+
+export const runBudgetInputSchema = z.strictObject({
+  maxCostMicros: microsSchema,
+  maxSteps: z.int().positive().default(DEFAULT_MAX_STEPS),
+  deadlineMs: z.int().positive().default(DEFAULT_DEADLINE_MS),
+});
+
+/** What the skill registry knows about a skill; the domain's built-in facts fill the gaps. */
+export const skillFactsSchema = z.strictObject({
+  defaultRetry: retryPolicySchema.optional(),
+  sideEffecting: z.boolean().optional(),
+});
+
+export const submitRunSchema = z.strictObject({
+  type: z.literal('SubmitRun'),
+  runId: z.string().min(1).max(256),
+  tenantId: z.string().min(1).max(256),
+  agentId: z.string().min(1).max(256),
+  plan: planInputSchema,
+  budget: runBudgetInputSchema,
+  seed: seedSchema,
+  /** The tenant's policy in force; `hash`, when given, must match the rules. */
+  policy: policySchema.extend({ hash: z.string().optional() }),
+  /** The adopted price table; `hash`, when given, must match the models. */
+  priceTable: priceTableSchema.extend({ hash: z.string().optional() }),
+  skills: z.record(z.string(), skillFactsSchema).optional(),
+  now: isoInstantSchema,
+});
+export type SubmitRun = z.input<typeof submitRunSchema>;
+export type ParsedSubmitRun = z.output<typeof submitRunSchema>;
+
+/** Asked before every attempt: ends the run (cancel, deadline, budget) or decides policy. */
+export interface EvaluateStep {
+  type: 'EvaluateStep';
+  now: string;
+}
+
+export interface DecideApproval {
+  type: 'DecideApproval';
+  approvalId: string;
+  decision: 'approve' | 'reject';
+  /** The authenticated principal, from the API key (never from the request body). */
+  actor: z.infer<typeof actorSchema>;
+  comment?: string;
+  now: string;
+}
+
+export interface ExpireApproval {
+  type: 'ExpireApproval';
+  now: string;
+}
+
+/** The tenant day ledger refused the reservation for the next attempt. */
+export interface RecordBudgetRefused {
+  type: 'RecordBudgetRefused';
+  reservationId: string;
+  requestedMicros: number;
+  remainingMicros: number;
+  scope?: 'tenant_day' | 'model_cap';
+  now: string;
+}
+
+export interface StartAttempt {
+  type: 'StartAttempt';
+  reservationId: string;
+  reservedMicros: number;
+  estimateMicros: number;
+  now: string;
+}
+
+export interface RecordOutcome {
+  type: 'RecordOutcome';
+  outcome: SkillOutcome;
+  latencyMs: number;
+  now: string;
+}
+
+/** The in-flight attempt's lease expired without an outcome: its worker is presumed dead. */
+export interface RecordWorkerLost {
+  type: 'RecordWorkerLost';
+  now: string;
+}
+
+export interface RequestCancel {
+  type: 'RequestCancel';
+  actor: z.infer<typeof actorSchema>;
+  reason: string;
+  now: string;
+}
+
+export type RunCommand =
+  | SubmitRun
+  | EvaluateStep
+  | DecideApproval
+  | ExpireApproval
+  | RecordBudgetRefused
+  | StartAttempt
+  | RecordOutcome
+  | RecordWorkerLost
+  | RequestCancel;
+
+/** A skill's outcome as the executor reports it; checked because skills are outside the domain. */
+export const skillOutcomeSchema = z.union([
+  z.strictObject({
+    ok: z.literal(true),
+    output: z.unknown().optional(),
+    usage: tokenUsageSchema.optional(),
+    providerCostMicros: microsSchema.optional(),
+  }),
+  z.strictObject({
+    ok: z.literal(false),
+    errorCode: errorCodeSchema,
+    message: z.string(),
+    retryAfterMs: z.int().nonnegative().optional(),
+    usage: tokenUsageSchema.optional(),
+    providerCostMicros: microsSchema.optional(),
+  }),
+]);

@@ -1,0 +1,57 @@
+// Run statuses, and how each run event moves a run between them. The status_history
+// projection and the run decider both use `statusAfter`, so the history is derivable from the
+// events alone and cannot disagree with the decider.
+import { z } from 'zod';
+
+export const finalRunStatuses = [
+  'succeeded',
+  'failed',
+  'cancelled',
+  'budget_exceeded',
+  'policy_denied',
+  'timed_out',
+] as const;
+export type FinalRunStatus = (typeof finalRunStatuses)[number];
+export const finalRunStatusSchema = z.enum(finalRunStatuses);
+
+export const runStatuses = [
+  'queued',
+  'running',
+  'waiting_approval',
+  'retrying',
+  ...finalRunStatuses,
+] as const;
+export type RunStatus = (typeof runStatuses)[number];
+
+export function isFinalStatus(status: RunStatus): status is FinalRunStatus {
+  return (finalRunStatuses as readonly string[]).includes(status);
+}
+
+/**
+ * The status after an event, or the same status when the event does not change it:
+ * RunSubmitted → queued; PolicyDecided / SkillCallStarted / ApprovalGranted → running;
+ * ApprovalRequested → waiting_approval; RetryScheduled → retrying; RunCompleted → its status.
+ * Nothing moves a run out of a final status.
+ */
+export function statusAfter(
+  current: RunStatus | undefined,
+  event: { type: string; data: unknown },
+): RunStatus | undefined {
+  if (current !== undefined && isFinalStatus(current)) return current;
+  switch (event.type) {
+    case 'RunSubmitted':
+      return 'queued';
+    case 'PolicyDecided':
+    case 'SkillCallStarted':
+    case 'ApprovalGranted':
+      return 'running';
+    case 'ApprovalRequested':
+      return 'waiting_approval';
+    case 'RetryScheduled':
+      return 'retrying';
+    case 'RunCompleted':
+      return finalRunStatusSchema.parse((event.data as { status?: unknown }).status);
+    default:
+      return current;
+  }
+}

@@ -1,0 +1,42 @@
+// Turns validated new events into recorded ones on top of a stream head: positions,
+// recordedAt and the hash chain. Shared by every adapter so all chain identically.
+import type { NewEvent, RecordedEvent } from './envelope.ts';
+import { eventHash } from './hash-chain.ts';
+
+export interface StreamHead {
+  /** -1 for a new stream. */
+  version: number;
+  hash: string;
+}
+
+/** `globalPosition` is left empty: the store assigns it. */
+export function chainEvents(
+  streamId: string,
+  events: readonly NewEvent[],
+  head: StreamHead,
+  recordedAt: string,
+): RecordedEvent[] {
+  let prevHash = head.hash;
+  return events.map((event, i) => {
+    const content = {
+      streamId,
+      streamPosition: head.version + 1 + i,
+      eventId: event.eventId,
+      type: event.type,
+      schemaVersion: event.schemaVersion,
+      data: event.data,
+      metadata: event.metadata,
+      recordedAt,
+      prevHash,
+    };
+    const hash = eventHash(content);
+    prevHash = hash;
+    return { ...content, globalPosition: '', hash };
+  });
+}
+
+/** The stream type is the stream id's prefix before the first '-' ("run-42" → "run"). */
+export function streamTypeOf(streamId: string): string {
+  const dash = streamId.indexOf('-');
+  return dash > 0 ? streamId.slice(0, dash) : streamId;
+}

@@ -1,0 +1,76 @@
+// The per-stream hash chain: each event's hash covers its content and the previous hash,
+// so editing, deleting, inserting or reordering any event of a stream is detectable.
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import type { EventMetadata, RecordedEvent } from './envelope.ts';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface HashedContent {
+  streamId: string;
+  streamPosition: number;
+  eventId: string;
+  type: string;
+  schemaVersion: number;
+  data: unknown;
+  metadata: EventMetadata;
+  recordedAt: string;
+  prevHash: string;
+}
+
+export function eventHash(content: HashedContent): string {
+  const { streamId, streamPosition, eventId, type, schemaVersion, data, metadata, recordedAt, prevHash } =
+    content;
+  const canonical = canonicalize({
+    streamId,
+    streamPosition,
+    eventId,
+    type,
+    schemaVersion,
+    data,
+    metadata,
+    recordedAt,
+    prevHash,
+  });
+  return createHash('sha256')
+    .update(canonical as string)
+    .digest('hex');
+}
+
+export type ChainBreak =
+  | { kind: 'hash_mismatch'; streamId: string; streamPosition: number; expected: string; actual: string }
+  | { kind: 'prev_hash_mismatch'; streamId: string; streamPosition: number; expected: string; actual: string }
+  | { kind: 'position_gap'; streamId: string; streamPosition: number; expectedPosition: number };
+
+export type ChainVerdict = { ok: true; count: number; headHash: string } | { ok: false; break: ChainBreak };
+
+/**
+ * Checks one stream's events, read forward; reports the first broken link. `from` continues
+ * a chain verified up to an earlier position (paged reads).
+ */
+export function verifyChain(
+  events: Iterable<RecordedEvent>,
+  from: { startPosition: number; prevHash: string } = { startPosition: 0, prevHash: GENESIS_HASH },
+): ChainVerdict {
+  let prevHash = from.prevHash;
+  let expectedPosition = from.startPosition;
+  for (const event of events) {
+    const at = { streamId: event.streamId, streamPosition: event.streamPosition };
+    if (event.streamPosition !== expectedPosition) {
+      return { ok: false, break: { kind: 'position_gap', ...at, expectedPosition } };
+    }
+    if (event.prevHash !== prevHash) {
+      return {
+        ok: false,
+        break: { kind: 'prev_hash_mismatch', ...at, expected: prevHash, actual: event.prevHash },
+      };
+    }
+    const recomputed = eventHash(event);
+    if (recomputed !== event.hash) {
+      return { ok: false, break: { kind: 'hash_mismatch', ...at, expected: recomputed, actual: event.hash } };
+    }
+    prevHash = event.hash;
+    expectedPosition++;
+  }
+  return { ok: true, count: expectedPosition, headHash: prevHash };
+}

@@ -1,0 +1,117 @@
+// The one configuration object, read from the environment and validated with zod.
+// A bad value stops start-up with a message naming the variable and what it allows.
+import { z } from 'zod';
+import { signingKeySettingProblem } from './signing/signing-key.ts';
+
+const port = z.coerce
+  .number({ message: 'must be a number' })
+  .int('must be a whole number')
+  .min(1, 'must be from 1 to 65535')
+  .max(65535, 'must be from 1 to 65535');
+
+const configSchema = z
+  .object({
+    AOS_STORE: z
+      .enum(['pglite', 'postgres'], { message: 'must be "pglite" or "postgres"' })
+      .default('pglite'),
+    AOS_DATA_DIR: z.string().min(1, 'must not be empty').default('./.aos-data'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    AOS_HOST: z.string().min(1, 'must not be empty').default('127.0.0.1'),
+    AOS_PORT: port.default(8080),
+    AOS_MAX_EVENT_BYTES: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of bytes')
+      .min(1024, 'must be at least 1024')
+      .max(64 * 1024 * 1024, 'must be at most 64 MiB')
+      .default(1_048_576),
+    AOS_RATE_LIMIT_PER_MINUTE: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of requests')
+      .min(1, 'must be from 1 to 1000000 requests per minute per API key')
+      .max(1_000_000, 'must be from 1 to 1000000 requests per minute per API key')
+      .default(600),
+    AOS_LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        message: 'must be one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+    AOS_BOOTSTRAP_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+    AOS_TENANT_DAY_LIMIT_MICROS: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of micro-dollars')
+      .min(0, 'must not be negative')
+      .default(100_000_000),
+    AOS_EXECUTOR: z.enum(['on', 'off'], { message: 'must be "on" or "off"' }).default('on'),
+    AOS_EXECUTOR_CONCURRENCY: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number')
+      .min(1, 'must be from 1 to 256')
+      .max(256, 'must be from 1 to 256')
+      .default(16),
+    AOS_REQUEST_TIMEOUT_MS: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of milliseconds')
+      .min(100, 'must be from 100 to 600000')
+      .max(600_000, 'must be from 100 to 600000')
+      .default(30_000),
+    AOS_EXECUTOR_LEASE_MS: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of milliseconds')
+      .min(500, 'must be from 500 to 3600000')
+      .max(3_600_000, 'must be from 500 to 3600000')
+      .default(30_000),
+    AOS_HTTP_ALLOW_HOSTS: z
+      .string()
+      .default('')
+      .transform((list) =>
+        list
+          .split(',')
+          .map((host) => host.trim())
+          .filter(Boolean),
+      ),
+    AOS_LLM_BASE_URL: z.url({ message: 'must be a URL' }).optional(),
+    AOS_LLM_API_KEY: z.string().optional(),
+    ESDB_URL: z.string().optional(),
+    KAFKA_BROKERS: z.string().optional(),
+    AOS_SIGNING_KEY: z
+      .string()
+      .superRefine((value, ctx) => {
+        const problem = signingKeySettingProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
+  })
+  .superRefine((config, ctx) => {
+    if (config.AOS_STORE === 'postgres' && !config.DATABASE_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_URL'],
+        message: 'is required when AOS_STORE=postgres',
+      });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+const SECRET_SETTINGS = new Set(['AOS_BOOTSTRAP_KEY', 'AOS_LLM_API_KEY', 'AOS_SIGNING_KEY']);
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "not set", as in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? 'configuration');
+    // Secrets are never echoed back.
+    const value = SECRET_SETTINGS.has(name) ? undefined : env[name];
+    return `  ${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+  });
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}

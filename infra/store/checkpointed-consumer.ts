@@ -1,0 +1,59 @@
+// A reader of all events whose effects and checkpoint commit in one transaction: a batch
+// is applied exactly once, even across crashes and re-delivery. Feeders and projections
+// are built on it.
+import type { RecordedEvent } from '../../domain/store/envelope.ts';
+import type { ReadAllFilter, Subscription } from '../../domain/store/event-store.ts';
+import type { SqlExecutor } from './sql-client.ts';
+import type { SqlEventStore } from './sql-event-store.ts';
+
+export interface CheckpointedConsumer {
+  name: string;
+  filter?: ReadAllFilter;
+  apply(tx: SqlExecutor, events: RecordedEvent[]): Promise<void>;
+}
+
+export async function readCheckpoint(sql: SqlExecutor, name: string): Promise<string | undefined> {
+  const [row] = await sql.query<{ checkpoint: string }>(
+    'SELECT checkpoint FROM aos_checkpoints WHERE name = $1',
+    [name],
+  );
+  return row?.checkpoint;
+}
+
+export async function saveCheckpoint(tx: SqlExecutor, name: string, checkpoint: string): Promise<void> {
+  await tx.query(
+    `INSERT INTO aos_checkpoints (name, checkpoint, updated_at) VALUES ($1, $2, now())
+     ON CONFLICT (name) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, updated_at = EXCLUDED.updated_at`,
+    [name, checkpoint],
+  );
+}
+
+export async function startCheckpointedConsumer(
+  store: SqlEventStore,
+  consumer: CheckpointedConsumer,
+  options: { pollIntervalMs?: number; batchSize?: number; onError?: (error: unknown) => void } = {},
+): Promise<Subscription> {
+  await store.client.query(
+    `INSERT INTO aos_checkpoints (name, checkpoint) VALUES ($1, '0:0') ON CONFLICT (name) DO NOTHING`,
+    [consumer.name],
+  );
+  let position = (await readCheckpoint(store.client, consumer.name)) ?? '0:0';
+  return store.subscribe(
+    async (events, checkpoint) => {
+      // The checkpoint row is locked for the batch: another process running the same
+      // consumer waits, then finds the checkpoint moved and continues from there instead.
+      position = await store.client.transaction(async (tx) => {
+        const [row] = await tx.query<{ checkpoint: string }>(
+          'SELECT checkpoint FROM aos_checkpoints WHERE name = $1 FOR UPDATE',
+          [consumer.name],
+        );
+        if (row!.checkpoint !== position) return row!.checkpoint;
+        await consumer.apply(tx, events);
+        await saveCheckpoint(tx, consumer.name, checkpoint);
+        return checkpoint;
+      });
+      return position;
+    },
+    { after: position, ...(consumer.filter ? { filter: consumer.filter } : {}), ...options },
+  );
+}

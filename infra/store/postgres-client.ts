@@ -1,0 +1,106 @@
+// SqlClient over a node-postgres pool. Connection-level failures become
+// StoreUnavailableError so the API can answer 503.
+import pg from 'pg';
+import { StoreUnavailableError } from '../../domain/store/store-errors.ts';
+import { coalescePerChannel } from './coalesce.ts';
+import type { SqlClient, SqlExecutor } from './sql-client.ts';
+
+export interface PostgresClientOptions {
+  connectionString: string;
+  /** Search path (schema) for every connection: isolates test suites. */
+  schema?: string;
+  maxConnections?: number;
+}
+
+// Class 08 = connection exception; 57P01-03 = admin shutdown / crash shutdown / cannot connect now.
+const UNAVAILABLE_SQLSTATES = /^(08|57P0[123]|53300)/;
+const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE']);
+
+export function toStoreError(error: unknown): unknown {
+  const e = error as { code?: string; message?: string };
+  const unavailable =
+    (typeof e?.code === 'string' &&
+      (UNAVAILABLE_SQLSTATES.test(e.code) || UNAVAILABLE_NODE_CODES.has(e.code))) ||
+    /Connection terminated|connection timeout|Cannot use a pool after calling end/i.test(e?.message ?? '');
+  return unavailable
+    ? new StoreUnavailableError(`PostgreSQL unreachable: ${e.message}`, { cause: error })
+    : error;
+}
+
+async function run<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw toStoreError(error);
+  }
+}
+
+export function createPostgresClient(options: PostgresClientOptions): SqlClient {
+  const config: pg.PoolConfig = {
+    connectionString: options.connectionString,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: 5_000,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+  };
+  const pool = new pg.Pool(config);
+  // An idle client losing its connection must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  // An autocommitted NOTIFY on any pool connection: it writes nothing else, so its commit does
+  // not wait for a WAL flush.
+  const notifier = coalescePerChannel((channel) => pool.query("SELECT pg_notify($1, '')", [channel]));
+
+  const executor = (client: pg.Pool | pg.PoolClient): SqlExecutor => ({
+    query: async <R>(sql: string, params?: unknown[]) =>
+      run(async () => (await client.query(sql, params as unknown[])).rows as R[]),
+    // Without parameters node-postgres uses the simple protocol, which takes several statements.
+    exec: async (sql: string) => {
+      await run(() => client.query(sql));
+    },
+  });
+
+  return {
+    ...executor(pool),
+    async transaction(fn) {
+      const client = await run(() => pool.connect());
+      // The pool listens for errors only on idle clients: a checked-out one whose connection
+      // dies (a server restart) would otherwise crash the process. The query in flight reports it.
+      let broken = false;
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
+      try {
+        await client.query('BEGIN');
+        const result = await fn(executor(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        const failure = toStoreError(error);
+        if (failure instanceof StoreUnavailableError) broken = true;
+        else await client.query('ROLLBACK').catch(() => {});
+        throw failure;
+      } finally {
+        client.off('error', onError);
+        // A broken connection is destroyed rather than returned to the pool.
+        client.release(broken);
+      }
+    },
+    async listen(channel, onNotify) {
+      const client = new pg.Client(config);
+      client.on('error', () => {});
+      await run(() => client.connect());
+      client.on('notification', (message) => {
+        if (message.channel === channel) onNotify();
+      });
+      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      return async () => {
+        await client.end().catch(() => {});
+      };
+    },
+    notify: (channel) => notifier.trigger(channel),
+    async close() {
+      notifier.close();
+      await pool.end();
+    },
+  };
+}

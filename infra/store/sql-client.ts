@@ -1,0 +1,23 @@
+// The little that the SQL event store needs from a PostgreSQL driver. Implemented by
+// node-postgres (a pool) and by PGlite (embedded), so both run the same SQL.
+
+export interface SqlExecutor {
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** Runs a script of several statements (migrations); no parameters. */
+  exec(sql: string): Promise<void>;
+}
+
+export interface SqlClient extends SqlExecutor {
+  /** Runs fn inside BEGIN … COMMIT on one connection; rolls back if it throws. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Calls onNotify for each NOTIFY on channel; resolves to an unlisten function. */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  /**
+   * Wakes the listeners of channel, outside any transaction: call it after the work it
+   * announces has committed. Fire-and-forget and coalesced (at most one NOTIFY per ~5 ms per
+   * channel; a call is never dropped, only merged into a later NOTIFY); errors are ignored,
+   * since listeners also poll.
+   */
+  notify(channel: string): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,335 @@
+// The event store on PostgreSQL SQL, shared by the `pg` and PGlite adapters.
+// One round trip per append (the aos_append function); gap-free readAll by
+// (transaction_id, global_position) below the oldest running transaction. Subscribers are
+// woken by a NOTIFY sent after an append commits (coalesced, outside the append), or at
+// commit when the append runs inside a caller's transaction.
+import { chainEvents, type StreamHead, streamTypeOf } from '../../domain/store/chain-events.ts';
+import type {
+  AppendResult,
+  ExpectedVersion,
+  NewEvent,
+  RecordedEvent,
+  StreamInfo,
+} from '../../domain/store/envelope.ts';
+import type {
+  EventStore,
+  ReadAllOptions,
+  ReadAllResult,
+  ReadStreamOptions,
+  SubscribeOptions,
+  SubscriptionHandler,
+} from '../../domain/store/event-store.ts';
+import { GENESIS_HASH } from '../../domain/store/hash-chain.ts';
+import {
+  ConcurrencyError,
+  EventIdConflictError,
+  InvalidInputError,
+} from '../../domain/store/store-errors.ts';
+import {
+  DEFAULT_MAX_EVENT_BYTES,
+  validateAppend,
+  validateStreamId,
+} from '../../domain/store/validate-append.ts';
+import { formatCheckpoint, parseCheckpoint } from './checkpoint.ts';
+import type { SqlClient, SqlExecutor } from './sql-client.ts';
+import { StreamHeadCache } from './stream-head-cache.ts';
+import { pollingSubscription } from './subscription.ts';
+
+export interface SqlEventStoreOptions {
+  clock?: () => Date;
+  maxEventBytes?: number;
+}
+
+/** An event store whose appends can join a caller's transaction (commands, tests). */
+export interface SqlEventStore extends EventStore {
+  readonly client: SqlClient;
+  /** Appends through `tx`: the events commit (or roll back) with the caller's transaction. */
+  appendWith(
+    tx: SqlExecutor,
+    streamId: string,
+    events: readonly NewEvent[],
+    options: { expectedVersion: ExpectedVersion },
+  ): Promise<AppendResult>;
+}
+
+interface AppendRow {
+  status: 'ok' | 'duplicate' | 'wrong_version' | 'stale_head' | 'event_id_conflict';
+  stream_version: string | number;
+  head_hash: string;
+  global_positions: (string | number)[] | null;
+  stream_positions: (string | number)[] | null;
+}
+
+interface EventRow {
+  global_position: string;
+  transaction_id: string;
+  event_id: string;
+  stream_id: string;
+  stream_position: string | number;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: RecordedEvent['metadata'];
+  recorded_at: string;
+  prev_hash: string;
+  hash: string;
+}
+
+// ORDER BY must name table columns (aos_events.x): a bare name would sort by these text aliases.
+// recorded_at comes as the very string Date#toISOString gave at append (the hash covers it):
+// formatting it in SQL spares a Date parse and re-format per row (see assertIsoYear).
+const EVENT_COLUMNS = `global_position::text AS global_position, transaction_id::text AS transaction_id,
+  event_id::text AS event_id, stream_id, stream_position, type, schema_version, data, metadata,
+  to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, prev_hash, hash`;
+
+const APPEND_SQL = 'SELECT * FROM aos_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)';
+const CHANNEL = 'aos_events';
+const DEFAULT_READ_LIMIT = 1000;
+const MAX_READ_LIMIT = 10_000;
+
+/** Two appends racing the same event id into different streams: the loser gets the typed error. */
+async function queryAppend(tx: SqlExecutor, streamId: string, eventIds: string[], params: unknown[]) {
+  try {
+    const [row] = await tx.query<AppendRow>(APPEND_SQL, params);
+    return row!;
+  } catch (error) {
+    const e = error as { code?: string; constraint?: string; message?: string };
+    if (e.code === '23505' && /aos_events_event_id_key/.test(`${e.constraint} ${e.message}`)) {
+      throw new EventIdConflictError(streamId, eventIds);
+    }
+    throw error;
+  }
+}
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    streamPosition: Number(row.stream_position),
+    globalPosition: row.global_position,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+/**
+ * to_char's YYYY matches Date#toISOString for years 0001 to 9999 only (toISOString writes
+ * +YYYYYY beyond, and year 0 is 1 BC to PostgreSQL): a clock outside them would make read
+ * events fail their hash check, so such an append is refused.
+ */
+function assertIsoYear(recordedAt: string) {
+  if (recordedAt.length !== 24 || recordedAt.startsWith('0000')) {
+    throw new RangeError(`the store's clock reads ${recordedAt}: years 0001 to 9999 only`);
+  }
+}
+
+export function readLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_READ_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_READ_LIMIT) {
+    throw new InvalidInputError('limit', `must be an integer from 1 to ${MAX_READ_LIMIT}`);
+  }
+  return limit;
+}
+
+export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOptions = {}): SqlEventStore {
+  const clock = options.clock ?? (() => new Date());
+  const limits = { maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES };
+  const heads = new StreamHeadCache();
+
+  /** The head to chain on without asking: known for new streams, cached for recent ones. */
+  function assumedHead(
+    streamId: string,
+    expected: ExpectedVersion,
+  ): { version: number; hash: string | null } {
+    if (expected === 'no_stream' || expected === -1) return { version: -1, hash: GENESIS_HASH };
+    const cached = heads.get(streamId);
+    if (typeof expected === 'number') {
+      return cached?.version === expected ? cached : { version: expected, hash: null };
+    }
+    return cached ?? { version: -1, hash: GENESIS_HASH };
+  }
+
+  /**
+   * One round trip when the assumed head is right. When it was stale, a numbered
+   * expectation retries once on the head the store returned; after that (or for
+   * "any"/"stream_exists", whose head may keep moving) the head is read under the
+   * stream's row lock, so the retry cannot be stale again.
+   */
+  async function appendVia(
+    tx: SqlExecutor,
+    inTransaction: <T>(fn: (locked: SqlExecutor) => Promise<T>) => Promise<T>,
+    /** In a caller's transaction: NOTIFY from aos_append, delivered when that transaction commits. */
+    inCallerTransaction: boolean,
+    streamId: string,
+    events: readonly NewEvent[],
+    expectedVersion: ExpectedVersion,
+  ): Promise<AppendResult> {
+    const input = validateAppend(streamId, events, expectedVersion, limits);
+    const recordedAt = clock().toISOString();
+    assertIsoYear(recordedAt);
+    const eventIds = input.events.map((e) => e.eventId);
+    const call = (on: SqlExecutor, head: { version: number; hash: string | null }) =>
+      queryAppend(on, input.streamId, eventIds, [
+        input.streamId,
+        streamTypeOf(input.streamId),
+        input.tenantId,
+        String(input.expectedVersion),
+        head.version,
+        head.hash,
+        eventIds,
+        input.events.map((e) => e.type),
+        input.events.map((e) => e.schemaVersion),
+        input.events.map((e) => JSON.stringify(e.data)),
+        input.events.map((e) => JSON.stringify(e.metadata)),
+        recordedAt,
+        head.hash === null
+          ? eventIds.map(() => '')
+          : chainEvents(input.streamId, input.events, head as StreamHead, recordedAt).map((e) => e.hash),
+        inCallerTransaction,
+      ]);
+
+    let row = await call(tx, assumedHead(input.streamId, input.expectedVersion));
+    if (row.status === 'stale_head' && typeof input.expectedVersion === 'number') {
+      row = await call(tx, { version: Number(row.stream_version), hash: row.head_hash });
+    }
+    if (row.status === 'stale_head') {
+      row = await inTransaction(async (locked) => {
+        const [current] = await locked.query<{ version: string | number; last_hash: string }>(
+          'SELECT version, last_hash FROM aos_streams WHERE stream_id = $1 FOR UPDATE',
+          [input.streamId],
+        );
+        const head = current ? { version: Number(current.version), hash: current.last_hash } : undefined;
+        return call(locked, head ?? { version: -1, hash: GENESIS_HASH });
+      });
+    }
+
+    const version = Number(row.stream_version);
+    const positions = (streamPositions: (i: number) => number) =>
+      eventIds.map((eventId, i) => ({
+        eventId,
+        streamPosition: streamPositions(i),
+        globalPosition: String(row.global_positions![i]),
+      }));
+    switch (row.status) {
+      case 'ok':
+        heads.set(input.streamId, { version, hash: row.head_hash });
+        if (!inCallerTransaction) client.notify(CHANNEL);
+        return {
+          streamVersion: version,
+          duplicate: false,
+          positions: positions((i) => version - eventIds.length + 1 + i),
+        };
+      case 'duplicate':
+        return {
+          streamVersion: version,
+          duplicate: true,
+          positions: positions((i) => Number(row.stream_positions![i])),
+        };
+      case 'event_id_conflict':
+        throw new EventIdConflictError(input.streamId, eventIds);
+      default:
+        heads.set(input.streamId, { version, hash: row.head_hash });
+        throw new ConcurrencyError(input.streamId, input.expectedVersion, version);
+    }
+  }
+
+  const appendWith: SqlEventStore['appendWith'] = (tx, streamId, events, { expectedVersion }) =>
+    appendVia(tx, (fn) => fn(tx), true, streamId, events, expectedVersion);
+
+  async function readAll(readOptions: ReadAllOptions = {}): Promise<ReadAllResult> {
+    const after = parseCheckpoint(readOptions.after);
+    const limit = readLimit(readOptions.limit);
+    const params: unknown[] = [after.transactionId, after.globalPosition, limit];
+    let where = '';
+    if (readOptions.filter?.types) {
+      params.push(readOptions.filter.types);
+      where += ` AND type = ANY($${params.length}::text[])`;
+    }
+    if (readOptions.filter?.tenantId !== undefined) {
+      params.push(readOptions.filter.tenantId);
+      where += ` AND tenant_id = $${params.length}`;
+    }
+    const rows = await client.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM aos_events
+        WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
+          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())${where}
+        ORDER BY aos_events.transaction_id, aos_events.global_position
+        LIMIT $3`,
+      params,
+    );
+    const last = rows.at(-1);
+    return {
+      events: rows.map(toRecorded),
+      checkpoint: last
+        ? formatCheckpoint(last.transaction_id, last.global_position)
+        : (readOptions.after ?? '0:0'),
+    };
+  }
+
+  const store: SqlEventStore = {
+    client,
+    appendWith,
+    append: (streamId, events, { expectedVersion }) =>
+      appendVia(client, (fn) => client.transaction(fn), false, streamId, events, expectedVersion),
+
+    async readStream(streamId, readOptions: ReadStreamOptions = {}) {
+      validateStreamId(streamId);
+      const limit = readLimit(readOptions.limit ?? MAX_READ_LIMIT);
+      const backward = readOptions.direction === 'backward';
+      const from = readOptions.from ?? (backward ? Number.MAX_SAFE_INTEGER : 0);
+      if (!Number.isSafeInteger(from) || from < 0)
+        throw new InvalidInputError('from', 'must be an integer >= 0');
+      const rows = await client.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM aos_events
+          WHERE stream_id = $1 AND stream_position ${backward ? '<=' : '>='} $2
+          ORDER BY stream_position ${backward ? 'DESC' : 'ASC'} LIMIT $3`,
+        [streamId, from, limit],
+      );
+      const events = rows.map(toRecorded);
+      const newest = backward ? events[0] : events.at(-1);
+      if (newest) heads.set(streamId, { version: newest.streamPosition, hash: newest.hash });
+      return events;
+    },
+
+    readAll,
+
+    subscribe(handler: SubscriptionHandler, subscribeOptions: SubscribeOptions = {}) {
+      return pollingSubscription(readAll, (wake) => client.listen(CHANNEL, wake), handler, subscribeOptions);
+    },
+
+    async streamInfo(streamId): Promise<StreamInfo | null> {
+      validateStreamId(streamId);
+      const [row] = await client.query<{
+        stream_id: string;
+        stream_type: string;
+        tenant_id: string | null;
+        version: string | number;
+        last_hash: string;
+        created_at: Date;
+        updated_at: Date;
+      }>('SELECT * FROM aos_streams WHERE stream_id = $1', [streamId]);
+      if (!row) return null;
+      return {
+        streamId: row.stream_id,
+        streamType: row.stream_type,
+        tenantId: row.tenant_id,
+        version: Number(row.version),
+        lastHash: row.last_hash,
+        createdAt: row.created_at.toISOString(),
+        updatedAt: row.updated_at.toISOString(),
+      };
+    },
+
+    async ping() {
+      await client.query('SELECT 1');
+    },
+
+    close: () => client.close(),
+  };
+  return store;
+}

@@ -1,0 +1,17 @@
+// Every projection, in the order the runner and replay apply them.
+import { costsProjection } from './costs.ts';
+import { divergenceSamplesProjection } from './divergence-samples.ts';
+import { failuresProjection } from './failures.ts';
+import { policyDecisionsProjection } from './policy-decisions.ts';
+import type { AnyProjection } from './projection.ts';
+import { runsProjection } from './runs.ts';
+import { statusHistoryProjection } from './status-history.ts';
+
+export const allProjections: readonly AnyProjection[] = [
+  statusHistoryProjection,
+  runsProjection,
+  costsProjection,
+  failuresProjection,
+  policyDecisionsProjection,
+  divergenceSamplesProjection,
+];

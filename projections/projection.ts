@@ -1,0 +1,43 @@
+// What a projection is: pure code that turns one event, and the small state it keeps per
+// entity, into changes to read-model rows. The live runner (readmodels/) applies the changes
+// to SQL tables; offline replay (replay/) applies the same changes to in-memory tables.
+import type { RecordedEvent } from '../domain/store/envelope.ts';
+
+/** The recorded event with its data upcast to the latest schema version. */
+export type ProjectedEvent = RecordedEvent;
+
+export type RowValues = Record<string, unknown>;
+
+/**
+ * - insert: a new row (append-only tables);
+ * - upsert: the row with this key becomes `values` (the last one in a batch wins);
+ * - increment: numeric `values` add to the row's (created at zero); others overwrite.
+ */
+export interface RowChange {
+  table: string;
+  kind: 'insert' | 'upsert' | 'increment';
+  key: RowValues;
+  values: RowValues;
+}
+
+export interface ReadModelTable {
+  name: string;
+  keyColumns: readonly string[];
+  /** Every other column, in order. */
+  columns: readonly string[];
+}
+
+export interface Projection<State = unknown> {
+  name: string;
+  /** Bump to rebuild the projection's tables from the first event. */
+  version: number;
+  tables: readonly ReadModelTable[];
+  eventTypes: readonly string[];
+  /** The entity whose state the event changes; null when the event is not for this projection. */
+  keyOf(event: ProjectedEvent): string | null;
+  initialState(): State;
+  apply(state: State, event: ProjectedEvent): { state: State; changes: RowChange[] };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a list of projections mixes state types
+export type AnyProjection = Projection<any>;

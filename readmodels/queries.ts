@@ -1,0 +1,306 @@
+// Queries over the read models. Every query takes the caller's tenant and filters by it:
+// no parameter can widen it.
+import type { SqlExecutor } from '../infra/store/sql-client.ts';
+import { statusHistoryColumns } from '../projections/status-history.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+import { Where } from './where.ts';
+
+type Sql = Pick<SqlExecutor, 'query'>;
+type Row = Record<string, unknown>;
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : (value as string | null));
+const num = (value: unknown) => (value === null || value === undefined ? value : Number(value));
+
+// ---- runs ------------------------------------------------------------------------------
+
+export interface RunFilters {
+  status?: string;
+  agentId?: string;
+  startTime?: string;
+  endTime?: string;
+}
+
+export async function listRuns(
+  sql: Sql,
+  tenantId: string,
+  filters: RunFilters,
+  page: { limit: number; cursor?: string },
+): Promise<Page<Row>> {
+  const where = new Where()
+    .filter('tenant_id = ?', tenantId)
+    .filter('status = ?', filters.status)
+    .filter('agent_id = ?', filters.agentId)
+    .filter('created_at >= ?::timestamptz', filters.startTime)
+    .filter('created_at < ?::timestamptz', filters.endTime);
+  const after = decodeCursor(page.cursor, 2);
+  if (after)
+    where.add(`(created_at, run_id) < (${where.param(after[0])}::timestamptz, ${where.param(after[1])})`);
+  const rows = await sql.query<Row>(
+    `SELECT run_id, agent_id, status, cost_micros, attempts, created_at, updated_at, detail FROM rm_runs ${where}
+      ORDER BY created_at DESC, run_id DESC LIMIT ${where.param(page.limit + 1)}`,
+    where.params,
+  );
+  const items = rows.slice(0, page.limit).map((row) => {
+    const detail = row.detail as { steps: unknown[]; reason: string | null };
+    return {
+      runId: row.run_id,
+      agentId: row.agent_id,
+      status: row.status,
+      costMicros: num(row.cost_micros),
+      attempts: row.attempts,
+      steps: detail.steps.length,
+      reason: detail.reason,
+      createdAt: iso(row.created_at),
+      updatedAt: iso(row.updated_at),
+    };
+  });
+  const last = items.at(-1);
+  return {
+    items,
+    next_cursor: rows.length > page.limit && last ? encodeCursor([last.createdAt, last.runId]) : null,
+  };
+}
+
+// ---- status history ----------------------------------------------------------------------
+
+export interface StatusHistoryFilters {
+  entityType?: string;
+  entityId?: string;
+  actorType?: string;
+  newStatus?: string;
+  startTime?: string;
+  endTime?: string;
+}
+
+function statusHistoryWhere(tenantId: string, filters: StatusHistoryFilters): Where {
+  return new Where()
+    .filter('tenant_id = ?', tenantId)
+    .filter('entity_type = ?', filters.entityType)
+    .filter('entity_id = ?', filters.entityId)
+    .filter('actor_type = ?', filters.actorType)
+    .filter('new_status = ?', filters.newStatus)
+    .filter('created_at >= ?::timestamptz', filters.startTime)
+    .filter('created_at < ?::timestamptz', filters.endTime);
+}
+
+export function statusHistoryRow(row: Row): Row {
+  return {
+    ...row,
+    created_at: iso(row.created_at),
+    global_position: String(row.global_position),
+  };
+}
+
+const STATUS_COLUMNS = statusHistoryColumns.join(', ');
+
+/** Oldest first, in commit order; keyset pages. */
+export async function statusHistoryPage(
+  sql: Sql,
+  tenantId: string,
+  filters: StatusHistoryFilters,
+  page: { limit: number; cursor?: string },
+): Promise<Page<Row>> {
+  const where = statusHistoryWhere(tenantId, filters);
+  const after = decodeCursor(page.cursor, 2);
+  if (after)
+    where.add(`(global_position, id) > (${where.param(after[0])}::bigint, ${where.param(after[1])}::uuid)`);
+  const rows = await sql.query<Row>(
+    `SELECT ${STATUS_COLUMNS} FROM rm_status_history ${where}
+      ORDER BY global_position, id LIMIT ${where.param(page.limit + 1)}`,
+    where.params,
+  );
+  const items = rows.slice(0, page.limit).map(statusHistoryRow);
+  const last = items.at(-1);
+  return {
+    items,
+    next_cursor:
+      rows.length > page.limit && last ? encodeCursor([String(last.global_position), String(last.id)]) : null,
+  };
+}
+
+/** Every matching row, page by page: memory stays flat however many there are. */
+export async function* allStatusHistory(sql: Sql, tenantId: string, filters: StatusHistoryFilters) {
+  let cursor: string | undefined;
+  do {
+    const page = await statusHistoryPage(sql, tenantId, filters, {
+      limit: 1000,
+      ...(cursor ? { cursor } : {}),
+    });
+    yield* page.items;
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+}
+
+/** The original AOS's offset pages, newest first: {items, total, limit, offset, has_more}. */
+export async function statusHistoryOffsetPage(
+  sql: Sql,
+  tenantId: string,
+  filters: StatusHistoryFilters,
+  page: { limit: number; offset: number },
+) {
+  const where = statusHistoryWhere(tenantId, filters);
+  const [count] = await sql.query<{ total: string | number }>(
+    `SELECT count(*) AS total FROM rm_status_history ${where}`,
+    where.params,
+  );
+  const rows = await sql.query<Row>(
+    `SELECT ${STATUS_COLUMNS} FROM rm_status_history ${where}
+      ORDER BY created_at DESC, global_position DESC
+      LIMIT ${where.param(page.limit)} OFFSET ${where.param(page.offset)}`,
+    where.params,
+  );
+  const total = Number(count!.total);
+  const items = rows.map(statusHistoryRow);
+  return {
+    items,
+    total,
+    limit: page.limit,
+    offset: page.offset,
+    has_more: page.offset + items.length < total,
+  };
+}
+
+export async function statusHistoryStats(sql: Sql, tenantId: string) {
+  const by = async (column: string) => {
+    const rows = await sql.query<{ key: string; n: string | number }>(
+      `SELECT ${column} AS key, count(*) AS n FROM rm_status_history WHERE tenant_id = $1 GROUP BY ${column}`,
+      [tenantId],
+    );
+    return Object.fromEntries(rows.map((row) => [row.key, Number(row.n)]));
+  };
+  const [range] = await sql.query<{
+    total: string | number;
+    oldest: Date | string | null;
+    newest: Date | string | null;
+  }>(
+    'SELECT count(*) AS total, min(created_at) AS oldest, max(created_at) AS newest FROM rm_status_history WHERE tenant_id = $1',
+    [tenantId],
+  );
+  const oldest = iso(range!.oldest);
+  const newest = iso(range!.newest);
+  return {
+    total_records: Number(range!.total),
+    records_by_entity_type: await by('entity_type'),
+    records_by_actor_type: await by('actor_type'),
+    records_by_status: await by('new_status'),
+    oldest_record: oldest,
+    newest_record: newest,
+    time_range_days: oldest && newest ? (Date.parse(newest) - Date.parse(oldest)) / 86_400_000 : 0,
+  };
+}
+
+// ---- costs, failures, policy decisions -----------------------------------------------------
+
+export async function costs(
+  sql: Sql,
+  tenantId: string,
+  groupBy: 'day' | 'skill' | 'model',
+  range: { startDate?: string; endDate?: string },
+) {
+  const where = new Where()
+    .filter('tenant_id = ?', tenantId)
+    .filter('day >= ?::date', range.startDate)
+    .filter('day <= ?::date', range.endDate);
+  const key = groupBy === 'day' ? "to_char(day, 'YYYY-MM-DD')" : groupBy;
+  const rows = await sql.query<Row>(
+    `SELECT ${key} AS key, sum(charges) AS charges, sum(charged_micros) AS charged_micros,
+            sum(computed_micros) AS computed_micros, sum(provider_micros) AS provider_micros,
+            sum(estimate_micros) AS estimate_micros
+       FROM rm_costs ${where} GROUP BY 1 ORDER BY 1`,
+    where.params,
+  );
+  return rows.map((row) => ({
+    [groupBy]: row.key,
+    charges: num(row.charges),
+    chargedMicros: num(row.charged_micros),
+    computedMicros: num(row.computed_micros),
+    providerMicros: num(row.provider_micros),
+    estimateMicros: num(row.estimate_micros),
+  }));
+}
+
+export async function failures(sql: Sql, tenantId: string) {
+  const rows = await sql.query<Row>(
+    'SELECT error_code, skill, failures, last_at FROM rm_failures WHERE tenant_id = $1 ORDER BY failures DESC, error_code, skill',
+    [tenantId],
+  );
+  return rows.map((row) => ({
+    errorCode: row.error_code,
+    skill: row.skill,
+    failures: num(row.failures),
+    lastAt: iso(row.last_at),
+  }));
+}
+
+export async function policyDecisions(
+  sql: Sql,
+  tenantId: string,
+  filters: { runId?: string; result?: string },
+  page: { limit: number; cursor?: string },
+): Promise<Page<Row>> {
+  const where = new Where()
+    .filter('tenant_id = ?', tenantId)
+    .filter('run_id = ?', filters.runId)
+    .filter('result = ?', filters.result);
+  const after = decodeCursor(page.cursor, 1);
+  if (after) where.add(`global_position > ${where.param(after[0])}::bigint`);
+  const rows = await sql.query<Row>(
+    `SELECT * FROM rm_policy_decisions ${where} ORDER BY global_position LIMIT ${where.param(page.limit + 1)}`,
+    where.params,
+  );
+  const items = rows.slice(0, page.limit).map((row) => ({
+    decisionId: row.decision_id,
+    runId: row.run_id,
+    stepIndex: row.step_index,
+    attempt: row.attempt,
+    policyVersion: row.policy_version,
+    policyHash: row.policy_hash,
+    ruleId: row.rule_id,
+    inputDigest: row.input_digest,
+    result: row.result,
+    reason: row.reason,
+    input: row.input,
+    decidedAt: iso(row.decided_at),
+    globalPosition: String(row.global_position),
+  }));
+  const last = items.at(-1);
+  return {
+    items,
+    next_cursor: rows.length > page.limit && last ? encodeCursor([last.globalPosition]) : null,
+  };
+}
+
+// ---- divergence ------------------------------------------------------------------------------
+
+export async function divergenceSamples(
+  sql: Sql,
+  tenantId: string,
+  source: 'estimators' | 'actual',
+  range: { start: string; end: string },
+) {
+  const rows = await sql.query<Row>(
+    `SELECT sampled_at, input_hash, baseline_micros, compared_micros, baseline_feasible, compared_feasible,
+            skill, model, run_id, step_index
+       FROM rm_divergence_samples
+      WHERE tenant_id = $1 AND source = $2 AND sampled_at >= $3::timestamptz AND sampled_at < $4::timestamptz
+      ORDER BY sampled_at`,
+    [tenantId, source, range.start, range.end],
+  );
+  return rows.map((row) => ({
+    timestamp: iso(row.sampled_at)!,
+    inputHash: row.input_hash as string,
+    baselineCostMicros: Number(row.baseline_micros),
+    comparedCostMicros: Number(row.compared_micros),
+    ...(row.baseline_feasible === null ? {} : { baselineFeasible: row.baseline_feasible as boolean }),
+    ...(row.compared_feasible === null ? {} : { comparedFeasible: row.compared_feasible as boolean }),
+    ...(row.skill === null ? {} : { skill: row.skill as string }),
+    ...(row.model === null ? {} : { model: row.model as string }),
+    runId: row.run_id as string,
+    ...(row.step_index === null ? {} : { stepIndex: Number(row.step_index) }),
+  }));
+}

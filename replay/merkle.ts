@@ -1,0 +1,74 @@
+// The Merkle root of an export: a binary hash tree over the event hashes in file order, in the
+// style of RFC 6962 (Certificate Transparency) so that leaves and inner nodes can never be
+// confused:
+//
+//   leaf  = sha256(0x00 || event hash bytes)          (the 32 bytes the hex `hash` spells)
+//   node  = sha256(0x01 || left || right)
+//   empty = sha256("")                                (an export without events)
+//
+// Leaves are paired left to right level by level; a node left without a partner at the end of
+// a level is promoted unchanged to the next level. This gives the same root as RFC 6962's
+// recursive definition (split at the largest power of two below n).
+//
+// The builder is incremental: it keeps one hash per level (the roots of the perfect subtrees
+// seen so far, like the carries of a binary counter), so a root over n leaves costs O(log n)
+// memory and one pass. To finish, the perfect subtrees are folded from the smallest (right)
+// to the largest (left): root = node(S_k, node(…, node(S_1, S_0))).
+import { createHash } from 'node:crypto';
+
+const LEAF = Buffer.from([0]);
+const NODE = Buffer.from([1]);
+
+export const EMPTY_MERKLE_ROOT = createHash('sha256').digest('hex');
+
+function leafHash(hashHex: string): Buffer {
+  return createHash('sha256').update(LEAF).update(Buffer.from(hashHex, 'hex')).digest();
+}
+
+function nodeHash(left: Buffer, right: Buffer): Buffer {
+  return createHash('sha256').update(NODE).update(left).update(right).digest();
+}
+
+export class MerkleBuilder {
+  /** levels[h]: the root of a perfect subtree of 2^h leaves waiting for its partner, or null. */
+  private readonly levels: (Buffer | null)[] = [];
+  private leaves = 0;
+
+  /** Adds the next leaf: an event hash as 64 hex characters. */
+  add(hashHex: string): void {
+    let carry = leafHash(hashHex);
+    let height = 0;
+    for (;;) {
+      const waiting = this.levels[height];
+      if (waiting === undefined || waiting === null) {
+        this.levels[height] = carry;
+        break;
+      }
+      carry = nodeHash(waiting, carry);
+      this.levels[height] = null;
+      height++;
+    }
+    this.leaves++;
+  }
+
+  get count(): number {
+    return this.leaves;
+  }
+
+  /** The root over the leaves added so far, hex. The builder stays usable. */
+  root(): string {
+    let acc: Buffer | null = null;
+    for (const subtree of this.levels) {
+      if (!subtree) continue;
+      acc = acc === null ? subtree : nodeHash(subtree, acc);
+    }
+    return acc === null ? EMPTY_MERKLE_ROOT : acc.toString('hex');
+  }
+}
+
+/** The root over a list of event hashes (tests, small exports). */
+export function merkleRoot(hashes: Iterable<string>): string {
+  const builder = new MerkleBuilder();
+  for (const hash of hashes) builder.add(hash);
+  return builder.root();
+}

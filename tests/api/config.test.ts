@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../infra/config.ts';
+
+describe('configuration from the environment', () => {
+  it('defaults to the embedded store on port 8080', () => {
+    expect(loadConfig({})).toMatchObject({
+      AOS_STORE: 'pglite',
+      AOS_DATA_DIR: './.aos-data',
+      AOS_PORT: 8080,
+      AOS_MAX_EVENT_BYTES: 1_048_576,
+    });
+  });
+
+  it('reads PostgreSQL settings', () => {
+    const config = loadConfig({
+      AOS_STORE: 'postgres',
+      DATABASE_URL: 'postgres://u@h:5432/db',
+      AOS_PORT: '9000',
+    });
+    expect(config).toMatchObject({
+      AOS_STORE: 'postgres',
+      DATABASE_URL: 'postgres://u@h:5432/db',
+      AOS_PORT: 9000,
+    });
+  });
+
+  const bad: [Record<string, string>, RegExp][] = [
+    [{ AOS_STORE: 'mysql' }, /AOS_STORE: must be "pglite" or "postgres" \(got "mysql"\)/],
+    [{ AOS_PORT: 'abc' }, /AOS_PORT: must be a number \(got "abc"\)/],
+    [{ AOS_PORT: '70000' }, /AOS_PORT: must be from 1 to 65535/],
+    [{ AOS_PORT: '80.5' }, /AOS_PORT: must be a whole number/],
+    [{ AOS_STORE: 'postgres' }, /DATABASE_URL: is required when AOS_STORE=postgres/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/],
+    [{ AOS_LOG_LEVEL: 'loud' }, /AOS_LOG_LEVEL: must be one of/],
+    [{ AOS_MAX_EVENT_BYTES: '10' }, /AOS_MAX_EVENT_BYTES: must be at least 1024/],
+  ];
+  for (const [env, message] of bad) {
+    it(`refuses ${JSON.stringify(env)} naming the variable`, () => {
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(message);
+    });
+  }
+
+  it('names every bad variable at once', () => {
+    expect(() => loadConfig({ AOS_STORE: 'x', AOS_PORT: 'y' })).toThrow(/AOS_STORE[\s\S]*AOS_PORT/);
+  });
+});

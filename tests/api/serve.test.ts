@@ -1,0 +1,81 @@
+// `aos serve` as a user runs it: a real process on the embedded store or on PostgreSQL.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestSchema, databaseUrl, postgresReachable } from '../support/postgres.ts';
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+function start(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['bin/aos.js', 'serve'], {
+    env: { ...process.env, AOS_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
+async function waitReady(port: number) {
+  for (let i = 0; i < 200; i++) {
+    const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+    if (response?.status === 200) return response;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('server never became ready');
+}
+
+const postgresUp = await postgresReachable();
+const port = () => 20_000 + Math.floor(Math.random() * 20_000);
+
+describe('aos serve', () => {
+  it('runs on the embedded store, answers /healthz and /readyz, and stops cleanly on SIGTERM', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'aos-serve-'));
+    try {
+      const p = port();
+      const server = start({ AOS_DATA_DIR: dataDir, AOS_PORT: String(p) });
+      expect(await (await waitReady(p)).json()).toEqual({ status: 'ready' });
+      expect(await (await fetch(`http://127.0.0.1:${p}/healthz`)).json()).toEqual({ status: 'ok' });
+      const missing = await fetch(`http://127.0.0.1:${p}/v1/nothing`);
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('refuses to start on a bad setting, naming it', async () => {
+    const server = start({ AOS_PORT: 'eighty' });
+    expect(await server.exited).toBe(2);
+    expect(server.output()).toMatch(/AOS_PORT: must be a number \(got "eighty"\)/);
+  }, 30_000);
+
+  it.runIf(postgresUp)(
+    'runs on PostgreSQL with AOS_STORE=postgres',
+    async () => {
+      const { schema, drop } = await createTestSchema();
+      try {
+        const p = port();
+        const url = new URL(databaseUrl);
+        url.searchParams.set('options', `-c search_path=${schema}`);
+        const server = start({ AOS_STORE: 'postgres', DATABASE_URL: url.toString(), AOS_PORT: String(p) });
+        await waitReady(p);
+        server.child.kill('SIGTERM');
+        expect(await server.exited).toBe(0);
+      } finally {
+        await drop();
+      }
+    },
+    60_000,
+  );
+});

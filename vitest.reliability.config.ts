@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// Reliability scenarios kill servers and restart databases: one file at a time.
+export default defineConfig({
+  test: {
+    include: ['tests/reliability/**/*.test.ts'],
+    globalSetup: ['tests/reliability/global-setup.ts'],
+    fileParallelism: false,
+    testTimeout: 300_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+  },
+});
