@@ -21,7 +21,9 @@ export function toStoreError(error: unknown): unknown {
   const unavailable =
     (typeof e?.code === 'string' &&
       (UNAVAILABLE_SQLSTATES.test(e.code) || UNAVAILABLE_NODE_CODES.has(e.code))) ||
-    /Connection terminated|connection timeout|Cannot use a pool after calling end/i.test(e?.message ?? '');
+    /Connection terminated|connection timeout|Cannot use a pool after calling end|is not queryable/i.test(
+      e?.message ?? '',
+    );
   return unavailable
     ? new StoreUnavailableError(`PostgreSQL unreachable: ${e.message}`, { cause: error })
     : error;
@@ -45,6 +47,12 @@ export function createPostgresClient(options: PostgresClientOptions): SqlClient 
   const pool = new pg.Pool(config);
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', () => {});
+  // Nor may a checked-out one. The pool listens only while a client is idle, and node-postgres
+  // parses a whole socket chunk synchronously: a chunk holding one query's ReadyForQuery and
+  // then the server's FATAL hands the client to the next waiter and emits the error before that
+  // waiter's code can attach a listener (a crash seen under a PostgreSQL restart). The error
+  // still reaches the caller: the client is no longer queryable, and its next query fails.
+  pool.on('connect', (client) => client.on('error', () => {}));
   // An autocommitted NOTIFY on any pool connection: it writes nothing else, so its commit does
   // not wait for a WAL flush.
   const notifier = coalescePerChannel((channel) => pool.query("SELECT pg_notify($1, '')", [channel]));
