@@ -100,7 +100,8 @@ export const approvalRequested = z.strictObject({
   at: atSchema,
 });
 
-export const approvalGranted = z.strictObject({
+/** A principal's answer to an approval request: granted and rejected carry the same fields. */
+const approvalDecided = z.strictObject({
   runId: runIdSchema,
   stepIndex: stepIndexSchema,
   approvalId: z.uuid(),
@@ -109,14 +110,8 @@ export const approvalGranted = z.strictObject({
   at: atSchema,
 });
 
-export const approvalRejected = z.strictObject({
-  runId: runIdSchema,
-  stepIndex: stepIndexSchema,
-  approvalId: z.uuid(),
-  actor: actorSchema,
-  comment: z.string().max(2000).optional(),
-  at: atSchema,
-});
+export const approvalGranted = approvalDecided;
+export const approvalRejected = approvalDecided;
 
 export const approvalExpired = z.strictObject({
   runId: runIdSchema,
