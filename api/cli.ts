@@ -9,6 +9,7 @@ import { openSqlClient } from '../infra/store/open-event-store.ts';
 import { exportCommand } from './cli/export.ts';
 import { keysCommand } from './cli/keys.ts';
 import { rebuildCommand } from './cli/rebuild.ts';
+import { replayCommand } from './cli/replay.ts';
 import { verifyCommand } from './cli/verify.ts';
 import { serve } from './serve.ts';
 
@@ -53,6 +54,7 @@ program
 rebuildCommand(program);
 exportCommand(program);
 verifyCommand(program);
+replayCommand(program);
 keysCommand(program);
 
 await program.parseAsync(process.argv).catch((error: unknown) => {
