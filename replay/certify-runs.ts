@@ -115,8 +115,8 @@ export class RunCertifier {
 
   add(event: RecordedEvent): void {
     if (!event.streamId.startsWith('run-')) return;
-    let events = this.#open.get(event.streamId);
-    if (!events) this.#open.set(event.streamId, (events = []));
+    const events = this.#open.get(event.streamId) ?? [];
+    if (events.length === 0) this.#open.set(event.streamId, events);
     events.push(event);
     if (event.type === 'RunCompleted') {
       this.#results.push(certifyRecordedRun(events));
