@@ -16,7 +16,7 @@ export function dollars(micros: number): string {
 
 const W = 720;
 const H = 260;
-const PAD = { left: 64, right: 16, top: 16, bottom: 56 };
+const PAD = { left: 64, right: 48, top: 24, bottom: 56 };
 
 interface Bar {
   label: string;
@@ -31,7 +31,7 @@ function barChart(bars: readonly Bar[], yLabel: string): string {
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const step = plotW / bars.length;
-  const width = Math.max(1, step * 0.8);
+  const width = Math.min(60, Math.max(1, step * 0.8));
   const rects = bars
     .map((bar, i) => {
       const h = (bar.value / max) * plotH;
@@ -82,7 +82,7 @@ function lineChart(
   const legend = series
     .map(
       (s, i) =>
-        `<rect x="${PAD.left + 10 + i * 150}" y="${PAD.top}" width="12" height="12" fill="${s.color}"/><text x="${PAD.left + 28 + i * 150}" y="${PAD.top + 11}" class="legend">${esc(s.name)}</text>`,
+        `<rect x="${PAD.left + 10 + i * 150}" y="4" width="12" height="12" fill="${s.color}"/><text x="${PAD.left + 28 + i * 150}" y="15" class="legend">${esc(s.name)}</text>`,
     )
     .join('');
   return svg(`${axes(max, plotH, yLabel)}${lines}${ticks}${legend}`);
