@@ -39,6 +39,8 @@ export function* recordedRuns(events: number, tenantId = 'acme'): Generator<Reco
     let prevHash = GENESIS_HASH;
     let recordedAt = at(run * 600_000);
     for (const [position, event] of history.entries()) {
+      // Events without a clock reading of their own (RunEstimated) take their command's.
+      recordedAt = (event.data as { at?: string }).at ?? recordedAt;
       const content = {
         eventId: `00000000-0000-4000-8000-${String(global).padStart(12, '0')}`,
         streamId: `run-${runId}`,
@@ -47,8 +49,7 @@ export function* recordedRuns(events: number, tenantId = 'acme'): Generator<Reco
         schemaVersion: 1,
         data: JSON.parse(JSON.stringify(event.data)),
         metadata: { tenantId, correlationId: runId, actor: 'executor:bench' },
-        // Events without a clock reading of their own (RunEstimated) take their command's.
-        recordedAt: (recordedAt = (event.data as { at?: string }).at ?? recordedAt),
+        recordedAt,
         prevHash,
       };
       prevHash = eventHash(content);
