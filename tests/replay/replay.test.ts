@@ -172,7 +172,8 @@ describe('aos replay on PGlite', () => {
 
     // An observation edited without re-hashing: reproduced as recorded, but not hash for hash.
     const output = events.find((e) => e.type === 'SkillCallSucceeded' && e.streamId !== charge.streamId)!;
-    const edited = { ...output, data: { ...(output.data as object), latencyMs: 1 } };
+    const latencyMs = (output.data as { latencyMs: number }).latencyMs + 1000;
+    const edited = { ...output, data: { ...(output.data as object), latencyMs } };
     const editedFile = join(dir, 'edited.jsonl');
     await writeFile(editedFile, events.map((e) => JSON.stringify(e === output ? edited : e)).join('\n'));
     const second = await replay(editedFile, { certify: true, now });
@@ -300,5 +301,32 @@ describe('aos replay on PGlite', () => {
     const db = await aos(['replay', '--db', '--out', join(dir, 'o5')], { DATABASE_URL: '' });
     expect(db.code).toBe(2);
     expect(db.stderr).toMatch(/--db reads the PostgreSQL store at DATABASE_URL/);
+  });
+
+  it('aos divergence: the live report as a table, JSON and HTML', async () => {
+    // Over HTTP: the server is listening now (inject would bypass it).
+    const response = await fetch(`${env.AOS_URL}/v1/divergence?source=actual&days=2`, {
+      headers: { authorization: `Bearer ${auditor}` },
+    });
+    const live = { body: (await response.json()) as { sample_count: number; delta_p90: number } };
+    expect(live.body.sample_count).toBeGreaterThan(0);
+    const json = await aos(['divergence', '--json', '--days', '2'], env);
+    expect(json.code).toBe(0);
+    const view = JSON.parse(json.stdout);
+    expect(view.report.sample_count).toBe(live.body.sample_count);
+    expect(view.report.delta_p90).toBe(live.body.delta_p90);
+    expect(view.byDay.reduce((n: number, d: { sample_count: number }) => n + d.sample_count, 0)).toBe(
+      live.body.sample_count,
+    );
+    const table = await aos(['divergence'], env);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^all\s+\d+\s+\$/m);
+    const page = join(dir, 'divergence.html');
+    const html = await aos(['divergence', '--html', page], env);
+    expect(html.code).toBe(0);
+    expect(await readFile(page, 'utf8')).toContain('Cost-delta histogram');
+    const bad = await aos(['divergence', '--days', '0'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--days must be a whole number from 1 to 90/);
   });
 });
