@@ -28,7 +28,10 @@ export class MemoryTables {
         if (!existing) rows.set(id, withAllColumns(table, change));
         return;
       case 'upsert':
-        rows.set(id, withAllColumns(table, change));
+        // In place: the runs table is upserted on every run event, and a fresh row each
+        // time was a good part of a replay's garbage.
+        if (existing) for (const column of table.columns) existing[column] = change.values[column] ?? null;
+        else rows.set(id, withAllColumns(table, change));
         return;
       case 'increment': {
         if (!existing) {
