@@ -6,9 +6,11 @@ import { allMigrations } from '../infra/migrations.ts';
 import { SigningKeyError } from '../infra/signing/signing-key.ts';
 import { migrate } from '../infra/store/migrate.ts';
 import { openSqlClient } from '../infra/store/open-event-store.ts';
+import { divergenceCommand } from './cli/divergence.ts';
 import { exportCommand } from './cli/export.ts';
 import { keysCommand } from './cli/keys.ts';
 import { rebuildCommand } from './cli/rebuild.ts';
+import { replayCommand } from './cli/replay.ts';
 import { verifyCommand } from './cli/verify.ts';
 import { serve } from './serve.ts';
 
@@ -53,6 +55,8 @@ program
 rebuildCommand(program);
 exportCommand(program);
 verifyCommand(program);
+replayCommand(program);
+divergenceCommand(program);
 keysCommand(program);
 
 await program.parseAsync(process.argv).catch((error: unknown) => {

@@ -8,7 +8,10 @@ export function slowBodyGuard(app: FastifyInstance, timeoutMs: number): void {
     if (request.raw.complete) return;
     const timer = setTimeout(() => {
       request.log.warn({ timeoutMs }, 'request body too slow; connection closed');
-      request.raw.socket?.destroy();
+      // An injected request (tests, light-my-request) has a stand-in socket without destroy:
+      // there is no connection to close.
+      const socket = request.raw.socket as { destroy?: unknown } | undefined;
+      if (typeof socket?.destroy === 'function') request.raw.socket.destroy();
     }, timeoutMs);
     const clear = () => clearTimeout(timer);
     request.raw.once('end', clear);

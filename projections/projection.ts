@@ -1,10 +1,23 @@
 // What a projection is: pure code that turns one event, and the small state it keeps per
 // entity, into changes to read-model rows. The live runner (readmodels/) applies the changes
 // to SQL tables; offline replay (replay/) applies the same changes to in-memory tables.
+import { eventRegistry } from '../domain/events/catalog.ts';
 import type { RecordedEvent } from '../domain/store/envelope.ts';
 
 /** The recorded event with its data upcast to the latest schema version. */
 export type ProjectedEvent = RecordedEvent;
+
+/**
+ * What a projection is given for a recorded event: catalog events at their latest schema,
+ * anything else as recorded. The live runner and offline replay both go through this. An
+ * event already at the latest version is passed as recorded: the store validated it against
+ * that schema at append, and parsing it again on every fold was most of a replay's time.
+ */
+export function projectedEvent(event: RecordedEvent): ProjectedEvent {
+  if (!eventRegistry.has(event.type)) return event;
+  if (event.schemaVersion === eventRegistry.latestVersion(event.type)) return event;
+  return { ...event, data: eventRegistry.upcast(event.type, event.schemaVersion, event.data) };
+}
 
 export type RowValues = Record<string, unknown>;
 

@@ -2,7 +2,6 @@
 // row changes, entity states and checkpoint commit in one transaction (exactly-once
 // effect). A projection whose code version differs from the recorded one is rebuilt:
 // its tables are emptied and it re-folds from the first event.
-import { eventRegistry } from '../domain/events/catalog.ts';
 import type { RecordedEvent } from '../domain/store/envelope.ts';
 import type { Subscription } from '../domain/store/event-store.ts';
 import {
@@ -11,7 +10,12 @@ import {
 } from '../infra/store/checkpointed-consumer.ts';
 import type { SqlExecutor } from '../infra/store/sql-client.ts';
 import type { SqlEventStore } from '../infra/store/sql-event-store.ts';
-import type { AnyProjection, ReadModelTable, RowChange } from '../projections/projection.ts';
+import {
+  type AnyProjection,
+  projectedEvent,
+  type ReadModelTable,
+  type RowChange,
+} from '../projections/projection.ts';
 import { applyChanges } from './apply-changes.ts';
 
 export const checkpointName = (projection: AnyProjection) => `projection:${projection.name}`;
@@ -29,11 +33,7 @@ export async function projectBatch(
   const relevant: { key: string; event: RecordedEvent }[] = [];
   for (const event of events) {
     if (!projection.eventTypes.includes(event.type)) continue;
-    // Catalog events are read at their latest schema; anything else is passed as recorded.
-    const data = eventRegistry.has(event.type)
-      ? eventRegistry.upcast(event.type, event.schemaVersion, event.data)
-      : event.data;
-    const upcasted = { ...event, data };
+    const upcasted = projectedEvent(event);
     const key = projection.keyOf(upcasted);
     if (key !== null) relevant.push({ key, event: upcasted });
   }

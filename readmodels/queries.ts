@@ -1,6 +1,7 @@
 // Queries over the read models. Every query takes the caller's tenant and filters by it:
 // no parameter can widen it.
 import type { SqlExecutor } from '../infra/store/sql-client.ts';
+import type { DivergenceSample } from '../projections/divergence.ts';
 import { statusHistoryColumns } from '../projections/status-history.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { Where } from './where.ts';
@@ -25,6 +26,22 @@ export interface RunFilters {
   endTime?: string;
 }
 
+/** An rm_runs row as GET /v1/runs lists it (offline replay shapes its rows the same way). */
+export function runListItem(row: Row) {
+  const detail = row.detail as { steps: unknown[]; reason: string | null };
+  return {
+    runId: row.run_id as string,
+    agentId: row.agent_id,
+    status: row.status,
+    costMicros: num(row.cost_micros),
+    attempts: row.attempts,
+    steps: detail.steps.length,
+    reason: detail.reason,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
 export async function listRuns(
   sql: Sql,
   tenantId: string,
@@ -45,20 +62,7 @@ export async function listRuns(
       ORDER BY created_at DESC, run_id DESC LIMIT ${where.param(page.limit + 1)}`,
     where.params,
   );
-  const items = rows.slice(0, page.limit).map((row) => {
-    const detail = row.detail as { steps: unknown[]; reason: string | null };
-    return {
-      runId: row.run_id,
-      agentId: row.agent_id,
-      status: row.status,
-      costMicros: num(row.cost_micros),
-      attempts: row.attempts,
-      steps: detail.steps.length,
-      reason: detail.reason,
-      createdAt: iso(row.created_at),
-      updatedAt: iso(row.updated_at),
-    };
-  });
+  const items = rows.slice(0, page.limit).map(runListItem);
   const last = items.at(-1);
   return {
     items,
@@ -229,12 +233,34 @@ export async function failures(sql: Sql, tenantId: string) {
     'SELECT error_code, skill, failures, last_at FROM rm_failures WHERE tenant_id = $1 ORDER BY failures DESC, error_code, skill',
     [tenantId],
   );
-  return rows.map((row) => ({
+  return rows.map(failureItem);
+}
+
+export function failureItem(row: Row) {
+  return {
     errorCode: row.error_code,
     skill: row.skill,
     failures: num(row.failures),
     lastAt: iso(row.last_at),
-  }));
+  };
+}
+
+export function policyDecisionItem(row: Row) {
+  return {
+    decisionId: row.decision_id,
+    runId: row.run_id,
+    stepIndex: row.step_index,
+    attempt: row.attempt,
+    policyVersion: row.policy_version,
+    policyHash: row.policy_hash,
+    ruleId: row.rule_id,
+    inputDigest: row.input_digest,
+    result: row.result,
+    reason: row.reason,
+    input: row.input,
+    decidedAt: iso(row.decided_at),
+    globalPosition: String(row.global_position),
+  };
 }
 
 export async function policyDecisions(
@@ -253,21 +279,7 @@ export async function policyDecisions(
     `SELECT * FROM rm_policy_decisions ${where} ORDER BY global_position LIMIT ${where.param(page.limit + 1)}`,
     where.params,
   );
-  const items = rows.slice(0, page.limit).map((row) => ({
-    decisionId: row.decision_id,
-    runId: row.run_id,
-    stepIndex: row.step_index,
-    attempt: row.attempt,
-    policyVersion: row.policy_version,
-    policyHash: row.policy_hash,
-    ruleId: row.rule_id,
-    inputDigest: row.input_digest,
-    result: row.result,
-    reason: row.reason,
-    input: row.input,
-    decidedAt: iso(row.decided_at),
-    globalPosition: String(row.global_position),
-  }));
+  const items = rows.slice(0, page.limit).map(policyDecisionItem);
   const last = items.at(-1);
   return {
     items,
@@ -291,7 +303,12 @@ export async function divergenceSamples(
       ORDER BY sampled_at`,
     [tenantId, source, range.start, range.end],
   );
-  return rows.map((row) => ({
+  return rows.map(divergenceSampleOf);
+}
+
+/** An rm_divergence_samples row as the divergence report reads it. */
+export function divergenceSampleOf(row: Row): DivergenceSample {
+  return {
     timestamp: iso(row.sampled_at)!,
     inputHash: row.input_hash as string,
     baselineCostMicros: Number(row.baseline_micros),
@@ -302,5 +319,5 @@ export async function divergenceSamples(
     ...(row.model === null ? {} : { model: row.model as string }),
     runId: row.run_id as string,
     ...(row.step_index === null ? {} : { stepIndex: Number(row.step_index) }),
-  }));
+  };
 }

@@ -1,0 +1,131 @@
+// `aos replay --compare`: the live read models of the key's tenant, read over the API, and the
+// replayed rows shaped exactly as the API answers (the same row mappers, readmodels/queries.ts),
+// each under the key that names its row — ready for replay/compare.ts.
+import { type DivergenceSource, divergenceReport, roundRatios } from '../../projections/divergence.ts';
+import type { RowValues } from '../../projections/projection.ts';
+import {
+  divergenceSampleOf,
+  failureItem,
+  policyDecisionItem,
+  runListItem,
+  statusHistoryRow,
+} from '../../readmodels/queries.ts';
+import type { KeyedRows } from '../../replay/compare.ts';
+import type { ReadModels } from '../../replay/replay-fold.ts';
+import type { ServerClient } from './server-client.ts';
+
+/** Every sample: the divergence report's window is explicit on both sides. */
+const WINDOW = { start: '1970-01-01T00:00:00.000Z', end: '9999-12-31T00:00:00.000Z' };
+const SOURCES: DivergenceSource[] = ['estimators', 'actual'];
+const COST_GROUPS = ['day', 'skill', 'model'] as const;
+type Row = Record<string, unknown>;
+
+const keyed = <T>(rows: Iterable<T>, key: (row: T) => string): KeyedRows => {
+  const map: KeyedRows = new Map();
+  for (const row of rows) map.set(key(row), row);
+  return map;
+};
+
+function costGroups(rows: readonly RowValues[]): Row[] {
+  const out: Row[] = [];
+  for (const groupBy of COST_GROUPS) {
+    const sums = new Map<string, Row>();
+    for (const row of rows) {
+      const key = String(row[groupBy]);
+      const sum = sums.get(key) ?? {
+        [groupBy]: key,
+        charges: 0,
+        chargedMicros: 0,
+        computedMicros: 0,
+        providerMicros: 0,
+        estimateMicros: 0,
+      };
+      sum.charges = (sum.charges as number) + Number(row.charges);
+      sum.chargedMicros = (sum.chargedMicros as number) + Number(row.charged_micros);
+      sum.computedMicros = (sum.computedMicros as number) + Number(row.computed_micros);
+      sum.providerMicros = (sum.providerMicros as number) + Number(row.provider_micros);
+      sum.estimateMicros = (sum.estimateMicros as number) + Number(row.estimate_micros);
+      sums.set(key, sum);
+    }
+    out.push(...sums.values());
+  }
+  return out;
+}
+
+const costKey = (row: Row) => COST_GROUPS.map((g) => (g in row ? `${g}=${row[g]}` : '')).join('');
+
+const divergenceWindow = (source: DivergenceSource) => ({
+  startDate: WINDOW.start,
+  endDate: WINDOW.end,
+  source,
+});
+
+/** The replayed rows of one tenant, in the API's shapes. */
+export function replayedViews(models: ReadModels, tenantId: string): Record<string, KeyedRows> {
+  const mine = (rows: readonly RowValues[]) => rows.filter((row) => row.tenant_id === tenantId);
+  const samples = mine(models.divergence);
+  return {
+    status_history: keyed(mine(models.status_history).map(statusHistoryRow), (row) => String(row.id)),
+    runs: keyed(mine(models.runs).map(runListItem), (row) => row.runId),
+    costs: keyed(costGroups(mine(models.costs)), costKey),
+    failures: keyed(mine(models.failures).map(failureItem), (row) => `${row.errorCode}/${row.skill}`),
+    policy_decisions: keyed(mine(models.policy_decisions).map(policyDecisionItem), (row) =>
+      String(row.decisionId),
+    ),
+    divergence: keyed(
+      SOURCES.map((source) =>
+        roundRatios(
+          divergenceReport(
+            samples.filter((row) => row.source === source).map(divergenceSampleOf),
+            divergenceWindow(source),
+          ),
+        ),
+      ),
+      (report) => report.source,
+    ),
+  };
+}
+
+async function allPages(server: ServerClient, path: string): Promise<Row[]> {
+  const items: Row[] = [];
+  let cursor: string | null = null;
+  do {
+    const separator = path.includes('?') ? '&' : '?';
+    const page: { items: Row[]; next_cursor: string | null } = await server.request(
+      'GET',
+      `${path}${separator}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
+
+/** The live read models of the key's tenant. */
+export async function liveViews(server: ServerClient): Promise<Record<string, KeyedRows>> {
+  const history = await allPages(server, '/v1/status-history?format=json');
+  const costs: Row[] = [];
+  for (const groupBy of COST_GROUPS) {
+    costs.push(...(await server.request<{ items: Row[] }>('GET', `/v1/costs?group_by=${groupBy}`)).items);
+  }
+  const reports = [];
+  for (const source of SOURCES) {
+    reports.push(
+      await server.request<Row>(
+        'GET',
+        `/v1/divergence?source=${source}&start_date=${WINDOW.start}&end_date=${WINDOW.end}`,
+      ),
+    );
+  }
+  return {
+    status_history: keyed(history, (row) => String(row.id)),
+    runs: keyed(await allPages(server, '/v1/runs'), (row) => String(row.runId)),
+    costs: keyed(costs, costKey),
+    failures: keyed(
+      (await server.request<{ items: Row[] }>('GET', '/v1/failures')).items,
+      (row) => `${row.errorCode}/${row.skill}`,
+    ),
+    policy_decisions: keyed(await allPages(server, '/v1/policy-decisions'), (row) => String(row.decisionId)),
+    divergence: keyed(reports, (report) => String(report.source)),
+  };
+}

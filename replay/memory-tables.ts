@@ -1,0 +1,86 @@
+// Read-model tables in memory, for offline replay: the projections' row changes applied with
+// the same meaning the live runner's SQL gives them (readmodels/apply-changes.ts):
+// - insert: a new row; a row already there with that key stays (ON CONFLICT DO NOTHING);
+// - upsert: the row becomes key + values;
+// - increment: numeric values add to the row's (created at zero), `*_at` columns keep the
+//   later instant (greatest), others overwrite.
+import type { ReadModelTable, RowChange, RowValues } from '../projections/projection.ts';
+
+export class MemoryTables {
+  readonly #rows = new Map<string, Map<string, RowValues>>();
+  readonly #tables = new Map<string, ReadModelTable>();
+
+  constructor(tables: readonly ReadModelTable[]) {
+    for (const table of tables) {
+      this.#tables.set(table.name, table);
+      this.#rows.set(table.name, new Map());
+    }
+  }
+
+  apply(change: RowChange): void {
+    const rows = this.#rows.get(change.table);
+    const table = this.#tables.get(change.table);
+    if (!rows || !table) throw new Error(`no read-model table ${change.table}`);
+    const id = keyOf(table, change.key);
+    const existing = rows.get(id);
+    switch (change.kind) {
+      case 'insert':
+        if (!existing) rows.set(id, withAllColumns(table, change));
+        return;
+      case 'upsert':
+        // In place: the runs table is upserted on every run event, and a fresh row each
+        // time was a good part of a replay's garbage.
+        if (existing) for (const column of table.columns) existing[column] = change.values[column] ?? null;
+        else rows.set(id, withAllColumns(table, change));
+        return;
+      case 'increment': {
+        if (!existing) {
+          rows.set(id, withAllColumns(table, change));
+          return;
+        }
+        for (const [column, value] of Object.entries(change.values)) {
+          const current = existing[column];
+          if (column.endsWith('_at')) {
+            if (current === null || current === undefined || instant(value) > instant(current)) {
+              existing[column] = value;
+            }
+          } else if (typeof value === 'number' && typeof current === 'number') {
+            existing[column] = current + value;
+          } else {
+            existing[column] = value;
+          }
+        }
+      }
+    }
+  }
+
+  /** The table's rows, in the order they were first written. */
+  rows(table: string): RowValues[] {
+    const rows = this.#rows.get(table);
+    if (!rows) throw new Error(`no read-model table ${table}`);
+    return [...rows.values()];
+  }
+
+  count(table: string): number {
+    return this.#rows.get(table)?.size ?? 0;
+  }
+}
+
+function keyOf(table: ReadModelTable, key: RowValues): string {
+  if (table.keyColumns.length === 1) return String(key[table.keyColumns[0]!]);
+  let id = '';
+  for (const column of table.keyColumns) id += `${String(key[column])}\u0000`;
+  return id;
+}
+
+/** A row as SQL would hold it: every column present, null where the change gave none. */
+function withAllColumns(table: ReadModelTable, change: RowChange): RowValues {
+  const row: RowValues = {};
+  for (const column of table.keyColumns) row[column] = change.key[column] ?? null;
+  for (const column of table.columns) row[column] = change.values[column] ?? null;
+  return row;
+}
+
+function instant(value: unknown): number {
+  return typeof value === 'string' ? Date.parse(value) : Number.NEGATIVE_INFINITY;
+}
