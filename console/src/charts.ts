@@ -59,7 +59,7 @@ export function barChart(
               splits: () => xs,
               grid: { show: false },
             },
-            { values: (_u, splits) => splits.map(format), size: 70, grid: { stroke: palette.grid } },
+            { values: (_u, splits) => splits.map(format), size: 92, grid: { stroke: palette.grid } },
           ],
           series: [
             {},
@@ -78,12 +78,13 @@ export function barChart(
   );
 }
 
-/** A line over time (seconds since the epoch on x). */
+/** A line over time (seconds since the epoch on x), across the whole window [from, to]. */
 export function timeChart(
   caption: string,
   times: number[],
   values: number[],
   format: (value: number) => string,
+  window: { from: number; to: number; yMax?: number },
 ): { figure: HTMLElement; destroy: () => void } {
   const figure = h('figure', {}, h('figcaption', {}, caption));
   return mount(
@@ -94,9 +95,13 @@ export function timeChart(
           width,
           height: 220,
           legend: { show: false },
+          scales: {
+            x: { time: true, range: [window.from, window.to] },
+            ...(window.yMax === undefined ? {} : { y: { range: [0, window.yMax] } }),
+          },
           axes: [
             {},
-            { values: (_u, splits) => splits.map(format), size: 70, grid: { stroke: palette.grid } },
+            { values: (_u, splits) => splits.map(format), size: 92, grid: { stroke: palette.grid } },
           ],
           series: [{}, { label: caption, stroke: palette.line, width: 2, points: { show: true, size: 6 } }],
         },

@@ -1,8 +1,8 @@
 // How figures are shown. Money arrives as integer micro-dollars and is only divided for display.
 export function usd(micros: number): string {
-  const dollars = micros / 1_000_000;
-  const digits = Math.abs(dollars) < 0.01 && micros !== 0 ? 6 : 4;
-  return `$${dollars.toFixed(digits)}`;
+  const dollars = Math.abs(micros) / 1_000_000;
+  const digits = dollars < 0.01 && micros !== 0 ? 6 : 4;
+  return `${micros < 0 ? '-' : ''}$${dollars.toFixed(digits)}`;
 }
 
 export function ms(value: number | null | undefined): string {

@@ -7,16 +7,19 @@ import { ratio, usd } from '../format.ts';
 import type { Page } from '../page.ts';
 import type { DivergenceDaily, DivergenceReport } from '../types.ts';
 
-/** Equal-width bins over the deltas (about √n of them, 5 to 20). */
+/**
+ * Equal-width bins over the deltas (integer micro-dollars): about √n bins, 5 to 20, each a
+ * whole number of micro-dollars wide, labelled by where it starts.
+ */
 export function histogram(values: number[]): { labels: string[]; counts: number[] } {
   if (values.length === 0) return { labels: [], counts: [] };
   const min = Math.min(...values);
   const max = Math.max(...values);
-  const bins = Math.max(5, Math.min(20, Math.ceil(Math.sqrt(values.length))));
-  const width = max === min ? 1 : (max - min) / bins;
-  const counts = new Array<number>(max === min ? 1 : bins).fill(0);
-  for (const value of values) counts[Math.min(counts.length - 1, Math.floor((value - min) / width))]! += 1;
-  const labels = counts.map((_, i) => usd(Math.round(min + i * width)));
+  const wanted = Math.max(5, Math.min(20, Math.ceil(Math.sqrt(values.length))));
+  const width = Math.max(1, Math.ceil((max - min + 1) / wanted));
+  const counts = new Array<number>(Math.floor((max - min) / width) + 1).fill(0);
+  for (const value of values) counts[Math.floor((value - min) / width)]! += 1;
+  const labels = counts.map((_, i) => (width === 1 ? usd(min + i) : `≥ ${usd(min + i * width)}`));
   return { labels, counts };
 }
 
@@ -110,10 +113,11 @@ export const divergencePage: Page = {
         );
         const times = daily.items.map((d) => Date.parse(`${d.day}T12:00:00Z`) / 1000);
         const drift = timeChart(
-          'Matching rate per day',
+          'Matching rate per day: the share of samples whose estimate matched',
           times,
           daily.items.map((d) => d.matching_rate),
           ratio,
+          { from: Date.parse(report.start_date) / 1000, to: Date.parse(report.end_date) / 1000, yMax: 1 },
         );
         destroyers.push(hist.destroy, drift.destroy);
         body.replaceChildren(
