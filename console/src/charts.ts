@@ -11,19 +11,42 @@ function widthOf(container: HTMLElement): number {
   return Math.max(260, Math.min(container.clientWidth || 600, 1100));
 }
 
-/** Mounts a uPlot into a figure, and keeps it as wide as its container. */
+const height = 220;
+
+/**
+ * A uPlot in a captioned figure, kept as wide as its container. `options` are what differs
+ * between charts; the size, the hidden legend and the y axis (values shown with `format`) are
+ * the same for all.
+ */
 function mount(
-  figure: HTMLElement,
-  make: (width: number, target: HTMLElement) => uPlot,
+  caption: string,
+  format: (value: number) => string,
+  xAxis: uPlot.Axis,
+  options: Pick<uPlot.Options, 'scales' | 'series' | 'cursor'>,
+  data: uPlot.AlignedData,
 ): { figure: HTMLElement; destroy: () => void } {
+  const figure = h('figure', {}, h('figcaption', {}, caption));
   const target = h('div', { class: 'chart', 'aria-hidden': 'true' });
   figure.prepend(target);
   let chart: uPlot | null = null;
   // The figure is laid out only once it is in the document: wait a frame for its width.
   requestAnimationFrame(() => {
-    chart = make(widthOf(figure), target);
+    chart = new uPlot(
+      {
+        width: widthOf(figure),
+        height,
+        legend: { show: false },
+        axes: [
+          xAxis,
+          { values: (_u, splits) => splits.map(format), size: 92, grid: { stroke: palette.grid } },
+        ],
+        ...options,
+      },
+      data,
+      target,
+    );
   });
-  const observer = new ResizeObserver(() => chart?.setSize({ width: widthOf(figure), height: 220 }));
+  const observer = new ResizeObserver(() => chart?.setSize({ width: widthOf(figure), height }));
   observer.observe(figure);
   return {
     figure,
@@ -41,40 +64,30 @@ export function barChart(
   values: number[],
   format: (value: number) => string,
 ): { figure: HTMLElement; destroy: () => void } {
-  const figure = h('figure', {}, h('figcaption', {}, caption));
   const xs = labels.map((_, i) => i);
   return mount(
-    figure,
-    (width, target) =>
-      new uPlot(
+    caption,
+    format,
+    {
+      values: (_u, splits) => splits.map((s) => (Number.isInteger(s) ? (labels[s] ?? '') : '')),
+      splits: () => xs,
+      grid: { show: false },
+    },
+    {
+      cursor: { show: false },
+      scales: { x: { time: false, range: [-0.5, Math.max(labels.length - 0.5, 0.5)] } },
+      series: [
+        {},
         {
-          width,
-          height: 220,
-          legend: { show: false },
-          cursor: { show: false },
-          scales: { x: { time: false, range: [-0.5, Math.max(labels.length - 0.5, 0.5)] } },
-          axes: [
-            {
-              values: (_u, splits) => splits.map((s) => (Number.isInteger(s) ? (labels[s] ?? '') : '')),
-              splits: () => xs,
-              grid: { show: false },
-            },
-            { values: (_u, splits) => splits.map(format), size: 92, grid: { stroke: palette.grid } },
-          ],
-          series: [
-            {},
-            {
-              label: caption,
-              fill: palette.bar,
-              stroke: palette.bar,
-              paths: uPlot.paths.bars!({ size: [0.6, 80] }),
-              points: { show: false },
-            },
-          ],
+          label: caption,
+          fill: palette.bar,
+          stroke: palette.bar,
+          paths: uPlot.paths.bars!({ size: [0.6, 80] }),
+          points: { show: false },
         },
-        [xs, values],
-        target,
-      ),
+      ],
+    },
+    [xs, values],
   );
 }
 
@@ -86,27 +99,17 @@ export function timeChart(
   format: (value: number) => string,
   window: { from: number; to: number; yMax?: number },
 ): { figure: HTMLElement; destroy: () => void } {
-  const figure = h('figure', {}, h('figcaption', {}, caption));
   return mount(
-    figure,
-    (width, target) =>
-      new uPlot(
-        {
-          width,
-          height: 220,
-          legend: { show: false },
-          scales: {
-            x: { time: true, range: [window.from, window.to] },
-            ...(window.yMax === undefined ? {} : { y: { range: [0, window.yMax] } }),
-          },
-          axes: [
-            {},
-            { values: (_u, splits) => splits.map(format), size: 92, grid: { stroke: palette.grid } },
-          ],
-          series: [{}, { label: caption, stroke: palette.line, width: 2, points: { show: true, size: 6 } }],
-        },
-        [times, values],
-        target,
-      ),
+    caption,
+    format,
+    {},
+    {
+      scales: {
+        x: { time: true, range: [window.from, window.to] },
+        ...(window.yMax === undefined ? {} : { y: { range: [0, window.yMax] } }),
+      },
+      series: [{}, { label: caption, stroke: palette.line, width: 2, points: { show: true, size: 6 } }],
+    },
+    [times, values],
   );
 }

@@ -1,4 +1,5 @@
 // The API's answers, as the console reads them (api/openapi.ts has the full shapes).
+import type { DivergenceReport } from '../../projections/divergence.ts';
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
@@ -60,30 +61,12 @@ export interface CostRow {
   estimateMicros: number;
 }
 
-export interface DivergenceFigures {
-  sample_count: number;
-  delta_p50: number;
-  delta_p90: number;
-  kl_divergence: number;
-  outlier_count: number;
-  fail_ratio: number;
-  matching_rate: number;
-  drift_alert: boolean;
-}
-
-export interface DivergenceReport extends DivergenceFigures {
-  start_date: string;
-  end_date: string;
-  source: string;
-  detailed_samples: {
-    timestamp: string;
-    baseline_cost: number;
-    compared_cost: number;
-    cost_delta: number;
-    drift_score: number;
-    verdict: string;
-  }[];
-}
+// The report's shape is the projection's own (a type-only import: nothing of it is bundled).
+export type { DivergenceReport } from '../../projections/divergence.ts';
+export type DivergenceFigures = Omit<
+  DivergenceReport,
+  'start_date' | 'end_date' | 'source' | 'detailed_samples'
+>;
 
 export interface DivergenceDaily {
   items: (DivergenceFigures & { day: string })[];

@@ -1,5 +1,6 @@
 // One run: its summary, the approvals waiting on it (with approve/reject for roles that may),
 // and its timeline: per step, each attempt, retry wait, charge and policy decision.
+import { finalRunStatuses } from '../../../domain/run/run-statuses.ts';
 import { ApiError, download, getJson, postJson } from '../api.ts';
 import { badge, emptyState, errorState, h, loading } from '../dom.ts';
 import { ms, time, usd } from '../format.ts';
@@ -7,14 +8,7 @@ import type { Page, PageContext } from '../page.ts';
 import { buildTimeline, type PendingApproval, type Timeline, type TimelineEntry } from '../timeline.ts';
 import type { RecordedEvent, RunDetail } from '../types.ts';
 
-const finalStatuses = new Set([
-  'succeeded',
-  'failed',
-  'cancelled',
-  'budget_exceeded',
-  'policy_denied',
-  'timed_out',
-]);
+const finalStatuses = new Set<string>(finalRunStatuses);
 
 function summary(run: RunDetail): HTMLElement {
   const rows: [string, Node | string][] = [

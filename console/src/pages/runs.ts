@@ -1,22 +1,14 @@
 // The run list: filters, status badges, newest first, refreshed every few seconds.
+
+import { runStatuses } from '../../../domain/run/run-statuses.ts';
 import { ApiError, getJson, query } from '../api.ts';
 import { badge, emptyState, errorState, field, h, loading, select } from '../dom.ts';
 import { shortId, time, usd } from '../format.ts';
 import type { Page } from '../page.ts';
 import type { Page as ResultPage, RunSummary } from '../types.ts';
 
-export const statuses = [
-  'queued',
-  'running',
-  'waiting_approval',
-  'retrying',
-  'succeeded',
-  'failed',
-  'cancelled',
-  'budget_exceeded',
-  'policy_denied',
-  'timed_out',
-];
+// The run statuses of the domain itself, so a filter never offers a status that does not exist.
+export const statuses: readonly string[] = runStatuses;
 const refreshMs = 2000;
 
 export const runsPage: Page = {
