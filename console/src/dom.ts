@@ -55,7 +55,8 @@ export function select(
   value = '',
 ): HTMLSelectElement {
   const element = h('select', { name }, ...options.map(([v, l]) => h('option', { value: v }, l)));
-  element.value = value;
+  // No value given: the first option, as the browser would choose.
+  if (value) element.value = value;
   return element;
 }
 

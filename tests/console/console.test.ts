@@ -241,6 +241,29 @@ describe('web console in Chromium', () => {
     await page.setViewportSize(desktop);
   });
 
+  it('offers a viewer neither the approve buttons nor exports', async () => {
+    const viewer = await app.keyFor('acme', 'viewer');
+    const pending = await submit({
+      agentId: 'notifier',
+      plan: {
+        steps: [
+          { skill: 'http_call', input: { url: targetUrl, method: 'DELETE', idempotencyKey: 'hook-2' } },
+        ],
+      },
+      budget: { maxCostMicros: 1_000_000 },
+    });
+    await page.goto(`${base}/console/#/runs`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(viewer);
+    await page.goto(`${base}/console/#/runs/${pending}`);
+    const panel = page.getByRole('region', { name: 'Waiting for approval' });
+    await panel.getByText('A viewer key may not decide approvals').waitFor();
+    expect(await panel.getByRole('button').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Download signed export' }).count()).toBe(0);
+    await page.goto(`${base}/console/#/export`);
+    await page.getByText('A viewer key may not export.').waitFor();
+  });
+
   it("shows another tenant's key nothing of this tenant's runs", async () => {
     await page.goto(`${base}/console/#/runs`);
     await page.getByRole('button', { name: 'Sign out' }).click();
