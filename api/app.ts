@@ -21,6 +21,7 @@ import { createSqlEventStore, type SqlEventStore } from '../infra/store/sql-even
 import { allProjections } from '../projections/all.ts';
 import { startProjections } from '../readmodels/projection-runner.ts';
 import { registerScrapeGauges } from './metrics.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { buildServer } from './server.ts';
 
 export interface AppOverrides {
@@ -73,6 +74,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     metrics,
     signing,
   });
+  await server.register(consoleRoutes);
   server.log.info({ keyId: signing.keyId, source: signing.source }, 'audit exports are signed with this key');
   const bootstrap = await ensureBootstrapKey({
     client,

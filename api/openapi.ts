@@ -9,7 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { submitRunRequestSchema } from '../commands/run-commands.ts';
 import { createKeyBody } from './auth/key-routes.ts';
-import { type Action, rolesThatCan } from './auth/permissions.ts';
+import { type Action, actions, rolesThatCan } from './auth/permissions.ts';
+import { consolePrefix } from './routes/console.ts';
 
 export const docsPrefix = '/docs';
 
@@ -260,6 +261,20 @@ export const routeDocs: Record<string, RouteDoc> = {
     responses: ok('revoked', keyView),
     errors: [400, 404],
   },
+  'GET /v1/whoami': {
+    summary: "The caller's key: its tenant, role and the permissions the role has",
+    tags: ['keys'],
+    action: 'read',
+    responses: ok(
+      'the key',
+      z.object({
+        keyId: z.string(),
+        tenantId: z.string(),
+        role: z.string(),
+        permissions: z.array(z.enum(actions)),
+      }),
+    ),
+  },
   'GET /v1/admin/projections': {
     summary: 'Projection versions, checkpoints and lag',
     tags: ['operations'],
@@ -398,6 +413,28 @@ export const routeDocs: Record<string, RouteDoc> = {
     action: 'read',
     querystring: divergenceQuery,
     responses: ok('the report', divergenceReport),
+    errors: [400],
+  },
+  'GET /v1/divergence/daily': {
+    summary: 'The divergence report per UTC day of the window (drift over time)',
+    tags: ['queries'],
+    action: 'read',
+    querystring: divergenceQuery,
+    responses: ok(
+      'one report per day with samples, oldest first',
+      z.object({
+        start_date: z.string(),
+        end_date: z.string(),
+        source: z.string(),
+        items: z.array(
+          divergenceReport
+            .omit({ detailed_samples: true, start_date: true, end_date: true, source: true })
+            .extend({
+              day: z.iso.date(),
+            }),
+        ),
+      }),
+    ),
     errors: [400],
   },
   'GET /v1/costs': {
@@ -592,7 +629,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     },
     transform: ({ url, route }) => {
       const method = Array.isArray(route.method) ? route.method[0]! : route.method;
-      if (url.startsWith(docsPrefix)) return { schema: { hide: true }, url };
+      // The docs' own routes and the console's static files are not API.
+      if (url.startsWith(docsPrefix) || url.startsWith(consolePrefix)) return { schema: { hide: true }, url };
       return { schema: routeSchema(String(method), url) as never, url };
     },
   });

@@ -19,6 +19,7 @@ import { healthRoutes } from './routes/health.ts';
 import { type ProjectionRoutesOptions, projectionRoutes } from './routes/projections.ts';
 import { queryRoutes } from './routes/queries.ts';
 import { runRoutes } from './routes/runs.ts';
+import { whoamiRoutes } from './routes/whoami.ts';
 import { slowBodyGuard } from './slow-body-guard.ts';
 
 export interface ServerDeps {
@@ -81,6 +82,7 @@ export async function buildServer({
   });
   await app.register(healthRoutes, { store });
   await app.register(keyRoutes, { keys });
+  await app.register(whoamiRoutes);
   await app.register(runRoutes, commands);
   await app.register(queryRoutes, { sql: readModels, clock: commands.clock });
   if (projections) await app.register(projectionRoutes, { sql: readModels, ...projections });

@@ -6,7 +6,13 @@ import { stringify } from 'csv-stringify';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { SqlExecutor } from '../../infra/store/sql-client.ts';
-import { divergenceReport, legacyDivergenceReport, roundRatios } from '../../projections/divergence.ts';
+import {
+  aggregateBy,
+  divergenceKeys,
+  divergenceReport,
+  legacyDivergenceReport,
+  roundRatios,
+} from '../../projections/divergence.ts';
 import { statusHistoryColumns } from '../../projections/status-history.ts';
 import {
   allStatusHistory,
@@ -160,6 +166,33 @@ export const queryRoutes: FastifyPluginAsync<{ sql: Pick<SqlExecutor, 'query'>; 
     return roundRatios(
       divergenceReport(samples, { startDate: window.start, endDate: window.end, source: query.source }),
     );
+  });
+
+  // The same report per UTC day of the window (drift over time); days without samples are absent.
+  app.get('/v1/divergence/daily', read, async (request) => {
+    const query = parseInput(divergenceQuery, request.query, 'query');
+    const window = windowOf(query, clock());
+    const samples = await divergenceSamples(sql, tenantOf(request), query.source, window);
+    const days = aggregateBy(samples, divergenceKeys.day, (day) => ({
+      startDate: `${day}T00:00:00.000Z`,
+      endDate: new Date(Date.parse(`${day}T00:00:00.000Z`) + 86_400_000).toISOString(),
+      source: query.source,
+    }));
+    return {
+      start_date: window.start,
+      end_date: window.end,
+      source: query.source,
+      items: days.map(({ key, report }) => {
+        const {
+          detailed_samples: _,
+          start_date: __,
+          end_date: ___,
+          source: ____,
+          ...figures
+        } = roundRatios(report);
+        return { day: key, ...figures };
+      }),
+    };
   });
 
   app.get('/v1/costs', read, async (request) => {

@@ -3,29 +3,16 @@
 // events alone and cannot disagree with the decider.
 import { z } from 'zod';
 
-export const finalRunStatuses = [
-  'succeeded',
-  'failed',
-  'cancelled',
-  'budget_exceeded',
-  'policy_denied',
-  'timed_out',
-] as const;
-export type FinalRunStatus = (typeof finalRunStatuses)[number];
+import { finalRunStatuses, isFinalStatus, type RunStatus } from './run-statuses.ts';
+
+export {
+  type FinalRunStatus,
+  finalRunStatuses,
+  isFinalStatus,
+  type RunStatus,
+  runStatuses,
+} from './run-statuses.ts';
 export const finalRunStatusSchema = z.enum(finalRunStatuses);
-
-export const runStatuses = [
-  'queued',
-  'running',
-  'waiting_approval',
-  'retrying',
-  ...finalRunStatuses,
-] as const;
-export type RunStatus = (typeof runStatuses)[number];
-
-export function isFinalStatus(status: RunStatus): status is FinalRunStatus {
-  return (finalRunStatuses as readonly string[]).includes(status);
-}
 
 /**
  * The status after an event, or the same status when the event does not change it:

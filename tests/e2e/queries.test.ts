@@ -160,6 +160,24 @@ for (const storeName of stores) {
       expect(actual.body.detailed_samples[0]).toHaveProperty('verdict');
     });
 
+    it('reports divergence per day, the figures of each day agreeing with the whole report', async () => {
+      const daily = await app.request('GET', '/v1/divergence/daily?source=actual', { key });
+      expect(daily.status).toBe(200);
+      const whole = await app.request('GET', '/v1/divergence?source=actual', { key });
+      // Every sample of this suite was recorded today: one day, the same figures.
+      expect(daily.body.items).toHaveLength(1);
+      // The window ends at each request's "now": the bounds differ by the time between them.
+      const { detailed_samples: _, start_date: __, end_date: ___, source, ...figures } = whole.body;
+      expect(daily.body.source).toBe(source);
+      expect(Date.parse(daily.body.end_date) - Date.parse(daily.body.start_date)).toBe(7 * 86_400_000);
+      expect(daily.body.items[0]).toEqual({ day: new Date().toISOString().slice(0, 10), ...figures });
+      const estimators = await app.request('GET', '/v1/divergence/daily?source=estimators&days=1', { key });
+      expect(estimators.body.items[0]).toMatchObject({ sample_count: 3 });
+      const bad = await app.request('GET', '/v1/divergence/daily?days=365', { key });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.code).toBe('INVALID_INPUT');
+    });
+
     it('simulates a plan without writing anything', async () => {
       const before = await app.store.readAll({ limit: 10_000 });
       const simulated = await app.request('POST', '/v1/simulate', { key, body: plan('what if') });
@@ -184,6 +202,7 @@ for (const storeName of stores) {
       await empty('/v1/failures', (b) => b.items);
       await empty('/v1/policy-decisions', (b) => b.items);
       await empty('/v1/divergence', (b) => b.detailed_samples);
+      await empty('/v1/divergence/daily', (b) => b.items);
       await empty('/status_history', (b) => b.items);
       await empty(`/status_history/entity/run/${runIds[0]}`, (b) => b);
       const stats = await app.request('GET', '/v1/status-history/stats', { key: stranger });

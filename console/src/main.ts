@@ -1,0 +1,181 @@
+// The console's shell: sign-in, navigation and a hash router (#/runs, #/runs/<id>, #/history,
+// #/costs, #/divergence, #/export), so it is static files only and every page can be linked.
+import './style.css';
+import { ApiError, getJson, session, type Whoami, whenUnauthenticated } from './api.ts';
+import { errorState, field, h } from './dom.ts';
+import type { Page } from './page.ts';
+import { costsPage } from './pages/costs.ts';
+import { divergencePage } from './pages/divergence.ts';
+import { exportPage } from './pages/export.ts';
+import { historyPage } from './pages/history.ts';
+import { runDetailPage } from './pages/run-detail.ts';
+import { runsPage } from './pages/runs.ts';
+
+const root = document.getElementById('app')!;
+const nav: [path: string, label: string][] = [
+  ['runs', 'Runs'],
+  ['history', 'Status history'],
+  ['costs', 'Costs'],
+  ['divergence', 'Divergence'],
+  ['export', 'Export'],
+];
+const pages: Record<string, Page> = {
+  runs: runsPage,
+  history: historyPage,
+  costs: costsPage,
+  divergence: divergencePage,
+  export: exportPage,
+};
+
+let me: Whoami | null = null;
+let cleanup: (() => void) | undefined;
+
+function signIn(message?: string) {
+  cleanup?.();
+  cleanup = undefined;
+  me = null;
+  const key = h('input', {
+    type: 'password',
+    name: 'key',
+    autocomplete: 'off',
+    required: true,
+    spellcheck: 'false',
+  });
+  const status = h('div', { 'aria-live': 'assertive' }, message && errorState(message));
+  const form = h(
+    'form',
+    { class: 'signin card', 'aria-labelledby': 'signin-title' },
+    h('h1', { id: 'signin-title' }, 'AOS console'),
+    h(
+      'p',
+      {},
+      'Sign in with an API key. It stays in this tab (session storage) and is sent only to this server.',
+    ),
+    field('API key', key),
+    h('button', { type: 'submit' }, 'Sign in'),
+    status,
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const candidate = key.value.trim();
+    try {
+      me = await getJson<Whoami>('/v1/whoami', candidate);
+      session.save(candidate);
+      if (!location.hash || location.hash === '#/') location.hash = '#/runs';
+      route();
+    } catch (error) {
+      const text =
+        error instanceof ApiError && error.status === 401
+          ? 'That key is unknown or revoked.'
+          : error instanceof ApiError && error.status === 403
+            ? 'That key cannot read runs (a system key manages keys only): use a tenant key.'
+            : error;
+      status.replaceChildren(errorState(text));
+      key.focus();
+    }
+  });
+  root.replaceChildren(h('main', { id: 'main', class: 'narrow', tabindex: '-1' }, form));
+  key.focus();
+}
+
+function shell(current: string, title: string): HTMLElement {
+  const main = h('main', { id: 'main', tabindex: '-1' }, h('h1', {}, title));
+  root.replaceChildren(
+    h(
+      'header',
+      { class: 'top' },
+      h('a', { class: 'brand', href: '#/runs' }, 'AOS'),
+      h(
+        'nav',
+        { 'aria-label': 'Pages' },
+        h(
+          'ul',
+          {},
+          ...nav.map(([path, label]) =>
+            h(
+              'li',
+              {},
+              h('a', { href: `#/${path}`, 'aria-current': path === current ? 'page' : undefined }, label),
+            ),
+          ),
+        ),
+      ),
+      h(
+        'div',
+        { class: 'who' },
+        h('span', {}, `${me!.tenantId} · ${me!.role}`),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary small',
+            onclick: () => {
+              session.clear();
+              signIn();
+            },
+          },
+          'Sign out',
+        ),
+      ),
+    ),
+    main,
+  );
+  return main;
+}
+
+function route() {
+  if (!me) return;
+  cleanup?.();
+  const [path = '', search = ''] = location.hash.replace(/^#\/?/, '').split('?');
+  const [name = 'runs', id] = path.split('/');
+  const page = name === 'runs' && id ? runDetailPage : pages[name];
+  if (!page) {
+    location.hash = '#/runs';
+    return;
+  }
+  const navName = page === runDetailPage ? 'runs' : name;
+  document.title = `${page.title} · AOS console`;
+  const main = shell(navName, page.title);
+  const params = new URLSearchParams(search);
+  cleanup = page.render(main, {
+    me,
+    id: id ? decodeURIComponent(id) : undefined,
+    params,
+    setParams(next) {
+      const query = new URLSearchParams();
+      for (const [key, value] of Object.entries(next)) if (value) query.set(key, value);
+      const text = query.toString();
+      const target = `#/${path}${text ? `?${text}` : ''}`;
+      // The same URL fires no hashchange: apply (reload) anyway.
+      if (location.hash === target) route();
+      else location.hash = target;
+    },
+    may: (permission) => me!.permissions.includes(permission),
+  });
+  // Move focus to the new page's content, so keyboard and screen-reader users land there.
+  main.focus({ preventScroll: true });
+}
+
+whenUnauthenticated(() => {
+  session.clear();
+  signIn('The key stopped working (revoked or unknown); sign in again.');
+});
+window.addEventListener('hashchange', route);
+// The skip link focuses the content; following its #main would leave the page's route.
+document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+  event.preventDefault();
+  document.getElementById('main')?.focus();
+});
+
+async function start() {
+  const key = session.key();
+  if (!key) return signIn();
+  try {
+    me = await getJson<Whoami>('/v1/whoami');
+    if (!location.hash) location.hash = '#/runs';
+    route();
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) signIn(String((error as Error).message));
+  }
+}
+void start();

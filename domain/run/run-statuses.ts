@@ -1,0 +1,23 @@
+// The run statuses as plain lists, without zod: the web console (console/) bundles them.
+export const finalRunStatuses = [
+  'succeeded',
+  'failed',
+  'cancelled',
+  'budget_exceeded',
+  'policy_denied',
+  'timed_out',
+] as const;
+export type FinalRunStatus = (typeof finalRunStatuses)[number];
+
+export const runStatuses = [
+  'queued',
+  'running',
+  'waiting_approval',
+  'retrying',
+  ...finalRunStatuses,
+] as const;
+export type RunStatus = (typeof runStatuses)[number];
+
+export function isFinalStatus(status: RunStatus): status is FinalRunStatus {
+  return (finalRunStatuses as readonly string[]).includes(status);
+}

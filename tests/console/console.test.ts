@@ -1,0 +1,306 @@
+// The web console in a real browser (Debian's Chromium driven by playwright-core) against the
+// real server: sign in, watch a submitted run finish in the list, read its timeline, approve a
+// waiting step, download the status history as CSV and a signed export, and check that another
+// tenant's key sees none of it. Screenshots of every page, at desktop and phone width, are
+// written to tests/console/screenshots/ (committed as evidence of what the pages look like).
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleDist } from '../../api/routes/console.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { postgresReachable } from '../support/postgres.ts';
+
+const chromiumPath = process.env.AOS_CHROMIUM ?? '/usr/bin/chromium';
+const screenshots = new URL('./screenshots/', import.meta.url).pathname;
+const desktop = { width: 1280, height: 900 };
+const phone = { width: 390, height: 844 };
+
+describe('web console in Chromium', () => {
+  let app: TestApp;
+  let base: string;
+  let admin: string;
+  let otherTenant: string;
+  let target: Server;
+  let targetUrl: string;
+  let userDataDir: string;
+  let browser: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    if (!existsSync(join(consoleDist, 'index.html'))) {
+      throw new Error(`the console is not built (${consoleDist}): run \`npm run build:console\``);
+    }
+    if (!existsSync(chromiumPath)) {
+      throw new Error(`no Chromium at ${chromiumPath}: apt-get install -y chromium (.ci/run does)`);
+    }
+    app = await startTestApp((await postgresReachable()) ? 'postgres' : 'pglite');
+    base = await app.server.listen({ host: '127.0.0.1', port: 0 });
+    admin = await app.keyFor('acme', 'admin');
+    otherTenant = await app.keyFor('globex', 'admin');
+    // The side-effecting call's target: a POST needs an approval under the default policy.
+    target = createServer((_req, res) => res.end('{"ok":true}'));
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/hook`;
+    userDataDir = await mkdtemp(join(tmpdir(), 'aos-chromium-'));
+    browser = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: chromiumPath,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu'],
+      viewport: desktop,
+      acceptDownloads: true,
+    });
+    page = browser.pages()[0] ?? (await browser.newPage());
+    page.setDefaultTimeout(15_000);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    target?.close();
+    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+  });
+
+  const submit = async (body: unknown): Promise<string> => {
+    const response = await fetch(`${base}/v1/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(response.status, await response.clone().text()).toBe(202);
+    return ((await response.json()) as { runId: string }).runId;
+  };
+  const shoot = (name: string) => page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+  const signIn = async (key: string) => {
+    await page.getByLabel('API key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
+  };
+  // Browser-side expressions go as text: this file is compiled with Node's types, not the DOM's.
+  const inBrowser = (expression: string) => page.evaluate<unknown>(expression);
+  const runRow = (runId: string) => page.locator(`tr[data-run="${runId}"]`);
+
+  let finished: string;
+  let waiting: string;
+
+  it('signs in with a key, and shows a submitted run finishing in the live list', async () => {
+    await page.goto(`${base}/console`);
+    await page.getByLabel('API key').fill('not-a-key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'unknown or revoked' }).waitFor();
+    await page.getByLabel('API key').fill('');
+    await shoot('desktop-sign-in');
+    await signIn(admin);
+    await page.getByText('No runs yet.').waitFor();
+    expect(await inBrowser("sessionStorage.getItem('aos.apiKey')")).toBe(admin);
+    expect(await inBrowser('localStorage.length')).toBe(0);
+
+    finished = await submit({
+      agentId: 'researcher',
+      plan: {
+        steps: [
+          {
+            skill: 'llm_invoke',
+            input: {
+              model: 'stub',
+              prompt: 'Summarise X',
+              maxTokens: 16,
+              stub: { failAttempts: 1, errorCode: 'HTTP_5XX' },
+            },
+            retry: { maxAttempts: 3, initialDelayMs: 150 },
+          },
+          { skill: 'json_transform', input: { expression: 'items[0]', data: { items: [1, 2] } } },
+        ],
+      },
+      budget: { maxCostMicros: 2_000_000 },
+      seed: 7,
+    });
+    waiting = await submit({
+      agentId: 'notifier',
+      plan: {
+        steps: [
+          {
+            skill: 'http_call',
+            input: { url: targetUrl, method: 'POST', body: { a: 1 }, idempotencyKey: 'hook-1' },
+          },
+        ],
+      },
+      budget: { maxCostMicros: 1_000_000 },
+    });
+    // No reload: the list refreshes itself.
+    await runRow(finished).locator('.badge', { hasText: 'succeeded' }).waitFor();
+    await runRow(waiting).locator('.badge', { hasText: 'waiting approval' }).waitFor();
+    await shoot('desktop-runs');
+  });
+
+  it('opens the timeline of the finished run: attempts, the retry wait, charges, policy decisions', async () => {
+    await runRow(finished).getByRole('link').click();
+    await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+    const step1 = page.locator('[data-step="0"]');
+    await step1.getByText('Attempt 1 failed: HTTP_5XX').waitFor();
+    // 150 ms and its jitter.
+    await step1.getByText(/^Retry after \d+ ms$/).waitFor();
+    await step1.getByText('Attempt 2 succeeded').waitFor();
+    expect(await step1.getByText(/^Charged \$/).count()).toBeGreaterThanOrEqual(1);
+    expect(await step1.getByText('Policy: allow').count()).toBe(2);
+    await page.locator('[data-step="1"]').getByText('Step succeeded').waitFor();
+    await page.locator('dl.summary .badge', { hasText: 'succeeded' }).waitFor();
+    await shoot('desktop-run-timeline');
+  });
+
+  it('approves a waiting step with the Approve button, and the run goes on to succeed', async () => {
+    await page.goto(`${base}/console/#/runs/${waiting}`);
+    const panel = page.getByRole('region', { name: 'Waiting for approval' });
+    await panel.waitFor();
+    await shoot('desktop-run-approval');
+    await panel.getByLabel('Comment (optional)').fill('looks fine');
+    await panel.getByRole('button', { name: 'Approve' }).click();
+    await page.locator('dl.summary .badge', { hasText: 'succeeded' }).waitFor();
+    await page.getByText('“looks fine”').waitFor();
+    expect(await page.getByRole('region', { name: 'Waiting for approval' }).count()).toBe(0);
+  });
+
+  it('downloads the status history of a run as CSV in the original columns', async () => {
+    await page.goto(`${base}/console/#/history?entity_id=${finished}`);
+    await page.locator('tbody tr').first().waitFor();
+    await shoot('desktop-status-history');
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download CSV' }).click(),
+    ]);
+    expect(file.suggestedFilename()).toBe('status_history.csv');
+    const csv = await readFile((await file.path())!, 'utf8');
+    const [header, ...rows] = csv.trim().split('\n');
+    expect(header).toBe(
+      'id,entity_type,entity_id,old_status,new_status,actor_type,actor_id,reason,tenant_id,correlation_id,metadata,created_at,sequence,global_position,event_id',
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    expect(rows.every((row) => row.includes(finished))).toBe(true);
+    expect(rows.some((row) => row.includes(',succeeded,'))).toBe(true);
+  });
+
+  it('charts costs by day, skill and model, and divergence with its alert state', async () => {
+    await page.goto(`${base}/console/#/costs`);
+    for (const group of ['day', 'skill', 'model']) {
+      await page
+        .getByRole('region', { name: `By ${group}` })
+        .locator('canvas')
+        .waitFor();
+    }
+    await page
+      .getByRole('region', { name: 'By skill' })
+      .getByRole('rowheader', { name: 'llm_invoke' })
+      .waitFor();
+    await shoot('desktop-costs');
+
+    await page.goto(`${base}/console/#/divergence`);
+    await page.getByRole('region', { name: 'Drift over time' }).locator('canvas').waitFor();
+    await page.getByText(/^(No drift alert|Drift alert)$/).waitFor();
+    expect(Number(await page.locator('dl.figures dd').first().textContent())).toBeGreaterThan(0);
+    await shoot('desktop-divergence');
+  });
+
+  it('downloads a signed export of a run', async () => {
+    await page.goto(`${base}/console/#/export`);
+    await page.getByLabel('Run id').fill(finished);
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download signed export' }).click(),
+    ]);
+    const lines = (await readFile((await file.path())!, 'utf8')).trim().split('\n');
+    expect(JSON.parse(lines.at(-1)!).manifest).toMatchObject({ count: lines.length - 1 });
+    await page.getByText(/^Downloaded run-.*signed by key/).waitFor();
+    await shoot('desktop-export');
+  });
+
+  it('is readable at phone width', async () => {
+    await page.setViewportSize(phone);
+    const views: [string, string, () => Promise<void>][] = [
+      ['runs', '#/runs', () => runRow(finished).waitFor()],
+      ['run-timeline', `#/runs/${finished}`, () => page.getByRole('heading', { name: 'Timeline' }).waitFor()],
+      ['status-history', `#/history?entity_id=${finished}`, () => page.locator('tbody tr').first().waitFor()],
+      ['costs', '#/costs', () => page.getByRole('region', { name: 'By model' }).locator('canvas').waitFor()],
+      [
+        'divergence',
+        '#/divergence',
+        () => page.getByRole('region', { name: 'Drift over time' }).locator('canvas').waitFor(),
+      ],
+      ['export', '#/export', () => page.getByLabel('Run id').waitFor()],
+    ];
+    for (const [name, hash, ready] of views) {
+      await page.goto(`${base}/console/${hash}`);
+      await ready();
+      // Nothing wider than the screen but the tables, which scroll inside their frame.
+      expect(await inBrowser('document.documentElement.scrollWidth')).toBeLessThanOrEqual(phone.width);
+      await shoot(`phone-${name}`);
+    }
+    await page.setViewportSize(desktop);
+  });
+
+  it('offers a viewer neither the approve buttons nor exports', async () => {
+    const viewer = await app.keyFor('acme', 'viewer');
+    const pending = await submit({
+      agentId: 'notifier',
+      plan: {
+        steps: [
+          { skill: 'http_call', input: { url: targetUrl, method: 'DELETE', idempotencyKey: 'hook-2' } },
+        ],
+      },
+      budget: { maxCostMicros: 1_000_000 },
+    });
+    await page.goto(`${base}/console/#/runs`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(viewer);
+    await page.goto(`${base}/console/#/runs/${pending}`);
+    const panel = page.getByRole('region', { name: 'Waiting for approval' });
+    await panel.getByText('A viewer key may not decide approvals').waitFor();
+    expect(await panel.getByRole('button').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Download signed export' }).count()).toBe(0);
+    await page.goto(`${base}/console/#/export`);
+    await page.getByText('A viewer key may not export.').waitFor();
+  });
+
+  it("shows another tenant's key nothing of this tenant's runs", async () => {
+    await page.goto(`${base}/console/#/runs`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    expect(await inBrowser("sessionStorage.getItem('aos.apiKey')")).toBeNull();
+    await signIn(otherTenant);
+    await page.getByText('globex · admin').waitFor();
+    await page.getByText('No runs yet.').waitFor();
+    expect(await page.locator('tr[data-run]').count()).toBe(0);
+    await page.goto(`${base}/console/#/runs/${finished}`);
+    await page.getByText('No such run for this tenant.').waitFor();
+    await page.goto(`${base}/console/#/history`);
+    await page.getByText('No status changes match.').waitFor();
+    await page.goto(`${base}/console/#/costs`);
+    await page.getByRole('region', { name: 'By model' }).getByText('No charges in this range.').waitFor();
+    expect(await page.getByText('No charges in this range.').count()).toBe(3);
+    await shoot('desktop-other-tenant-costs');
+  });
+
+  it('moves between pages with the keyboard alone', async () => {
+    await page.goto(`${base}/console/#/runs`);
+    await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
+    const focused = () => inBrowser('document.activeElement?.textContent?.trim()');
+    // Focus starts on the page's content; Tab wraps round to the skip link, first in the page.
+    for (let i = 0; i < 20 && (await focused()) !== 'Skip to content'; i++) await page.keyboard.press('Tab');
+    const order: unknown[] = [await focused()];
+    for (let i = 0; i < 4; i++) {
+      await page.keyboard.press('Tab');
+      order.push(await focused());
+    }
+    expect(order).toEqual(['Skip to content', 'AOS', 'Runs', 'Status history', 'Costs']);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Costs', level: 1 }).waitFor();
+    expect(await inBrowser('document.activeElement?.id')).toBe('main');
+    // The skip link jumps to the content without leaving the page.
+    for (let i = 0; i < 20 && (await focused()) !== 'Skip to content'; i++) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    expect(await inBrowser('document.activeElement?.id')).toBe('main');
+    expect(await inBrowser('location.hash')).toBe('#/costs');
+  });
+}, 90_000);
