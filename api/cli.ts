@@ -7,6 +7,7 @@ import { SigningKeyError } from '../infra/signing/signing-key.ts';
 import { migrate } from '../infra/store/migrate.ts';
 import { openSqlClient } from '../infra/store/open-event-store.ts';
 import { exportCommand } from './cli/export.ts';
+import { kafkaCommands } from './cli/kafka.ts';
 import { keysCommand } from './cli/keys.ts';
 import { rebuildCommand } from './cli/rebuild.ts';
 import { verifyCommand } from './cli/verify.ts';
@@ -54,6 +55,7 @@ rebuildCommand(program);
 exportCommand(program);
 verifyCommand(program);
 keysCommand(program);
+kafkaCommands(program, configOrExit);
 
 await program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`aos: ${error instanceof Error ? error.message : String(error)}`);
