@@ -21,7 +21,7 @@ export function createKafka(options: { brokers: string; clientId: string; log: K
     brokers: options.brokers.split(','),
     connectionTimeout: 3000,
     // Retries with backoff inside kafkajs; past them the caller's loop retries (and counts).
-    retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 8 },
+    retry: { initialRetryTime: 200, maxRetryTime: 2000, retries: 5 },
     logLevel: KafkaLogLevel.WARN,
     logCreator:
       () =>
