@@ -6,20 +6,12 @@ import { PUBLISHER_CHECKPOINT } from '../../infra/kafka/publisher.ts';
 import { readCheckpoint } from '../../infra/store/checkpointed-consumer.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { countEvents } from '../support/count-events.ts';
-import { sleep } from '../support/events.ts';
+import { until } from '../support/events.ts';
 import { kafkaReachable, privateBroker, readTopic, uniqueTopic } from '../support/kafka.ts';
 import { postgresReachable } from '../support/postgres.ts';
 
 const available = (await postgresReachable()) && (await kafkaReachable());
 const broker = privateBroker(Number(process.env.AOS_KAFKA_TEST_PORT ?? 19192));
-
-async function until(what: string, done: () => Promise<boolean> | boolean, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(100);
-  }
-}
 
 describe.runIf(available)('Kafka broker stopped and restarted', () => {
   const topic = uniqueTopic();

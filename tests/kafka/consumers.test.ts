@@ -10,7 +10,7 @@ import { createPostgresClient } from '../../infra/store/postgres-client.ts';
 import type { SqlClient } from '../../infra/store/sql-client.ts';
 import { allProjections } from '../../projections/all.ts';
 import { SYSTEM_KEY, startTestApp, type TestApp, waitForRun } from '../support/app.ts';
-import { sleep } from '../support/events.ts';
+import { until } from '../support/events.ts';
 import { kafkaBrokers, kafkaReachable, quietKafka, uniqueTopic } from '../support/kafka.ts';
 import { createTestSchema, databaseUrl, postgresReachable } from '../support/postgres.ts';
 
@@ -26,14 +26,6 @@ async function snapshot(sql: Pick<SqlClient, 'query'>) {
     }
   }
   return tables;
-}
-
-async function until(what: string, done: () => Promise<boolean> | boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(50);
-  }
 }
 
 describe.runIf(available)('Kafka projection consumers', () => {
