@@ -16,4 +16,5 @@ export interface Suite {
 export const suites: Record<string, () => Promise<Suite>> = {
   store: async () => (await import('./store.ts')).suite,
   'replay-verify': async () => (await import('./verify.ts')).suite,
+  kafka: async () => (await import('./kafka.ts')).suite,
 };

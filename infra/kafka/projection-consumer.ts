@@ -27,6 +27,8 @@ export interface KafkaProjectionOptions {
   metrics?: PrometheusMetrics;
   /** How soon the group gives up on an instance that stopped without leaving. */
   sessionTimeoutMs?: number;
+  /** Called with the events of each committed read-model transaction (end-to-end lag). */
+  onApplied?: (events: readonly RecordedEvent[]) => void;
 }
 
 export interface KafkaProjections {
@@ -121,6 +123,7 @@ export async function startKafkaProjections(
         }
         return unapplied;
       });
+      options.onApplied?.(fresh);
       metrics.consumedEvents.inc({ outcome: 'applied' }, fresh.length);
       metrics.consumedEvents.inc({ outcome: 'duplicate' }, events.length - fresh.length);
       const last = messages.at(-1)!.offset;
