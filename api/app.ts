@@ -9,6 +9,8 @@ import { type BootstrapResult, ensureBootstrapKey } from '../infra/auth/bootstra
 import type { Config } from '../infra/config.ts';
 import { runQueueFeeder } from '../infra/executor/run-queue-feeder.ts';
 import { createSqlRunQueue } from '../infra/executor/sql-run-queue.ts';
+import { startKafkaProjections } from '../infra/kafka/projection-consumer.ts';
+import { type KafkaPublisher, startPublisher } from '../infra/kafka/publisher.ts';
 import { createPrometheusMetrics, instrumentAppends } from '../infra/metrics/prometheus.ts';
 import { allMigrations } from '../infra/migrations.ts';
 import { loadSigningKey } from '../infra/signing/signing-key.ts';
@@ -19,7 +21,7 @@ import { openSqlClient } from '../infra/store/open-event-store.ts';
 import type { SqlClient } from '../infra/store/sql-client.ts';
 import { createSqlEventStore, type SqlEventStore } from '../infra/store/sql-event-store.ts';
 import { allProjections } from '../projections/all.ts';
-import { startProjections } from '../readmodels/projection-runner.ts';
+import { type RunningProjections, startProjections } from '../readmodels/projection-runner.ts';
 import { registerScrapeGauges } from './metrics.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { buildServer } from './server.ts';
@@ -73,6 +75,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     config,
     metrics,
     signing,
+    publisherStatus: () => publisher?.status(),
   });
   await server.register(consoleRoutes);
   server.log.info({ keyId: signing.keyId, source: signing.source }, 'audit exports are signed with this key');
@@ -88,10 +91,18 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     pollIntervalMs: 250,
     onError: (error) => server.log.warn({ err: error }, 'run queue feeder failed; retrying'),
   });
-  const running = await startProjections(store, allProjections, {
-    pollIntervalMs: 250,
-    onError: (error) => server.log.warn({ err: error }, 'projection failed; retrying'),
-  });
+  const running = await startReadModels(config, store, server, metrics);
+  // The outbox relay to Kafka, whenever brokers are configured (docs/kafka.md).
+  const publisher: KafkaPublisher | undefined = config.KAFKA_BROKERS
+    ? await startPublisher(store, {
+        brokers: config.KAFKA_BROKERS,
+        topic: config.AOS_KAFKA_TOPIC,
+        partitions: config.AOS_KAFKA_PARTITIONS,
+        batchSize: config.AOS_KAFKA_BATCH,
+        log: server.log,
+        metrics,
+      })
+    : undefined;
   const executor =
     config.AOS_EXECUTOR === 'on'
       ? createExecutor(
@@ -121,9 +132,44 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
       await server.close();
       await executor?.stop();
       await feeder.stop();
+      await publisher?.stop();
       await running.stop();
       await skills.close?.();
       await store.close();
     },
   };
+}
+
+/**
+ * The read models are fed either by the store-driven runner (default) or, with
+ * AOS_PROJECTIONS_SOURCE=kafka, by a Kafka consumer group; never both into the same tables.
+ */
+async function startReadModels(
+  config: Config,
+  store: SqlEventStore,
+  server: FastifyInstance,
+  metrics: ReturnType<typeof createPrometheusMetrics>,
+): Promise<RunningProjections> {
+  if (config.AOS_PROJECTIONS_SOURCE === 'kafka') {
+    const consumers = await startKafkaProjections(store.client, {
+      brokers: config.KAFKA_BROKERS!,
+      topic: config.AOS_KAFKA_TOPIC,
+      groupId: config.AOS_KAFKA_GROUP,
+      projections: allProjections,
+      log: server.log,
+      metrics,
+    });
+    return {
+      async rebuild() {
+        throw new Error(
+          'read models fed from Kafka are rebuilt by resetting the consumer group (docs/kafka.md), not here',
+        );
+      },
+      stop: () => consumers.stop(),
+    };
+  }
+  return startProjections(store, allProjections, {
+    pollIntervalMs: 250,
+    onError: (error) => server.log.warn({ err: error }, 'projection failed; retrying'),
+  });
 }

@@ -8,6 +8,7 @@ import { migrate } from '../infra/store/migrate.ts';
 import { openSqlClient } from '../infra/store/open-event-store.ts';
 import { divergenceCommand } from './cli/divergence.ts';
 import { exportCommand } from './cli/export.ts';
+import { kafkaCommands } from './cli/kafka.ts';
 import { keysCommand } from './cli/keys.ts';
 import { rebuildCommand } from './cli/rebuild.ts';
 import { replayCommand } from './cli/replay.ts';
@@ -58,6 +59,7 @@ verifyCommand(program);
 replayCommand(program);
 divergenceCommand(program);
 keysCommand(program);
+kafkaCommands(program, configOrExit);
 
 await program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`aos: ${error instanceof Error ? error.message : String(error)}`);

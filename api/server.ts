@@ -5,6 +5,7 @@ import type { CommandDeps } from '../commands/run-commands.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
 import type { ApiKeyStore } from '../infra/auth/api-key-store.ts';
 import type { Config } from '../infra/config.ts';
+import type { PublisherStatus } from '../infra/kafka/publisher.ts';
 import type { PrometheusMetrics } from '../infra/metrics/prometheus.ts';
 import type { SigningKey } from '../infra/signing/signing-key.ts';
 import type { SqlExecutor } from '../infra/store/sql-client.ts';
@@ -35,6 +36,8 @@ export interface ServerDeps {
   metrics?: PrometheusMetrics;
   /** Signs audit exports; absent, GET /v1/export is not served. */
   signing?: SigningKey;
+  /** The Kafka publisher's state for /readyz, when one runs. */
+  publisherStatus?: () => PublisherStatus | undefined;
 }
 
 export async function buildServer({
@@ -46,6 +49,7 @@ export async function buildServer({
   config,
   metrics,
   signing,
+  publisherStatus,
 }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: config.AOS_LOG_LEVEL },
@@ -80,7 +84,7 @@ export async function buildServer({
         },
       ),
   });
-  await app.register(healthRoutes, { store });
+  await app.register(healthRoutes, { store, publisherStatus });
   await app.register(keyRoutes, { keys });
   await app.register(whoamiRoutes);
   await app.register(runRoutes, commands);

@@ -17,4 +17,5 @@ export const suites: Record<string, () => Promise<Suite>> = {
   store: async () => (await import('./store.ts')).suite,
   'replay-verify': async () => (await import('./verify.ts')).suite,
   replay: async () => (await import('./replay.ts')).suite,
+  kafka: async () => (await import('./kafka.ts')).suite,
 };

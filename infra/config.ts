@@ -75,7 +75,32 @@ const configSchema = z
     AOS_LLM_BASE_URL: z.url({ message: 'must be a URL' }).optional(),
     AOS_LLM_API_KEY: z.string().optional(),
     ESDB_URL: z.string().optional(),
-    KAFKA_BROKERS: z.string().optional(),
+    /** host:port[,host:port…]; when set, `aos serve` publishes the event stream to Kafka. */
+    KAFKA_BROKERS: z
+      .string()
+      .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port…]')
+      .optional(),
+    AOS_KAFKA_TOPIC: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be 1-249 letters, digits, ".", "_" or "-"')
+      .default('aos.events'),
+    AOS_KAFKA_PARTITIONS: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number')
+      .min(1, 'must be from 1 to 1000')
+      .max(1000, 'must be from 1 to 1000')
+      .default(8),
+    AOS_KAFKA_BATCH: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of events')
+      .min(1, 'must be from 1 to 10000 events')
+      .max(10_000, 'must be from 1 to 10000 events')
+      .default(500),
+    AOS_KAFKA_GROUP: z.string().min(1, 'must not be empty').default('aos-projections'),
+    /** Where the read models are fed from: the store (default) or the Kafka topic. */
+    AOS_PROJECTIONS_SOURCE: z
+      .enum(['store', 'kafka'], { message: 'must be "store" or "kafka"' })
+      .default('store'),
     AOS_SIGNING_KEY: z
       .string()
       .superRefine((value, ctx) => {
@@ -90,6 +115,13 @@ const configSchema = z
         code: 'custom',
         path: ['DATABASE_URL'],
         message: 'is required when AOS_STORE=postgres',
+      });
+    }
+    if (config.AOS_PROJECTIONS_SOURCE === 'kafka' && !config.KAFKA_BROKERS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KAFKA_BROKERS'],
+        message: 'is required when AOS_PROJECTIONS_SOURCE=kafka',
       });
     }
   });

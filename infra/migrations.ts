@@ -6,4 +6,11 @@ import { eventStoreMigrations } from './store/migrate.ts';
 
 export const executorMigrations = fileURLToPath(new URL('./executor/migrations/', import.meta.url));
 export const readModelMigrations = fileURLToPath(new URL('../readmodels/migrations/', import.meta.url));
-export const allMigrations = [eventStoreMigrations, authMigrations, executorMigrations, readModelMigrations];
+export const kafkaMigrations = fileURLToPath(new URL('./kafka/migrations/', import.meta.url));
+export const allMigrations = [
+  eventStoreMigrations,
+  authMigrations,
+  executorMigrations,
+  readModelMigrations,
+  kafkaMigrations,
+];

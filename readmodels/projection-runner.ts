@@ -24,11 +24,18 @@ function tablesOf(projection: AnyProjection): Map<string, ReadModelTable> {
   return new Map(projection.tables.map((table) => [table.name, table]));
 }
 
-/** Folds a batch through one projection, loading and saving the entity states it touches. */
+/**
+ * Folds a batch through one projection, loading and saving the entity states it touches.
+ * `lockKeys` takes a transaction lock per entity first, for callers that fold different
+ * batches concurrently (Kafka consumers, one per partition); the store-driven runner needs
+ * none, its checkpoint row already serialises it. Keys are locked in one collation order, so
+ * two such transactions cannot deadlock on each other.
+ */
 export async function projectBatch(
   tx: SqlExecutor,
   projection: AnyProjection,
   events: readonly RecordedEvent[],
+  options: { lockKeys?: boolean } = {},
 ) {
   const relevant: { key: string; event: RecordedEvent }[] = [];
   for (const event of events) {
@@ -39,6 +46,12 @@ export async function projectBatch(
   }
   if (relevant.length === 0) return;
   const keys = [...new Set(relevant.map((r) => r.key))];
+  if (options.lockKeys) {
+    await tx.query(
+      'SELECT pg_advisory_xact_lock(hashtext($1), hashtext(k)) FROM unnest($2::text[]) AS k ORDER BY k',
+      [projection.name, keys],
+    );
+  }
   const rows = await tx.query<{ key: string; state: unknown }>(
     'SELECT key, state FROM aos_projection_state WHERE projection = $1 AND key = ANY($2::text[])',
     [projection.name, keys],

@@ -13,10 +13,17 @@ export interface ProjectionStatus {
   behindSeconds: number;
 }
 
-export async function projectionStatuses(
+export interface CheckpointLag {
+  checkpoint: string;
+  behindEvents: number;
+  behindSeconds: number;
+}
+
+/** Lag of any store checkpoints (projections, the Kafka publisher) behind the store's head. */
+export async function checkpointLags(
   sql: Pick<SqlExecutor, 'query'>,
-  projections: readonly AnyProjection[],
-): Promise<ProjectionStatus[]> {
+  names: readonly string[],
+): Promise<Map<string, CheckpointLag>> {
   const [head] = await sql.query<{ position: string | null; at: Date | string | null }>(
     `SELECT global_position::text AS position, recorded_at AS at FROM aos_events
       ORDER BY global_position DESC LIMIT 1`,
@@ -26,22 +33,35 @@ export async function projectionStatuses(
        FROM aos_checkpoints c
        LEFT JOIN aos_events e ON e.global_position = nullif(split_part(c.checkpoint, ':', 2), '')::bigint
       WHERE c.name = ANY($1::text[])`,
-    [projections.map(checkpointName)],
+    [names],
   );
   const byName = new Map(rows.map((row) => [row.name, row]));
   const headPosition = Number(head?.position ?? 0);
   const headAt = head?.at ? new Date(head.at).getTime() : 0;
-  return projections.map((projection) => {
-    const row = byName.get(checkpointName(projection));
-    const checkpoint = row?.checkpoint ?? '0:0';
-    const position = Number(checkpoint.split(':')[1] ?? 0);
-    const at = row?.at ? new Date(row.at).getTime() : headAt;
-    return {
-      name: projection.name,
-      version: projection.version,
-      checkpoint,
-      behindEvents: Math.max(0, headPosition - position),
-      behindSeconds: headPosition > position ? Math.max(0, (headAt - at) / 1000) : 0,
-    };
-  });
+  return new Map(
+    names.map((name) => {
+      const row = byName.get(name);
+      const checkpoint = row?.checkpoint ?? '0:0';
+      const position = Number(checkpoint.split(':')[1] ?? 0);
+      const at = row?.at ? new Date(row.at).getTime() : headAt;
+      const lag = {
+        checkpoint,
+        behindEvents: Math.max(0, headPosition - position),
+        behindSeconds: headPosition > position ? Math.max(0, (headAt - at) / 1000) : 0,
+      };
+      return [name, lag];
+    }),
+  );
+}
+
+export async function projectionStatuses(
+  sql: Pick<SqlExecutor, 'query'>,
+  projections: readonly AnyProjection[],
+): Promise<ProjectionStatus[]> {
+  const lags = await checkpointLags(sql, projections.map(checkpointName));
+  return projections.map((projection) => ({
+    name: projection.name,
+    version: projection.version,
+    ...lags.get(checkpointName(projection))!,
+  }));
 }

@@ -24,6 +24,15 @@ describe('configuration from the environment', () => {
     });
   });
 
+  it('reads Kafka settings, with the topic and group defaults', () => {
+    expect(loadConfig({ KAFKA_BROKERS: '127.0.0.1:19092,kafka-2:9092' })).toMatchObject({
+      KAFKA_BROKERS: '127.0.0.1:19092,kafka-2:9092',
+      AOS_KAFKA_TOPIC: 'aos.events',
+      AOS_KAFKA_GROUP: 'aos-projections',
+      AOS_PROJECTIONS_SOURCE: 'store',
+    });
+  });
+
   const bad: [Record<string, string>, RegExp][] = [
     [{ AOS_STORE: 'mysql' }, /AOS_STORE: must be "pglite" or "postgres" \(got "mysql"\)/],
     [{ AOS_PORT: 'abc' }, /AOS_PORT: must be a number \(got "abc"\)/],
@@ -33,6 +42,9 @@ describe('configuration from the environment', () => {
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/],
     [{ AOS_LOG_LEVEL: 'loud' }, /AOS_LOG_LEVEL: must be one of/],
     [{ AOS_MAX_EVENT_BYTES: '10' }, /AOS_MAX_EVENT_BYTES: must be at least 1024/],
+    [{ KAFKA_BROKERS: 'kafka' }, /KAFKA_BROKERS: must be host:port\[,host:port…\] \(got "kafka"\)/],
+    [{ AOS_KAFKA_TOPIC: 'a topic' }, /AOS_KAFKA_TOPIC: must be 1-249 letters/],
+    [{ AOS_PROJECTIONS_SOURCE: 'kafka' }, /KAFKA_BROKERS: is required when AOS_PROJECTIONS_SOURCE=kafka/],
   ];
   for (const [env, message] of bad) {
     it(`refuses ${JSON.stringify(env)} naming the variable`, () => {

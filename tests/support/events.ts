@@ -16,3 +16,12 @@ export function steppingClock(start = '2026-01-01T00:00:00.000Z'): () => Date {
   let t = Date.parse(start);
   return () => new Date(t++);
 }
+
+/** Polls `done` until it holds, or fails naming `what` after `timeoutMs`. */
+export async function until(what: string, done: () => Promise<boolean> | boolean, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(50);
+  }
+}

@@ -1,10 +1,15 @@
 // PostgreSQL for tests: each suite gets its own schema in DATABASE_URL's database.
-// When AOS_TEST_REQUIRE names postgres (CI), an unreachable server fails the run.
+// AOS_TEST_REQUIRE is a comma list of services (postgres,kafka): a named one that is
+// unreachable fails the run (CI) instead of skipping its tests.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 
 export const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/aos_test';
-const required = (process.env.AOS_TEST_REQUIRE ?? '').split(',').includes('postgres');
+export const requiredServices = (process.env.AOS_TEST_REQUIRE ?? '')
+  .split(',')
+  .map((name) => name.trim())
+  .filter(Boolean);
+const required = requiredServices.includes('postgres');
 
 let reachable: Promise<boolean> | undefined;
 
@@ -18,7 +23,7 @@ export function postgresReachable(): Promise<boolean> {
     } catch (error) {
       if (required) {
         throw new Error(
-          `AOS_TEST_REQUIRE=postgres but PostgreSQL at ${databaseUrl} is unreachable: ${error}`,
+          `AOS_TEST_REQUIRE includes postgres but PostgreSQL at ${databaseUrl} is unreachable: ${error}`,
         );
       }
       console.warn(
