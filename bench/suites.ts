@@ -15,5 +15,6 @@ export interface Suite {
 
 export const suites: Record<string, () => Promise<Suite>> = {
   store: async () => (await import('./store.ts')).suite,
+  executor: async () => (await import('./executor.ts')).suite,
   'replay-verify': async () => (await import('./verify.ts')).suite,
 };
