@@ -40,7 +40,9 @@ async function eventsAfter(db: BenchDatabase, position: number): Promise<number>
 }
 
 async function headPosition(db: BenchDatabase): Promise<number> {
-  const [row] = await db.client.query<{ p: string | null }>('SELECT max(global_position)::text AS p FROM aos_events');
+  const [row] = await db.client.query<{ p: string | null }>(
+    'SELECT max(global_position)::text AS p FROM aos_events',
+  );
   return Number(row!.p ?? 0);
 }
 
@@ -76,7 +78,9 @@ async function measureStore(kind: StoreKind, size: (typeof SIZES)['full'], conte
     let before = 0;
     const eventsPerRun: number[] = [];
 
-    log(`${size.runs} runs of 3 steps per repetition, ${TENANTS} tenants, executor concurrency ${concurrency}`);
+    log(
+      `${size.runs} runs of 3 steps per repetition, ${TENANTS} tenants, executor concurrency ${concurrency}`,
+    );
     const perClient = Math.floor((size.runs * EVENTS_PER_STREAM) / concurrency);
     let anchorEvents = benchEvents(0);
 

@@ -15,6 +15,7 @@ export interface Suite {
 
 export const suites: Record<string, () => Promise<Suite>> = {
   store: async () => (await import('./store.ts')).suite,
+  api: async () => (await import('./api.ts')).suite,
   executor: async () => (await import('./executor.ts')).suite,
   'replay-verify': async () => (await import('./verify.ts')).suite,
 };

@@ -50,7 +50,11 @@ const MAX_CONFLICT_RETRIES = 20;
 const PAGE = 10_000;
 
 /** The stream's events from position `from` (0: all of them) to its end. */
-export async function readWholeStream(store: EventStore, streamId: string, from = 0): Promise<RecordedEvent[]> {
+export async function readWholeStream(
+  store: EventStore,
+  streamId: string,
+  from = 0,
+): Promise<RecordedEvent[]> {
   const events: RecordedEvent[] = [];
   for (;;) {
     const page = await store.readStream(streamId, { from: from + events.length, limit: PAGE });

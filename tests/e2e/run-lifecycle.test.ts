@@ -31,6 +31,24 @@ for (const storeName of stores) {
     });
     afterAll(() => app.stop());
 
+    it('creates one run for concurrent submissions with the same Idempotency-Key', async () => {
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          app.request('POST', '/v1/runs', {
+            key: operator,
+            body: examplePlan,
+            headers: { 'idempotency-key': 'concurrent-7' },
+          }),
+        ),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 202]);
+      const runIds = new Set(answers.map((a) => a.body.runId));
+      expect(runIds.size).toBe(1);
+      const events = await app.request('GET', `/v1/runs/${[...runIds][0]}/events`, { key: operator });
+      const submissions = events.body.events.filter((e: { type: string }) => e.type === 'RunSubmitted');
+      expect(submissions).toHaveLength(1);
+    });
+
     it('runs the example plan to succeeded, recording every event, and answers a retry with the same run', async () => {
       const submitted = await app.request('POST', '/v1/runs', {
         key: operator,
