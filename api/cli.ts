@@ -9,6 +9,8 @@ import { openSqlClient } from '../infra/store/open-event-store.ts';
 import { exportCommand } from './cli/export.ts';
 import { keysCommand } from './cli/keys.ts';
 import { rebuildCommand } from './cli/rebuild.ts';
+import { runsCommand } from './cli/runs.ts';
+import { submitCommand } from './cli/submit.ts';
 import { verifyCommand } from './cli/verify.ts';
 import { serve } from './serve.ts';
 
@@ -50,6 +52,8 @@ program
     }
   });
 
+submitCommand(program);
+runsCommand(program);
 rebuildCommand(program);
 exportCommand(program);
 verifyCommand(program);
