@@ -14,7 +14,7 @@ import { createSqlRunQueue, enqueueRuns } from '../infra/executor/sql-run-queue.
 import { createDefaultSkillPort } from '../infra/skills/index.ts';
 import { createSqlEventStore, type SqlEventStore } from '../infra/store/sql-event-store.ts';
 import { allProjections } from '../projections/all.ts';
-import { resetProjection, startProjections } from '../readmodels/projection-runner.ts';
+import { PROJECTION_BATCH, resetProjection, startProjections } from '../readmodels/projection-runner.ts';
 import { projectionStatuses } from '../readmodels/projection-status.ts';
 import type { Suite, SuiteContext } from './suites.ts';
 import { type BenchDatabase, openBenchDatabase, type StoreKind, storeKinds } from './support/databases.ts';
@@ -24,13 +24,13 @@ import { submitRuns, threeStepPlan } from './support/runs.ts';
 
 const SIZES: Record<'quick' | 'full', Record<StoreKind, { events: number; repetitions: number }>> = {
   quick: { postgres: { events: 60_000, repetitions: 3 }, pglite: { events: 20_000, repetitions: 3 } },
-  full: { postgres: { events: 1_000_000, repetitions: 3 }, pglite: { events: 200_000, repetitions: 3 } },
+  full: { postgres: { events: 1_000_000, repetitions: 3 }, pglite: { events: 50_000, repetitions: 3 } },
 };
 /** Template runs executed for real; the store is filled with copies of their events. */
 const TEMPLATE_RUNS = 20;
 const TEMPLATE_TENANT = 'benchtenant';
-/** The runner's batch (the subscription's default), also the anchor's page. */
-const PAGE = 500;
+/** The anchor reads pages as large as the runner's batches. */
+const PAGE = PROJECTION_BATCH;
 const LOADERS = 8;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
