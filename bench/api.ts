@@ -21,7 +21,7 @@ import { openApp } from '../api/app.ts';
 import { loadConfig } from '../infra/config.ts';
 import type { SqlClient } from '../infra/store/sql-client.ts';
 import type { Suite, SuiteContext } from './suites.ts';
-import { openBenchDatabase, type StoreKind, storeKinds } from './support/databases.ts';
+import { onEveryStore, openBenchDatabase, type StoreKind } from './support/databases.ts';
 import { paired } from './support/measure.ts';
 import { benchDatabaseUrl } from './support/postgres.ts';
 import { ceilingFigure, type Figure, figure, median } from './support/report.ts';
@@ -180,8 +180,6 @@ export const suite: Suite = {
     'api: POST /v1/runs on the whole server vs a fastify route doing one raw INSERT, autocannon at 10 connections',
   async run(context) {
     const size = SIZES[context.quick ? 'quick' : 'full'];
-    const figures: Figure[] = [];
-    for (const kind of storeKinds) figures.push(...(await measureStore(kind, size, context)));
-    return figures;
+    return onEveryStore((kind) => measureStore(kind, size, context));
   },
 };

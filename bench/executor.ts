@@ -14,7 +14,7 @@ import { createDefaultSkillPort } from '../infra/skills/index.ts';
 import { createSqlEventStore, type SqlEventStore } from '../infra/store/sql-event-store.ts';
 import { benchEvents } from './store.ts';
 import type { Suite, SuiteContext } from './suites.ts';
-import { type BenchDatabase, openBenchDatabase, type StoreKind, storeKinds } from './support/databases.ts';
+import { type BenchDatabase, onEveryStore, openBenchDatabase, type StoreKind } from './support/databases.ts';
 import { concurrently, paired } from './support/measure.ts';
 import { type Figure, figure } from './support/report.ts';
 import { submitRuns } from './support/runs.ts';
@@ -182,8 +182,6 @@ export const suite: Suite = {
     'executor: 3-step stub plans run to succeeded (runs/s, events/s) vs single-event store appends, PostgreSQL and PGlite',
   async run(context) {
     const size = SIZES[context.quick ? 'quick' : 'full'];
-    const figures: Figure[] = [];
-    for (const kind of storeKinds) figures.push(...(await measureStore(kind, size, context)));
-    return figures;
+    return onEveryStore((kind) => measureStore(kind, size, context));
   },
 };

@@ -17,9 +17,9 @@ import { allProjections } from '../projections/all.ts';
 import { PROJECTION_BATCH, resetProjection, startProjections } from '../readmodels/projection-runner.ts';
 import { projectionStatuses } from '../readmodels/projection-status.ts';
 import type { Suite, SuiteContext } from './suites.ts';
-import { type BenchDatabase, openBenchDatabase, type StoreKind, storeKinds } from './support/databases.ts';
+import { type BenchDatabase, onEveryStore, openBenchDatabase, type StoreKind } from './support/databases.ts';
 import { concurrently, paired } from './support/measure.ts';
-import { type Figure, figure } from './support/report.ts';
+import { figure } from './support/report.ts';
 import { submitRuns, threeStepPlan } from './support/runs.ts';
 
 const SIZES: Record<'quick' | 'full', Record<StoreKind, { events: number; repetitions: number }>> = {
@@ -266,8 +266,6 @@ export const suite: Suite = {
     'projections: rebuilding every read model from the first event vs a raw read-parse-insert pipeline',
   async run(context) {
     const sizes = SIZES[context.quick ? 'quick' : 'full'];
-    const figures: Figure[] = [];
-    for (const kind of storeKinds) figures.push(...(await measureStore(kind, sizes[kind], context)));
-    return figures;
+    return onEveryStore((kind) => measureStore(kind, sizes[kind], context));
   },
 };

@@ -10,9 +10,17 @@ import { createPGliteClient } from '../../infra/store/pglite-client.ts';
 import { createPostgresClient } from '../../infra/store/postgres-client.ts';
 import type { SqlClient } from '../../infra/store/sql-client.ts';
 import { benchDatabaseUrl, ensureDatabase, execOn } from './postgres.ts';
+import type { Figure } from './report.ts';
 
 export type StoreKind = 'postgres' | 'pglite';
 export const storeKinds: readonly StoreKind[] = ['postgres', 'pglite'];
+
+/** Measures on PostgreSQL, then on PGlite (one after the other: they share the machine). */
+export async function onEveryStore(measure: (kind: StoreKind) => Promise<Figure[]>): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  for (const kind of storeKinds) figures.push(...(await measure(kind)));
+  return figures;
+}
 
 export interface BenchDatabase {
   kind: StoreKind;

@@ -5,22 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-
-const examplePlan = {
-  agentId: 'researcher',
-  plan: {
-    steps: [
-      { skill: 'llm_invoke', input: { model: 'stub', prompt: 'Summarise X' } },
-      {
-        skill: 'json_transform',
-        input: { expression: 'items[0]', data: { items: [1, 2] } },
-        retry: { maxAttempts: 2 },
-      },
-    ],
-  },
-  budget: { maxCostMicros: 2_000_000 },
-  seed: 7,
-};
+import { examplePlan } from '../support/example-plan.ts';
 
 /** Runs `aos ARGS`, `stdin` piped in; resolves to its exit code and output. */
 function aos(args: string[], env: Record<string, string>, stdin?: string) {

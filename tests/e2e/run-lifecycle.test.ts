@@ -1,23 +1,8 @@
 // A run from POST /v1/runs to its end, through the real executor, skills and store.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
+import { examplePlan } from '../support/example-plan.ts';
 import { postgresReachable } from '../support/postgres.ts';
-
-const examplePlan = {
-  agentId: 'researcher',
-  plan: {
-    steps: [
-      { skill: 'llm_invoke', input: { model: 'stub', prompt: 'Summarise X' } },
-      {
-        skill: 'json_transform',
-        input: { expression: 'items[0]', data: { items: [1, 2] } },
-        retry: { maxAttempts: 2 },
-      },
-    ],
-  },
-  budget: { maxCostMicros: 2_000_000 },
-  seed: 7,
-};
 
 const stores = ['pglite', ...((await postgresReachable()) ? ['postgres' as const] : [])] as const;
 
