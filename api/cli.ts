@@ -12,6 +12,8 @@ import { kafkaCommands } from './cli/kafka.ts';
 import { keysCommand } from './cli/keys.ts';
 import { rebuildCommand } from './cli/rebuild.ts';
 import { replayCommand } from './cli/replay.ts';
+import { runsCommand } from './cli/runs.ts';
+import { submitCommand } from './cli/submit.ts';
 import { verifyCommand } from './cli/verify.ts';
 import { serve } from './serve.ts';
 
@@ -53,6 +55,8 @@ program
     }
   });
 
+submitCommand(program);
+runsCommand(program);
 rebuildCommand(program);
 exportCommand(program);
 verifyCommand(program);

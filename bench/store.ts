@@ -73,7 +73,7 @@ const RAW_SELECT_PAGE = `SELECT global_position, transaction_id, event_id, strea
     schema_version, data, metadata, recorded_at, prev_hash, hash
   FROM aos_events WHERE global_position > $1 ORDER BY global_position LIMIT ${READ_PAGE}`;
 
-function benchEvents(count: number): NewEvent[] {
+export function benchEvents(count: number): NewEvent[] {
   const correlationId = randomUUID();
   return Array.from({ length: count }, (_, n) => ({
     eventId: randomUUID(),

@@ -15,6 +15,9 @@ export interface Suite {
 
 export const suites: Record<string, () => Promise<Suite>> = {
   store: async () => (await import('./store.ts')).suite,
+  api: async () => (await import('./api.ts')).suite,
+  executor: async () => (await import('./executor.ts')).suite,
+  projections: async () => (await import('./projections.ts')).suite,
   'replay-verify': async () => (await import('./verify.ts')).suite,
   replay: async () => (await import('./replay.ts')).suite,
   kafka: async () => (await import('./kafka.ts')).suite,

@@ -6,7 +6,7 @@
 // running twice. A run found with a call in flight when claimed lost its worker: the
 // attempt is recorded WORKER_LOST and retried under the policy.
 import { randomUUID } from 'node:crypto';
-import { budgetLedgerDecider, budgetStreamId } from '../domain/budget/ledger.ts';
+import { budgetLedgerDecider, budgetStreamId, type LedgerState } from '../domain/budget/ledger.ts';
 import { DomainError, isDomainError } from '../domain/domain-error.ts';
 import type { RunEvent } from '../domain/events/run-events.ts';
 import { deterministicUuid } from '../domain/hashing.ts';
@@ -82,16 +82,45 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     return { run: { state: handled.state, version: handled.version }, events: handled.events };
   }
 
+  /**
+   * Each tenant's budget day as last seen here. A day ledger grows by two events per attempt
+   * of every run of the tenant; caught up from this point, a reservation reads only what
+   * was appended since instead of the whole day. Other writers are no risk: it is always
+   * brought to the head before deciding, and the append checks the version.
+   */
+  const ledgers = new Map<string, Loaded<LedgerState>>();
+  const MAX_CACHED_LEDGERS = 1000;
+
   async function ledger(
     claim: ClaimedRun,
     command: Parameters<typeof budgetLedgerDecider.decide>[0],
     commandId: string,
   ) {
-    await handleCommand(store, budgetStreamId(claim.tenantId, nowIso()), budgetLedgerDecider, command, {
-      commandId,
-      metadata: { tenantId: claim.tenantId, actor: `executor:${owner}`, correlationId: claim.runId },
-      metrics,
-    });
+    const streamId = budgetStreamId(claim.tenantId, nowIso());
+    const cached = ledgers.get(streamId);
+    const current = await loadStream(store, streamId, budgetLedgerDecider, cached);
+    // The events read now may hold this very command (an executor that died after recording it).
+    const earlier = current.recorded.some((e) => e.metadata.commandId === commandId);
+    const handled = earlier
+      ? current
+      : await handleCommand(
+          store,
+          streamId,
+          budgetLedgerDecider,
+          command,
+          {
+            commandId,
+            metadata: { tenantId: claim.tenantId, actor: `executor:${owner}`, correlationId: claim.runId },
+            metrics,
+          },
+          current,
+        );
+    // Concurrent commands of this executor may finish out of order: keep the newest.
+    if ((ledgers.get(streamId)?.version ?? -1) < handled.version) {
+      ledgers.delete(streamId);
+      if (ledgers.size >= MAX_CACHED_LEDGERS) ledgers.delete(ledgers.keys().next().value!);
+      ledgers.set(streamId, { state: handled.state, version: handled.version });
+    }
   }
 
   /** Settles the attempt's reservation at what it was charged, or releases it if nothing was. */

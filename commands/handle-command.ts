@@ -49,10 +49,15 @@ export interface Handled<State, Event> extends Loaded<State> {
 const MAX_CONFLICT_RETRIES = 20;
 const PAGE = 10_000;
 
-export async function readWholeStream(store: EventStore, streamId: string): Promise<RecordedEvent[]> {
+/** The stream's events from position `from` (0: all of them) to its end. */
+export async function readWholeStream(
+  store: EventStore,
+  streamId: string,
+  from = 0,
+): Promise<RecordedEvent[]> {
   const events: RecordedEvent[] = [];
   for (;;) {
-    const page = await store.readStream(streamId, { from: events.length, limit: PAGE });
+    const page = await store.readStream(streamId, { from: from + events.length, limit: PAGE });
     events.push(...page);
     if (page.length < PAGE) return events;
   }
@@ -62,14 +67,23 @@ export function toDomainEvent<Event extends DomainEvent>(recorded: RecordedEvent
   return { type: recorded.type, data: upcast(recorded.type, recorded.schemaVersion, recorded.data) } as Event;
 }
 
+/**
+ * Folds a stream, or brings `known` (the stream as folded up to its version) up to date by
+ * reading only what was appended since: a long stream such as a tenant's budget day is then
+ * not re-read and re-folded on every command. `recorded` holds the events read now.
+ */
 export async function loadStream<State, Event extends DomainEvent>(
   store: EventStore,
   streamId: string,
   decider: Pick<Decider<State, unknown, Event>, 'initialState' | 'evolve'>,
+  known?: Loaded<State>,
 ): Promise<Loaded<State> & { recorded: RecordedEvent[] }> {
-  const recorded = await readWholeStream(store, streamId);
-  const state = recorded.map((e) => toDomainEvent<Event>(e)).reduce(decider.evolve, decider.initialState());
-  return { state, version: recorded.length - 1, recorded };
+  const from = known ? known.version + 1 : 0;
+  const recorded = await readWholeStream(store, streamId, from);
+  const state = recorded
+    .map((e) => toDomainEvent<Event>(e))
+    .reduce(decider.evolve, known ? known.state : decider.initialState());
+  return { state, version: from + recorded.length - 1, recorded };
 }
 
 /** What a failed command counts as: a domain refusal's code, a lost race, or an error. */
@@ -109,9 +123,12 @@ async function handleCommandOnce<State, Command, Event extends DomainEvent>(
   known?: Loaded<State>,
 ): Promise<Handled<State, Event>> {
   let current = known;
+  let stale: Loaded<State> | undefined;
   for (let attempt = 0; ; attempt++) {
     if (!current) {
-      const loaded = await loadStream(store, streamId, decider);
+      // After a conflict only what others appended since is read: the events before were
+      // checked for this command already (or vouched for by the caller's `known`).
+      const loaded = await loadStream(store, streamId, decider, stale);
       const earlier = loaded.recorded.filter((e) => e.metadata.commandId === context.commandId);
       if (earlier.length > 0) {
         return {
@@ -150,6 +167,8 @@ async function handleCommandOnce<State, Command, Event extends DomainEvent>(
     } catch (error) {
       const retryable = error instanceof ConcurrencyError || error instanceof EventIdConflictError;
       if (!retryable || attempt >= MAX_CONFLICT_RETRIES) throw error;
+      // An id conflict may be this very command recorded meanwhile: read the stream anew.
+      stale = error instanceof ConcurrencyError ? current : undefined;
       current = undefined;
       // Writers that collided would collide again in lock step; spread them out.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));

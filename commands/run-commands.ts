@@ -111,6 +111,9 @@ export async function submitRun(
       now: deps.clock().toISOString(),
     },
     { commandId, metadata: metadataFor(principal, idempotencyKey ?? runId), ...metricsOf(deps) },
+    // Read empty above: no second read. Had another request created it meanwhile, the append
+    // (expected: no stream) would find its events or conflict, and the handler reloads.
+    first ? undefined : { state: runDecider.initialState(), version: -1 },
   );
   if (deps.metrics && !handled.alreadyApplied) {
     reportRunEvents(deps.metrics, principal.tenantId, handled.state, handled.events);

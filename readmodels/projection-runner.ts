@@ -119,6 +119,15 @@ export interface RunningProjections {
   stop(): Promise<void>;
 }
 
+/**
+ * Events per batch (one transaction) of each projection. Larger than the subscription's
+ * default: a catch-up or rebuild pays the transaction, the state lookup and one statement
+ * per table per batch, and merges the changes to one row within a batch (a run's row is
+ * written once per batch, not once per event). `npm run bench -- projections`: 2,000
+ * rebuilt ~1.6x as fast as 500.
+ */
+export const PROJECTION_BATCH = 2000;
+
 export async function startProjections(
   store: SqlEventStore,
   projections: readonly AnyProjection[],
@@ -126,7 +135,10 @@ export async function startProjections(
 ): Promise<RunningProjections> {
   await reconcileVersions(store, projections);
   const start = (projection: AnyProjection) =>
-    startCheckpointedConsumer(store, projectionConsumer(projection), options);
+    startCheckpointedConsumer(store, projectionConsumer(projection), {
+      batchSize: PROJECTION_BATCH,
+      ...options,
+    });
   const running = new Map<string, Subscription>();
   for (const projection of projections) running.set(projection.name, await start(projection));
   return {

@@ -6,20 +6,26 @@ export class ServerError extends Error {
 
 export interface ServerClient {
   // biome-ignore lint/suspicious/noExplicitAny: each caller states the JSON shape it expects
-  request<T = any>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T>;
+  request<T = any>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<T>;
 }
 
 export function serverClient(env: Record<string, string | undefined> = process.env): ServerClient {
   const base = env.AOS_URL ?? `http://127.0.0.1:${env.AOS_PORT ?? 8080}`;
   const key = env.AOS_API_KEY;
   return {
-    async request(method, path, body) {
+    async request(method, path, body, headers = {}) {
       if (!key) throw new ServerError('set AOS_API_KEY to an API key (the system key for admin commands)');
       let response: Response;
       try {
         response = await fetch(new URL(path, base), {
           method,
           headers: {
+            ...headers,
             authorization: `Bearer ${key}`,
             ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           },

@@ -13,8 +13,10 @@ export interface Figure {
   anchor_value: number | null;
   /** Median of the per-repetition ratios subject / anchor (higher is better). */
   ratio: number | null;
-  /** Minimum ratio. */
+  /** Minimum ratio; for a `max-value` figure, the most `value` may be. */
   target: number;
+  /** What `target` bounds: the ratio from below (default), or the value from above (latencies). */
+  target_kind?: 'max-value';
   pass: boolean | null;
   /** Which backend the figure was measured on (postgres, pglite), when a suite has several. */
   store?: string;
@@ -24,6 +26,19 @@ export function figure(fields: Omit<Figure, 'pass' | 'ratio'> & { ratios: number
   const { ratios, ...rest } = fields;
   const ratio = ratios && ratios.length > 0 ? median(ratios) : null;
   return { ...rest, ratio, pass: ratio === null ? null : ratio >= fields.target };
+}
+
+/**
+ * A figure whose target is a ceiling on the value itself (a p99 latency); the anchor is
+ * beside it for scale, with ratio anchor / value (higher is better, as everywhere).
+ */
+export function ceilingFigure(
+  fields: Omit<Figure, 'pass' | 'ratio' | 'target_kind'> & { ratios: number[] | null },
+): Figure {
+  const { ratios, ...rest } = fields;
+  const ratio = ratios && ratios.length > 0 ? median(ratios) : null;
+  const pass = rest.value === null ? null : rest.value <= rest.target;
+  return { ...rest, ratio, target_kind: 'max-value', pass };
 }
 
 export function median(values: number[]): number {
@@ -78,12 +93,12 @@ export function formatTable(figures: Figure[]): string {
   const rows = figures.map((f) => [
     ...(withStore ? [f.store ?? ''] : []),
     f.name,
-    formatNumber(f.value),
+    formatNumber(f.value, f.unit === 'ms' ? 1 : 0),
     f.unit,
     f.anchor,
-    formatNumber(f.anchor_value),
+    formatNumber(f.anchor_value, f.unit === 'ms' ? 1 : 0),
     f.ratio === null ? 'n/a' : f.ratio.toFixed(2),
-    `>= ${f.target}`,
+    f.target_kind === 'max-value' ? `<= ${f.target} ${f.unit}` : `>= ${f.target}`,
     f.pass === null ? 'n/a' : f.pass ? 'PASS' : 'FAIL',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -96,8 +111,19 @@ export function formatTable(figures: Figure[]): string {
 export function formatJsonLines(figures: Figure[]): string {
   return figures
     .map((f) => {
-      const { name, unit, value, anchor, anchor_value, ratio, target, pass, store } = f;
-      return JSON.stringify({ name, unit, value, anchor, anchor_value, ratio, target, pass, store });
+      const { name, unit, value, anchor, anchor_value, ratio, target, pass, store, target_kind } = f;
+      return JSON.stringify({
+        name,
+        unit,
+        value,
+        anchor,
+        anchor_value,
+        ratio,
+        target,
+        pass,
+        store,
+        target_kind,
+      });
     })
     .join('\n');
 }

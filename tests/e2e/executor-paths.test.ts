@@ -5,7 +5,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutor } from '../../commands/executor.ts';
+import { publishPolicy } from '../../commands/reference-data.ts';
 import type { SkillCall, SkillPort } from '../../commands/skill-port.ts';
+import { defaultPolicy } from '../../domain/policy.ts';
 import { createSqlRunQueue } from '../../infra/executor/sql-run-queue.ts';
 import { createDefaultSkillPort } from '../../infra/skills/index.ts';
 import { createPostgresClient } from '../../infra/store/postgres-client.ts';
@@ -131,6 +133,37 @@ describe.runIf(await postgresReachable())('run lifecycle paths on PostgreSQL', (
     });
     const run = await waitForRun(app, key, runId, ['policy_denied', 'failed', 'succeeded']);
     expect(run.status).toBe('policy_denied');
+  });
+
+  it('expires an approval nobody decided, failing its step with TIMEOUT', async () => {
+    // A tenant whose policy gives approvers 300 ms.
+    await publishPolicy(
+      app.store,
+      'hasty',
+      { version: 'hasty-1', rules: { ...defaultPolicy.rules, approvalTimeoutMs: 300 } },
+      'test',
+    );
+    const hasty = await app.keyFor('hasty', 'operator');
+    const submitted = await app.request('POST', '/v1/runs', {
+      key: hasty,
+      body: plan([
+        { skill: 'http_call', input: { url: targetUrl, method: 'POST', idempotencyKey: 'hook-3' } },
+      ]),
+    });
+    const runId = submitted.body.runId as string;
+    const run = await waitForRun(app, hasty, runId, ['failed', 'succeeded', 'policy_denied']);
+    expect(run.status).toBe('failed');
+    expect(run.reason).toContain('approval expired');
+    const recorded = await events(app, hasty, runId);
+    const expired = recorded.find((e) => e.type === 'ApprovalExpired')!;
+    const requested = recorded.find((e) => e.type === 'ApprovalRequested')!;
+    expect(expired.data.approvalId).toBe(requested.data.approvalId);
+    expect(recorded.some((e) => e.type === 'SkillCallStarted')).toBe(false);
+    const late = await app.request('POST', `/v1/runs/${runId}/approvals/${requested.data.approvalId}`, {
+      key: hasty,
+      body: { decision: 'approve' },
+    });
+    expect(late.status).toBe(409);
   });
 
   it('cancels at the next step boundary', async () => {

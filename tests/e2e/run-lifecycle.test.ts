@@ -1,23 +1,8 @@
 // A run from POST /v1/runs to its end, through the real executor, skills and store.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
+import { examplePlan } from '../support/example-plan.ts';
 import { postgresReachable } from '../support/postgres.ts';
-
-const examplePlan = {
-  agentId: 'researcher',
-  plan: {
-    steps: [
-      { skill: 'llm_invoke', input: { model: 'stub', prompt: 'Summarise X' } },
-      {
-        skill: 'json_transform',
-        input: { expression: 'items[0]', data: { items: [1, 2] } },
-        retry: { maxAttempts: 2 },
-      },
-    ],
-  },
-  budget: { maxCostMicros: 2_000_000 },
-  seed: 7,
-};
 
 const stores = ['pglite', ...((await postgresReachable()) ? ['postgres' as const] : [])] as const;
 
@@ -30,6 +15,24 @@ for (const storeName of stores) {
       operator = await app.keyFor('acme', 'operator');
     });
     afterAll(() => app.stop());
+
+    it('creates one run for concurrent submissions with the same Idempotency-Key', async () => {
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          app.request('POST', '/v1/runs', {
+            key: operator,
+            body: examplePlan,
+            headers: { 'idempotency-key': 'concurrent-7' },
+          }),
+        ),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 202]);
+      const runIds = new Set(answers.map((a) => a.body.runId));
+      expect(runIds.size).toBe(1);
+      const events = await app.request('GET', `/v1/runs/${[...runIds][0]}/events`, { key: operator });
+      const submissions = events.body.events.filter((e: { type: string }) => e.type === 'RunSubmitted');
+      expect(submissions).toHaveLength(1);
+    });
 
     it('runs the example plan to succeeded, recording every event, and answers a retry with the same run', async () => {
       const submitted = await app.request('POST', '/v1/runs', {

@@ -1,0 +1,68 @@
+// `aos submit [FILE] [--idempotency-key KEY] [--wait]`: submits a run (the body of
+// POST /v1/runs, read from FILE or stdin) through the server with an operator's key in
+// AOS_API_KEY, prints the receipt, and with --wait follows the run to its final status.
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { isFinalStatus, type RunStatus } from '../../domain/run/status.ts';
+import { ServerError, serverClient } from './server-client.ts';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function parseRunRequest(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ServerError(`${source} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+export function submitCommand(program: Command): void {
+  program
+    .command('submit [file]')
+    .description(
+      'submit a run: FILE (or stdin) holds {agentId, plan, budget, seed?} as POST /v1/runs takes it',
+    )
+    .option('--idempotency-key <key>', 'the same key again answers with the same run and writes nothing')
+    .option('--wait', 'poll the run until it reaches a final status, then print it')
+    .option('--timeout <seconds>', 'with --wait: give up after this long', '300')
+    .action(
+      async (
+        file: string | undefined,
+        options: { idempotencyKey?: string; wait?: boolean; timeout: string },
+      ) => {
+        const source = file && file !== '-' ? file : 'stdin';
+        const text = source === 'stdin' ? await readStdin() : await readFile(source, 'utf8');
+        const server = serverClient();
+        const headers: Record<string, string> = options.idempotencyKey
+          ? { 'idempotency-key': options.idempotencyKey }
+          : {};
+        const receipt = await server.request<{ runId: string; status: string }>(
+          'POST',
+          '/v1/runs',
+          parseRunRequest(text, source),
+          headers,
+        );
+        if (!options.wait) {
+          console.log(JSON.stringify(receipt, null, 2));
+          return;
+        }
+        console.error(`submitted run ${receipt.runId}; waiting for it to finish`);
+        const deadline = Date.now() + Number(options.timeout) * 1000;
+        for (;;) {
+          const run = await server.request<{ status: RunStatus }>('GET', `/v1/runs/${receipt.runId}`);
+          if (isFinalStatus(run.status)) {
+            console.log(JSON.stringify(run, null, 2));
+            if (run.status !== 'succeeded') process.exitCode = 1;
+            return;
+          }
+          if (Date.now() > deadline)
+            throw new ServerError(`run ${receipt.runId} still ${run.status} after ${options.timeout} s`);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      },
+    );
+}
