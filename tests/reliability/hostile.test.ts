@@ -4,6 +4,7 @@
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../support/events.ts';
 import { waitForTerminal } from './support/audit.ts';
 import { recordScenario } from './support/report.ts';
 import { openScenario, type Scenario, SYSTEM_KEY } from './support/scenario.ts';
@@ -23,8 +24,17 @@ beforeAll(async () => {
     budget: { maxCostMicros: 100_000 },
   });
   runId = submitted.body.runId;
-  // The run must be over before counting events: its executor writes while it runs.
+  // The run must be over before counting events: its executor writes while it runs, and it
+  // settles the last attempt's reservation in the ledger just after the run's final event.
   await waitForTerminal(scenario.store, [runId], 30_000);
+  await until('every reservation is settled or released', async () => {
+    const [row] = await scenario.store.client.query<{ open: string }>(
+      `SELECT count(*) FILTER (WHERE type = 'BudgetReserved')
+              - count(*) FILTER (WHERE type IN ('BudgetSettled', 'BudgetReleased')) AS open
+         FROM aos_events WHERE stream_id LIKE 'budget-%'`,
+    );
+    return Number(row!.open) === 0;
+  });
 });
 afterAll(() => scenario.dispose());
 
