@@ -10,11 +10,12 @@ import { budgetLedgerDecider, budgetStreamId, type LedgerState } from '../domain
 import { DomainError, isDomainError } from '../domain/domain-error.ts';
 import type { RunEvent } from '../domain/events/run-events.ts';
 import { deterministicUuid } from '../domain/hashing.ts';
+import { type AttemptReservation, latestFinishedAttemptReservation } from '../domain/run/closed-attempt.ts';
 import type { RunCommand } from '../domain/run/commands.ts';
 import { nextAction, type RunState, runDecider, runStreamId } from '../domain/run/decider.ts';
 import type { SkillOutcome } from '../domain/skill.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
-import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
+import { handleCommand, type Loaded, loadStream, toDomainEvent } from './handle-command.ts';
 import { type CommandMetrics, noopMetrics, reportRunEvents } from './metrics.ts';
 import type { ClaimedRun, RunQueue } from './run-queue.ts';
 import type { SkillPort } from './skill-port.ts';
@@ -42,6 +43,12 @@ export interface ExecutorOptions {
 }
 
 type LoadedRun = Loaded<RunState>;
+
+/** When the attempt in flight was started (and its reservation made). */
+function startedAt(state: RunState): string {
+  if (!('phase' in state) || state.phase.kind !== 'in_flight') throw new Error('no attempt in flight');
+  return state.phase.startedAt;
+}
 
 function chargedBy(events: readonly RunEvent[]): number {
   return events.reduce((sum, e) => sum + (e.type === 'CostCharged' ? e.data.chargedMicros : 0), 0);
@@ -91,12 +98,14 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   const ledgers = new Map<string, Loaded<LedgerState>>();
   const MAX_CACHED_LEDGERS = 1000;
 
+  /** `reservedAt` names the day: a reservation is settled in the ledger it was made in. */
   async function ledger(
     claim: ClaimedRun,
     command: Parameters<typeof budgetLedgerDecider.decide>[0],
     commandId: string,
+    reservedAt: string,
   ) {
-    const streamId = budgetStreamId(claim.tenantId, nowIso());
+    const streamId = budgetStreamId(claim.tenantId, reservedAt);
     const cached = ledgers.get(streamId);
     const current = await loadStream(store, streamId, budgetLedgerDecider, cached);
     // The events read now may hold this very command (an executor that died after recording it).
@@ -124,12 +133,13 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   }
 
   /** Settles the attempt's reservation at what it was charged, or releases it if nothing was. */
-  async function closeReservation(claim: ClaimedRun, reservationId: string, chargedMicros: number) {
+  async function closeReservation(claim: ClaimedRun, reservation: AttemptReservation) {
+    const { reservationId, chargedMicros, reservedAt } = reservation;
     const command =
       chargedMicros > 0
         ? { type: 'Settle' as const, reservationId, actualMicros: chargedMicros }
         : { type: 'Release' as const, reservationId };
-    await ledger(claim, command, `${command.type}:${reservationId}`);
+    await ledger(claim, command, `${command.type}:${reservationId}`, reservedAt);
   }
 
   async function callSkill(
@@ -173,7 +183,11 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   }
 
   async function processRun(claim: ClaimedRun): Promise<void> {
-    let run: LoadedRun = await loadStream(store, runStreamId(claim.runId), runDecider);
+    const loaded = await loadStream(store, runStreamId(claim.runId), runDecider);
+    let run: LoadedRun = loaded;
+    // A previous owner may have recorded an outcome and died before closing its reservation.
+    const finished = latestFinishedAttemptReservation(loaded.recorded.map((e) => toDomainEvent<RunEvent>(e)));
+    if (finished) await closeReservation(claim, finished);
     let startedByMe: string | undefined;
     for (;;) {
       if (shutdown.signal.aborted) return queue.release(claim.runId, owner, { dueAt: clock() });
@@ -212,6 +226,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
                 ...(action.model === undefined ? {} : { model: action.model }),
               },
               `Reserve:${reservationId}`,
+              now,
             );
           } catch (error) {
             if (!isDomainError(error) || error.code !== 'BUDGET_EXCEEDED') throw error;
@@ -237,10 +252,16 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         case 'call': {
           if (startedByMe !== action.reservationId) {
             // Started by a worker whose lease has expired: its outcome is unknown.
+            const reservedAt = startedAt(run.state);
             run = await record(claim, run, { type: 'RecordWorkerLost', now });
-            await closeReservation(claim, action.reservationId, 0);
+            await closeReservation(claim, {
+              reservationId: action.reservationId,
+              chargedMicros: 0,
+              reservedAt,
+            });
             break;
           }
+          const reservedAt = startedAt(run.state);
           const { outcome, latencyMs } = await callSkill(claim, run, action);
           const recorded = await recordWithEvents(claim, run, {
             type: 'RecordOutcome',
@@ -250,7 +271,11 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           });
           run = recorded.run;
           startedByMe = undefined;
-          await closeReservation(claim, action.reservationId, chargedBy(recorded.events));
+          await closeReservation(claim, {
+            reservationId: action.reservationId,
+            chargedMicros: chargedBy(recorded.events),
+            reservedAt,
+          });
           break;
         }
       }

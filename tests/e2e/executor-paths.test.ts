@@ -8,10 +8,13 @@ import { createExecutor } from '../../commands/executor.ts';
 import { publishPolicy } from '../../commands/reference-data.ts';
 import type { SkillCall, SkillPort } from '../../commands/skill-port.ts';
 import { defaultPolicy } from '../../domain/policy.ts';
+import type { EventStore } from '../../domain/store/event-store.ts';
+import { StoreUnavailableError } from '../../domain/store/store-errors.ts';
 import { createSqlRunQueue } from '../../infra/executor/sql-run-queue.ts';
 import { createDefaultSkillPort } from '../../infra/skills/index.ts';
 import { createPostgresClient } from '../../infra/store/postgres-client.ts';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
+import { until } from '../support/events.ts';
 import { createTestSchema, databaseUrl, postgresReachable } from '../support/postgres.ts';
 
 const llm = (extra: Record<string, unknown> = {}, prompt = 'hello') => ({
@@ -269,6 +272,49 @@ describe.runIf(await postgresReachable())('executors under concurrency on Postgr
     } finally {
       await Promise.all(executors.map((e) => e.stop()));
       await real.close();
+      await app.stop();
+    }
+  }, 60_000);
+
+  it('closes a reservation left open when settling it failed after the outcome was recorded', async () => {
+    const app = await startTestApp('postgres', { AOS_EXECUTOR: 'off' });
+    const skills = createDefaultSkillPort();
+    // The store answers once with an outage exactly where a worker could die: after the run
+    // recorded its charge, before the ledger settled it.
+    let failedSettles = 0;
+    const store: EventStore = Object.create(app.store);
+    store.append = async (streamId, events, options) => {
+      if (failedSettles === 0 && events.some((e) => e.type === 'BudgetSettled')) {
+        failedSettles++;
+        throw new StoreUnavailableError('injected outage before the settlement');
+      }
+      return app.store.append(streamId, events, options);
+    };
+    const executor = createExecutor(
+      {
+        store,
+        queue: createSqlRunQueue(app.store.client),
+        skills,
+        clock: () => new Date(),
+        dayLimitMicros: () => 1e12,
+      },
+      { owner: 'flaky', pollIntervalMs: 5 },
+    );
+    try {
+      executor.start();
+      const key = await app.keyFor('acme', 'operator');
+      const response = await app.request('POST', '/v1/runs', { key, body: plan([llm()]) });
+      const run = await waitForRun(app, key, response.body.runId, ['succeeded'], 20_000);
+      const ledger = async () =>
+        (await app.store.readAll({ limit: 1000, filter: { types: ['BudgetReserved', 'BudgetSettled'] } }))
+          .events;
+      await until('the reservation is settled', async () => (await ledger()).length === 2, 10_000);
+      expect(failedSettles).toBe(1);
+      const settled = (await ledger()).find((e) => e.type === 'BudgetSettled')!;
+      expect((settled.data as { actualMicros: number }).actualMicros).toBe(run.costMicros);
+    } finally {
+      await executor.stop();
+      await skills.close();
       await app.stop();
     }
   }, 60_000);

@@ -67,11 +67,12 @@ it('loses nothing acknowledged and records nothing twice across repeated kill -9
     lost: result.lost.length,
     duplicated: result.duplicatedEvents + result.duplicatedRuns + result.duplicatedCharges,
     fiveXX: load.fiveXX,
-    notes: `${result.unfinished.length} unfinished, ${result.brokenChains.length} broken chains; statuses ${JSON.stringify(load.statuses)}`,
+    notes: `${result.unfinished.length} unfinished, ${result.brokenChains.length} broken chains, ${result.openReservations.length} open reservations; statuses ${JSON.stringify(load.statuses)}`,
   });
   expect(kills).toBeGreaterThanOrEqual(5);
   expect(load.acknowledged.size).toBe(120);
-  expect(result).toEqual({
+  // Open reservations are reported in the notes, not yet asserted: see tests/reliability/RESULTS.md.
+  expect({ ...result, openReservations: undefined }).toEqual({
     lost: [],
     duplicatedEvents: 0,
     duplicatedRuns: 0,

@@ -67,7 +67,7 @@ it('answers 503 while PostgreSQL is down, recovers by itself, and loses nothing 
     lost: checked.lost.length,
     duplicated: checked.duplicatedEvents + checked.duplicatedRuns + checked.duplicatedCharges,
     fiveXX: result.fiveXX,
-    notes: `503 while down: ${result.statuses['503'] ?? 0}; /readyz while down: ${[...new Set(readiness)].join(', ')}; ${checked.unfinished.length} unfinished`,
+    notes: `503 while down: ${result.statuses['503'] ?? 0}; /readyz while down: ${[...new Set(readiness)].join(', ')}; ${checked.unfinished.length} unfinished, ${checked.openReservations.length} open reservations`,
   });
   // The server's own words explain a failure here far better than the counts.
   const serverLog = scenario.server.output().slice(-4000);
@@ -76,7 +76,8 @@ it('answers 503 while PostgreSQL is down, recovers by itself, and loses nothing 
   expect(result.statuses['503'] ?? 0, serverLog).toBeGreaterThan(0);
   expect(result.fiveXX).toBe(0);
   expect(result.acknowledged.size).toBe(100);
-  expect(checked).toEqual({
+  // Open reservations are reported in the notes, not yet asserted: see tests/reliability/RESULTS.md.
+  expect({ ...checked, openReservations: undefined }).toEqual({
     lost: [],
     duplicatedEvents: 0,
     duplicatedRuns: 0,

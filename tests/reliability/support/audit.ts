@@ -11,6 +11,24 @@ export interface Audit {
   duplicatedCharges: number;
   unfinished: string[];
   brokenChains: string[];
+  /** Reservations still holding a tenant's day budget after every run finished. */
+  openReservations: string[];
+}
+
+/** Waits (briefly: the last settlement lands just after a run's final event) for none to be open. */
+async function waitForClosedReservations(store: SqlEventStore, timeoutMs = 10_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await store.client.query<{ id: string }>(
+      `SELECT r.data->>'reservationId' AS id FROM aos_events r
+        WHERE r.type = 'BudgetReserved' AND NOT EXISTS (
+          SELECT 1 FROM aos_events c
+           WHERE c.stream_id = r.stream_id AND c.type IN ('BudgetSettled', 'BudgetReleased')
+             AND c.data->>'reservationId' = r.data->>'reservationId')`,
+    );
+    if (rows.length === 0 || Date.now() > deadline) return rows.map((r) => r.id);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 export async function waitForTerminal(
@@ -50,6 +68,7 @@ export async function audit(
         GROUP BY 1, 2, 3 HAVING count(*) > 1) d`,
   );
   const unfinished = await waitForTerminal(store, runIds, timeoutMs);
+  const openReservations = await waitForClosedReservations(store);
   const streams = await store.client.query<{ stream_id: string }>('SELECT stream_id FROM aos_streams');
   const brokenChains: string[] = [];
   for (const { stream_id } of streams) {
@@ -62,6 +81,7 @@ export async function audit(
     duplicatedCharges: Number(charges!.dup),
     unfinished,
     brokenChains,
+    openReservations,
   };
 }
 
