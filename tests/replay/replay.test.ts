@@ -226,7 +226,9 @@ describe('aos replay on PGlite', () => {
         u.cachedInputTokens * stub.cachedInputMicrosPerMillion;
       return Math.ceil((2 * exact) / 1_000_000) - e.data.chargedMicros;
     });
-    expect(expected.every((d) => d > 0)).toBe(true);
+    // Rounded up once, twice a tiny exact cost can round to the same micro-dollar: never less.
+    expect(expected.every((d) => d >= 0)).toBe(true);
+    expect(expected.some((d) => d > 0)).toBe(true);
     const out = join(dir, 'out-doubled');
     const cli = await aos(['replay', file, '--out', out, '--what-if-prices', doubledFile, '--json']);
     expect(cli.code).toBe(0);
