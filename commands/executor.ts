@@ -15,7 +15,7 @@ import type { RunCommand } from '../domain/run/commands.ts';
 import { nextAction, type RunState, runDecider, runStreamId } from '../domain/run/decider.ts';
 import type { SkillOutcome } from '../domain/skill.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
-import { handleCommand, type Loaded, loadStream, toDomainEvent } from './handle-command.ts';
+import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
 import { type CommandMetrics, noopMetrics, reportRunEvents } from './metrics.ts';
 import type { ClaimedRun, RunQueue } from './run-queue.ts';
 import type { SkillPort } from './skill-port.ts';
@@ -186,7 +186,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     const loaded = await loadStream(store, runStreamId(claim.runId), runDecider);
     let run: LoadedRun = loaded;
     // A previous owner may have recorded an outcome and died before closing its reservation.
-    const finished = latestFinishedAttemptReservation(loaded.recorded.map((e) => toDomainEvent<RunEvent>(e)));
+    const finished = latestFinishedAttemptReservation(loaded.events);
     if (finished) await closeReservation(claim, finished);
     let startedByMe: string | undefined;
     for (;;) {

@@ -77,13 +77,13 @@ export async function loadStream<State, Event extends DomainEvent>(
   streamId: string,
   decider: Pick<Decider<State, unknown, Event>, 'initialState' | 'evolve'>,
   known?: Loaded<State>,
-): Promise<Loaded<State> & { recorded: RecordedEvent[] }> {
+): Promise<Loaded<State> & { recorded: RecordedEvent[]; events: Event[] }> {
   const from = known ? known.version + 1 : 0;
   const recorded = await readWholeStream(store, streamId, from);
-  const state = recorded
-    .map((e) => toDomainEvent<Event>(e))
-    .reduce(decider.evolve, known ? known.state : decider.initialState());
-  return { state, version: from + recorded.length - 1, recorded };
+  // The upcast events too: a caller that looks at them need not upcast the stream again.
+  const events = recorded.map((e) => toDomainEvent<Event>(e));
+  const state = events.reduce(decider.evolve, known ? known.state : decider.initialState());
+  return { state, version: from + recorded.length - 1, recorded, events };
 }
 
 /** What a failed command counts as: a domain refusal's code, a lost race, or an error. */
