@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Processes the tests spawn (bin/aos.js) run the sources under test, not a dist/ build.
+    env: { AOS_RUN_SOURCES: '1' },
   },
 });

@@ -4,23 +4,26 @@ import type { FastifyInstance } from 'fastify';
 import { createExecutor } from '../commands/executor.ts';
 import { ensurePriceTable } from '../commands/reference-data.ts';
 import type { SkillPort } from '../commands/skill-port.ts';
+import type { SqlClient } from '../domain/store/sql-port.ts';
 import { createApiKeyStore } from '../infra/auth/api-key-store.ts';
 import { type BootstrapResult, ensureBootstrapKey } from '../infra/auth/bootstrap.ts';
 import type { Config } from '../infra/config.ts';
 import { runQueueFeeder } from '../infra/executor/run-queue-feeder.ts';
+import { createSqlBudgetLedger } from '../infra/executor/sql-budget-ledger.ts';
 import { createSqlRunQueue } from '../infra/executor/sql-run-queue.ts';
 import { startKafkaProjections } from '../infra/kafka/projection-consumer.ts';
 import { type KafkaPublisher, startPublisher } from '../infra/kafka/publisher.ts';
 import { createPrometheusMetrics, instrumentAppends } from '../infra/metrics/prometheus.ts';
 import { allMigrations } from '../infra/migrations.ts';
+import { createPlanners } from '../infra/planners/index.ts';
 import { loadSigningKey } from '../infra/signing/signing-key.ts';
 import { createDefaultSkillPort } from '../infra/skills/index.ts';
-import { startCheckpointedConsumer } from '../infra/store/checkpointed-consumer.ts';
 import { migrate } from '../infra/store/migrate.ts';
 import { openSqlClient } from '../infra/store/open-event-store.ts';
-import type { SqlClient } from '../infra/store/sql-client.ts';
+import { monitorReadHorizon } from '../infra/store/read-horizon.ts';
 import { createSqlEventStore, type SqlEventStore } from '../infra/store/sql-event-store.ts';
 import { allProjections } from '../projections/all.ts';
+import { startCheckpointedConsumer } from '../readmodels/checkpointed-consumer.ts';
 import { type RunningProjections, startProjections } from '../readmodels/projection-runner.ts';
 import { registerScrapeGauges } from './metrics.ts';
 import { consoleRoutes } from './routes/console.ts';
@@ -51,7 +54,12 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     createSqlEventStore(client, { clock, maxEventBytes: config.AOS_MAX_EVENT_BYTES }),
     metrics.commands,
   );
-  registerScrapeGauges(metrics, { sql: client, projections: allProjections, clock });
+  registerScrapeGauges(metrics, {
+    sql: client,
+    projections: allProjections,
+    clock,
+    drift: { minSamples: config.AOS_DRIFT_MIN_SAMPLES },
+  });
   await ensurePriceTable(store, clock());
 
   const skills =
@@ -64,18 +72,28 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
         : {}),
     });
   const keys = createApiKeyStore(client, { clock });
+  const queue = createSqlRunQueue(client);
   // Read (or generated into the data dir) before serving: a bad AOS_SIGNING_KEY stops start-up.
   const signing = await loadSigningKey(config);
+  let horizon: ReturnType<typeof monitorReadHorizon> | undefined;
   const server = await buildServer({
     store,
     keys,
-    commands: { store, skills, clock, metrics: metrics.commands },
+    commands: { store, skills, clock, metrics: metrics.commands, runs: queue },
+    planners: createPlanners(config),
     readModels: client,
     projections: { projections: allProjections, rebuild: (name) => running.rebuild(name) },
     config,
     metrics,
     signing,
     publisherStatus: () => publisher?.status(),
+    readHorizon: () => horizon?.current(),
+  });
+  // Looks a few times per warning period: a hold is reported within a quarter of it.
+  horizon = monitorReadHorizon(client, {
+    intervalMs: Math.min(5_000, Math.max(250, (config.AOS_READ_HORIZON_WARN_SECONDS * 1000) / 4)),
+    warnAfterSeconds: config.AOS_READ_HORIZON_WARN_SECONDS,
+    log: server.log,
   });
   await server.register(consoleRoutes);
   server.log.info({ keyId: signing.keyId, source: signing.source }, 'audit exports are signed with this key');
@@ -87,8 +105,10 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     clock,
   });
 
+  // The safety net: commands make runs due themselves (CommandDeps.runs), so this only catches
+  // a run whose enqueue failed after its events were recorded; it need not poll often.
   const feeder = await startCheckpointedConsumer(store, runQueueFeeder, {
-    pollIntervalMs: 250,
+    pollIntervalMs: 5_000,
     onError: (error) => server.log.warn({ err: error }, 'run queue feeder failed; retrying'),
   });
   const running = await startReadModels(config, store, server, metrics);
@@ -108,7 +128,8 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
       ? createExecutor(
           {
             store,
-            queue: createSqlRunQueue(client),
+            queue,
+            ledger: createSqlBudgetLedger(store),
             skills,
             clock,
             dayLimitMicros: () => config.AOS_TENANT_DAY_LIMIT_MICROS,
@@ -130,6 +151,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     bootstrap,
     async close() {
       await server.close();
+      await horizon?.stop();
       await executor?.stop();
       await feeder.stop();
       await publisher?.stop();

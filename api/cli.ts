@@ -2,17 +2,17 @@
 import { Command } from 'commander';
 import { BootstrapKeyError } from '../infra/auth/bootstrap.ts';
 import { ConfigError, loadConfig } from '../infra/config.ts';
-import { allMigrations } from '../infra/migrations.ts';
 import { SigningKeyError } from '../infra/signing/signing-key.ts';
-import { migrate } from '../infra/store/migrate.ts';
-import { openSqlClient } from '../infra/store/open-event-store.ts';
 import { divergenceCommand } from './cli/divergence.ts';
+import { estimatorsCommand } from './cli/estimators.ts';
 import { exportCommand } from './cli/export.ts';
 import { kafkaCommands } from './cli/kafka.ts';
 import { keysCommand } from './cli/keys.ts';
+import { migrateCommand } from './cli/migrate.ts';
 import { rebuildCommand } from './cli/rebuild.ts';
 import { replayCommand } from './cli/replay.ts';
 import { runsCommand } from './cli/runs.ts';
+import { cliMessage } from './cli/server-client.ts';
 import { submitCommand } from './cli/submit.ts';
 import { verifyCommand } from './cli/verify.ts';
 import { serve } from './serve.ts';
@@ -41,20 +41,7 @@ program
     await serve(configOrExit());
   });
 
-program
-  .command('migrate')
-  .description('apply pending SQL migrations to the configured store and exit')
-  .action(async () => {
-    const client = await openSqlClient(configOrExit());
-    try {
-      for (const migration of await migrate(client, allMigrations)) {
-        console.log(`${migration.applied ? 'applied ' : 'up to date'}  ${migration.name}`);
-      }
-    } finally {
-      await client.close();
-    }
-  });
-
+migrateCommand(program, configOrExit);
 submitCommand(program);
 runsCommand(program);
 rebuildCommand(program);
@@ -64,9 +51,10 @@ replayCommand(program);
 divergenceCommand(program);
 keysCommand(program);
 kafkaCommands(program, configOrExit);
+estimatorsCommand(program);
 
 await program.parseAsync(process.argv).catch((error: unknown) => {
-  console.error(`aos: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`aos: ${cliMessage(error)}`);
   // A setting that is wrong (like a malformed bootstrap key) is a usage error, as in configOrExit.
   process.exit(error instanceof BootstrapKeyError || error instanceof SigningKeyError ? 2 : 1);
 });

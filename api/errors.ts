@@ -1,5 +1,8 @@
 // One error shape for every route: {error: {code, message, details}}.
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { ErrorBody } from '../contracts/route.ts';
 import { isDomainError } from '../domain/domain-error.ts';
 import {
   ConcurrencyError,
@@ -8,10 +11,9 @@ import {
   StoreUnavailableError,
 } from '../domain/store/store-errors.ts';
 import { QueryParameterError } from '../readmodels/query-parameter-error.ts';
+import { RequestValidationError } from './contract-route.ts';
 
-export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown };
-}
+export type { ErrorBody };
 
 export class HttpError extends Error {
   constructor(
@@ -42,6 +44,11 @@ export function classify(error: unknown): { status: number; body: ErrorBody } {
     body: { error: { code, message, ...(details === undefined ? {} : { details }) } },
   });
   if (error instanceof HttpError) return as(error.statusCode, error.code, error.message, error.details);
+  if (error instanceof RequestValidationError) {
+    // zod's issues as they are, less the input they echo (it may be large, or a secret).
+    const issues = error.zodError.issues.map(({ input: _, ...issue }) => issue);
+    return as(400, 'INVALID_INPUT', error.message, { in: error.part, issues });
+  }
   if (isDomainError(error)) return as(error.httpStatus, error.code, error.message, error.details);
   if (error instanceof QueryParameterError) {
     return as(400, 'INVALID_INPUT', error.message, { parameter: error.parameter });
@@ -59,7 +66,6 @@ export function classify(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof StoreUnavailableError)
     return as(503, 'STORE_UNAVAILABLE', 'the event store is unreachable');
   const fastifyError = error as FastifyError;
-  if (fastifyError.validation) return as(400, 'INVALID_INPUT', fastifyError.message, fastifyError.validation);
   if (fastifyError.statusCode && fastifyError.statusCode < 500) {
     // fastify's own refusals (unparsable JSON, body over the limit, wrong content type…)
     // answer with our codes; fastify's code stays in the details.
@@ -82,6 +88,39 @@ export function classify(error: unknown): { status: number; body: ErrorBody } {
 export function frameworkErrors(error: FastifyError, _request: unknown, reply: FastifyReply): void {
   const { status, body } = classify(error);
   void reply.status(status).send(body);
+}
+
+const clientErrors: Record<string, { status: number; code: string; message: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'REQUEST_TIMEOUT', message: 'the request took too long' },
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    code: 'HEADERS_TOO_LARGE',
+    message: 'the request headers are too large',
+  },
+};
+
+/**
+ * Fastify's `clientErrorHandler` option: requests Node's HTTP parser refuses (a NUL in a
+ * header, a space in the path…) never reach fastify; they are answered here, in the same
+ * shape, with the parser's reason, and the connection is closed.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = clientErrors[error.code ?? ''] ?? {
+    status: 400,
+    code: 'INVALID_INPUT',
+    message: `the request is not valid HTTP: ${error.message}`,
+  };
+  const body = JSON.stringify({
+    error: { code: known.code, message: known.message, details: { reason: error.code ?? 'unknown' } },
+  });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${known.status} ${STATUS_CODES[known.status]}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 export function errorHandling(app: FastifyInstance): void {

@@ -1,5 +1,10 @@
-// Input every route refuses before its handler runs, with a 400 in the one error shape:
+// Input every route refuses before its schema is checked, with a 400 in the one error shape:
 // - NUL characters (PostgreSQL text and jsonb cannot hold them: a database error, a 500);
+// - lone UTF-16 surrogates ("\ud800" in JSON): no UTF-8 text can hold them, so hashing and
+//   the database would fail on them further on;
+// - `__proto__` keys, and `prototype` under `constructor` (prototype poisoning): fastify's
+//   JSON parser lets them through (onProtoPoisoning: 'ignore', see server.ts) so that they
+//   are refused here with the key's path, instead of a bare "not valid JSON";
 // - JSON nested deeper than MAX_INPUT_DEPTH (recursive code further on — validation,
 //   canonical hashing — would overflow the stack; the store refuses event data deeper
 //   than 64 anyway).
@@ -23,14 +28,34 @@ function pathOf(node: Node): Path {
   return path;
 }
 
+type Problem = 'nul' | 'surrogate' | 'proto' | 'too_deep';
+
+const messages: Record<Problem, string> = {
+  nul: 'must not contain NUL (\\u0000) characters',
+  surrogate: 'must not contain lone UTF-16 surrogates (e.g. \\ud800)',
+  proto: 'must not have a __proto__ key, nor constructor.prototype',
+  too_deep: `must not nest deeper than ${MAX_INPUT_DEPTH} levels`,
+};
+
+function textProblem(text: string): Problem | null {
+  if (text.includes('\u0000')) return 'nul';
+  return text.isWellFormed() ? null : 'surrogate';
+}
+
+function keyProblem(key: string, parent: Node): Problem | null {
+  if (key === '__proto__' || (key === 'prototype' && parent.key === 'constructor')) return 'proto';
+  return textProblem(key);
+}
+
 /** The first problem in a parsed input, with its path. Iterative: bodies may nest deeply. */
-export function inputProblem(value: unknown): { path: Path; code: 'nul' | 'too_deep' } | null {
+export function inputProblem(value: unknown): { path: Path; code: Problem } | null {
   const stack: Node[] = [{ value, depth: 0, parent: null, key: null }];
   while (stack.length > 0) {
     const node = stack.pop()!;
     const current = node.value;
     if (typeof current === 'string') {
-      if (current.includes('\u0000')) return { path: pathOf(node), code: 'nul' };
+      const code = textProblem(current);
+      if (code) return { path: pathOf(node), code };
       continue;
     }
     if (current === null || typeof current !== 'object') continue;
@@ -42,7 +67,8 @@ export function inputProblem(value: unknown): { path: Path; code: 'nul' | 'too_d
       continue;
     }
     for (const [key, item] of Object.entries(current)) {
-      if (key.includes('\u0000')) return { path: [...pathOf(node), key], code: 'nul' };
+      const code = keyProblem(key, node);
+      if (code) return { path: [...pathOf(node), key], code };
       stack.push({ value: item, depth, parent: node, key });
     }
   }
@@ -58,11 +84,10 @@ export function guardInput(app: FastifyInstance): void {
     ] as const) {
       const problem = inputProblem(value);
       if (!problem) continue;
-      const message =
-        problem.code === 'nul'
-          ? 'must not contain NUL (\\u0000) characters'
-          : `must not nest deeper than ${MAX_INPUT_DEPTH} levels`;
-      throw new HttpError(400, 'INVALID_INPUT', `invalid ${where}: ${message}`, {
+      const message = messages[problem.code];
+      const at = problem.path.length > 0 ? ` (at ${problem.path.join('.')})` : '';
+      throw new HttpError(400, 'INVALID_INPUT', `invalid ${where}: ${message}${at}`, {
+        in: where,
         issues: [{ path: problem.path, code: problem.code, message }],
       });
     }

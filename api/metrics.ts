@@ -1,33 +1,64 @@
-// GET /metrics (Prometheus text format, public like /healthz), HTTP request durations, and
-// the gauges computed from SQL when Prometheus scrapes: projection lag, the age of the xmin
-// horizon, and the divergence drift alert per tenant.
+// GET /metrics (Prometheus text format), HTTP request durations, and the gauges computed from
+// SQL when Prometheus scrapes: projection lag, the age of the xmin and read horizons, and the
+// divergence drift alert per tenant. Series labelled by tenant (names, spend, drift) are served
+// only to a scraper holding AOS_METRICS_TOKEN; without a token set, /metrics is open but leaves
+// them out.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
+import { metrics as metricsRoute } from '../contracts/ops.ts';
+import { DEFAULT_DRIFT_RULES, type DriftRules, divergenceReport } from '../domain/divergence.ts';
+import type { SqlExecutor } from '../domain/store/sql-port.ts';
 import type { PrometheusMetrics } from '../infra/metrics/prometheus.ts';
-import type { SqlExecutor } from '../infra/store/sql-client.ts';
-import { divergenceReport } from '../projections/divergence.ts';
+import { readHorizon } from '../infra/store/read-horizon.ts';
 import type { AnyProjection } from '../projections/projection.ts';
 import { projectionStatuses } from '../readmodels/projection-status.ts';
 import { divergenceSamples } from '../readmodels/queries.ts';
+import { routeOf } from './contract-route.ts';
+import { HttpError } from './errors.ts';
 
-export const metricsPath = '/metrics';
+export const metricsPath = metricsRoute.url;
 
-export const metricsPlugin = fp<{ metrics: PrometheusMetrics }>(
-  async (app, { metrics }) => {
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** Whether the Authorization header carries `token` (compared in constant time). */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const presented = BEARER.exec(header ?? '')?.[1];
+  return presented !== undefined && timingSafeEqual(digest(presented), digest(token));
+}
+
+export const metricsPlugin = fp<{ metrics: PrometheusMetrics; token?: string | undefined }>(
+  async (app, { metrics, token }) => {
     app.addHook('onResponse', async (request, reply) => {
       // Route patterns only: a URL per series would let any client create series at will.
       const route = request.routeOptions.url ?? 'unmatched';
       metrics.observeHttp(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
     });
-    app.get(metricsPath, { config: { public: true } }, async (_request, reply) => {
-      const text = await metrics.registry.metrics();
-      return reply.type(metrics.registry.contentType).send(text);
+    // Public to the API-key check: the metrics token is its own credential.
+    app.route({
+      ...routeOf(metricsRoute),
+      config: { ...routeOf(metricsRoute).config, public: true },
+      handler: async (request, reply) => {
+        if (token !== undefined && !bearerMatches(request.headers.authorization, token)) {
+          void reply.header('www-authenticate', 'Bearer realm="aos-metrics"');
+          throw new HttpError(
+            401,
+            'UNAUTHENTICATED',
+            'GET /metrics needs "Authorization: Bearer <AOS_METRICS_TOKEN>"',
+          );
+        }
+        const open = await metrics.registry.metrics();
+        const text = token === undefined ? open : `${open}\n${await metrics.tenantRegistry.metrics()}`;
+        return reply.type(metrics.registry.contentType).send(text);
+      },
     });
   },
   { name: 'aos-metrics', fastify: '5.x' },
 );
 
 /**
- * Oldest running transaction's age: readers of the store cannot pass it (see architecture).
+ * Oldest running transaction's age in the whole cluster: vacuum cannot clean up behind it
+ * (the store's readers wait only for this database's, aos_read_horizon_age_seconds).
  * This scrape's own backend is left out; on PGlite (one backend) it is therefore always 0.
  */
 export async function xminHorizonAgeSeconds(sql: Pick<SqlExecutor, 'query'>): Promise<number> {
@@ -50,13 +81,15 @@ export function registerScrapeGauges(
     sql: Pick<SqlExecutor, 'query'>;
     projections: readonly AnyProjection[];
     clock: () => Date;
+    /** When drift may alert (AOS_DRIFT_MIN_SAMPLES); default DEFAULT_DRIFT_RULES. */
+    drift?: DriftRules;
   },
 ): void {
-  const { sql, projections, clock } = options;
+  const { sql, projections, clock, drift: rules = DEFAULT_DRIFT_RULES } = options;
   let statuses: Promise<Awaited<ReturnType<typeof projectionStatuses>>> | undefined;
   // Both lag gauges come from one query per scrape.
   const lag = () => {
-    statuses ??= projectionStatuses(sql, projections).finally(() => {
+    statuses ??= projectionStatuses(sql, projections, clock()).finally(() => {
       setTimeout(() => {
         statuses = undefined;
       }, 250).unref();
@@ -71,15 +104,21 @@ export function registerScrapeGauges(
   );
   metrics.scrapeGauge(
     'aos_projection_lag_seconds',
-    'Seconds between the event at a projection checkpoint and the newest event',
+    'Age in seconds of the oldest event a projection has not processed yet (0 when caught up)',
     ['projection'],
     async () => (await lag()).map((s) => ({ labels: { projection: s.name }, value: s.behindSeconds })),
   );
   metrics.scrapeGauge(
     'aos_xmin_horizon_age_seconds',
-    'Age of the oldest transaction holding a snapshot or an xid (store readers wait behind it)',
+    'Age of the oldest transaction of the cluster holding a snapshot or an xid (vacuum waits behind it)',
     [],
     async () => [{ labels: {}, value: await xminHorizonAgeSeconds(sql) }],
+  );
+  metrics.scrapeGauge(
+    'aos_read_horizon_age_seconds',
+    'Age of the oldest write transaction in this database: readers of the event store wait behind it (0 when none)',
+    [],
+    async () => [{ labels: {}, value: (await readHorizon(sql)).heldSeconds }],
   );
 
   let drift:
@@ -95,11 +134,11 @@ export function registerScrapeGauges(
     );
     const samples = [];
     for (const { tenant_id: tenant, source } of pairs) {
-      const report = divergenceReport(await divergenceSamples(sql, tenant, source, window), {
-        startDate: window.start,
-        endDate: window.end,
-        source,
-      });
+      const report = divergenceReport(
+        await divergenceSamples(sql, tenant, source, window),
+        { startDate: window.start, endDate: window.end, source },
+        rules,
+      );
       samples.push({ labels: { tenant, source }, value: report.drift_alert ? 1 : 0 });
     }
     return samples;

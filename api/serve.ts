@@ -1,4 +1,7 @@
-// `aos serve` / `npm start`: the whole application, shut down cleanly on SIGTERM/SIGINT.
+// `aos serve` / `npm start`: the whole application, shut down cleanly on a signal (or an
+// uncaught error) within AOS_SHUTDOWN_TIMEOUT_MS: a close that hangs (a request that never
+// finishes, a stuck dependency) is cut off with a log line and exit code 1.
+import closeWithGrace from 'close-with-grace';
 import { bootstrapBanner } from '../infra/auth/bootstrap.ts';
 import type { Config } from '../infra/config.ts';
 import { openApp } from './app.ts';
@@ -6,21 +9,18 @@ import { openApp } from './app.ts';
 export async function serve(config: Config): Promise<void> {
   const app = await openApp(config);
   const log = app.server.log;
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    log.info({ signal }, 'shutting down');
-    try {
+  closeWithGrace(
+    {
+      delay: config.AOS_SHUTDOWN_TIMEOUT_MS,
+      logger: { error: (error: unknown) => log.error({ err: error }, 'unclean shutdown') },
+      onTimeout: (timeoutMs) => log.error({ timeoutMs }, 'shutdown did not finish in time; exiting'),
+    },
+    async ({ signal, err }) => {
+      if (err) log.error({ err }, 'uncaught error; shutting down');
+      else log.info({ signal }, 'shutting down');
       await app.close();
-      process.exit(0);
-    } catch (error) {
-      log.error({ err: error }, 'unclean shutdown');
-      process.exit(1);
-    }
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+    },
+  );
   const banner = bootstrapBanner(app.bootstrap);
   // The generated key is shown once, on the terminal, never in the structured log.
   if (banner) process.stdout.write(`${banner}\n`);

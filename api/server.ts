@@ -1,43 +1,69 @@
 // Builds the HTTP server: plugins and routes over the application's parts.
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { DEFAULT_SKILL_TIMEOUT_MS } from '../commands/executor.ts';
+import type { Planners } from '../commands/planner-port.ts';
 import type { CommandDeps } from '../commands/run-commands.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
+import type { SqlExecutor } from '../domain/store/sql-port.ts';
 import type { ApiKeyStore } from '../infra/auth/api-key-store.ts';
 import type { Config } from '../infra/config.ts';
 import type { PublisherStatus } from '../infra/kafka/publisher.ts';
 import type { PrometheusMetrics } from '../infra/metrics/prometheus.ts';
 import type { SigningKey } from '../infra/signing/signing-key.ts';
-import type { SqlExecutor } from '../infra/store/sql-client.ts';
+import type { ReadHorizon } from '../infra/store/read-horizon.ts';
 import { keyRoutes } from './auth/key-routes.ts';
 import { authPlugin, defaultPublicPaths } from './auth/plugin.ts';
-import { errorHandling, frameworkErrors, HttpError } from './errors.ts';
+import { useZodSchemas } from './contract-route.ts';
+import { clientErrorHandler, errorHandling, frameworkErrors, HttpError } from './errors.ts';
 import { guardInput } from './input-guard.ts';
 import { metricsPath, metricsPlugin } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
+import { agentRoutes } from './routes/agents.ts';
 import { exportRoutes } from './routes/export.ts';
 import { healthRoutes } from './routes/health.ts';
+import { legacyAgentRoutes } from './routes/legacy-agents.ts';
+import { legacySdkRoutes } from './routes/legacy-sdk.ts';
 import { type ProjectionRoutesOptions, projectionRoutes } from './routes/projections.ts';
 import { queryRoutes } from './routes/queries.ts';
 import { runRoutes } from './routes/runs.ts';
+import { skillRoutes } from './routes/skills.ts';
 import { whoamiRoutes } from './routes/whoami.ts';
 import { slowBodyGuard } from './slow-body-guard.ts';
+
+/** Routes the request rate limit never counts nor refuses. */
+const unlimitedRoutes = new Set(['/healthz', '/readyz', metricsPath]);
 
 export interface ServerDeps {
   store: EventStore;
   keys: ApiKeyStore;
   commands: CommandDeps;
+  /** The planners goals are planned with; absent, the agent routes are not served. */
+  planners?: Planners;
   /** Where the read models are. */
   readModels: Pick<SqlExecutor, 'query'>;
   projections?: Omit<ProjectionRoutesOptions, 'sql'>;
   config: Pick<Config, 'AOS_LOG_LEVEL' | 'AOS_MAX_EVENT_BYTES'> &
-    Partial<Pick<Config, 'AOS_RATE_LIMIT_PER_MINUTE' | 'AOS_REQUEST_TIMEOUT_MS'>>;
+    Partial<
+      Pick<
+        Config,
+        | 'AOS_RATE_LIMIT_PER_MINUTE'
+        | 'AOS_REQUEST_TIMEOUT_MS'
+        | 'AOS_AUTH_FAILURES_PER_MINUTE'
+        | 'AOS_METRICS_TOKEN'
+        | 'AOS_READ_HORIZON_WARN_SECONDS'
+        | 'AOS_DRIFT_MIN_SAMPLES'
+        | 'AOS_TENANT_DAY_LIMIT_MICROS'
+      >
+    >;
   /** Serves GET /metrics and times requests; absent, neither. */
   metrics?: PrometheusMetrics;
   /** Signs audit exports; absent, GET /v1/export is not served. */
   signing?: SigningKey;
   /** The Kafka publisher's state for /readyz, when one runs. */
   publisherStatus?: () => PublisherStatus | undefined;
+  /** The read-horizon monitor's last observation, for /readyz. */
+  readHorizon?: () => ReadHorizon | undefined;
 }
 
 export async function buildServer({
@@ -50,46 +76,84 @@ export async function buildServer({
   metrics,
   signing,
   publisherStatus,
+  readHorizon,
+  planners,
 }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: config.AOS_LOG_LEVEL },
     bodyLimit: config.AOS_MAX_EVENT_BYTES,
     frameworkErrors,
+    clientErrorHandler,
+    // Passed to api/input-guard.ts, which refuses them naming the key (fastify would only say
+    // "not valid JSON").
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
     // Slow or stalled clients (slow-loris bodies) must not hold connections forever.
     requestTimeout: config.AOS_REQUEST_TIMEOUT_MS ?? 30_000,
     connectionTimeout: 60_000,
   });
+  useZodSchemas(app);
   errorHandling(app);
   slowBodyGuard(app, config.AOS_REQUEST_TIMEOUT_MS ?? 30_000);
   guardInput(app);
-  await app.register(authPlugin, { keys, publicPaths: [...defaultPublicPaths, metricsPath] });
+  await app.register(authPlugin, {
+    keys,
+    publicPaths: [...defaultPublicPaths, metricsPath],
+    failuresPerMinute: config.AOS_AUTH_FAILURES_PER_MINUTE ?? 60,
+  });
   // Before every route it documents.
   await registerOpenApi(app);
-  if (metrics) await app.register(metricsPlugin, { metrics });
-  // Per API key (the auth hook has run); requests without one, per address. Applies to the
-  // routes registered after it: /metrics above is not limited.
+  if (metrics) await app.register(metricsPlugin, { metrics, token: config.AOS_METRICS_TOKEN });
+  // Per API key (the auth hook has run); requests without one (the console's files, the docs),
+  // per client address. Health, readiness and metrics are never limited: a probe must not
+  // fail because a browser on the same address loaded the console.
   const perMinute = config.AOS_RATE_LIMIT_PER_MINUTE ?? 600;
   await app.register(rateLimit, {
     max: perMinute,
     timeWindow: 60_000,
+    allowList: (request) => unlimitedRoutes.has(request.routeOptions.url ?? ''),
     keyGenerator: (request) => (request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`),
-    errorResponseBuilder: (_request, context) =>
-      new HttpError(
+    errorResponseBuilder: (request, context) => {
+      const limited = request.principal ? 'per API key' : 'per client address (requests without an API key)';
+      return new HttpError(
         429,
         'RATE_LIMITED',
-        `rate limit exceeded: at most ${perMinute} requests a minute per API key`,
-        {
-          limit: context.max,
-          retryAfter: context.after,
-        },
-      ),
+        `rate limit exceeded: at most ${perMinute} requests a minute ${limited}`,
+        { limit: context.max, limited, retryAfter: context.after },
+      );
+    },
   });
-  await app.register(healthRoutes, { store, publisherStatus });
+  await app.register(healthRoutes, {
+    store,
+    publisherStatus,
+    readHorizon,
+    readHorizonWarnSeconds: config.AOS_READ_HORIZON_WARN_SECONDS,
+  });
   await app.register(keyRoutes, { keys });
   await app.register(whoamiRoutes);
   await app.register(runRoutes, commands);
-  await app.register(queryRoutes, { sql: readModels, clock: commands.clock });
+  await app.register(queryRoutes, {
+    sql: readModels,
+    clock: commands.clock,
+    ...(config.AOS_DRIFT_MIN_SAMPLES ? { drift: { minSamples: config.AOS_DRIFT_MIN_SAMPLES } } : {}),
+  });
+  const skillOptions = {
+    commands,
+    sql: readModels,
+    limits: {
+      dayLimitMicros: config.AOS_TENANT_DAY_LIMIT_MICROS ?? 100_000_000,
+      requestsPerMinute: perMinute,
+      maxRequestBytes: config.AOS_MAX_EVENT_BYTES,
+      callTimeoutMs: DEFAULT_SKILL_TIMEOUT_MS,
+    },
+  };
+  await app.register(skillRoutes, skillOptions);
+  await app.register(legacySdkRoutes, skillOptions);
   if (projections) await app.register(projectionRoutes, { sql: readModels, ...projections });
   if (signing) await app.register(exportRoutes, { store, signing, clock: commands.clock });
+  if (planners) {
+    await app.register(agentRoutes, { commands: { ...commands, planners }, sql: readModels });
+    await app.register(legacyAgentRoutes, { commands: { ...commands, planners } });
+  }
   return app;
 }

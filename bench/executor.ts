@@ -9,9 +9,12 @@ import { createExecutor } from '../commands/executor.ts';
 import { ensurePriceTable } from '../commands/reference-data.ts';
 import type { RunQueue } from '../commands/run-queue.ts';
 import { loadConfig } from '../infra/config.ts';
+import { createSqlBudgetLedger } from '../infra/executor/sql-budget-ledger.ts';
 import { createSqlRunQueue, enqueueRuns } from '../infra/executor/sql-run-queue.ts';
 import { createDefaultSkillPort } from '../infra/skills/index.ts';
 import { createSqlEventStore, type SqlEventStore } from '../infra/store/sql-event-store.ts';
+import { measureFanOut } from './executor-fan-out.ts';
+import { measureBesideDbos, PEER_SIZES } from './executor-peer.ts';
 import { benchEvents } from './store.ts';
 import type { Suite, SuiteContext } from './suites.ts';
 import { type BenchDatabase, onEveryStore, openBenchDatabase, type StoreKind } from './support/databases.ts';
@@ -20,8 +23,8 @@ import { type Figure, figure } from './support/report.ts';
 import { submitRuns } from './support/runs.ts';
 
 const SIZES = {
-  quick: { repetitions: 3, runs: 60 },
-  full: { repetitions: 5, runs: 300 },
+  quick: { repetitions: 3, runs: 60, fanOutRuns: 8 },
+  full: { repetitions: 5, runs: 300, fanOutRuns: 40 },
 };
 /** Runs are spread over this many tenants (each has its own budget-day stream). */
 const TENANTS = 4;
@@ -105,6 +108,7 @@ async function measureStore(kind: StoreKind, size: (typeof SIZES)['full'], conte
               {
                 store,
                 queue: counting.queue,
+                ledger: createSqlBudgetLedger(store),
                 skills,
                 clock,
                 dayLimitMicros: () => Number.MAX_SAFE_INTEGER,
@@ -179,9 +183,13 @@ async function measureStore(kind: StoreKind, size: (typeof SIZES)['full'], conte
 
 export const suite: Suite = {
   description:
-    'executor: 3-step stub plans run to succeeded (runs/s, events/s) vs single-event store appends, PostgreSQL and PGlite',
+    'executor: 3-step stub plans run to succeeded (runs/s, events/s) vs single-event store appends; a fan-out of five parallel stub steps vs the same five in sequence; PostgreSQL and PGlite; beside DBOS Transact on PostgreSQL',
   async run(context) {
     const size = SIZES[context.quick ? 'quick' : 'full'];
-    return onEveryStore((kind) => measureStore(kind, size, context));
+    const figures = await onEveryStore(async (kind) => [
+      ...(await measureStore(kind, size, context)),
+      ...(await measureFanOut(kind, size, context)),
+    ]);
+    return [...figures, ...(await measureBesideDbos(PEER_SIZES[context.quick ? 'quick' : 'full'], context))];
   },
 };

@@ -11,14 +11,14 @@ import { createKafka, eventMessage, silentLog } from '../infra/kafka/kafka-clien
 import { startKafkaProjections } from '../infra/kafka/projection-consumer.ts';
 import { PUBLISHER_CHECKPOINT, startPublisher } from '../infra/kafka/publisher.ts';
 import { allMigrations } from '../infra/migrations.ts';
-import { readCheckpoint } from '../infra/store/checkpointed-consumer.ts';
 import { migrate } from '../infra/store/migrate.ts';
 import { createPostgresClient } from '../infra/store/postgres-client.ts';
 import { createSqlEventStore, type SqlEventStore } from '../infra/store/sql-event-store.ts';
 import { allProjections } from '../projections/all.ts';
+import { readCheckpoint } from '../readmodels/checkpointed-consumer.ts';
 import type { Suite, SuiteContext } from './suites.ts';
 import { paired } from './support/measure.ts';
-import { benchDatabaseUrl, ensureDatabase, execOn } from './support/postgres.ts';
+import { benchDatabaseUrl, benchSchema, ensureDatabase, execOn } from './support/postgres.ts';
 import { figure } from './support/report.ts';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:19092';
@@ -61,7 +61,7 @@ export const suite: Suite = {
   async run({ quick, log }: SuiteContext) {
     const size = quick ? SIZES.quick : SIZES.full;
     const url = await ensureDatabase(benchDatabaseUrl);
-    const schema = 'bench_kafka';
+    const schema = benchSchema('kafka');
     await execOn(url, `DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
     const client = createPostgresClient({ connectionString: url, schema, maxConnections: 8 });
     const kafka = createKafka({ brokers, clientId: 'aos-bench', log: silentLog });
@@ -141,7 +141,7 @@ export const suite: Suite = {
 
       log(`  end-to-end lag at 1,000 events/s for ${size.lagSeconds} s…`);
       const lagTopic = await newTopic();
-      const readSchema = 'bench_kafka_read';
+      const readSchema = benchSchema('kafka_read');
       await execOn(url, `DROP SCHEMA IF EXISTS ${readSchema} CASCADE; CREATE SCHEMA ${readSchema}`);
       const readClient = createPostgresClient({
         connectionString: url,

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { createExecutor } from '../commands/executor.ts';
 import { ensurePriceTable } from '../commands/reference-data.ts';
 import type { NewEvent, RecordedEvent } from '../domain/store/envelope.ts';
+import { createSqlBudgetLedger } from '../infra/executor/sql-budget-ledger.ts';
 import { createSqlRunQueue, enqueueRuns } from '../infra/executor/sql-run-queue.ts';
 import { createDefaultSkillPort } from '../infra/skills/index.ts';
 import { createSqlEventStore, type SqlEventStore } from '../infra/store/sql-event-store.ts';
@@ -65,6 +66,7 @@ async function executeTemplates(store: SqlEventStore, db: BenchDatabase) {
     {
       store,
       queue: createSqlRunQueue(db.client),
+      ledger: createSqlBudgetLedger(store),
       skills,
       clock,
       dayLimitMicros: () => Number.MAX_SAFE_INTEGER,

@@ -9,14 +9,20 @@ import { getPostgreSQLEventStore, type PostgresEventStore } from '@event-driven-
 import pg from 'pg';
 import type { NewEvent, RecordedEvent } from '../domain/store/envelope.ts';
 import { START } from '../domain/store/event-store.ts';
+import type { SqlClient } from '../domain/store/sql-port.ts';
 import { migrate } from '../infra/store/migrate.ts';
 import { createPGliteClient } from '../infra/store/pglite-client.ts';
 import { createPostgresClient } from '../infra/store/postgres-client.ts';
-import type { SqlClient } from '../infra/store/sql-client.ts';
 import { createSqlEventStore, type SqlEventStore } from '../infra/store/sql-event-store.ts';
 import type { Suite, SuiteContext } from './suites.ts';
 import { concurrently, paired } from './support/measure.ts';
-import { benchDatabaseUrl, databaseUrlFor, ensureDatabase, execOn } from './support/postgres.ts';
+import {
+  benchDatabaseUrl,
+  benchSchema,
+  ensureDatabase,
+  execOn,
+  peerDatabaseUrl,
+} from './support/postgres.ts';
 import { type Figure, figure } from './support/report.ts';
 
 type StoreKind = 'postgres' | 'pglite';
@@ -154,7 +160,7 @@ async function prepareSchema(client: SqlClient) {
 
 async function postgresTarget(): Promise<Target> {
   const url = await ensureDatabase(benchDatabaseUrl);
-  const schema = 'bench_store';
+  const schema = benchSchema('store');
   await execOn(url, `DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
   const client = createPostgresClient({ connectionString: url, schema, maxConnections: CLIENTS });
   await prepareSchema(client);
@@ -188,7 +194,7 @@ async function pgliteTarget(): Promise<Target> {
 
 /** Emmett in a database of its own, so its tables never mix with ours. */
 async function emmettTarget() {
-  const url = await ensureDatabase(databaseUrlFor(benchDatabaseUrl, 'aos_bench_emmett'));
+  const url = await ensureDatabase(peerDatabaseUrl('emmett'));
   const store: PostgresEventStore = getPostgreSQLEventStore(url);
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();

@@ -5,16 +5,26 @@
 // share the queue; the lease and the expected-version appends keep any attempt from
 // running twice. A run found with a call in flight when claimed lost its worker: the
 // attempt is recorded WORKER_LOST and retried under the policy.
+
 import { randomUUID } from 'node:crypto';
-import { budgetLedgerDecider, budgetStreamId, type LedgerState } from '../domain/budget/ledger.ts';
+import type { LedgerCommand } from '../domain/budget/ledger.ts';
 import { DomainError, isDomainError } from '../domain/domain-error.ts';
 import type { RunEvent } from '../domain/events/run-events.ts';
 import { deterministicUuid } from '../domain/hashing.ts';
-import { type AttemptReservation, latestFinishedAttemptReservation } from '../domain/run/closed-attempt.ts';
+import { type AttemptReservation, finishedAttemptReservations } from '../domain/run/closed-attempt.ts';
 import type { RunCommand } from '../domain/run/commands.ts';
-import { nextAction, type RunState, runDecider, runStreamId } from '../domain/run/decider.ts';
+import {
+  type NextAction,
+  nextAction,
+  type RunState,
+  runDecider,
+  runStreamId,
+} from '../domain/run/decider.ts';
+import { nextActions } from '../domain/run/next-action.ts';
+import { isSubmitted } from '../domain/run/state.ts';
 import type { SkillOutcome } from '../domain/skill.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
+import type { BudgetLedger } from './budget-ledger.ts';
 import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
 import { type CommandMetrics, noopMetrics, reportRunEvents } from './metrics.ts';
 import type { ClaimedRun, RunQueue } from './run-queue.ts';
@@ -24,6 +34,8 @@ export interface ExecutorDeps {
   store: EventStore;
   queue: RunQueue;
   skills: SkillPort;
+  /** Where reservations are made and closed (infra/executor/sql-budget-ledger.ts). */
+  ledger: BudgetLedger;
   clock: () => Date;
   /** The tenant's spending limit per UTC day, in micro-dollars. */
   dayLimitMicros: (tenantId: string) => number;
@@ -31,12 +43,19 @@ export interface ExecutorDeps {
   metrics?: CommandMetrics;
 }
 
+/** The ceiling on one skill call unless the executor is given another (within the run's deadline). */
+export const DEFAULT_SKILL_TIMEOUT_MS = 30_000;
+
 export interface ExecutorOptions {
   /** Identifies this worker in leases. */
   owner?: string;
   leaseMs?: number;
   /** Runs worked on at once. */
   concurrency?: number;
+  /**
+   * Longest sleep of an idle executor when nothing is known to be due (a wake-up lost); it is
+   * woken by every enqueue, and sleeps exactly until the next due run otherwise.
+   */
   pollIntervalMs?: number;
   /** Upper bound of one skill call; the run's deadline may shorten it. */
   skillTimeoutMs?: number;
@@ -45,9 +64,11 @@ export interface ExecutorOptions {
 type LoadedRun = Loaded<RunState>;
 
 /** When the attempt in flight was started (and its reservation made). */
-function startedAt(state: RunState): string {
-  if (!('phase' in state) || state.phase.kind !== 'in_flight') throw new Error('no attempt in flight');
-  return state.phase.startedAt;
+function startedAt(state: RunState, action: { stepIndex: number; compensation?: true }): string {
+  if (!isSubmitted(state)) throw new Error('no attempt in flight');
+  const phase = action.compensation ? state.compensation?.phase : state.steps[action.stepIndex]?.phase;
+  if (phase?.kind !== 'in_flight') throw new Error('no attempt in flight');
+  return phase.startedAt;
 }
 
 function chargedBy(events: readonly RunEvent[]): number {
@@ -58,8 +79,9 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   const owner = options.owner ?? `executor-${randomUUID()}`;
   const leaseMs = options.leaseMs ?? 30_000;
   const concurrency = options.concurrency ?? 8;
-  const pollIntervalMs = options.pollIntervalMs ?? 100;
-  const skillTimeoutMs = options.skillTimeoutMs ?? 30_000;
+  /** The idle sleep's bound: enqueues wake the executor, so polling is only a fallback. */
+  const idleWaitMs = options.pollIntervalMs ?? 5_000;
+  const skillTimeoutMs = options.skillTimeoutMs ?? DEFAULT_SKILL_TIMEOUT_MS;
   const { store, queue, skills, clock } = deps;
   const metrics = deps.metrics ?? noopMetrics;
   const active = new Map<string, Promise<void>>();
@@ -79,57 +101,31 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       runDecider,
       command,
       {
-        commandId: `${claim.runId}@${run.version}:${command.type}`,
+        commandId: `${claim.runId}@${run.version}:${command.type}${'stepIndex' in command && command.stepIndex !== undefined ? `:${command.stepIndex}` : ''}`,
         metadata: { tenantId: claim.tenantId, actor: `executor:${owner}`, correlationId: claim.runId },
         metrics,
       },
       run,
     );
     if (!handled.alreadyApplied) reportRunEvents(metrics, claim.tenantId, handled.state, handled.events);
-    return { run: { state: handled.state, version: handled.version }, events: handled.events };
+    return {
+      run: { state: handled.state, version: handled.version },
+      events: handled.events,
+      alreadyApplied: handled.alreadyApplied,
+    };
   }
 
-  /**
-   * Each tenant's budget day as last seen here. A day ledger grows by two events per attempt
-   * of every run of the tenant; caught up from this point, a reservation reads only what
-   * was appended since instead of the whole day. Other writers are no risk: it is always
-   * brought to the head before deciding, and the append checks the version.
-   */
-  const ledgers = new Map<string, Loaded<LedgerState>>();
-  const MAX_CACHED_LEDGERS = 1000;
-
-  /** `reservedAt` names the day: a reservation is settled in the ledger it was made in. */
-  async function ledger(
-    claim: ClaimedRun,
-    command: Parameters<typeof budgetLedgerDecider.decide>[0],
-    commandId: string,
-    reservedAt: string,
-  ) {
-    const streamId = budgetStreamId(claim.tenantId, reservedAt);
-    const cached = ledgers.get(streamId);
-    const current = await loadStream(store, streamId, budgetLedgerDecider, cached);
-    // The events read now may hold this very command (an executor that died after recording it).
-    const earlier = current.recorded.some((e) => e.metadata.commandId === commandId);
-    const handled = earlier
-      ? current
-      : await handleCommand(
-          store,
-          streamId,
-          budgetLedgerDecider,
-          command,
-          {
-            commandId,
-            metadata: { tenantId: claim.tenantId, actor: `executor:${owner}`, correlationId: claim.runId },
-            metrics,
-          },
-          current,
-        );
-    // Concurrent commands of this executor may finish out of order: keep the newest.
-    if ((ledgers.get(streamId)?.version ?? -1) < handled.version) {
-      ledgers.delete(streamId);
-      if (ledgers.size >= MAX_CACHED_LEDGERS) ledgers.delete(ledgers.keys().next().value!);
-      ledgers.set(streamId, { state: handled.state, version: handled.version });
-    }
+  /** `at` names the day: a reservation is settled in the ledger of the day it was made. */
+  function ledger(claim: ClaimedRun, command: LedgerCommand, commandId: string, at: string) {
+    return deps.ledger.apply(
+      command,
+      { tenantId: claim.tenantId, runId: claim.runId, at },
+      {
+        commandId,
+        metadata: { tenantId: claim.tenantId, actor: `executor:${owner}`, correlationId: claim.runId },
+        metrics,
+      },
+    );
   }
 
   /** Settles the attempt's reservation at what it was charged, or releases it if nothing was. */
@@ -146,18 +142,12 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     claim: ClaimedRun,
     run: LoadedRun,
     action: Extract<ReturnType<typeof nextAction>, { kind: 'call' }>,
+    lease: AbortSignal,
   ) {
     const state = run.state as Extract<RunState, { submission: unknown }>;
     const deadlineMs = Date.parse(state.submission.deadlineAt) - clock().getTime();
-    const lease = new AbortController();
-    const renewal = setInterval(() => {
-      queue.renew(claim.runId, owner, clock(), leaseMs).then(
-        (held) => held || lease.abort(new Error('lease lost')),
-        () => {},
-      );
-    }, leaseMs / 3);
     const started = clock().getTime();
-    try {
+    {
       const outcome: SkillOutcome = await skills.invoke({
         skill: action.skill,
         ...(action.skillVersion === undefined ? {} : { skillVersion: action.skillVersion }),
@@ -166,119 +156,223 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         runId: claim.runId,
         stepIndex: action.stepIndex,
         attempt: action.attempt,
-        seed: state.submission.seed,
-        idempotencyKey: `${claim.runId}:${action.stepIndex}`,
+        seed: action.seed,
+        idempotencyKey: `${claim.runId}:${action.stepIndex}${action.compensation ? ':compensate' : ''}`,
         timeoutMs: Math.max(1, Math.min(skillTimeoutMs, deadlineMs)),
-        signal: AbortSignal.any([lease.signal, shutdown.signal]),
+        signal: AbortSignal.any([lease, shutdown.signal]),
       });
       // Given up mid-call (lease lost, or this process is stopping): record nothing. The
       // attempt stays in flight, and whoever claims the run next records it WORKER_LOST.
-      if (lease.signal.aborted || shutdown.signal.aborted) {
+      if (lease.aborted || shutdown.signal.aborted) {
         throw new DomainError('WORKER_LOST', 'the call was abandoned before its outcome was recorded');
       }
       return { outcome, latencyMs: Math.max(0, clock().getTime() - started) };
-    } finally {
-      clearInterval(renewal);
     }
   }
 
+  /**
+   * Holds the run's lease for as long as it is worked on here, not only during calls: a run
+   * with parallel branches decides many commands between calls, and a lease that lapsed
+   * meanwhile would let a second worker decide (and call) the same attempts.
+   */
+  function holdLease(claim: ClaimedRun) {
+    const lease = new AbortController();
+    const renewal = setInterval(() => {
+      queue.renew(claim.runId, owner, clock(), leaseMs).then(
+        (held) => held || lease.abort(new Error('lease lost')),
+        () => {},
+      );
+    }, leaseMs / 3);
+    return { signal: lease.signal, release: () => clearInterval(renewal) };
+  }
+
+  /** The reservation of an attempt: derived from the run, step and attempt, so a retried reserve is the same one. */
+  function reservationIdFor(
+    claim: ClaimedRun,
+    action: { stepIndex: number; attempt: number; compensation?: true },
+  ) {
+    return action.compensation
+      ? deterministicUuid('reservation', claim.runId, action.stepIndex, action.attempt, 'compensation')
+      : deterministicUuid('reservation', claim.runId, action.stepIndex, action.attempt);
+  }
+
+  /**
+   * Drives one claimed run. Parallel branches: every action of `nextActions` that is not a
+   * call is done in turn under the run's lock; a call runs on its own, and its outcome is
+   * recorded (and its reservation closed) under the same lock, so the run's commands are
+   * decided one at a time on the latest state while the calls overlap.
+   */
   async function processRun(claim: ClaimedRun): Promise<void> {
+    const lease = holdLease(claim);
+    try {
+      await driveRun(claim, lease.signal);
+    } finally {
+      lease.release();
+    }
+  }
+
+  async function driveRun(claim: ClaimedRun, lease: AbortSignal): Promise<void> {
     const loaded = await loadStream(store, runStreamId(claim.runId), runDecider);
     let run: LoadedRun = loaded;
-    // A previous owner may have recorded an outcome and died before closing its reservation.
-    const finished = latestFinishedAttemptReservation(loaded.events);
-    if (finished) await closeReservation(claim, finished);
-    let startedByMe: string | undefined;
-    for (;;) {
-      if (shutdown.signal.aborted) return queue.release(claim.runId, owner, { dueAt: clock() });
-      const now = nowIso();
-      if (run.state.status === 'none') return queue.release(claim.runId, owner, { done: true });
-      const action = nextAction(run.state, now);
-      switch (action.kind) {
-        case 'done':
-          return queue.release(claim.runId, owner, { done: true });
-        case 'wait':
-          return queue.release(claim.runId, owner, { dueAt: new Date(action.until) });
-        case 'await_approval':
-          return queue.release(claim.runId, owner, { dueAt: new Date(action.expiresAt) });
-        case 'evaluate':
-          run = await record(claim, run, { type: 'EvaluateStep', now });
-          break;
-        case 'expire_approval':
-          run = await record(claim, run, { type: 'ExpireApproval', now });
-          break;
-        case 'reserve': {
-          const reservationId = deterministicUuid(
-            'reservation',
-            claim.runId,
-            action.stepIndex,
-            action.attempt,
-          );
-          try {
-            await ledger(
-              claim,
-              {
-                type: 'Reserve',
-                reservationId,
-                runId: claim.runId,
-                amountMicros: action.estimateMicros,
-                limitMicros: deps.dayLimitMicros(claim.tenantId),
-                ...(action.model === undefined ? {} : { model: action.model }),
-              },
-              `Reserve:${reservationId}`,
-              now,
-            );
-          } catch (error) {
-            if (!isDomainError(error) || error.code !== 'BUDGET_EXCEEDED') throw error;
-            run = await record(claim, run, {
-              type: 'RecordBudgetRefused',
-              reservationId,
-              requestedMicros: action.estimateMicros,
-              remainingMicros: Number(error.details.remainingMicros ?? 0),
-              now,
-            });
+    // A previous owner may have recorded outcomes and died before closing their reservations.
+    for (const finished of finishedAttemptReservations(loaded.events))
+      await closeReservation(claim, finished);
+    const startedByMe = new Set<string>();
+    const calls = new Map<string, Promise<void>>();
+    let callError: unknown;
+    let lock: Promise<unknown> = Promise.resolve();
+    const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+      const next = lock.then(work);
+      lock = next.catch(() => {});
+      return next;
+    };
+    const command = (stepIndex: number | undefined) => (stepIndex === undefined ? {} : { stepIndex });
+
+    /** One action under the lock; 'idle' when there is nothing to do but wait. */
+    const step = (): Promise<'continue' | 'idle' | 'done'> =>
+      exclusive(async () => {
+        // Another worker may own the run now: decide nothing more.
+        if (lease.aborted) throw new DomainError('WORKER_LOST', 'the run lease was lost');
+        if (run.state.status === 'none') return 'done';
+        const now = nowIso();
+        const actions = nextActions(run.state, now);
+        if (actions[0]?.kind === 'done') return 'done';
+        const action = actions.find(
+          (a) =>
+            a.kind !== 'wait' &&
+            a.kind !== 'await_approval' &&
+            !(a.kind === 'call' && calls.has(a.reservationId)),
+        );
+        if (!action) return 'idle';
+        switch (action.kind) {
+          case 'evaluate': {
+            const before = run.version;
+            run = await record(claim, run, { type: 'EvaluateStep', ...command(action.stepIndex), now });
+            // Nothing decided (a branch waiting for another to settle): do not spin on it.
+            if (run.version === before) return 'idle';
             break;
           }
-          run = await record(claim, run, {
-            type: 'StartAttempt',
-            reservationId,
-            reservedMicros: action.estimateMicros,
-            estimateMicros: action.estimateMicros,
-            now,
-          });
-          startedByMe = reservationId;
-          break;
+          case 'expire_approval':
+            run = await record(claim, run, { type: 'ExpireApproval', stepIndex: action.stepIndex, now });
+            break;
+          case 'reserve':
+            await reserve(action, now);
+            break;
+          case 'call':
+            if (!startedByMe.has(action.reservationId)) {
+              // Started by a worker whose lease has expired: its outcome is unknown.
+              const reservedAt = startedAt(run.state, action);
+              run = await record(claim, run, { type: 'RecordWorkerLost', ...target(action), now });
+              await closeReservation(claim, {
+                reservationId: action.reservationId,
+                chargedMicros: 0,
+                reservedAt,
+              });
+              break;
+            }
+            startCall(action);
+            break;
+          default:
+            break;
         }
-        case 'call': {
-          if (startedByMe !== action.reservationId) {
-            // Started by a worker whose lease has expired: its outcome is unknown.
-            const reservedAt = startedAt(run.state);
-            run = await record(claim, run, { type: 'RecordWorkerLost', now });
-            await closeReservation(claim, {
-              reservationId: action.reservationId,
-              chargedMicros: 0,
-              reservedAt,
-            });
-            break;
-          }
-          const reservedAt = startedAt(run.state);
-          const { outcome, latencyMs } = await callSkill(claim, run, action);
+        return 'continue';
+      });
+
+    /** A compensation's commands name no step: there is one at a time. */
+    const target = (action: { stepIndex: number; compensation?: true }) =>
+      action.compensation ? {} : { stepIndex: action.stepIndex };
+
+    async function reserve(action: Extract<NextAction, { kind: 'reserve' }>, now: string) {
+      const reservationId = reservationIdFor(claim, action);
+      try {
+        await ledger(
+          claim,
+          {
+            type: 'Reserve',
+            reservationId,
+            runId: claim.runId,
+            amountMicros: action.estimateMicros,
+            limitMicros: deps.dayLimitMicros(claim.tenantId),
+            ...(action.model === undefined ? {} : { model: action.model }),
+          },
+          `Reserve:${reservationId}`,
+          now,
+        );
+      } catch (error) {
+        if (!isDomainError(error) || error.code !== 'BUDGET_EXCEEDED') throw error;
+        run = await record(claim, run, {
+          type: 'RecordBudgetRefused',
+          ...target(action),
+          reservationId,
+          requestedMicros: action.estimateMicros,
+          remainingMicros: Number(error.details.remainingMicros ?? 0),
+          now,
+        });
+        return;
+      }
+      const started = await recordWithEvents(claim, run, {
+        type: 'StartAttempt',
+        ...target(action),
+        reservationId,
+        reservedMicros: action.estimateMicros,
+        estimateMicros: action.estimateMicros,
+        now,
+      });
+      run = started.run;
+      // Recorded before by the same command id: another worker decided it and makes the call.
+      if (started.alreadyApplied) throw new DomainError('WORKER_LOST', 'another worker started this attempt');
+      startedByMe.add(reservationId);
+    }
+
+    function startCall(action: Extract<NextAction, { kind: 'call' }>) {
+      const reservedAt = startedAt(run.state, action);
+      const job = (async () => {
+        const { outcome, latencyMs } = await callSkill(claim, run, action, lease);
+        // The outcome and the reservation's close under one lock: no attempt starts between
+        // them, which is what lets the next owner find every reservation left open.
+        await exclusive(async () => {
           const recorded = await recordWithEvents(claim, run, {
             type: 'RecordOutcome',
+            ...target(action),
             outcome,
             latencyMs,
             now: nowIso(),
           });
           run = recorded.run;
-          startedByMe = undefined;
+          startedByMe.delete(action.reservationId);
           await closeReservation(claim, {
             reservationId: action.reservationId,
             chargedMicros: chargedBy(recorded.events),
             reservedAt,
           });
-          break;
-        }
+        });
+      })()
+        .catch((error) => {
+          callError ??= error;
+        })
+        .finally(() => calls.delete(action.reservationId));
+      calls.set(action.reservationId, job);
+    }
+
+    for (;;) {
+      if (callError !== undefined || shutdown.signal.aborted) {
+        await Promise.allSettled([...calls.values()]);
+        if (callError !== undefined) throw callError;
+        return queue.release(claim.runId, owner, { dueAt: clock() });
       }
+      const next = await step();
+      if (next === 'continue') continue;
+      if (calls.size > 0) {
+        await Promise.race(calls.values());
+        continue;
+      }
+      if (next === 'done') return queue.release(claim.runId, owner, { done: true });
+      const action = nextAction(run.state, nowIso());
+      if (action.kind === 'wait') return queue.release(claim.runId, owner, { dueAt: new Date(action.until) });
+      if (action.kind === 'await_approval') {
+        return queue.release(claim.runId, owner, { dueAt: new Date(action.expiresAt) });
+      }
+      // Became doable meanwhile (its wait ended): go round again.
     }
   }
 
@@ -295,32 +389,80 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   async function runOnce(): Promise<number> {
     const free = concurrency - active.size;
     if (free <= 0) return 0;
-    const claims = await queue.claim(owner, clock(), leaseMs, free);
-    await Promise.all(claims.map((claim) => track(claim)));
-    return claims.length;
+    const { runs } = await queue.claim(owner, clock(), leaseMs, free);
+    await Promise.all(runs.map((claim) => track(claim)));
+    return runs.length;
   }
 
   function track(claim: ClaimedRun): Promise<void> {
-    const job = work(claim).finally(() => active.delete(claim.runId));
+    const job = work(claim).finally(() => {
+      active.delete(claim.runId);
+      // A free slot: there may be runs waiting for it.
+      wake();
+    });
     active.set(claim.runId, job);
     return job;
+  }
+
+  /**
+   * Sleeping until woken — by an enqueue here or in another process, a finished run, stop —
+   * or until the next run is due; `pollIntervalMs` only bounds the sleep when nothing is
+   * known to be waiting (a lost wake-up). An idle executor therefore sends no query.
+   */
+  let woken = false;
+  let wakeUp: (() => void) | undefined;
+  function wake() {
+    woken = true;
+    wakeUp?.();
+  }
+  function sleep(ms: number): Promise<void> {
+    if (woken || shutdown.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        resolve();
+      }
+      wakeUp = done;
+    });
+  }
+
+  async function loopClaims(): Promise<void> {
+    const unwatch = await queue.watch(wake).catch((error) => {
+      deps.log?.warn({ err: error }, 'cannot watch the run queue; polling it instead');
+      return undefined;
+    });
+    shutdown.signal.addEventListener('abort', wake);
+    try {
+      while (!shutdown.signal.aborted) {
+        woken = false;
+        const free = concurrency - active.size;
+        if (free <= 0) {
+          await sleep(idleWaitMs);
+          continue;
+        }
+        const now = clock();
+        const claimed = await queue.claim(owner, now, leaseMs, free).catch(() => ({
+          runs: [] as ClaimedRun[],
+          nextDueAt: new Date(now.getTime() + Math.min(idleWaitMs, 1000)),
+        }));
+        for (const claim of claimed.runs) void track(claim);
+        // All slots taken: more may be due at once, so claim again when a slot frees.
+        if (claimed.runs.length === free) continue;
+        const untilDue = claimed.nextDueAt ? claimed.nextDueAt.getTime() - clock().getTime() : idleWaitMs;
+        await sleep(Math.min(untilDue, idleWaitMs));
+      }
+    } finally {
+      await unwatch?.().catch(() => {});
+    }
   }
 
   return {
     owner,
     runOnce,
     start() {
-      loop ??= (async () => {
-        while (!shutdown.signal.aborted) {
-          const free = concurrency - active.size;
-          const claims =
-            free > 0 ? await queue.claim(owner, clock(), leaseMs, free).catch(() => [] as ClaimedRun[]) : [];
-          for (const claim of claims) void track(claim);
-          if (claims.length === 0) {
-            await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
-          }
-        }
-      })();
+      loop ??= loopClaims();
     },
     async stop() {
       shutdown.abort();

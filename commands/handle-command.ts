@@ -4,24 +4,15 @@
 // from the command id, so a command retried after a lost answer finds its own events
 // and returns them instead of acting twice.
 
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Decider, DomainEvent } from '../domain/decider.ts';
 import { isDomainError } from '../domain/domain-error.ts';
 import { upcast, validateNewEvent } from '../domain/events/catalog.ts';
 import { deterministicUuid } from '../domain/hashing.ts';
-import type { EventMetadata, RecordedEvent } from '../domain/store/envelope.ts';
+import type { AppendResult, EventMetadata, NewEvent, RecordedEvent } from '../domain/store/envelope.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
 import { ConcurrencyError, EventIdConflictError } from '../domain/store/store-errors.ts';
 import type { CommandMetrics, CommandOutcome } from './metrics.ts';
-
-export interface DomainEvent {
-  type: string;
-  data: unknown;
-}
-
-export interface Decider<State, Command, Event extends DomainEvent> {
-  initialState: () => State;
-  evolve: (state: State, event: Event) => State;
-  decide: (command: Command, state: State) => Event[];
-}
 
 /** A stream folded up to `version` (-1: empty). */
 export interface Loaded<State> {
@@ -36,6 +27,16 @@ export interface CommandContext {
   /** Counts the command by type and outcome. */
   metrics?: CommandMetrics;
 }
+
+/**
+ * Writes a command's events with the expected version; `store.append` by default. An adapter
+ * may commit more with them in one transaction (the budget ledger moves its day counter).
+ */
+export type AppendDecided = (
+  streamId: string,
+  events: readonly NewEvent[],
+  options: { expectedVersion: number | 'no_stream' },
+) => Promise<AppendResult>;
 
 export interface Handled<State, Event> extends Loaded<State> {
   /** The events this command recorded (now or, for a retried command, earlier). */
@@ -100,10 +101,11 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
   command: Command,
   context: CommandContext,
   known?: Loaded<State>,
+  append?: AppendDecided,
 ): Promise<Handled<State, Event>> {
   const type = String((command as { type?: unknown }).type ?? 'unknown');
   try {
-    const handled = await handleCommandOnce(store, streamId, decider, command, context, known);
+    const handled = await handleCommandOnce(store, streamId, decider, command, context, known, append);
     const outcome = handled.alreadyApplied ? 'duplicate' : handled.events.length === 0 ? 'noop' : 'recorded';
     context.metrics?.commandHandled(type, outcome);
     return handled;
@@ -120,7 +122,8 @@ async function handleCommandOnce<State, Command, Event extends DomainEvent>(
   command: Command,
   context: CommandContext,
   /** The stream as the caller already holds it (e.g. an executor that owns the run); skips a read. */
-  known?: Loaded<State>,
+  known: Loaded<State> | undefined,
+  append: AppendDecided = (id, events, options) => store.append(id, events, options),
 ): Promise<Handled<State, Event>> {
   let current = known;
   let stale: Loaded<State> | undefined;
@@ -153,7 +156,7 @@ async function handleCommandOnce<State, Command, Event extends DomainEvent>(
       };
     });
     try {
-      const result = await store.append(streamId, newEvents, {
+      const result = await append(streamId, newEvents, {
         expectedVersion: current.version < 0 ? 'no_stream' : current.version,
       });
       const state = events.reduce(decider.evolve, current.state);
@@ -171,7 +174,7 @@ async function handleCommandOnce<State, Command, Event extends DomainEvent>(
       stale = error instanceof ConcurrencyError ? current : undefined;
       current = undefined;
       // Writers that collided would collide again in lock step; spread them out.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
+      await sleep(Math.random() * Math.min(2 ** attempt, 50));
     }
   }
 }

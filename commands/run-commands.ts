@@ -1,35 +1,36 @@
 // The commands people send about runs: submit, cancel, approve or reject. Each is
 // authorised by the caller's principal (tenant and role from the API key, never the body).
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import type { Actor } from '../domain/actor.ts';
 import { DomainError } from '../domain/domain-error.ts';
-import { estimatePlan } from '../domain/estimate.ts';
-import { seedSchema } from '../domain/events/run-events.ts';
 import { canonicalHash, deterministicUuid } from '../domain/hashing.ts';
-import { skillVerdict } from '../domain/policy.ts';
-import { planInputSchema, runBudgetInputSchema } from '../domain/run/commands.ts';
 import { runDecider, runStreamId } from '../domain/run/decider.ts';
+import { type SubmitRunRequest, submitRunRequestSchema } from '../domain/run/submit-request.ts';
 import type { SkillFacts } from '../domain/skill-catalog.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
 import { type Handled, handleCommand } from './handle-command.ts';
 import { type CommandMetrics, reportRunEvents } from './metrics.ts';
 import { currentPolicy, currentPriceTable } from './reference-data.ts';
+import type { RunQueue } from './run-queue.ts';
 import type { SkillPort } from './skill-port.ts';
-
-export const submitRunRequestSchema = z.strictObject({
-  agentId: z.string().min(1).max(256),
-  plan: planInputSchema,
-  budget: runBudgetInputSchema,
-  seed: seedSchema.optional(),
-});
-export type SubmitRunRequest = z.input<typeof submitRunRequestSchema>;
+import { calledSkills, refuseInvalidPlan, validatePlanForSubmission } from './validate-submission.ts';
 
 export interface CommandDeps {
   store: EventStore;
-  skills: Pick<SkillPort, 'facts'>;
+  skills: Pick<SkillPort, 'facts' | 'resolve' | 'list'>;
   clock: () => Date;
   metrics?: CommandMetrics;
+  /**
+   * The executors' queue: a submitted run (and one whose approval was decided or whose
+   * cancellation was asked) is made due right after its events are appended, so execution
+   * never waits for the gap-free reader (the run-queue feeder remains the safety net).
+   */
+  runs?: Pick<RunQueue, 'enqueue'>;
+}
+
+/** Makes the run due now; a failure leaves it to the feeder, which reads the same events. */
+async function makeDue(deps: CommandDeps, runId: string, tenantId: string): Promise<void> {
+  await deps.runs?.enqueue([{ runId, tenantId, dueAt: deps.clock() }]).catch(() => {});
 }
 
 export interface Principal {
@@ -75,19 +76,10 @@ export async function submitRun(
     }
   }
 
+  refuseInvalidPlan(validatePlanForSubmission(body.plan, deps.skills));
   const skills: Record<string, SkillFacts> = {};
-  for (const step of body.plan.steps) {
-    const facts = deps.skills.facts(step.skill, step.skillVersion);
-    if (!facts) {
-      throw new DomainError(
-        'SKILL_NOT_FOUND',
-        `unknown skill ${step.skill}${step.skillVersion ? `@${step.skillVersion}` : ''}`,
-        {
-          skill: step.skill,
-        },
-      );
-    }
-    skills[step.skill] = facts;
+  for (const called of calledSkills(body.plan)) {
+    skills[called.skill] = deps.skills.facts(called.skill, called.skillVersion)!;
   }
   const [policy, priceTable] = await Promise.all([
     currentPolicy(deps.store, principal.tenantId),
@@ -103,6 +95,7 @@ export async function submitRun(
       tenantId: principal.tenantId,
       agentId: body.agentId,
       plan: body.plan,
+      ...(body.input === undefined ? {} : { input: body.input }),
       budget: body.budget,
       seed: body.seed ?? Number.parseInt(canonicalHash(runId).slice(0, 8), 16),
       policy,
@@ -118,10 +111,12 @@ export async function submitRun(
   if (deps.metrics && !handled.alreadyApplied) {
     reportRunEvents(deps.metrics, principal.tenantId, handled.state, handled.events);
   }
+  await makeDue(deps, runId, principal.tenantId);
   return {
     runId,
     streamId,
-    status: 'queued',
+    // A resubmission (same Idempotency-Key) reports where the run is now, not where it began.
+    status: handled.alreadyApplied && handled.state.status !== 'none' ? handled.state.status : 'queued',
     position: handled.lastPosition!,
     created: !handled.alreadyApplied,
   };
@@ -146,6 +141,7 @@ async function onRun(
   if (deps.metrics && !handled.alreadyApplied) {
     reportRunEvents(deps.metrics, principal.tenantId, handled.state, handled.events);
   }
+  if (handled.events.length > 0) await makeDue(deps, runId, principal.tenantId);
   return handled;
 }
 
@@ -187,29 +183,4 @@ export async function decideApproval(
     },
     `approval:${approvalId}:${decision}`,
   );
-}
-
-/** What a plan would cost and whether policy would let its skills run; writes nothing. */
-export async function simulateRun(deps: CommandDeps, principal: Principal, request: SubmitRunRequest) {
-  const body = submitRunRequestSchema.parse(request);
-  const [policy, priceTable] = await Promise.all([
-    currentPolicy(deps.store, principal.tenantId),
-    currentPriceTable(deps.store),
-  ]);
-  const estimate = estimatePlan(
-    body.plan.steps.map((step) => ({ skill: step.skill, input: step.input ?? {} })),
-    { priceTable, maxCostMicros: body.budget.maxCostMicros },
-  );
-  return {
-    estimate,
-    withinBudget: estimate.v2.costMicros <= body.budget.maxCostMicros,
-    policy: { version: policy.version, hash: policy.hash },
-    priceTable: { version: priceTable.version, hash: priceTable.hash },
-    steps: body.plan.steps.map((step, index) => ({
-      index,
-      skill: step.skill,
-      known: deps.skills.facts(step.skill, step.skillVersion) !== undefined,
-      policy: skillVerdict(policy.rules, step.skill) ?? { result: 'allow' },
-    })),
-  };
 }

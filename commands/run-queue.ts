@@ -6,11 +6,34 @@ export interface ClaimedRun {
   tenantId: string;
 }
 
+export interface Claimed {
+  runs: ClaimedRun[];
+  /**
+   * When the earliest run not claimed now becomes claimable (its due time, or the end of
+   * another worker's lease); null when none is waiting. An idle executor sleeps until then
+   * (or until woken) instead of polling.
+   */
+  nextDueAt: Date | null;
+}
+
+export interface DueRun {
+  runId: string;
+  tenantId: string;
+  dueAt: Date;
+}
+
 export interface RunQueue {
   /** Takes up to `limit` runs that are due and not leased (or whose lease expired). */
-  claim(owner: string, now: Date, leaseMs: number, limit: number): Promise<ClaimedRun[]>;
+  claim(owner: string, now: Date, leaseMs: number, limit: number): Promise<Claimed>;
   /** Extends the lease; false when the run is no longer this owner's. */
   renew(runId: string, owner: string, now: Date, leaseMs: number): Promise<boolean>;
   /** Gives the run back: due again at `dueAt`, or finished for good with `done`. */
   release(runId: string, owner: string, next: { dueAt: Date } | { done: true }): Promise<void>;
+  /**
+   * Makes runs due (a submission, a decided approval, a cancellation): idempotent, never
+   * un-finishes a run, and wakes the executors watching this queue, here and in other processes.
+   */
+  enqueue(runs: DueRun[]): Promise<void>;
+  /** Calls `onWake` whenever runs may have become due; resolves to the unwatch function. */
+  watch(onWake: () => void): Promise<() => Promise<void>>;
 }

@@ -2,6 +2,7 @@
 
 import type { SkillOutcome } from '../domain/skill.ts';
 import type { SkillFacts } from '../domain/skill-catalog.ts';
+import type { SkillDescription } from '../domain/skill-contract.ts';
 
 export interface SkillCall {
   skill: string;
@@ -27,4 +28,11 @@ export interface SkillPort {
   invoke(call: SkillCall): Promise<SkillOutcome>;
   /** What the runtime needs to know before calling; undefined for an unknown skill or version. */
   facts(skill: string, skillVersion?: string): SkillFacts | undefined;
+  /**
+   * The description a call with this skill and version would use. Optional: a port without
+   * it (a test double) still runs plans, but step inputs are then checked only when called.
+   */
+  resolve?(skill: string, skillVersion?: string): SkillDescription | undefined;
+  /** Every skill and version it serves, by name then ascending version. */
+  list?(): readonly SkillDescription[];
 }

@@ -5,6 +5,14 @@ import { z } from 'zod';
 export const actorRoles = ['admin', 'operator', 'auditor', 'viewer', 'system'] as const;
 export type ActorRole = (typeof actorRoles)[number];
 
+/** The tenant of the `system` keys, which manage keys and belong to no real tenant. */
+export const SYSTEM_TENANT = 'system';
+/** A tenant id: what the API accepts and the store enforces. */
+export const tenantIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** Roles a key can be created with over the API; `system` keys come only from the bootstrap. */
+export const tenantRoles = ['admin', 'operator', 'auditor', 'viewer'] as const;
+export type TenantRole = (typeof tenantRoles)[number];
+
 export const actorSchema = z.strictObject({ id: z.string().min(1), role: z.enum(actorRoles) });
 export type Actor = z.infer<typeof actorSchema>;
 

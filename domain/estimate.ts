@@ -133,9 +133,26 @@ export function estimateStepV2(step: EstimableStep, priceTable: Pick<PriceTable,
   return stepEstimate(step, stepIndex, v2Call(step, priceTable));
 }
 
-function summarise(steps: StepEstimate[], maxCostMicros: Micros | undefined): PlanEstimate {
+/**
+ * The latency along the critical path: a step starts when its slowest dependency ends.
+ * Without `deps` the steps run one after the other (a linear plan), so this is their sum.
+ */
+export function criticalPathMs(steps: readonly StepEstimate[], deps?: readonly number[][]): number {
+  const finish: number[] = [];
+  steps.forEach((step, index) => {
+    const after = deps ? (deps[index] ?? []) : index === 0 ? [] : [index - 1];
+    finish[index] = Math.max(0, ...after.map((dep) => finish[dep] ?? 0)) + step.latencyMs;
+  });
+  return Math.max(0, ...finish);
+}
+
+function summarise(
+  steps: StepEstimate[],
+  maxCostMicros: Micros | undefined,
+  deps: readonly number[][] | undefined,
+): PlanEstimate {
   const costMicros = steps.reduce((sum, step) => sum + step.costMicros, 0);
-  const latencyMs = steps.reduce((sum, step) => sum + step.latencyMs, 0);
+  const latencyMs = criticalPathMs(steps, deps);
   const risk = cumulativeRisk(steps.map((step) => step.risk));
   const reasons: string[] = [];
   if (risk > MAX_PLAN_RISK) reasons.push(`cumulative risk ${risk.toFixed(4)} is above ${MAX_PLAN_RISK}`);
@@ -145,20 +162,26 @@ function summarise(steps: StepEstimate[], maxCostMicros: Micros | undefined): Pl
   return { costMicros, latencyMs, risk, feasible: reasons.length === 0, reasons, steps };
 }
 
-/** Both estimates of a plan; `maxCostMicros`, when given, makes an over-budget plan infeasible. */
+/**
+ * Both estimates of a plan; `maxCostMicros`, when given, makes an over-budget plan infeasible.
+ * `deps` (each step's dependency indices) makes latency the critical path of the DAG; cost
+ * and risk add up over every step whatever the graph, since every branch runs.
+ */
 export function estimatePlan(
   steps: readonly EstimableStep[],
-  options: { priceTable: Pick<PriceTable, 'models'>; maxCostMicros?: Micros },
+  options: { priceTable: Pick<PriceTable, 'models'>; maxCostMicros?: Micros; deps?: readonly number[][] },
 ): Estimates {
   if (steps.length === 0) throw new DomainError('INVALID_INPUT', 'a plan needs at least one step');
   return {
     v1: summarise(
       steps.map((step, index) => estimateStepV1(step, index)),
       options.maxCostMicros,
+      options.deps,
     ),
     v2: summarise(
       steps.map((step, index) => estimateStepV2(step, options.priceTable, index)),
       options.maxCostMicros,
+      options.deps,
     ),
   };
 }

@@ -85,3 +85,13 @@ export function microsFromBigInt(amount: bigint, what = 'amount'): Micros {
   }
   return Number(amount);
 }
+
+/** A cost in whole cents, rounded UP (the older SDK's unit): an estimate never reads lower than it is. */
+export function centsRoundedUp(micros: Micros): number {
+  return Math.ceil(micros / MICROS_PER_CENT);
+}
+
+/** An amount left in whole cents, rounded DOWN: what remains never reads higher than it is. */
+export function centsRoundedDown(micros: Micros): number {
+  return Math.floor(micros / MICROS_PER_CENT);
+}

@@ -134,6 +134,14 @@ export function skillVerdict(rules: PolicyRules, skill: string): Verdict | undef
   return undefined;
 }
 
+/** Whether a call of `skill` waits for a human before it runs (retries of an approved step do not). */
+export function needsApproval(rules: PolicyRules, skill: string, sideEffecting: boolean): boolean {
+  return (
+    rules.requireApprovalSkills?.includes(skill) === true ||
+    (sideEffecting && rules.requireApprovalForSideEffecting === true)
+  );
+}
+
 /** Rules in order; the first that denies or asks for approval decides. */
 function verdict(rules: PolicyRules, input: PolicyInput): Verdict {
   const denial =
@@ -147,10 +155,7 @@ function verdict(rules: PolicyRules, input: PolicyInput): Verdict {
         }
       : undefined);
   if (denial) return denial;
-  const needsApproval =
-    rules.requireApprovalSkills?.includes(input.skill) ||
-    (input.sideEffecting && rules.requireApprovalForSideEffecting === true);
-  if (needsApproval) {
+  if (needsApproval(rules, input.skill, input.sideEffecting)) {
     if (input.approvalGranted) {
       return {
         ruleId: 'approval.granted',

@@ -33,6 +33,23 @@ const configSchema = z
       .min(1, 'must be from 1 to 1000000 requests per minute per API key')
       .max(1_000_000, 'must be from 1 to 1000000 requests per minute per API key')
       .default(600),
+    AOS_AUTH_FAILURES_PER_MINUTE: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of failed authentications')
+      .min(1, 'must be from 1 to 1000000 failed authentications per minute per client address')
+      .max(1_000_000, 'must be from 1 to 1000000 failed authentications per minute per client address')
+      .default(60),
+    /** Bearer token GET /metrics requires; without it, /metrics leaves out per-tenant series. */
+    AOS_METRICS_TOKEN: z
+      .string()
+      .min(32, 'must be at least 32 characters')
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+      .optional(),
+    AOS_READ_HORIZON_WARN_SECONDS: z.coerce
+      .number({ message: 'must be a number' })
+      .positive('must be more than 0 seconds')
+      .max(86_400, 'must be at most 86400 seconds')
+      .default(30),
     AOS_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
         message: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -44,6 +61,13 @@ const configSchema = z
       .int('must be a whole number of micro-dollars')
       .min(0, 'must not be negative')
       .default(100_000_000),
+    // Divergence samples below this count never raise drift_alert (domain/divergence.ts).
+    AOS_DRIFT_MIN_SAMPLES: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number')
+      .min(1, 'must be from 1 to 1000000')
+      .max(1_000_000, 'must be from 1 to 1000000')
+      .default(20),
     AOS_EXECUTOR: z.enum(['on', 'off'], { message: 'must be "on" or "off"' }).default('on'),
     AOS_EXECUTOR_CONCURRENCY: z.coerce
       .number({ message: 'must be a number' })
@@ -57,6 +81,12 @@ const configSchema = z
       .min(100, 'must be from 100 to 600000')
       .max(600_000, 'must be from 100 to 600000')
       .default(30_000),
+    AOS_SHUTDOWN_TIMEOUT_MS: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of milliseconds')
+      .min(100, 'must be from 100 to 600000')
+      .max(600_000, 'must be from 100 to 600000')
+      .default(10_000),
     AOS_EXECUTOR_LEASE_MS: z.coerce
       .number({ message: 'must be a number' })
       .int('must be a whole number of milliseconds')
@@ -74,6 +104,8 @@ const configSchema = z
       ),
     AOS_LLM_BASE_URL: z.url({ message: 'must be a URL' }).optional(),
     AOS_LLM_API_KEY: z.string().optional(),
+    /** The model the LLM planner asks (agents with planner: llm). */
+    AOS_PLANNER_MODEL: z.string().min(1).default('gpt-4o-mini'),
     ESDB_URL: z.string().optional(),
     /** host:port[,host:port…]; when set, `aos serve` publishes the event stream to Kafka. */
     KAFKA_BROKERS: z
@@ -128,7 +160,12 @@ const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 
-const SECRET_SETTINGS = new Set(['AOS_BOOTSTRAP_KEY', 'AOS_LLM_API_KEY', 'AOS_SIGNING_KEY']);
+const SECRET_SETTINGS = new Set([
+  'AOS_BOOTSTRAP_KEY',
+  'AOS_LLM_API_KEY',
+  'AOS_METRICS_TOKEN',
+  'AOS_SIGNING_KEY',
+]);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

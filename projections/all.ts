@@ -1,4 +1,5 @@
 // Every projection, in the order the runner and replay apply them.
+import { agentsProjection } from './agents.ts';
 import { costsProjection } from './costs.ts';
 import { divergenceSamplesProjection } from './divergence-samples.ts';
 import { failuresProjection } from './failures.ts';
@@ -14,4 +15,5 @@ export const allProjections: readonly AnyProjection[] = [
   failuresProjection,
   policyDecisionsProjection,
   divergenceSamplesProjection,
+  agentsProjection,
 ];

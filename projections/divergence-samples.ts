@@ -1,6 +1,10 @@
 // divergence samples: pairs of (baseline, compared) costs for the divergence reports.
 // - source "estimators": estimator v1 (baseline) against v2 (compared), per run at submission;
-// - source "actual": the estimate of record (v2) against what was charged, per step and per run.
+// - source "actual": the estimate of record (v2) against what the run was charged, one sample
+//   per completed run, and none for a run that was estimated at nothing and charged nothing
+//   (a plan of free skills: a sure match that would only inflate matching_rate). Per run, not
+//   per step or attempt: a step's estimate covers all its attempts, and a mix of step and run
+//   samples counted one run's cost twice (docs/replay.md, "Divergence samples").
 import { canonicalHash, deterministicUuid } from '../domain/hashing.ts';
 import type { ProjectedEvent, Projection, RowChange } from './projection.ts';
 import { runKeyOf } from './run-steps.ts';
@@ -8,13 +12,12 @@ import { runKeyOf } from './run-steps.ts';
 interface Estimate {
   costMicros: number;
   feasible: boolean;
-  steps: { stepIndex: number; skill: string; model?: string; costMicros: number }[];
 }
 
 interface RunSamplesState {
   inputHash: string | null;
-  estimate: Estimate | null;
-  chargedByStep: Record<number, number>;
+  /** What v2 estimated for the run, micro-dollars. */
+  estimateMicros: number | null;
 }
 
 function sample(event: ProjectedEvent, values: Record<string, unknown>, scope: string): RowChange {
@@ -39,7 +42,8 @@ function sample(event: ProjectedEvent, values: Record<string, unknown>, scope: s
 
 export const divergenceSamplesProjection: Projection<RunSamplesState> = {
   name: 'divergence',
-  version: 1,
+  // 2: one `actual` sample per run that cost anything (1 mixed per-step and per-run samples).
+  version: 2,
   tables: [
     {
       name: 'rm_divergence_samples',
@@ -61,24 +65,18 @@ export const divergenceSamplesProjection: Projection<RunSamplesState> = {
       ],
     },
   ],
-  eventTypes: ['RunSubmitted', 'RunEstimated', 'CostCharged', 'StepCompleted', 'RunCompleted'],
+  eventTypes: ['RunSubmitted', 'RunEstimated', 'RunCompleted'],
   keyOf: runKeyOf,
-  initialState: () => ({ inputHash: null, estimate: null, chargedByStep: {} }),
+  initialState: () => ({ inputHash: null, estimateMicros: null }),
   apply(state, event) {
-    const data = event.data as {
-      plan: unknown;
-      v1: Estimate;
-      v2: Estimate;
-      stepIndex: number;
-      chargedMicros: number;
-    };
+    const data = event.data as { plan: unknown; v1: Estimate; v2: Estimate; chargedMicros: number };
     switch (event.type) {
       case 'RunSubmitted':
         return { state: { ...state, inputHash: canonicalHash(data.plan).slice(0, 16) }, changes: [] };
       case 'RunEstimated': {
         const { v1, v2 } = data;
         return {
-          state: { ...state, estimate: v2 },
+          state: { ...state, estimateMicros: v2.costMicros },
           changes: [
             sample(
               event,
@@ -95,38 +93,9 @@ export const divergenceSamplesProjection: Projection<RunSamplesState> = {
           ],
         };
       }
-      case 'CostCharged': {
-        const step = data.stepIndex as number;
-        const chargedByStep = {
-          ...state.chargedByStep,
-          [step]: (state.chargedByStep[step] ?? 0) + data.chargedMicros,
-        };
-        return { state: { ...state, chargedByStep }, changes: [] };
-      }
-      case 'StepCompleted': {
-        const step = state.estimate?.steps.find((s) => s.stepIndex === data.stepIndex);
-        if (!step) return { state, changes: [] };
-        return {
-          state,
-          changes: [
-            sample(
-              event,
-              {
-                source: 'actual',
-                step_index: step.stepIndex,
-                skill: step.skill,
-                model: step.model ?? null,
-                input_hash: canonicalHash({ plan: state.inputHash, step: step.stepIndex }).slice(0, 16),
-                baseline_micros: step.costMicros,
-                compared_micros: state.chargedByStep[step.stepIndex] ?? 0,
-              },
-              'step',
-            ),
-          ],
-        };
-      }
       case 'RunCompleted':
-        if (!state.estimate) return { state, changes: [] };
+        if (state.estimateMicros === null) return { state, changes: [] };
+        if (state.estimateMicros === 0 && data.chargedMicros === 0) return { state, changes: [] };
         return {
           state,
           changes: [
@@ -135,7 +104,7 @@ export const divergenceSamplesProjection: Projection<RunSamplesState> = {
               {
                 source: 'actual',
                 input_hash: state.inputHash,
-                baseline_micros: state.estimate.costMicros,
+                baseline_micros: state.estimateMicros,
                 compared_micros: data.chargedMicros,
               },
               'run',

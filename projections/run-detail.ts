@@ -1,8 +1,11 @@
-// A run as people read it (GET /v1/runs/:id): status, steps with every attempt, cost,
-// estimates and times — folded from the run's events alone.
+// A run as people read it (GET /v1/runs/:id): status, steps with every attempt (and the
+// input it was called with), their outputs, the plan's edges, compensations, the run's
+// output, cost, estimates and times — folded from the run's events alone.
 
 import type { PlanEstimate } from '../domain/estimate.ts';
 import type { RunEvent } from '../domain/events/run-events.ts';
+import { canonicalHash, canonicalJson } from '../domain/hashing.ts';
+import { normalizedSteps } from '../domain/plan/graph.ts';
 import type { RunStatus } from '../domain/run/status.ts';
 import { statusAfter } from '../domain/run/status.ts';
 
@@ -13,13 +16,38 @@ export interface AttemptView {
   latencyMs: number | null;
   costMicros: number;
   startedAt: string;
+  /** v2 plans: the resolved input as recorded (a large one: only its hash and a truncated copy). */
+  input?: { value?: unknown; hash: string; truncated?: string };
+}
+
+/** A JSON value shown in full up to MAX_SHOWN_CHARS, else as its hash and a truncated copy. */
+export interface ShownValue {
+  value?: unknown;
+  hash: string;
+  truncated?: string;
 }
 
 export interface StepView {
   index: number;
+  id: string;
+  dependsOn: string[];
   skill: string;
-  status: 'pending' | 'running' | 'waiting_approval' | 'retrying' | 'succeeded' | 'failed';
+  status:
+    | 'pending'
+    | 'running'
+    | 'waiting_approval'
+    | 'retrying'
+    | 'succeeded'
+    | 'failed'
+    | 'skipped'
+    | 'compensating'
+    | 'compensated'
+    | 'compensation_failed';
   attempts: AttemptView[];
+  output: ShownValue | null;
+  reason: string | null;
+  /** The compensation's attempts, when it ran. */
+  compensation: { skill: string; attempts: AttemptView[] } | null;
 }
 
 export interface RunDetail {
@@ -28,11 +56,48 @@ export interface RunDetail {
   agentId: string;
   status: RunStatus;
   steps: StepView[];
+  /** The plan's edges, dependency → dependent, by step id. */
+  edges: Array<{ from: string; to: string }>;
+  /** The plan's `output`, resolved, once the run has succeeded. */
+  output: ShownValue | null;
+  compensations: Array<{ stepIndex: number; outcome: 'succeeded' | 'failed' }>;
   costMicros: number;
   estimate: { v1: PlanEstimate; v2: PlanEstimate } | null;
   reason: string | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** Values up to this size (canonical JSON characters) are shown in full. */
+export const MAX_SHOWN_CHARS = 16_384;
+const TRUNCATED_CHARS = 2_048;
+
+export function shownValue(value: unknown): ShownValue {
+  const text = canonicalJson(value ?? null);
+  const hash = canonicalHash(value ?? null);
+  return text.length <= MAX_SHOWN_CHARS
+    ? { value: value ?? null, hash }
+    : { hash, truncated: text.slice(0, TRUNCATED_CHARS) };
+}
+
+function recordedInputOf(data: { input?: unknown; inputHash?: string; inputTruncated?: string }) {
+  if (data.inputHash === undefined) return undefined;
+  const input: AttemptView['input'] = { hash: data.inputHash };
+  if (data.input !== undefined) input.value = data.input;
+  if (data.inputTruncated !== undefined) input.truncated = data.inputTruncated;
+  return input;
+}
+
+/** Applies an attempt change to the step's own attempts, or its compensation's. */
+function withAttempts(
+  step: StepView,
+  compensation: boolean | undefined,
+  change: (a: AttemptView[]) => AttemptView[],
+) {
+  if (compensation && step.compensation) {
+    return { ...step, compensation: { ...step.compensation, attempts: change(step.compensation.attempts) } };
+  }
+  return { ...step, attempts: change(step.attempts) };
 }
 
 export function runDetailOf(events: readonly RunEvent[]): RunDetail | null {
@@ -41,8 +106,10 @@ export function runDetailOf(events: readonly RunEvent[]): RunDetail | null {
   return detail;
 }
 
-function attemptOf(detail: RunDetail, stepIndex: number, attempt: number): AttemptView | undefined {
-  return detail.steps[stepIndex]?.attempts.find((a) => a.attempt === attempt);
+function attemptOf(detail: RunDetail, stepIndex: number, attempt: number, compensation?: boolean) {
+  const step = detail.steps[stepIndex];
+  const attempts = compensation ? step?.compensation?.attempts : step?.attempts;
+  return attempts?.find((a) => a.attempt === attempt);
 }
 
 function withStep(detail: RunDetail, stepIndex: number, change: (step: StepView) => StepView): RunDetail {
@@ -52,12 +119,26 @@ function withStep(detail: RunDetail, stepIndex: number, change: (step: StepView)
 export function applyToDetail(detail: RunDetail | null, event: RunEvent): RunDetail | null {
   if (event.type === 'RunSubmitted') {
     const { runId, tenantId, agentId, plan, at } = event.data;
+    const steps = normalizedSteps(plan.steps);
     return {
       runId,
       tenantId,
       agentId,
       status: 'queued',
-      steps: plan.steps.map((step, index) => ({ index, skill: step.skill, status: 'pending', attempts: [] })),
+      steps: steps.map((step, index) => ({
+        index,
+        id: step.id,
+        dependsOn: step.dependsOn,
+        skill: step.skill,
+        status: 'pending',
+        attempts: [],
+        output: null,
+        reason: null,
+        compensation: null,
+      })),
+      edges: steps.flatMap((step) => step.dependsOn.map((from) => ({ from, to: step.id }))),
+      output: null,
+      compensations: [],
       costMicros: 0,
       estimate: null,
       reason: null,
@@ -78,48 +159,94 @@ export function applyToDetail(detail: RunDetail | null, event: RunEvent): RunDet
     case 'ApprovalRequested':
       return withStep(next, event.data.stepIndex, (s) => ({ ...s, status: 'waiting_approval' }));
     case 'SkillCallStarted': {
-      const { stepIndex, attempt } = event.data;
-      return withStep(next, stepIndex, (s) => ({
-        ...s,
-        status: 'running',
-        attempts: [
-          ...s.attempts,
-          { attempt, outcome: 'running', errorCode: null, latencyMs: null, costMicros: 0, startedAt: at },
-        ],
-      }));
+      const { stepIndex, attempt, compensation, skill } = event.data;
+      const view: AttemptView = {
+        attempt,
+        outcome: 'running',
+        errorCode: null,
+        latencyMs: null,
+        costMicros: 0,
+        startedAt: at,
+      };
+      const input = recordedInputOf(event.data);
+      if (input) view.input = input;
+      return withStep(next, stepIndex, (s) => {
+        const started = compensation
+          ? { ...s, status: 'compensating' as const, compensation: s.compensation ?? { skill, attempts: [] } }
+          : { ...s, status: 'running' as const };
+        return withAttempts(started, compensation, (attempts) => [...attempts, view]);
+      });
     }
     case 'SkillCallSucceeded':
     case 'SkillCallFailed': {
-      const { stepIndex, attempt, latencyMs } = event.data;
+      const { stepIndex, attempt, latencyMs, compensation } = event.data;
       const errorCode = event.type === 'SkillCallFailed' ? event.data.errorCode : null;
       const outcome = event.type === 'SkillCallSucceeded' ? 'succeeded' : 'failed';
-      return withStep(next, stepIndex, (s) => ({
-        ...s,
-        attempts: s.attempts.map((a) =>
-          a.attempt === attempt ? { ...a, outcome, errorCode, latencyMs } : a,
+      return withStep(next, stepIndex, (s) =>
+        withAttempts(s, compensation, (attempts) =>
+          attempts.map((a) => (a.attempt === attempt ? { ...a, outcome, errorCode, latencyMs } : a)),
         ),
-      }));
+      );
     }
     case 'CostCharged': {
-      const { stepIndex, attempt, chargedMicros } = event.data;
-      if (!attemptOf(next, stepIndex, attempt)) return next;
+      const { stepIndex, attempt, chargedMicros, compensation } = event.data;
+      if (!attemptOf(next, stepIndex, attempt, compensation)) return next;
       return {
-        ...withStep(next, stepIndex, (s) => ({
-          ...s,
-          attempts: s.attempts.map((a) =>
-            a.attempt === attempt ? { ...a, costMicros: a.costMicros + chargedMicros } : a,
+        ...withStep(next, stepIndex, (s) =>
+          withAttempts(s, compensation, (attempts) =>
+            attempts.map((a) =>
+              a.attempt === attempt ? { ...a, costMicros: a.costMicros + chargedMicros } : a,
+            ),
           ),
-        })),
+        ),
         costMicros: next.costMicros + chargedMicros,
       };
     }
     case 'RetryScheduled':
+      if (event.data.compensation) return next;
       return withStep(next, event.data.stepIndex, (s) => ({ ...s, status: 'retrying' }));
-    case 'StepCompleted':
-      return withStep(next, event.data.stepIndex, (s) => ({ ...s, status: event.data.outcome }));
+    case 'StepCompleted': {
+      const { outcome, output, reason } = event.data;
+      return withStep(next, event.data.stepIndex, (s) => ({
+        ...s,
+        status: outcome,
+        output: outcome === 'succeeded' ? shownValue(output) : null,
+        reason: reason ?? null,
+      }));
+    }
+    case 'StepSkipped':
+      return withStep(next, event.data.stepIndex, (s) => ({
+        ...s,
+        status: 'skipped',
+        reason: event.data.reason,
+      }));
+    case 'StepCompensated':
+      return withStep(next, event.data.stepIndex, (s) => ({
+        ...s,
+        status: event.data.outcome === 'succeeded' ? 'compensated' : 'compensation_failed',
+      }));
     case 'RunCompleted':
-      return { ...next, reason: event.data.reason };
+      return {
+        ...next,
+        reason: event.data.reason,
+        output: event.data.output === undefined ? null : shownValue(event.data.output),
+        compensations: event.data.compensations ?? [],
+      };
     default:
       return next;
   }
+}
+
+/** GET /v1/runs/:id/output: the plan's output in full (null until the run has succeeded), with its hash. */
+export function runOutputOf(events: readonly RunEvent[]) {
+  const submitted = events.find((e) => e.type === 'RunSubmitted');
+  const completed = events.find((e) => e.type === 'RunCompleted');
+  const status = runDetailOf(events)?.status ?? 'queued';
+  const output = completed?.type === 'RunCompleted' ? (completed.data.output ?? null) : null;
+  return {
+    runId: submitted?.type === 'RunSubmitted' ? submitted.data.runId : null,
+    status,
+    output,
+    hash: output === null ? null : canonicalHash(output),
+  };
 }

@@ -1,5 +1,6 @@
 // status_history: one row per status transition of a run, an approval or a tenant budget
 // day, in the original AOS's columns, sequenced per entity (1, 2, …).
+import { ledgerDayId } from '../domain/budget/ledger.ts';
 import { deterministicUuid } from '../domain/hashing.ts';
 import { statusAfter } from '../domain/run/status.ts';
 import { actorOf } from './actor.ts';
@@ -68,7 +69,8 @@ function entityOf(event: ProjectedEvent): { type: 'run' | 'approval' | 'budget_d
   const data = event.data as Data;
   if (event.type in approvalStatus) return { type: 'approval', id: data.approvalId };
   if (runEventTypes.includes(event.type)) return { type: 'run', id: data.runId };
-  if (budgetEventTypes.includes(event.type)) return { type: 'budget_day', id: event.streamId };
+  // A run's ledger (`…:<runId>`) is part of its day: the entity is the day.
+  if (budgetEventTypes.includes(event.type)) return { type: 'budget_day', id: ledgerDayId(event.streamId) };
   return null;
 }
 
@@ -108,9 +110,24 @@ function reasonOf(event: ProjectedEvent): string | null {
   return event.type;
 }
 
+/**
+ * Why a run entered `to`. Entering "running" is the executor starting (or resuming) work,
+ * whatever event showed it first: the policy decision's own text explains the verdict (in
+ * rm_policy_decisions), not the status change.
+ */
+function runReason(event: ProjectedEvent, from: string | null, to: string): string | null {
+  if (event.type === 'RunSubmitted') return 'submitted';
+  if (to === 'running') {
+    if (event.type === 'ApprovalGranted') return 'approval granted: resumed';
+    return from === 'retrying' ? 'retry started' : 'started';
+  }
+  return reasonOf(event);
+}
+
 export const statusHistoryProjection: Projection<EntityState> = {
   name: 'status_history',
-  version: 1,
+  // 2: reasons of the run's submitted and running rows are the transition's, not the policy's.
+  version: 2,
   tables: [{ name: 'rm_status_history', keyColumns: ['id'], columns: statusHistoryColumns.slice(1) }],
   eventTypes: [...new Set([...runEventTypes, ...Object.keys(approvalStatus), ...budgetEventTypes])],
   keyOf(event) {
@@ -135,7 +152,7 @@ export const statusHistoryProjection: Projection<EntityState> = {
         new_status: next.status,
         actor_type: actorType,
         actor_id: actorId,
-        reason: reasonOf(event),
+        reason: entity.type === 'run' ? runReason(event, state.status, next.status) : reasonOf(event),
         tenant_id: event.metadata.tenantId,
         correlation_id: event.metadata.correlationId ?? null,
         metadata: { eventType: event.type, streamId: event.streamId, streamPosition: event.streamPosition },

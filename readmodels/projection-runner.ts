@@ -1,76 +1,17 @@
 // Runs the projections live: each is a checkpointed consumer of the event store whose
 // row changes, entity states and checkpoint commit in one transaction (exactly-once
-// effect). A projection whose code version differs from the recorded one is rebuilt:
-// its tables are emptied and it re-folds from the first event.
-import type { RecordedEvent } from '../domain/store/envelope.ts';
+// effect). A projection whose code version differs from the recorded one is rebuilt beside
+// its live tables (rebuild-beside.ts): they keep answering, as of the old version, until the
+// new build is swapped in; then its live consumer goes on from the build's checkpoint.
 import type { Subscription } from '../domain/store/event-store.ts';
-import {
-  type CheckpointedConsumer,
-  startCheckpointedConsumer,
-} from '../infra/store/checkpointed-consumer.ts';
-import type { SqlExecutor } from '../infra/store/sql-client.ts';
-import type { SqlEventStore } from '../infra/store/sql-event-store.ts';
-import {
-  type AnyProjection,
-  projectedEvent,
-  type ReadModelTable,
-  type RowChange,
-} from '../projections/projection.ts';
-import { applyChanges } from './apply-changes.ts';
+import type { SqlExecutor, SqlStore } from '../domain/store/sql-port.ts';
+import type { AnyProjection } from '../projections/projection.ts';
+import { type CheckpointedConsumer, startCheckpointedConsumer } from './checkpointed-consumer.ts';
+import { checkpointName, projectBatch } from './project-batch.ts';
+import { buildBeside, dropStaleShadow, type ShadowBuild, shadowCheckpoints } from './rebuild-beside.ts';
 
-export const checkpointName = (projection: AnyProjection) => `projection:${projection.name}`;
-
-function tablesOf(projection: AnyProjection): Map<string, ReadModelTable> {
-  return new Map(projection.tables.map((table) => [table.name, table]));
-}
-
-/**
- * Folds a batch through one projection, loading and saving the entity states it touches.
- * `lockKeys` takes a transaction lock per entity first, for callers that fold different
- * batches concurrently (Kafka consumers, one per partition); the store-driven runner needs
- * none, its checkpoint row already serialises it. Keys are locked in one collation order, so
- * two such transactions cannot deadlock on each other.
- */
-export async function projectBatch(
-  tx: SqlExecutor,
-  projection: AnyProjection,
-  events: readonly RecordedEvent[],
-  options: { lockKeys?: boolean } = {},
-) {
-  const relevant: { key: string; event: RecordedEvent }[] = [];
-  for (const event of events) {
-    if (!projection.eventTypes.includes(event.type)) continue;
-    const upcasted = projectedEvent(event);
-    const key = projection.keyOf(upcasted);
-    if (key !== null) relevant.push({ key, event: upcasted });
-  }
-  if (relevant.length === 0) return;
-  const keys = [...new Set(relevant.map((r) => r.key))];
-  if (options.lockKeys) {
-    await tx.query(
-      'SELECT pg_advisory_xact_lock(hashtext($1), hashtext(k)) FROM unnest($2::text[]) AS k ORDER BY k',
-      [projection.name, keys],
-    );
-  }
-  const rows = await tx.query<{ key: string; state: unknown }>(
-    'SELECT key, state FROM aos_projection_state WHERE projection = $1 AND key = ANY($2::text[])',
-    [projection.name, keys],
-  );
-  const states = new Map<string, unknown>(rows.map((row) => [row.key, row.state]));
-  const changes: RowChange[] = [];
-  for (const { key, event } of relevant) {
-    const result = projection.apply(states.has(key) ? states.get(key) : projection.initialState(), event);
-    states.set(key, result.state);
-    changes.push(...result.changes);
-  }
-  await applyChanges(tx, tablesOf(projection), changes);
-  await tx.query(
-    `INSERT INTO aos_projection_state (projection, key, state)
-     SELECT $1, s.key, s.state FROM jsonb_to_recordset($2::jsonb) AS s(key text, state jsonb)
-     ON CONFLICT (projection, key) DO UPDATE SET state = EXCLUDED.state`,
-    [projection.name, JSON.stringify(keys.map((key) => ({ key, state: states.get(key) ?? null })))],
-  );
-}
+// The Kafka projection consumer folds through the same function.
+export { checkpointName, projectBatch };
 
 export function projectionConsumer(projection: AnyProjection): CheckpointedConsumer {
   return {
@@ -81,7 +22,10 @@ export function projectionConsumer(projection: AnyProjection): CheckpointedConsu
   };
 }
 
-/** Empties a projection's tables, states and checkpoint, so it re-folds from the start. */
+/**
+ * Empties a projection's tables, states and checkpoint, so its live consumer re-folds from
+ * the start (`npm run bench -- projections` times that fold; the server rebuilds beside).
+ */
 export async function resetProjection(tx: SqlExecutor, projection: AnyProjection): Promise<void> {
   for (const table of projection.tables) await tx.query(`DELETE FROM ${table.name}`);
   await tx.query('DELETE FROM aos_projection_state WHERE projection = $1', [projection.name]);
@@ -95,26 +39,29 @@ export async function resetProjection(tx: SqlExecutor, projection: AnyProjection
   );
 }
 
-/** Rebuilds every projection whose recorded version is not its code's version. */
-export async function reconcileVersions(store: SqlEventStore, projections: readonly AnyProjection[]) {
-  const rebuilt: string[] = [];
-  for (const projection of projections) {
-    await store.client.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [checkpointName(projection)]);
-      const [row] = await tx.query<{ version: number }>(
-        'SELECT version FROM aos_projections WHERE name = $1',
-        [projection.name],
-      );
-      if (row?.version === projection.version) return;
+/**
+ * What a projection needs at start-up: `current` (its version is recorded; a build left by
+ * an interrupted rebuild of that version is resumed, `resume`), or `rebuild` (another
+ * version is recorded). A projection never run before records its version and starts empty.
+ */
+async function startUpState(store: SqlStore, projection: AnyProjection) {
+  return store.client.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [checkpointName(projection)]);
+    const [row] = await tx.query<{ version: number }>('SELECT version FROM aos_projections WHERE name = $1', [
+      projection.name,
+    ]);
+    if (!row) {
       await resetProjection(tx, projection);
-      if (row) rebuilt.push(projection.name);
-    });
-  }
-  return rebuilt;
+      return 'current';
+    }
+    if (row.version !== projection.version) return 'rebuild';
+    const pending = (await shadowCheckpoints(tx)).get(projection.name);
+    return pending === `${checkpointName(projection)}@v${projection.version}` ? 'resume' : 'current';
+  });
 }
 
 export interface RunningProjections {
-  /** Empties one projection and re-folds it from the first event while the others go on. */
+  /** Builds one projection afresh beside its live tables, which answer until it is swapped in. */
   rebuild(name: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -129,28 +76,59 @@ export interface RunningProjections {
 export const PROJECTION_BATCH = 2000;
 
 export async function startProjections(
-  store: SqlEventStore,
+  store: SqlStore,
   projections: readonly AnyProjection[],
   options: { pollIntervalMs?: number; batchSize?: number; onError?: (error: unknown) => void } = {},
 ): Promise<RunningProjections> {
-  await reconcileVersions(store, projections);
-  const start = (projection: AnyProjection) =>
-    startCheckpointedConsumer(store, projectionConsumer(projection), {
-      batchSize: PROJECTION_BATCH,
-      ...options,
-    });
-  const running = new Map<string, Subscription>();
-  for (const projection of projections) running.set(projection.name, await start(projection));
+  const settings = { batchSize: PROJECTION_BATCH, ...options };
+  const live = new Map<string, Subscription>();
+  const builds = new Map<string, ShadowBuild>();
+  /** Builds' endings still starting their live consumers (stop waits for them). */
+  const handovers = new Set<Promise<void>>();
+  let stopping = false;
+
+  const startLive = async (projection: AnyProjection) => {
+    if (stopping || live.has(projection.name)) return;
+    live.set(
+      projection.name,
+      await startCheckpointedConsumer(store, projectionConsumer(projection), settings),
+    );
+  };
+  const startBuild = async (projection: AnyProjection, fresh: boolean) => {
+    await builds.get(projection.name)?.stop();
+    const build = await buildBeside(store, projection, { ...settings, fresh });
+    builds.set(projection.name, build);
+    // Swapped in: the live consumer (started now if the old version's was held back) goes on.
+    const handover = build.done
+      .then((swapped) => {
+        if (!swapped) return;
+        if (builds.get(projection.name) === build) builds.delete(projection.name);
+        return startLive(projection);
+      })
+      .catch((error) => options.onError?.(error))
+      .finally(() => handovers.delete(handover));
+    handovers.add(handover);
+  };
+
+  for (const projection of projections) {
+    const state = await startUpState(store, projection);
+    if (state === 'current') await dropStaleShadow(store, projection);
+    // The old version's tables keep answering but are not folded further by this version's
+    // code (its states may not fit); a rebuild of the same version keeps its live consumer.
+    if (state !== 'rebuild') await startLive(projection);
+    if (state !== 'current') await startBuild(projection, false);
+  }
   return {
     async rebuild(name) {
       const projection = projections.find((p) => p.name === name);
       if (!projection) throw new Error(`no projection ${name}`);
-      await running.get(name)?.stop();
-      await store.client.transaction((tx) => resetProjection(tx, projection));
-      running.set(name, await start(projection));
+      await startBuild(projection, true);
     },
     async stop() {
-      await Promise.all([...running.values()].map((s) => s.stop()));
+      stopping = true;
+      await Promise.all([...builds.values()].map((build) => build.stop()));
+      await Promise.all([...handovers]);
+      await Promise.all([...live.values()].map((s) => s.stop()));
     },
   };
 }

@@ -1,9 +1,10 @@
 // Queries over the read models. Every query takes the caller's tenant and filters by it:
 // no parameter can widen it.
-import type { SqlExecutor } from '../infra/store/sql-client.ts';
-import type { DivergenceSample } from '../projections/divergence.ts';
+
+import type { DivergenceSample } from '../domain/divergence.ts';
+import type { SqlExecutor } from '../domain/store/sql-port.ts';
 import { statusHistoryColumns } from '../projections/status-history.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { cursorKeys, decodeCursor, encodeCursor } from './cursor.ts';
 import { Where } from './where.ts';
 
 type Sql = Pick<SqlExecutor, 'query'>;
@@ -54,7 +55,7 @@ export async function listRuns(
     .filter('agent_id = ?', filters.agentId)
     .filter('created_at >= ?::timestamptz', filters.startTime)
     .filter('created_at < ?::timestamptz', filters.endTime);
-  const after = decodeCursor(page.cursor, 2);
+  const after = decodeCursor(page.cursor, cursorKeys.run);
   if (after)
     where.add(`(created_at, run_id) < (${where.param(after[0])}::timestamptz, ${where.param(after[1])})`);
   const rows = await sql.query<Row>(
@@ -110,7 +111,7 @@ export async function statusHistoryPage(
   page: { limit: number; cursor?: string },
 ): Promise<Page<Row>> {
   const where = statusHistoryWhere(tenantId, filters);
-  const after = decodeCursor(page.cursor, 2);
+  const after = decodeCursor(page.cursor, cursorKeys.statusHistory);
   if (after)
     where.add(`(global_position, id) > (${where.param(after[0])}::bigint, ${where.param(after[1])}::uuid)`);
   const rows = await sql.query<Row>(
@@ -273,7 +274,7 @@ export async function policyDecisions(
     .filter('tenant_id = ?', tenantId)
     .filter('run_id = ?', filters.runId)
     .filter('result = ?', filters.result);
-  const after = decodeCursor(page.cursor, 1);
+  const after = decodeCursor(page.cursor, cursorKeys.position);
   if (after) where.add(`global_position > ${where.param(after[0])}::bigint`);
   const rows = await sql.query<Row>(
     `SELECT * FROM rm_policy_decisions ${where} ORDER BY global_position LIMIT ${where.param(page.limit + 1)}`,
@@ -320,4 +321,36 @@ export function divergenceSampleOf(row: Row): DivergenceSample {
     runId: row.run_id as string,
     ...(row.step_index === null ? {} : { stepIndex: Number(row.step_index) }),
   };
+}
+
+// ---- agents ----------------------------------------------------------------------------
+
+export function agentItem(row: Row) {
+  return {
+    agentId: row.agent_id as string,
+    ...(row.profile as Record<string, unknown>),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+export async function listAgents(sql: Sql, tenantId: string, max: number) {
+  const rows = await sql.query<Row>(
+    'SELECT * FROM rm_agents WHERE tenant_id = $1 ORDER BY created_at DESC, agent_id LIMIT $2',
+    [tenantId, max],
+  );
+  return rows.map(agentItem);
+}
+
+export async function agentWithRuns(sql: Sql, tenantId: string, agentId: string, recent: number) {
+  const [agent] = await sql.query<Row>('SELECT * FROM rm_agents WHERE tenant_id = $1 AND agent_id = $2', [
+    tenantId,
+    agentId,
+  ]);
+  if (!agent) return null;
+  const runs = await sql.query<Row>(
+    'SELECT * FROM rm_runs WHERE tenant_id = $1 AND agent_id = $2 ORDER BY created_at DESC, run_id DESC LIMIT $3',
+    [tenantId, agentId, recent],
+  );
+  return { ...agentItem(agent), recentRuns: runs.map(runListItem) };
 }

@@ -8,8 +8,9 @@ import {
   divergenceKeys,
   divergenceReport,
   type ReportWindow,
-  roundRatios,
-} from '../projections/divergence.ts';
+} from '../domain/divergence.ts';
+import { roundRatios } from '../projections/divergence-wire.ts';
+import type { ReplayVerification } from './replay-verification.ts';
 import type { PolicyWhatIfReport } from './what-if-policy.ts';
 import type { PriceWhatIfTotals } from './what-if-prices.ts';
 
@@ -41,6 +42,8 @@ export interface DivergenceView {
   deltaHistogram: HistogramBin[];
   prices?: PriceWhatIfTotals & { priceTableVersion: string; priceTableHash: string };
   policy?: PolicyWhatIfReport;
+  /** A what-if replayed from an export file: whether the file verified. */
+  verification?: ReplayVerification;
 }
 
 export const HISTOGRAM_BINS = 20;

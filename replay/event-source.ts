@@ -1,12 +1,12 @@
 // Where replay reads recorded events from: an export file (JSON lines or CloudEvents, the
-// manifest last) or a store's gap-free readAll. Both push events in commit order to one
+// manifest last; verified line by line while it is read) or a store's gap-free readAll. Both push events in commit order to one
 // callback, so the same consumers (fold, certification, what-if) work on either.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { RecordedEvent } from '../domain/store/envelope.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
-import { fromCloudEvent, isCloudEvent } from './export-cloudevents.ts';
 import type { ExportManifest } from './export-format.ts';
+import { ExportVerifier, type VerifyOptions, type VerifyReport } from './verify.ts';
 import { forEachLine } from './verify-file.ts';
 
 export interface SourceProgress {
@@ -23,49 +23,43 @@ export class ExportReadError extends Error {
   override readonly name = 'ExportReadError';
 }
 
-const EVENT_FIELDS = ['eventId', 'streamId', 'streamPosition', 'type', 'data', 'metadata', 'recordedAt'];
+/** What the fold reads of an event; a line without one of them cannot be folded at all. */
+const FOLDED_FIELDS = ['eventId', 'type', 'data', 'metadata', 'recordedAt'] as const;
 
+/**
+ * Reads an export file, verifying every line as `aos verify` does (hashes, chains, the
+ * manifest, and the signature when a public key is given) while it pushes the events to
+ * `onEvent`. The caller decides what an export that does not verify is worth: the report says.
+ */
 export async function readExportFile(
   path: string,
   onEvent: OnEvent,
-  onProgress?: (progress: SourceProgress) => void,
-): Promise<{ events: number; manifest: ExportManifest | null }> {
+  options: VerifyOptions & { onProgress?: (progress: SourceProgress) => void } = {},
+): Promise<{ events: number; manifest: ExportManifest | null; verification: VerifyReport }> {
   const totalBytes = (await stat(path)).size;
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  let lineNumber = 0;
+  const verifier = new ExportVerifier(options);
   let events = 0;
   let manifest: ExportManifest | null = null;
+  const { onProgress } = options;
   await forEachLine(
     stream as AsyncIterable<string>,
-    (line) => {
-      lineNumber++;
-      if (line === '') return;
-      let value: Record<string, unknown>;
-      try {
-        value = JSON.parse(line);
-      } catch (error) {
-        throw new ExportReadError(`${path}:${lineNumber}: not JSON (${(error as Error).message})`);
-      }
-      if (typeof value !== 'object' || value === null) {
-        throw new ExportReadError(`${path}:${lineNumber}: not an event nor a manifest`);
-      }
-      if ('manifest' in value) {
-        manifest = value.manifest as ExportManifest;
-        return;
-      }
-      const event = isCloudEvent(value) ? fromCloudEvent(value) : (value as unknown as RecordedEvent);
-      const missing = EVENT_FIELDS.filter(
-        (field) => (event as unknown as Record<string, unknown>)[field] === undefined,
-      );
+    (text) => {
+      const line = verifier.line(text);
+      if (line?.kind === 'broken')
+        throw new ExportReadError(`${path}:${verifier.linesRead}: ${line.message}`);
+      if (line?.kind === 'manifest') manifest = line.manifest;
+      if (line?.kind !== 'event') return;
+      const missing = FOLDED_FIELDS.filter((field) => line.event[field] === undefined);
       if (missing.length > 0) {
-        throw new ExportReadError(`${path}:${lineNumber}: not an event (no ${missing.join(', ')})`);
+        throw new ExportReadError(`${path}:${verifier.linesRead}: not an event (no ${missing.join(', ')})`);
       }
       events++;
-      onEvent(event);
+      onEvent(line.event);
     },
     onProgress ? () => onProgress({ done: stream.bytesRead, total: totalBytes, events }) : undefined,
   );
-  return { events, manifest };
+  return { events, manifest, verification: verifier.finish() };
 }
 
 export async function readStoreEvents(

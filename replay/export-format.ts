@@ -8,8 +8,6 @@
 //
 // An export may start in the middle of a stream (a time range): each stream's chain is then
 // checked from the prevHash of its first exported event, which the manifest records.
-import type { RecordedEvent } from '../domain/store/envelope.ts';
-
 export const EXPORT_FORMAT_VERSION = 1;
 
 export interface ExportFilter {
@@ -51,31 +49,4 @@ export interface ExportManifest {
   algorithm: 'Ed25519';
   /** Base64 Ed25519 signature over the RFC 8785 canonical JSON of the manifest without it. */
   signature: string;
-}
-
-export type ExportLine = { event: RecordedEvent } | { manifest: ExportManifest };
-
-/** Parses one line; a line that is neither an event nor the manifest is reported, not thrown. */
-export function parseExportLine(line: string): ExportLine | { error: string } {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch (error) {
-    return { error: `not JSON: ${(error as Error).message}` };
-  }
-  if (typeof value !== 'object' || value === null) return { error: 'not an object' };
-  if ('manifest' in value) return { manifest: (value as { manifest: ExportManifest }).manifest };
-  const event = value as Partial<RecordedEvent>;
-  const fields = [
-    'eventId',
-    'streamId',
-    'streamPosition',
-    'globalPosition',
-    'type',
-    'hash',
-    'prevHash',
-  ] as const;
-  const missing = fields.filter((field) => event[field] === undefined);
-  if (missing.length > 0) return { error: `not an event: missing ${missing.join(', ')}` };
-  return { event: event as RecordedEvent };
 }

@@ -9,6 +9,7 @@ import type { RecordedEvent } from '../domain/store/envelope.ts';
 import { type CertificationReport, RunCertifier } from './certify-runs.ts';
 import { type DivergenceView, samplesView, windowOfSamples } from './divergence-view.ts';
 import { type ReadModels, ReplayFold, readModelNames } from './replay-fold.ts';
+import type { ReplayVerification } from './replay-verification.ts';
 import { renderDivergenceHtml } from './report-html.ts';
 import { PolicyWhatIf } from './what-if-policy.ts';
 import { PriceWhatIf } from './what-if-prices.ts';
@@ -23,6 +24,8 @@ export interface ReplayOptions {
 
 export interface ReplayResults {
   events: number;
+  /** For an export file: whether it verified (absent for a store, whose reads are not a file). */
+  verification?: ReplayVerification;
   readModels: ReadModels;
   certification?: CertificationReport;
   whatIf?: DivergenceView;
@@ -47,14 +50,16 @@ export class ReplaySession {
     this.#policy?.add(event);
   };
 
-  finish(): ReplayResults {
+  /** `verification`: what the export's verification found, carried onto every report. */
+  finish(verification?: ReplayVerification): ReplayResults {
     const results: ReplayResults = { events: this.fold.events, readModels: this.fold.readModels() };
+    if (verification) results.verification = verification;
     if (this.#certifier) results.certification = this.#certifier.finish();
-    if (this.#prices || this.#policy) results.whatIf = this.#whatIfView();
+    if (this.#prices || this.#policy) results.whatIf = this.#whatIfView(verification);
     return results;
   }
 
-  #whatIfView(): DivergenceView {
+  #whatIfView(verification: ReplayVerification | undefined): DivergenceView {
     const prices = this.#prices;
     const policy = this.#policy?.report();
     const described = [
@@ -76,11 +81,15 @@ export class ReplaySession {
       view.prices = { ...prices.totals, priceTableVersion: table.version, priceTableHash: table.hash };
     }
     if (policy) view.policy = policy;
+    if (verification) view.verification = verification;
     return view;
   }
 }
 
-/** Writes <read model>.json for each read model, and the certification and what-if reports. */
+/**
+ * Writes <read model>.json for each read model, and the certification and what-if reports;
+ * verification.json, and the verification inside each report, say whether the export verified.
+ */
 export async function writeReplayResults(dir: string, results: ReplayResults): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
@@ -90,7 +99,14 @@ export async function writeReplayResults(dir: string, results: ReplayResults): P
   };
   const json = (value: unknown) => `${JSON.stringify(value, null, 1)}\n`;
   for (const name of readModelNames) await write(`${name}.json`, json(results.readModels[name]));
-  if (results.certification) await write('certification.json', json(results.certification));
+  const { verification } = results;
+  if (verification) await write('verification.json', json(verification));
+  if (results.certification) {
+    await write(
+      'certification.json',
+      json({ ...results.certification, ...(verification ? { verification } : {}) }),
+    );
+  }
   if (results.whatIf) {
     await write('what-if.json', json(results.whatIf));
     await write('what-if.html', renderDivergenceHtml(results.whatIf));

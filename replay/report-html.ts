@@ -1,7 +1,7 @@
 // The divergence report as one self-contained HTML page: inline CSS and SVG charts drawn
 // here, no script and nothing fetched, so it reads the same offline, in a mail attachment or
 // an archive years later. Pure: a DivergenceView in, a string out.
-import { microsToCents } from '../projections/divergence.ts';
+import { microsToCents } from '../projections/divergence-wire.ts';
 import type { DayDrift, DivergenceView, HistogramBin } from './divergence-view.ts';
 import type { PolicyWhatIfReport } from './what-if-policy.ts';
 
@@ -149,6 +149,19 @@ ${barChart(
 </section>`;
 }
 
+/** A replay of an export that did not verify says so first, in words a reader cannot miss. */
+function verificationBanner(view: DivergenceView): string {
+  const v = view.verification;
+  if (!v || v.verified) return '';
+  const items = v.problems
+    .map(
+      (p) =>
+        `<li>${esc(p.line === null ? 'manifest' : `line ${p.line}`)}: ${esc(p.kind)}: ${esc(p.message)}</li>`,
+    )
+    .join('');
+  return `<div class="unverified"><strong>UNVERIFIED</strong>: the export does not verify (${v.problemCount} problems); it was replayed because --unverified was given, so nothing here is certified by the record.<ul>${items}</ul></div>\n`;
+}
+
 export function renderDivergenceHtml(view: DivergenceView): string {
   const r = view.report;
   const summary = r
@@ -226,10 +239,11 @@ body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24
 h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}h3{font-size:14px}
 table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}th{background:#f4f4f4}
 td:first-child,th:first-child{text-align:left}.muted{color:#777}.empty{color:#999;font-style:italic}
+.unverified{border:2px solid #c0392b;background:#fdecea;padding:8px 12px;margin:12px 0}
 svg{display:block;margin:8px 0}.grid{stroke:#eee}.tick,.ytick,.legend{font-size:10px;fill:#555}.ytick{text-anchor:end}.ylabel{font-size:11px;fill:#555;text-anchor:middle}
 </style></head><body>
 <h1>${esc(view.title)}</h1>
-<p class="muted">${esc(view.description)} — generated ${esc(view.generatedAt)}</p>
+${verificationBanner(view)}<p class="muted">${esc(view.description)} — generated ${esc(view.generatedAt)}</p>
 ${prices}${summary}${costSections}${view.policy ? policySection(view.policy) : ''}
 </body></html>
 `;

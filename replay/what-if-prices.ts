@@ -3,10 +3,11 @@
 // larger of that and the provider-reported amount). Each charge becomes a divergence sample —
 // baseline the recorded charge, compared the what-if charge — so the report uses the read
 // model's own formulas (projections/divergence.ts).
+
+import { type DivergenceSample, inputHashOf } from '../domain/divergence.ts';
 import type { RunEventData } from '../domain/events/run-events.ts';
 import { computeChargeMicros, type PriceTable } from '../domain/pricing.ts';
 import type { RecordedEvent } from '../domain/store/envelope.ts';
-import { type DivergenceSample, inputHashOf } from '../projections/divergence.ts';
 import { projectedEvent } from '../projections/projection.ts';
 import { type StepSkills, withStepSkill } from '../projections/run-steps.ts';
 

@@ -1,5 +1,5 @@
 // Authentication and authorisation for the HTTP API: see plugin.ts, permissions.ts, key-routes.ts.
-export { keyRoutes, parseInput } from './key-routes.ts';
+export { keyRoutes } from './key-routes.ts';
 export { type Action, actions, can, permissions, rolesThatCan } from './permissions.ts';
 export {
   type AuthPluginOptions,
@@ -7,6 +7,4 @@ export {
   defaultPublicPaths,
   type Principal,
   principalOf,
-  requirePermission,
-  requireRole,
 } from './plugin.ts';

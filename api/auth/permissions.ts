@@ -1,4 +1,4 @@
-// What each role may do. Routes name the action they perform (`requirePermission('submit')`),
+// What each role may do. Routes name the action they perform (their contract's `permission`),
 // never a list of roles, so the table below is the one place where roles get their meaning.
 import type { ActorRole } from '../../domain/actor.ts';
 

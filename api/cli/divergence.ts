@@ -3,11 +3,12 @@
 // what-if writes (replay/report-html.ts). Drift over time is one report per UTC day.
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { DivergenceReport } from '../../projections/divergence.ts';
+import type { AosClient } from '../../client/index.ts';
+import type { DivergenceReport } from '../../domain/divergence.ts';
 import { type DayDrift, type DivergenceView, histogram } from '../../replay/divergence-view.ts';
 import { dollars, renderDivergenceHtml } from '../../replay/report-html.ts';
 import { UsageError } from './replay.ts';
-import { type ServerClient, serverClient } from './server-client.ts';
+import { serverClient } from './server-client.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -18,12 +19,8 @@ interface DivergenceCliOptions {
   html?: string;
 }
 
-function query(source: string, start: string, end: string) {
-  return `/v1/divergence?source=${source}&start_date=${encodeURIComponent(start)}&end_date=${encodeURIComponent(end)}`;
-}
-
 export async function liveDivergenceView(
-  server: ServerClient,
+  server: AosClient,
   source: 'estimators' | 'actual',
   days: number,
   now: Date,
@@ -31,16 +28,18 @@ export async function liveDivergenceView(
   // Whole UTC days, today included, so the per-day reports add up to the overall one.
   const end = new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS + DAY_MS);
   const start = new Date(end.getTime() - days * DAY_MS);
-  const report = await server.request<DivergenceReport>(
-    'GET',
-    query(source, start.toISOString(), end.toISOString()),
-  );
+  const report: DivergenceReport = await server.divergence({
+    query: { source, start_date: start.toISOString(), end_date: end.toISOString() },
+  });
   const byDay: DayDrift[] = [];
   for (let day = start.getTime(); day < end.getTime(); day += DAY_MS) {
-    const r = await server.request<DivergenceReport>(
-      'GET',
-      query(source, new Date(day).toISOString(), new Date(day + DAY_MS).toISOString()),
-    );
+    const r = await server.divergence({
+      query: {
+        source,
+        start_date: new Date(day).toISOString(),
+        end_date: new Date(day + DAY_MS).toISOString(),
+      },
+    });
     if (r.sample_count === 0) continue;
     byDay.push({
       day: new Date(day).toISOString().slice(0, 10),

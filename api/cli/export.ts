@@ -7,58 +7,15 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Command } from 'commander';
-import { ServerError } from './server-client.ts';
-
-export interface ServerTarget {
-  base: string;
-  key: string | undefined;
-}
-
-export function serverTarget(env: Record<string, string | undefined> = process.env): ServerTarget {
-  return { base: env.AOS_URL ?? `http://127.0.0.1:${env.AOS_PORT ?? 8080}`, key: env.AOS_API_KEY };
-}
-
-/** GET on the server; a non-2xx answer becomes a ServerError with the API's message. */
-export async function getFromServer(target: ServerTarget, path: string, needsKey = true): Promise<Response> {
-  if (needsKey && !target.key)
-    throw new ServerError('set AOS_API_KEY to an API key (an auditor or admin key)');
-  let response: Response;
-  try {
-    response = await fetch(new URL(path, target.base), {
-      headers: target.key ? { authorization: `Bearer ${target.key}` } : {},
-    });
-  } catch (error) {
-    throw new ServerError(`cannot reach AOS at ${target.base} (set AOS_URL): ${(error as Error).message}`);
-  }
-  if (!response.ok) {
-    const text = await response.text();
-    let message = text;
-    try {
-      const error = JSON.parse(text)?.error;
-      if (error) message = `${error.code}: ${error.message}`;
-    } catch {}
-    throw new ServerError(`${response.status} ${message}`);
-  }
-  return response;
-}
+import { ServerError, serverClient } from './server-client.ts';
 
 interface ExportOptions {
   stream?: string;
   run?: string;
   from?: string;
   to?: string;
-  format: string;
+  format: 'jsonl' | 'cloudevents';
   out?: string;
-}
-
-export function exportPath(options: ExportOptions): string {
-  const query = new URLSearchParams();
-  if (options.stream) query.set('stream', options.stream);
-  if (options.run) query.set('run', options.run);
-  if (options.from) query.set('from', options.from);
-  if (options.to) query.set('to', options.to);
-  query.set('format', options.format);
-  return `/v1/export?${query}`;
 }
 
 export function exportCommand(program: Command): void {
@@ -73,7 +30,9 @@ export function exportCommand(program: Command): void {
     .option('--out <file>', 'write to this file (default: stdout)')
     .action(async (options: ExportOptions) => {
       if (options.stream && options.run) throw new ServerError('give --stream or --run, not both');
-      const response = await getFromServer(serverTarget(), exportPath(options));
+      const server = serverClient(process.env, { keyHint: 'an auditor or admin key' });
+      const { stream, run, from, to, format } = options;
+      const response = await server.raw('exportEvents', { query: { stream, run, from, to, format } });
       const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
       let lines = 0;
       const counter = new Transform({

@@ -2,7 +2,7 @@
 // (GET /v1/export/public-key; served without an API key).
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { getFromServer, serverTarget } from './export.ts';
+import { serverClient } from './server-client.ts';
 
 export function keysCommand(program: Command): void {
   const keys = program.command('keys').description('keys of this installation');
@@ -11,8 +11,7 @@ export function keysCommand(program: Command): void {
     .description("print (or write) the public key that checks the exports' signatures")
     .option('--out <file>', 'write the PEM to this file (default: stdout)')
     .action(async (options: { out?: string }) => {
-      const response = await getFromServer(serverTarget(), '/v1/export/public-key', false);
-      const { keyId, publicKeyPem } = (await response.json()) as { keyId: string; publicKeyPem: string };
+      const { keyId, publicKeyPem } = await serverClient(process.env, { needsKey: false }).exportPublicKey();
       if (options.out) {
         await writeFile(options.out, publicKeyPem);
         console.error(`wrote public key ${keyId} to ${options.out}`);

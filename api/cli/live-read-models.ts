@@ -1,7 +1,10 @@
 // `aos replay --compare`: the live read models of the key's tenant, read over the API, and the
 // replayed rows shaped exactly as the API answers (the same row mappers, readmodels/queries.ts),
 // each under the key that names its row — ready for replay/compare.ts.
-import { type DivergenceSource, divergenceReport, roundRatios } from '../../projections/divergence.ts';
+
+import type { AosClient } from '../../client/index.ts';
+import { type DivergenceSource, divergenceReport } from '../../domain/divergence.ts';
+import { roundRatios } from '../../projections/divergence-wire.ts';
 import type { RowValues } from '../../projections/projection.ts';
 import {
   divergenceSampleOf,
@@ -12,7 +15,6 @@ import {
 } from '../../readmodels/queries.ts';
 import type { KeyedRows } from '../../replay/compare.ts';
 import type { ReadModels } from '../../replay/replay-fold.ts';
-import type { ServerClient } from './server-client.ts';
 
 /** Every sample: the divergence report's window is explicit on both sides. */
 const WINDOW = { start: '1970-01-01T00:00:00.000Z', end: '9999-12-31T00:00:00.000Z' };
@@ -86,46 +88,41 @@ export function replayedViews(models: ReadModels, tenantId: string): Record<stri
   };
 }
 
-async function allPages(server: ServerClient, path: string): Promise<Row[]> {
+type Page = { items: readonly object[]; next_cursor: string | null };
+
+/** Every page of a keyset-paged route, 500 rows at a time. */
+async function allPages(page: (query: { limit: number; cursor?: string }) => Promise<Page>): Promise<Row[]> {
   const items: Row[] = [];
   let cursor: string | null = null;
   do {
-    const separator = path.includes('?') ? '&' : '?';
-    const page: { items: Row[]; next_cursor: string | null } = await server.request(
-      'GET',
-      `${path}${separator}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
-    items.push(...page.items);
-    cursor = page.next_cursor;
+    const next: Page = await page({ limit: 500, ...(cursor ? { cursor } : {}) });
+    items.push(...(next.items as Row[]));
+    cursor = next.next_cursor;
   } while (cursor);
   return items;
 }
 
 /** The live read models of the key's tenant. */
-export async function liveViews(server: ServerClient): Promise<Record<string, KeyedRows>> {
-  const history = await allPages(server, '/v1/status-history?format=json');
+export async function liveViews(server: AosClient): Promise<Record<string, KeyedRows>> {
+  const history = await allPages((query) => server.statusHistory({ query: { ...query, format: 'json' } }));
   const costs: Row[] = [];
   for (const groupBy of COST_GROUPS) {
-    costs.push(...(await server.request<{ items: Row[] }>('GET', `/v1/costs?group_by=${groupBy}`)).items);
+    costs.push(...(await server.costs({ query: { group_by: groupBy } })).items);
   }
   const reports = [];
   for (const source of SOURCES) {
     reports.push(
-      await server.request<Row>(
-        'GET',
-        `/v1/divergence?source=${source}&start_date=${WINDOW.start}&end_date=${WINDOW.end}`,
-      ),
+      await server.divergence({ query: { source, start_date: WINDOW.start, end_date: WINDOW.end } }),
     );
   }
   return {
     status_history: keyed(history, (row) => String(row.id)),
-    runs: keyed(await allPages(server, '/v1/runs'), (row) => String(row.runId)),
+    runs: keyed(await allPages((query) => server.listRuns({ query })), (row) => String(row.runId)),
     costs: keyed(costs, costKey),
-    failures: keyed(
-      (await server.request<{ items: Row[] }>('GET', '/v1/failures')).items,
-      (row) => `${row.errorCode}/${row.skill}`,
+    failures: keyed((await server.failures()).items, (row) => `${row.errorCode}/${row.skill}`),
+    policy_decisions: keyed(await allPages((query) => server.policyDecisions({ query })), (row) =>
+      String(row.decisionId),
     ),
-    policy_decisions: keyed(await allPages(server, '/v1/policy-decisions'), (row) => String(row.decisionId)),
     divergence: keyed(reports, (report) => String(report.source)),
   };
 }

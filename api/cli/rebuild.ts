@@ -3,30 +3,23 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { serverClient } from './server-client.ts';
 
-interface Status {
-  name: string;
-  behindEvents: number;
-}
-
 export function rebuildCommand(program: Command): void {
   program
     .command('rebuild [name]')
     .description('rebuild one projection (or all) from the first event; needs the system key')
     .action(async (name?: string) => {
       const server = serverClient();
-      const { items } = await server.request<{ items: Status[] }>('GET', '/v1/admin/projections');
+      const { items } = await server.listProjections();
       const names = name ? [name] : items.map((item) => item.name);
       for (const projection of names) {
-        await server.request('POST', `/v1/admin/projections/${encodeURIComponent(projection)}/rebuild`);
+        await server.rebuildProjection({ params: { name: projection } });
       }
       const bar = new SingleBar({
         format: 'rebuilding [{bar}] {percentage}% | {value}/{total} positions | {names}',
       });
       let total = 0;
       for (;;) {
-        const now = (await server.request<{ items: Status[] }>('GET', '/v1/admin/projections')).items.filter(
-          (s) => names.includes(s.name),
-        );
+        const now = (await server.listProjections()).items.filter((s) => names.includes(s.name));
         const behind = Math.max(0, ...now.map((s) => s.behindEvents));
         if (total === 0) {
           total = Math.max(behind, 1);

@@ -1,8 +1,12 @@
 // `aos replay FILE | --db`: re-folds recorded events into every read model offline
 // (replay/), optionally certifying each run and re-evaluating charges and decisions under
 // another price table or policy; `--compare` diffs the result against the live read models.
-// Exit status: 0 when everything holds, 1 when a run does not certify or a row differs,
-// 2 on a usage error (no such file, a bad what-if file, an unreadable export line).
+// An export file is verified while it is folded (as `aos verify` does); one that does not
+// verify is refused (exit 1, nothing written) unless --unverified, whose every report then
+// says UNVERIFIED.
+// Exit status: 0 when everything holds, 1 when the export does not verify, a run does not
+// certify or a row differs, 2 on a usage error (no such file, a bad what-if file, an
+// unreadable export line).
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
@@ -19,6 +23,7 @@ import {
 } from '../../replay/event-source.ts';
 import { readModelNames } from '../../replay/replay-fold.ts';
 import { type ReplayResults, ReplaySession, writeReplayResults } from '../../replay/replay-session.ts';
+import { replayVerification, verificationLines } from '../../replay/replay-verification.ts';
 import { dollars } from '../../replay/report-html.ts';
 import { readPolicy, readPriceTable, WhatIfInputError } from '../../replay/what-if-input.ts';
 import { liveViews, replayedViews } from './live-read-models.ts';
@@ -40,6 +45,7 @@ interface ReplayCliOptions {
   whatIfPolicy?: string;
   json?: boolean;
   progress?: boolean;
+  unverified?: boolean;
 }
 
 function progressBar(enabled: boolean, what: string) {
@@ -95,8 +101,8 @@ async function readSource(file: string | undefined, options: ReplayCliOptions, s
     } catch (error) {
       throw new UsageError(`cannot read ${path}: ${(error as Error).message}`);
     }
-    const { manifest } = await readExportFile(path, session.add, bar.update);
-    return { tenantId: options.tenant ?? manifest?.filter.tenantId };
+    const { manifest, verification } = await readExportFile(path, session.add, { onProgress: bar.update });
+    return { tenantId: options.tenant ?? manifest?.filter.tenantId, verification };
   } catch (error) {
     if (error instanceof ExportReadError) throw new UsageError(`${error.message} (aos verify says more)`);
     throw error;
@@ -175,8 +181,16 @@ async function run(file: string | undefined, options: ReplayCliOptions): Promise
     now: () => new Date(),
   });
   const started = performance.now();
-  const { tenantId } = await readSource(file, options, session);
-  const results = session.finish();
+  const { tenantId, verification: report } = await readSource(file, options, session);
+  const verification = report && replayVerification(report, options.unverified === true);
+  if (verification && !verification.verified && !verification.unverified) {
+    const lines = verificationLines(verification).slice(1);
+    console.error(
+      `aos replay: ${file} does not verify (${verification.problemCount} problems): refused, nothing written; aos verify says more, --unverified replays it anyway\n${lines.join('\n')}`,
+    );
+    return 1;
+  }
+  const results = session.finish(verification);
   const seconds = (performance.now() - started) / 1000;
   const written = await writeReplayResults(resolve(options.out), results);
   let comparison: ComparisonReport | undefined;
@@ -185,13 +199,18 @@ async function run(file: string | undefined, options: ReplayCliOptions): Promise
     const live = await liveViews(serverClient());
     comparison = compareReadModels(live, replayedViews(results.readModels, tenantId));
   }
-  const ok = (results.certification?.failed ?? 0) === 0 && (comparison?.equal ?? true);
+  const ok =
+    (verification?.verified ?? true) &&
+    (results.certification?.failed ?? 0) === 0 &&
+    (comparison?.equal ?? true);
   if (options.json) {
     const { readModels, ...rest } = results;
     const rows = Object.fromEntries(readModelNames.map((name) => [name, readModels[name].length]));
     process.stdout.write(`${JSON.stringify({ ok, ...rest, rows, comparison, written, seconds })}\n`);
   } else {
-    const lines = [`aos replay ${file ?? '--db'}`, ...summary(results, written, seconds)];
+    const lines = [`aos replay ${file ?? '--db'}`];
+    if (verification) lines.push(...verificationLines(verification));
+    lines.push(...summary(results, written, seconds));
     if (results.certification) lines.push(...certificationLines(results.certification));
     if (comparison) lines.push(...comparisonLines(comparison));
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -210,6 +229,7 @@ export function replayCommand(program: Command): void {
     .option('--certify', 're-run the run decider on each run and compare its events hash for hash')
     .option('--what-if-prices <file>', 're-price every charge under this price table (JSON)')
     .option('--what-if-policy <file>', 're-evaluate every decision under this policy (JSON)')
+    .option('--unverified', 'replay an export that does not verify; every report then says UNVERIFIED')
     .option('--json', 'print the summary as one JSON object')
     .option('--no-progress', 'no progress bar')
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))

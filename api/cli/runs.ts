@@ -2,17 +2,38 @@
 // reads). Without an id, the run list (GET /v1/runs, filters and keyset pages) as a table or
 // JSON; with one, the run's detail (GET /v1/runs/:id) or, with --events, its events.
 import type { Command } from 'commander';
+import { AosError, type RunSummary } from '../../client/index.ts';
+import { UsageError } from './replay.ts';
 import { serverClient } from './server-client.ts';
 
-/** An item of GET /v1/runs. */
-interface RunRow {
-  runId: string;
-  status: string;
-  agentId: string;
-  costMicros: number;
-  attempts: number;
-  steps: number;
-  createdAt: string;
+type RunRow = Pick<
+  RunSummary,
+  'runId' | 'status' | 'agentId' | 'costMicros' | 'attempts' | 'steps' | 'createdAt'
+>;
+
+/** The option that set each query parameter, to name it when the server refuses one. */
+const optionOf: Record<string, string> = {
+  status: '--status',
+  agent: '--agent',
+  start_time: '--since',
+  end_time: '--until',
+  limit: '--limit',
+  cursor: '--cursor',
+};
+
+/** A refused query as the options the user typed: "--since (start_time): Invalid ISO datetime". */
+function asUsageError(error: unknown): unknown {
+  if (!(error instanceof AosError) || error.code !== 'INVALID_INPUT') return error;
+  const details = error.details as
+    | { issues?: { path: unknown[]; message: string }[]; parameter?: string }
+    | undefined;
+  const problems = (details?.issues ?? []).map(({ path, message }) => {
+    const parameter = String(path[0] ?? '');
+    return `${optionOf[parameter] ?? parameter} (${parameter}): ${message}`;
+  });
+  if (details?.parameter)
+    problems.push(`${optionOf[details.parameter] ?? details.parameter}: ${error.message}`);
+  return problems.length > 0 ? new UsageError(problems.join('; ')) : error;
 }
 
 interface ListOptions {
@@ -63,20 +84,27 @@ export function runsCommand(program: Command): void {
     .action(async (runId: string | undefined, options: ListOptions) => {
       const server = serverClient();
       if (runId) {
-        const path = `/v1/runs/${encodeURIComponent(runId)}${options.events ? '/events?limit=1000' : ''}`;
-        console.log(JSON.stringify(await server.request('GET', path), null, 2));
+        const params = { id: runId };
+        const answer = options.events
+          ? await server.runEvents({ params, query: { limit: 1000 } })
+          : await server.getRun({ params });
+        console.log(JSON.stringify(answer, null, 2));
         return;
       }
-      const query = new URLSearchParams({ limit: options.limit });
-      if (options.status) query.set('status', options.status);
-      if (options.agent) query.set('agent', options.agent);
-      if (options.since) query.set('start_time', options.since);
-      if (options.until) query.set('end_time', options.until);
-      if (options.cursor) query.set('cursor', options.cursor);
-      const page = await server.request<{ items: RunRow[]; next_cursor: string | null }>(
-        'GET',
-        `/v1/runs?${query}`,
-      );
+      const page = await server
+        .listRuns({
+          query: {
+            limit: options.limit,
+            status: options.status,
+            agent: options.agent,
+            start_time: options.since,
+            end_time: options.until,
+            cursor: options.cursor,
+          },
+        })
+        .catch((error: unknown) => {
+          throw asUsageError(error);
+        });
       if (options.json) {
         console.log(JSON.stringify(page, null, 2));
         return;

@@ -3,7 +3,9 @@
 // AOS_API_KEY, prints the receipt, and with --wait follows the run to its final status.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { isFinalStatus, type RunStatus } from '../../domain/run/status.ts';
+import type { RequestOf } from '../../client/index.ts';
+import type { submitRun as submitRunRoute } from '../../contracts/runs.ts';
+import { isFinalStatus } from '../../domain/run/status.ts';
 import { ServerError, serverClient } from './server-client.ts';
 
 async function readStdin(): Promise<string> {
@@ -37,15 +39,11 @@ export function submitCommand(program: Command): void {
         const source = file && file !== '-' ? file : 'stdin';
         const text = source === 'stdin' ? await readStdin() : await readFile(source, 'utf8');
         const server = serverClient();
-        const headers: Record<string, string> = options.idempotencyKey
-          ? { 'idempotency-key': options.idempotencyKey }
-          : {};
-        const receipt = await server.request<{ runId: string; status: string }>(
-          'POST',
-          '/v1/runs',
-          parseRunRequest(text, source),
-          headers,
-        );
+        const receipt = await server.submitRun({
+          // Checked by the server against the same schema: the CLI sends the file as it is.
+          body: parseRunRequest(text, source) as RequestOf<typeof submitRunRoute>['body'],
+          headers: { 'idempotency-key': options.idempotencyKey },
+        });
         if (!options.wait) {
           console.log(JSON.stringify(receipt, null, 2));
           return;
@@ -53,7 +51,7 @@ export function submitCommand(program: Command): void {
         console.error(`submitted run ${receipt.runId}; waiting for it to finish`);
         const deadline = Date.now() + Number(options.timeout) * 1000;
         for (;;) {
-          const run = await server.request<{ status: RunStatus }>('GET', `/v1/runs/${receipt.runId}`);
+          const run = await server.getRun({ params: { id: receipt.runId } });
           if (isFinalStatus(run.status)) {
             console.log(JSON.stringify(run, null, 2));
             if (run.status !== 'succeeded') process.exitCode = 1;

@@ -1,11 +1,10 @@
 // Operating the read models: how far behind each projection is, and rebuilding one.
 import type { FastifyPluginAsync } from 'fastify';
-import { z } from 'zod';
-import type { SqlExecutor } from '../../infra/store/sql-client.ts';
+import { listProjections, rebuildProjection } from '../../contracts/admin.ts';
+import type { SqlExecutor } from '../../domain/store/sql-port.ts';
 import type { AnyProjection } from '../../projections/projection.ts';
 import { projectionStatuses } from '../../readmodels/projection-status.ts';
-import { parseInput } from '../auth/key-routes.ts';
-import { requirePermission } from '../auth/plugin.ts';
+import { routeOf, typed } from '../contract-route.ts';
 import { HttpError } from '../errors.ts';
 
 export interface ProjectionRoutesOptions {
@@ -15,20 +14,24 @@ export interface ProjectionRoutesOptions {
 }
 
 export const projectionRoutes: FastifyPluginAsync<ProjectionRoutesOptions> = async (app, options) => {
-  const operate = { preHandler: requirePermission('operate') };
+  const api = typed(app);
 
-  app.get('/v1/admin/projections', operate, async () => ({
-    items: await projectionStatuses(options.sql, options.projections),
-  }));
+  api.route({
+    ...routeOf(listProjections),
+    handler: async () => ({ items: await projectionStatuses(options.sql, options.projections) }),
+  });
 
-  app.post('/v1/admin/projections/:name/rebuild', operate, async (request, reply) => {
-    const { name } = parseInput(z.strictObject({ name: z.string().max(64) }), request.params, 'path');
-    if (!options.projections.some((p) => p.name === name)) {
-      throw new HttpError(404, 'NOT_FOUND', `no projection ${name}`, {
-        projections: options.projections.map((p) => p.name),
-      });
-    }
-    await options.rebuild(name);
-    return reply.status(202).send({ name, rebuilding: true });
+  api.route({
+    ...routeOf(rebuildProjection),
+    handler: async (request, reply) => {
+      const { name } = request.params;
+      if (!options.projections.some((p) => p.name === name)) {
+        throw new HttpError(404, 'NOT_FOUND', `no projection ${name}`, {
+          projections: options.projections.map((p) => p.name),
+        });
+      }
+      await options.rebuild(name);
+      return reply.status(202).send({ name, rebuilding: true });
+    },
   });
 };

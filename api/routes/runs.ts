@@ -1,52 +1,17 @@
-// Run commands and run queries. Every route is scoped to the caller's tenant: another
-// tenant's run answers 404, exactly like a run that does not exist.
+// Run commands and reads: submit (with Idempotency-Key), simulate, detail, events, cancel,
+// approve. Their shapes are in contracts/runs.ts.
 import type { FastifyPluginAsync } from 'fastify';
-import { z } from 'zod';
 import { readWholeStream, toDomainEvent } from '../../commands/handle-command.ts';
-import {
-  type CommandDeps,
-  cancelRun,
-  decideApproval,
-  simulateRun,
-  submitRun,
-  submitRunRequestSchema,
-} from '../../commands/run-commands.ts';
+import { type CommandDeps, cancelRun, decideApproval, submitRun } from '../../commands/run-commands.ts';
+import { simulateRun } from '../../commands/simulate-run.ts';
+import * as contracts from '../../contracts/runs.ts';
 import type { RunEvent } from '../../domain/events/run-events.ts';
 import { runStreamId } from '../../domain/run/decider.ts';
 import type { EventStore } from '../../domain/store/event-store.ts';
-import { runDetailOf } from '../../projections/run-detail.ts';
-import { parseInput } from '../auth/key-routes.ts';
-import { principalOf, requirePermission } from '../auth/plugin.ts';
+import { runDetailOf, runOutputOf } from '../../projections/run-detail.ts';
+import { principalOf } from '../auth/plugin.ts';
+import { routeOf, typed } from '../contract-route.ts';
 import { HttpError } from '../errors.ts';
-
-const idempotencyKeySchema = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
-const runParams = z.strictObject({ id: z.uuid() });
-const approvalParams = z.strictObject({ id: z.uuid(), approvalId: z.uuid() });
-const cancelBody = z.strictObject({ reason: z.string().max(2000).default('cancelled by request') });
-const approvalBody = z.strictObject({
-  decision: z.enum(['approve', 'reject']),
-  comment: z.string().max(2000).optional(),
-});
-const eventsQuery = z.strictObject({
-  from: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-});
-
-function runIdOf(params: unknown): string {
-  const parsed = runParams.safeParse(params);
-  if (!parsed.success) throw new HttpError(404, 'NOT_FOUND', 'no such run');
-  return parsed.data.id;
-}
-
-function idempotencyKeyOf(headers: Record<string, unknown>): string | undefined {
-  const value = headers['idempotency-key'];
-  if (value === undefined) return undefined;
-  return parseInput(idempotencyKeySchema, value, 'Idempotency-Key header');
-}
 
 /** The run's events, or a 404 when it does not exist for this tenant. */
 async function tenantRun(store: EventStore, tenantId: string, runId: string) {
@@ -58,66 +23,76 @@ async function tenantRun(store: EventStore, tenantId: string, runId: string) {
 }
 
 export const runRoutes: FastifyPluginAsync<CommandDeps> = async (app, deps) => {
-  app.post('/v1/runs', { preHandler: requirePermission('submit') }, async (request, reply) => {
-    const principal = principalOf(request);
-    const body = parseInput(submitRunRequestSchema, request.body, 'run');
-    const receipt = await submitRun(deps, principal, body, idempotencyKeyOf(request.headers));
-    const { runId, status, streamId, position } = receipt;
-    return reply.status(receipt.created ? 202 : 200).send({ runId, status, streamId, position });
-  });
+  const api = typed(app);
 
-  app.post('/v1/simulate', { preHandler: requirePermission('read') }, async (request) => {
-    const body = parseInput(submitRunRequestSchema, request.body, 'plan');
-    return simulateRun(deps, principalOf(request), body);
-  });
-
-  app.get('/v1/runs/:id', { preHandler: requirePermission('read') }, async (request) => {
-    const runId = runIdOf(request.params);
-    const recorded = await tenantRun(deps.store, principalOf(request).tenantId, runId);
-    return runDetailOf(recorded.map((e) => toDomainEvent<RunEvent>(e)));
-  });
-
-  app.get('/v1/runs/:id/events', { preHandler: requirePermission('read') }, async (request) => {
-    const runId = runIdOf(request.params);
-    const { from, limit } = parseInput(eventsQuery, request.query, 'query');
-    const recorded = await tenantRun(deps.store, principalOf(request).tenantId, runId);
-    return { runId, events: recorded.slice(from, from + limit), total: recorded.length };
-  });
-
-  app.post('/v1/runs/:id/cancel', { preHandler: requirePermission('cancel') }, async (request, reply) => {
-    const runId = runIdOf(request.params);
-    const { reason } = parseInput(cancelBody, request.body, 'cancellation');
-    const handled = await cancelRun(
-      deps,
-      principalOf(request),
-      runId,
-      reason,
-      idempotencyKeyOf(request.headers),
-    );
-    return reply.status(202).send({ runId, status: handled.state.status, cancelRequested: true });
-  });
-
-  app.post(
-    '/v1/runs/:id/approvals/:approvalId',
-    { preHandler: requirePermission('approve') },
-    async (request) => {
-      const parsed = approvalParams.safeParse(request.params);
-      if (!parsed.success) throw new HttpError(404, 'NOT_FOUND', 'no such approval');
-      const { decision, comment } = parseInput(approvalBody, request.body, 'approval');
-      const handled = await decideApproval(
+  api.route({
+    ...routeOf(contracts.submitRun),
+    handler: async (request, reply) => {
+      const receipt = await submitRun(
         deps,
         principalOf(request),
-        parsed.data.id,
-        parsed.data.approvalId,
-        decision,
-        comment,
+        request.body,
+        request.headers['idempotency-key'],
       );
-      return {
-        runId: parsed.data.id,
-        approvalId: parsed.data.approvalId,
-        decision,
-        status: handled.state.status,
-      };
+      const { runId, status, streamId, position } = receipt;
+      return reply.status(receipt.created ? 202 : 200).send({ runId, status, streamId, position });
     },
-  );
+  });
+
+  api.route({
+    ...routeOf(contracts.simulateRun),
+    handler: async (request) => simulateRun(deps, principalOf(request), request.body),
+  });
+
+  api.route({
+    ...routeOf(contracts.getRun),
+    handler: async (request) => {
+      const { id } = request.params;
+      const recorded = await tenantRun(deps.store, principalOf(request).tenantId, id);
+      return runDetailOf(recorded.map((e) => toDomainEvent<RunEvent>(e)))!;
+    },
+  });
+
+  api.route({
+    ...routeOf(contracts.runOutput),
+    handler: async (request) => {
+      const recorded = await tenantRun(deps.store, principalOf(request).tenantId, request.params.id);
+      return runOutputOf(recorded.map((e) => toDomainEvent<RunEvent>(e)));
+    },
+  });
+
+  api.route({
+    ...routeOf(contracts.runEvents),
+    handler: async (request) => {
+      const { id } = request.params;
+      const { from, limit } = request.query;
+      const recorded = await tenantRun(deps.store, principalOf(request).tenantId, id);
+      return { runId: id, events: recorded.slice(from, from + limit), total: recorded.length };
+    },
+  });
+
+  api.route({
+    ...routeOf(contracts.cancelRun),
+    handler: async (request, reply) => {
+      const { id } = request.params;
+      const handled = await cancelRun(
+        deps,
+        principalOf(request),
+        id,
+        request.body.reason,
+        request.headers['idempotency-key'],
+      );
+      return reply.status(202).send({ runId: id, status: handled.state.status, cancelRequested: true });
+    },
+  });
+
+  api.route({
+    ...routeOf(contracts.decideApproval),
+    handler: async (request) => {
+      const { id, approvalId } = request.params;
+      const { decision, comment } = request.body;
+      const handled = await decideApproval(deps, principalOf(request), id, approvalId, decision, comment);
+      return { runId: id, approvalId, decision, status: handled.state.status };
+    },
+  });
 };

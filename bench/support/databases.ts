@@ -4,12 +4,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SqlClient } from '../../domain/store/sql-port.ts';
 import { allMigrations } from '../../infra/migrations.ts';
 import { migrate } from '../../infra/store/migrate.ts';
 import { createPGliteClient } from '../../infra/store/pglite-client.ts';
 import { createPostgresClient } from '../../infra/store/postgres-client.ts';
-import type { SqlClient } from '../../infra/store/sql-client.ts';
-import { benchDatabaseUrl, ensureDatabase, execOn } from './postgres.ts';
+import { benchDatabaseUrl, benchSchema, ensureDatabase, execOn } from './postgres.ts';
 import type { Figure } from './report.ts';
 
 export type StoreKind = 'postgres' | 'pglite';
@@ -38,7 +38,7 @@ export async function openBenchDatabase(
 ): Promise<BenchDatabase> {
   if (kind === 'postgres') {
     const url = await ensureDatabase(benchDatabaseUrl);
-    const schema = `bench_${name}`;
+    const schema = benchSchema(name);
     await execOn(url, `DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
     const open = async (maxConnections = options.maxConnections ?? 10) =>
       createPostgresClient({ connectionString: url, schema, maxConnections });

@@ -1,9 +1,26 @@
 // PostgreSQL for benchmarks: a database of their own, created through the `postgres`
-// database when it is missing.
+// database when it is missing. One setting, as everywhere: `DATABASE_URL` (default
+// postgres://postgres@127.0.0.1:5432/aos_bench). The peers' databases (Emmett, DBOS) are
+// named after it (`<database>_emmett`, `<database>_dbos`) and every suite's schema carries
+// `AOS_BENCH_PREFIX` (default `bench`), so two benches given another database or prefix never
+// touch each other's data. Ports are chosen by the system and files live in fresh temp folders.
 import pg from 'pg';
 
-export const benchDatabaseUrl =
-  process.env.AOS_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/aos_bench';
+export const benchDatabaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/aos_bench';
+
+const prefix = process.env.AOS_BENCH_PREFIX ?? 'bench';
+if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) {
+  throw new Error(`AOS_BENCH_PREFIX must be a lower-case SQL identifier, not ${JSON.stringify(prefix)}`);
+}
+
+/** The schema a suite measures in: `<AOS_BENCH_PREFIX>_<name>`. */
+export const benchSchema = (name: string) => `${prefix}_${name}`;
+
+/** A peer's own database on the bench server: `<bench database>_<peer>`. */
+export function peerDatabaseUrl(peer: string): string {
+  const database = decodeURIComponent(new URL(benchDatabaseUrl).pathname.slice(1));
+  return databaseUrlFor(benchDatabaseUrl, `${database}_${peer}`);
+}
 
 /** The URL of `database` on the same server as `url`. */
 export function databaseUrlFor(url: string, database: string): string {

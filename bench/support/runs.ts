@@ -1,6 +1,7 @@
 // What the executor, API and projection benchmarks run: 3-step plans of the stub skills,
 // submitted through the real command handler.
-import { type CommandDeps, type SubmitRunRequest, submitRun } from '../../commands/run-commands.ts';
+import { type CommandDeps, submitRun } from '../../commands/run-commands.ts';
+import type { SubmitRunRequest } from '../../domain/run/submit-request.ts';
 
 /**
  * llm_invoke on the deterministic `stub` model, a JMESPath transform, and llm_invoke again.

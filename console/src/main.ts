@@ -1,7 +1,7 @@
 // The console's shell: sign-in, navigation and a hash router (#/runs, #/runs/<id>, #/history,
 // #/costs, #/divergence, #/export), so it is static files only and every page can be linked.
 import './style.css';
-import { ApiError, getJson, session, type Whoami, whenUnauthenticated } from './api.ts';
+import { AosError, api, clientFor, session, type Whoami, whenUnauthenticated } from './api.ts';
 import { errorState, field, h } from './dom.ts';
 import type { Page } from './page.ts';
 import { costsPage } from './pages/costs.ts';
@@ -59,15 +59,15 @@ function signIn(message?: string) {
     event.preventDefault();
     const candidate = key.value.trim();
     try {
-      me = await getJson<Whoami>('/v1/whoami', candidate);
+      me = await clientFor(candidate).whoami();
       session.save(candidate);
       if (!location.hash || location.hash === '#/') location.hash = '#/runs';
       route();
     } catch (error) {
       const text =
-        error instanceof ApiError && error.status === 401
+        error instanceof AosError && error.status === 401
           ? 'That key is unknown or revoked.'
-          : error instanceof ApiError && error.status === 403
+          : error instanceof AosError && error.status === 403
             ? 'That key cannot read runs (a system key manages keys only): use a tenant key.'
             : error;
       status.replaceChildren(errorState(text));
@@ -171,11 +171,11 @@ async function start() {
   const key = session.key();
   if (!key) return signIn();
   try {
-    me = await getJson<Whoami>('/v1/whoami');
+    me = await api.whoami();
     if (!location.hash) location.hash = '#/runs';
     route();
   } catch (error) {
-    if (!(error instanceof ApiError && error.status === 401)) signIn(String((error as Error).message));
+    if (!(error instanceof AosError && error.status === 401)) signIn(String((error as Error).message));
   }
 }
 void start();

@@ -2,6 +2,8 @@
 // a mounted element and (for live refresh, charts) a clean-up out.
 import type { Whoami } from './api.ts';
 
+type Permission = Whoami['permissions'][number];
+
 export interface PageContext {
   me: Whoami;
   /** The path segment after the page's name (a run id). */
@@ -9,7 +11,7 @@ export interface PageContext {
   params: URLSearchParams;
   /** Replaces the page's query parameters (filters stay in the URL, so they can be shared). */
   setParams(params: Record<string, string | undefined>): void;
-  may(permission: string): boolean;
+  may(permission: Permission): boolean;
 }
 
 export interface Page {

@@ -1,8 +1,9 @@
 // A run's events turned into what the timeline shows: per step, each attempt with its
 // duration, each retry's wait, each charge, policy decision and approval, in recorded order.
 // Pure over the events (no DOM), so the page only lays it out.
+
+import type { RecordedEventView as RecordedEvent } from '../../client/index.ts';
 import { ms, usd } from './format.ts';
-import type { RecordedEvent } from './types.ts';
 
 export interface TimelineEntry {
   at: string;

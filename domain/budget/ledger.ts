@@ -1,24 +1,94 @@
-// The tenant day ledger: one stream per tenant and UTC day. A reservation holds budget for
-// an attempt before the call; settling records the true spend, releasing returns the hold.
-// Because every command is decided against the stream's current state and appended with the
-// expected version, concurrent runs of one tenant are serialised here and cannot overspend:
-// committed (settled + outstanding reservations) never passes the limit through a Reserve.
+// A tenant's budget per UTC day. A reservation holds budget for an attempt before the call;
+// settling records the true spend, releasing returns the hold. Every one is an event.
+//
+// Where the events go: each run keeps its own ledger stream for the day,
+// `budget-<tenantId>-<yyyy-mm-dd>:<runId>` (`runLedgerStreamId`), written only by the
+// executor that holds the run's lease, so concurrent runs of one tenant never contend on a
+// stream. The day as a whole (`budget-<tenantId>-<yyyy-mm-dd>`, `ledgerDayId`) is the sum of
+// the run ledgers of that day: `DayTotals`, a fold of constant size. Exactness comes from the
+// day's totals kept as a counter row that a reservation moves with a conditional update in
+// the same transaction as its event (infra/executor/sql-budget-ledger.ts): the guard there is
+// `dayLimitRefusal`'s inequality, so committed (settled + outstanding reservations) never
+// passes the limit through a reservation. Days recorded before run ledgers existed are one
+// stream holding every run's events; they fold the same way.
 import { z } from 'zod';
+import type { Decider } from '../decider.ts';
 import { DomainError } from '../domain-error.ts';
 import type { BudgetEvent, BudgetEventData } from '../events/budget-events.ts';
 import { type Micros, microsSchema } from '../money.ts';
 
-/** `budget-<tenantId>-<yyyy-mm-dd>`, the UTC day of `isoInstantOrDate`. */
+function utcDay(isoInstantOrDate: string): string {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(isoInstantOrDate)) return isoInstantOrDate;
+  const ms = Date.parse(isoInstantOrDate);
+  if (Number.isNaN(ms)) throw new DomainError('INVALID_INPUT', `not a date: ${isoInstantOrDate}`);
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** `budget-<tenantId>-<yyyy-mm-dd>`, the UTC day of `isoInstantOrDate`: the day as a whole. */
 export function budgetStreamId(tenantId: string, isoInstantOrDate: string): string {
   if (tenantId.length === 0) throw new DomainError('INVALID_INPUT', 'tenantId is empty');
-  const day = /^\d{4}-\d{2}-\d{2}$/.test(isoInstantOrDate)
-    ? isoInstantOrDate
-    : (() => {
-        const ms = Date.parse(isoInstantOrDate);
-        if (Number.isNaN(ms)) throw new DomainError('INVALID_INPUT', `not a date: ${isoInstantOrDate}`);
-        return new Date(ms).toISOString().slice(0, 10);
-      })();
-  return `budget-${tenantId}-${day}`;
+  return `budget-${tenantId}-${utcDay(isoInstantOrDate)}`;
+}
+
+/** One run's ledger for one day: `budget-<tenantId>-<yyyy-mm-dd>:<runId>`. */
+export function runLedgerStreamId(tenantId: string, isoInstantOrDate: string, runId: string): string {
+  if (runId.length === 0) throw new DomainError('INVALID_INPUT', 'runId is empty');
+  return `${budgetStreamId(tenantId, isoInstantOrDate)}:${runId}`;
+}
+
+const LEDGER_STREAM = /^(budget-.*-\d{4}-\d{2}-\d{2})(?::[^:]+)?$/;
+
+/** A tenant day's ledger stream, or one run's share of it. */
+export function isLedgerStream(streamId: string): boolean {
+  return LEDGER_STREAM.test(streamId);
+}
+
+/** The day (`budget-<tenantId>-<day>`) a ledger stream belongs to, run ledger or whole day. */
+export function ledgerDayId(streamId: string): string {
+  const match = LEDGER_STREAM.exec(streamId);
+  if (!match) throw new DomainError('INVALID_INPUT', `not a budget ledger stream: ${streamId}`);
+  return match[1]!;
+}
+
+/** What a day (or one run's share of it) holds: constant size, whatever the day's volume. */
+export interface DayTotals {
+  /** Sum of reservations neither settled nor released. */
+  reservedMicros: Micros;
+  settledMicros: Micros;
+  /** Per model: outstanding reserved + settled, for the per-model caps. */
+  committedByModel: Record<string, Micros>;
+}
+
+export const initialDayTotals: DayTotals = { reservedMicros: 0, settledMicros: 0, committedByModel: {} };
+
+export function committedMicros(totals: DayTotals): Micros {
+  return totals.reservedMicros + totals.settledMicros;
+}
+
+/** How an event moves the totals: outstanding reservations, settled spend, the model's share. */
+export function ledgerDelta(event: BudgetEvent): { reserved: Micros; settled: Micros; model?: string } {
+  const model = event.data.model === undefined ? {} : { model: event.data.model };
+  switch (event.type) {
+    case 'BudgetReserved':
+      return { reserved: event.data.amountMicros, settled: 0, ...model };
+    case 'BudgetSettled':
+      return { reserved: -event.data.reservedMicros, settled: event.data.actualMicros, ...model };
+    case 'BudgetReleased':
+      return { reserved: -event.data.amountMicros, settled: 0, ...model };
+  }
+}
+
+/** Folds one event into the totals; no event needs any earlier one but its own reservation's. */
+export function evolveDayTotals(totals: DayTotals, event: BudgetEvent): DayTotals {
+  const { reserved, settled, model } = ledgerDelta(event);
+  return {
+    reservedMicros: totals.reservedMicros + reserved,
+    settledMicros: totals.settledMicros + settled,
+    committedByModel:
+      model === undefined
+        ? totals.committedByModel
+        : { ...totals.committedByModel, [model]: (totals.committedByModel[model] ?? 0) + reserved + settled },
+  };
 }
 
 export interface Reservation {
@@ -30,25 +100,12 @@ export interface Reservation {
   actualMicros?: Micros;
 }
 
-export interface LedgerState {
+/** A ledger stream folded: its reservations (one run's, in a run ledger) and its totals. */
+export interface LedgerState extends DayTotals {
   reservations: Record<string, Reservation>;
-  /** Sum of reservations neither settled nor released. */
-  reservedMicros: Micros;
-  settledMicros: Micros;
-  /** Per model: outstanding reserved + settled, for the per-model caps. */
-  committedByModel: Record<string, Micros>;
 }
 
-export const initialLedgerState: LedgerState = {
-  reservations: {},
-  reservedMicros: 0,
-  settledMicros: 0,
-  committedByModel: {},
-};
-
-export function committedMicros(state: LedgerState): Micros {
-  return state.reservedMicros + state.settledMicros;
-}
+export const initialLedgerState: LedgerState = { reservations: {}, ...initialDayTotals };
 
 export const reserveSchema = z.strictObject({
   type: z.literal('Reserve'),
@@ -75,9 +132,12 @@ export interface Release {
 
 export type LedgerCommand = Reserve | Settle | Release;
 
-function modelDelta(state: LedgerState, model: string | undefined, delta: number): Record<string, Micros> {
-  if (model === undefined) return state.committedByModel;
-  return { ...state.committedByModel, [model]: (state.committedByModel[model] ?? 0) + delta };
+function withReservation(state: LedgerState, event: BudgetEvent, reservation: Reservation): LedgerState {
+  // Only this stream's reservations are copied: a run's handful, not the day's.
+  return {
+    ...evolveDayTotals(state, event),
+    reservations: { ...state.reservations, [reservation.reservationId]: reservation },
+  };
 }
 
 export function evolveLedger(state: LedgerState, event: BudgetEvent): LedgerState {
@@ -86,37 +146,21 @@ export function evolveLedger(state: LedgerState, event: BudgetEvent): LedgerStat
       const { reservationId, runId, amountMicros, model } = event.data;
       const reservation: Reservation = { reservationId, runId, amountMicros, status: 'reserved' };
       if (model !== undefined) reservation.model = model;
-      return {
-        reservations: { ...state.reservations, [reservationId]: reservation },
-        reservedMicros: state.reservedMicros + amountMicros,
-        settledMicros: state.settledMicros,
-        committedByModel: modelDelta(state, model, amountMicros),
-      };
+      return withReservation(state, event, reservation);
     }
     case 'BudgetSettled': {
-      const { reservationId, reservedMicros, actualMicros, model } = event.data;
-      const reservation = state.reservations[reservationId];
+      const reservation = state.reservations[event.data.reservationId];
       if (!reservation) return state;
-      return {
-        reservations: {
-          ...state.reservations,
-          [reservationId]: { ...reservation, status: 'settled', actualMicros },
-        },
-        reservedMicros: state.reservedMicros - reservedMicros,
-        settledMicros: state.settledMicros + actualMicros,
-        committedByModel: modelDelta(state, model, actualMicros - reservedMicros),
-      };
+      return withReservation(state, event, {
+        ...reservation,
+        status: 'settled',
+        actualMicros: event.data.actualMicros,
+      });
     }
     case 'BudgetReleased': {
-      const { reservationId, amountMicros, model } = event.data;
-      const reservation = state.reservations[reservationId];
+      const reservation = state.reservations[event.data.reservationId];
       if (!reservation) return state;
-      return {
-        reservations: { ...state.reservations, [reservationId]: { ...reservation, status: 'released' } },
-        reservedMicros: state.reservedMicros - amountMicros,
-        settledMicros: state.settledMicros,
-        committedByModel: modelDelta(state, model, -amountMicros),
-      };
+      return withReservation(state, event, { ...reservation, status: 'released' });
     }
   }
 }
@@ -151,6 +195,35 @@ function refuse(
   );
 }
 
+/** The model cap a reservation is held to, if any. */
+export function modelCapOf(command: Reserve): Micros | undefined {
+  return command.model === undefined ? undefined : command.modelCaps?.[command.model];
+}
+
+/**
+ * The day's rule: a reservation fits when the day's committed plus it stays within the limit,
+ * and the model's committed plus it within the model's cap. Null when it fits, else the refusal.
+ */
+export function dayLimitRefusal(command: Reserve, day: DayTotals): DomainError | null {
+  const committed = committedMicros(day);
+  if (committed + command.amountMicros > command.limitMicros) {
+    return refuse('tenant_day', command.amountMicros, command.limitMicros, committed);
+  }
+  const cap = modelCapOf(command);
+  if (cap !== undefined) {
+    const modelCommitted = day.committedByModel[command.model!] ?? 0;
+    if (modelCommitted + command.amountMicros > cap) {
+      return refuse('model_cap', command.amountMicros, cap, modelCommitted, command.model);
+    }
+  }
+  return null;
+}
+
+/**
+ * A reservation's event, decided on its ledger stream (idempotency, terms). Whether the day
+ * has room is `dayLimitRefusal`, checked against the whole day's totals by whoever holds them
+ * atomically (the counter row's guard; `decideOnDay` for a fold of the whole day).
+ */
 function reserve(command: Reserve, state: LedgerState): BudgetEvent[] {
   const parsed = reserveSchema.safeParse(command);
   if (!parsed.success)
@@ -161,17 +234,6 @@ function reserve(command: Reserve, state: LedgerState): BudgetEvent[] {
     if (sameReservation(existing, command)) return [];
     throw new DomainError('CONFLICT', `reservation ${command.reservationId} exists with other terms`);
   }
-  const committed = committedMicros(state);
-  if (committed + command.amountMicros > command.limitMicros) {
-    throw refuse('tenant_day', command.amountMicros, command.limitMicros, committed);
-  }
-  const cap = command.model === undefined ? undefined : command.modelCaps?.[command.model];
-  if (cap !== undefined) {
-    const modelCommitted = state.committedByModel[command.model!] ?? 0;
-    if (modelCommitted + command.amountMicros > cap) {
-      throw refuse('model_cap', command.amountMicros, cap, modelCommitted, command.model);
-    }
-  }
   const data: BudgetEventData<'BudgetReserved'> = {
     reservationId: command.reservationId,
     runId: command.runId,
@@ -179,6 +241,7 @@ function reserve(command: Reserve, state: LedgerState): BudgetEvent[] {
     limitMicros: command.limitMicros,
   };
   if (command.model !== undefined) data.model = command.model;
+  const cap = modelCapOf(command);
   if (cap !== undefined) data.modelCapMicros = cap;
   return [{ type: 'BudgetReserved', data }];
 }
@@ -189,21 +252,19 @@ function openReservation(state: LedgerState, reservationId: string): Reservation
   return reservation;
 }
 
+function alreadyClosed(reservation: Reservation, reservationId: string): DomainError {
+  return new DomainError('CONFLICT', `reservation ${reservationId} is already ${reservation.status}`, {
+    status: reservation.status,
+  });
+}
+
 function settle(command: Settle, state: LedgerState): BudgetEvent[] {
   if (!Number.isSafeInteger(command.actualMicros) || command.actualMicros < 0) {
     throw new DomainError('INVALID_INPUT', 'actualMicros must be a non-negative integer');
   }
   const reservation = openReservation(state, command.reservationId);
   if (reservation.status === 'settled' && reservation.actualMicros === command.actualMicros) return [];
-  if (reservation.status !== 'reserved') {
-    throw new DomainError(
-      'CONFLICT',
-      `reservation ${command.reservationId} is already ${reservation.status}`,
-      {
-        status: reservation.status,
-      },
-    );
-  }
+  if (reservation.status !== 'reserved') throw alreadyClosed(reservation, command.reservationId);
   const data: BudgetEventData<'BudgetSettled'> = {
     reservationId: reservation.reservationId,
     runId: reservation.runId,
@@ -217,15 +278,7 @@ function settle(command: Settle, state: LedgerState): BudgetEvent[] {
 function release(command: Release, state: LedgerState): BudgetEvent[] {
   const reservation = openReservation(state, command.reservationId);
   if (reservation.status === 'released') return [];
-  if (reservation.status !== 'reserved') {
-    throw new DomainError(
-      'CONFLICT',
-      `reservation ${command.reservationId} is already ${reservation.status}`,
-      {
-        status: reservation.status,
-      },
-    );
-  }
+  if (reservation.status !== 'reserved') throw alreadyClosed(reservation, command.reservationId);
   const data: BudgetEventData<'BudgetReleased'> = {
     reservationId: reservation.reservationId,
     runId: reservation.runId,
@@ -235,6 +288,7 @@ function release(command: Release, state: LedgerState): BudgetEvent[] {
   return [{ type: 'BudgetReleased', data }];
 }
 
+/** Decides a command on its ledger stream; the day's room is checked apart (see `reserve`). */
 export function decideLedger(command: LedgerCommand, state: LedgerState): BudgetEvent[] {
   switch (command.type) {
     case 'Reserve':
@@ -246,10 +300,24 @@ export function decideLedger(command: LedgerCommand, state: LedgerState): Budget
   }
 }
 
-export const budgetLedgerDecider = {
+/** Decides on a stream that holds the whole day (its totals are the day's): the limit included. */
+export function decideOnDay(command: LedgerCommand, state: LedgerState): BudgetEvent[] {
+  const events = decideLedger(command, state);
+  if (command.type === 'Reserve' && events.length > 0) {
+    const refusal = dayLimitRefusal(command, state);
+    if (refusal) throw refusal;
+  }
+  return events;
+}
+
+/** A run's ledger for a day: the executor's decider (the day's room is the counter's guard). */
+export const budgetLedgerDecider: Decider<LedgerState, LedgerCommand, BudgetEvent> = {
   initialState: () => initialLedgerState,
   evolve: evolveLedger,
   decide: decideLedger,
 };
+
+/** The whole day in one fold (tests, replay of days recorded as one stream). */
+export const dayLedgerDecider = { ...budgetLedgerDecider, decide: decideOnDay };
 
 export { decideLedger as decide, evolveLedger as evolve, initialLedgerState as initialState };

@@ -1,5 +1,5 @@
-// The tenant day ledger (`budget-<tenantId>-<yyyy-mm-dd>`). Appending with the expected
-// version serialises reservations of one tenant-day, so concurrent runs cannot overspend.
+// The tenant day ledger: each run's own stream per day (`budget-<tenantId>-<yyyy-mm-dd>:<runId>`),
+// kept exact by the day's counters (domain/budget/ledger.ts). Days recorded before: one stream.
 import { z } from 'zod';
 import { microsSchema } from '../money.ts';
 import { idSchema } from './fields.ts';

@@ -1,6 +1,7 @@
 // The event catalog of AOS: every event type, its schema, and the shared registry that
 // refuses an unknown type or an invalid payload before it reaches the store.
 import type { z } from 'zod';
+import { agentEventSchemas } from './agent-events.ts';
 import { type BudgetEventType, budgetEventSchemas } from './budget-events.ts';
 import { referenceDataEventSchemas } from './reference-data-events.ts';
 import { EventRegistry, type ValidatedEvent } from './registry.ts';
@@ -11,6 +12,7 @@ export const eventSchemas = {
   ...runEventSchemas,
   ...budgetEventSchemas,
   ...referenceDataEventSchemas,
+  ...agentEventSchemas,
 } as const;
 
 type EventSchemas = typeof eventSchemas;

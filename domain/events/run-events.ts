@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { actorSchema } from '../actor.ts';
 import { planEstimateSchema } from '../estimate.ts';
 import { microsSchema } from '../money.ts';
+import { onFailureValues, stepIdSchema } from '../plan/schema.ts';
 import { policyHash, policyInputSchema, policyResults, policyRulesSchema } from '../policy.ts';
 import { priceModelsSchema, priceTableHash } from '../pricing.ts';
 import { retryPolicySchema } from '../retry.ts';
@@ -22,16 +23,44 @@ import {
   tokenUsageSchema,
 } from './fields.ts';
 
-/** A plan step as the run recorded it: its retry policy is the effective one (skill default + step override). */
-export const recordedStepSchema = z.strictObject({
+/** A step's compensation as recorded: its retry policy is the effective one. */
+export const recordedCompensationSchema = z.strictObject({
   skill: z.string().min(1),
   skillVersion: z.string().min(1).optional(),
   input: z.record(z.string(), z.unknown()),
   retry: retryPolicySchema,
-  onFailure: z.enum(['fail', 'continue']),
+});
+
+/**
+ * A plan step as the run recorded it: its retry policy is the effective one (skill default +
+ * step override). Steps of a v1 plan have no id, dependsOn, when or compensate; they are
+ * upcast on read (domain/plan/graph.ts).
+ */
+export const recordedStepSchema = z.strictObject({
+  id: stepIdSchema.optional(),
+  skill: z.string().min(1),
+  skillVersion: z.string().min(1).optional(),
+  input: z.record(z.string(), z.unknown()),
+  dependsOn: z.array(stepIdSchema).optional(),
+  when: z.string().min(1).optional(),
+  retry: retryPolicySchema,
+  onFailure: z.enum(onFailureValues),
+  compensate: recordedCompensationSchema.optional(),
   sideEffecting: z.boolean(),
 });
 export type RecordedStep = z.infer<typeof recordedStepSchema>;
+
+export const recordedPlanSchema = z.strictObject({
+  /** Absent: a v1 plan (a list of steps, each after the one before). */
+  version: z.literal(2).optional(),
+  steps: z.array(recordedStepSchema).min(1),
+  output: z.unknown().optional(),
+  maxParallel: z.int().positive().optional(),
+});
+export type RecordedPlan = z.infer<typeof recordedPlanSchema>;
+
+/** Marks the attempt events of a compensation (undoing a completed step) apart from the step's own. */
+const compensationFlag = z.literal(true).optional();
 
 export const runBudgetSchema = z.strictObject({
   maxCostMicros: microsSchema,
@@ -47,7 +76,9 @@ export const runSubmitted = z
     runId: runIdSchema,
     tenantId: idSchema,
     agentId: idSchema,
-    plan: z.strictObject({ steps: z.array(recordedStepSchema).min(1) }),
+    plan: recordedPlanSchema,
+    /** The run's input, read by references as `input` (v2 plans). */
+    input: z.record(z.string(), z.unknown()).optional(),
     budget: runBudgetSchema,
     seed: seedSchema,
     policy: z.strictObject({ version: z.string().min(1), hash: hashSchema, rules: policyRulesSchema }),
@@ -130,6 +161,14 @@ export const skillCallStarted = z.strictObject({
   reservationId: idSchema,
   reservedMicros: microsSchema,
   estimateMicros: microsSchema,
+  compensation: compensationFlag,
+  /** v2 plans: the input after references were resolved, in full when small enough… */
+  input: z.record(z.string(), z.unknown()).optional(),
+  /** …and always its hash; a large input is recorded as its hash and a truncated copy. */
+  inputHash: hashSchema.optional(),
+  inputTruncated: z.string().optional(),
+  /** v2 plans: the step's seed, derived from the run's seed and the step's id. */
+  seed: z.int().nonnegative().optional(),
   at: atSchema,
 });
 
@@ -137,6 +176,7 @@ export const skillCallSucceeded = z.strictObject({
   runId: runIdSchema,
   stepIndex: stepIndexSchema,
   attempt: attemptSchema,
+  compensation: compensationFlag,
   output: z.unknown().optional(),
   latencyMs: durationMsSchema,
   at: atSchema,
@@ -146,6 +186,7 @@ export const skillCallFailed = z.strictObject({
   runId: runIdSchema,
   stepIndex: stepIndexSchema,
   attempt: attemptSchema,
+  compensation: compensationFlag,
   errorCode: errorCodeSchema,
   category: errorCategorySchema,
   retryable: z.boolean(),
@@ -159,6 +200,7 @@ export const costCharged = z.strictObject({
   runId: runIdSchema,
   stepIndex: stepIndexSchema,
   attempt: attemptSchema,
+  compensation: compensationFlag,
   reservationId: idSchema,
   usage: tokenUsageSchema.optional(),
   /** The pre-call estimate (v2) of this attempt. */
@@ -178,6 +220,7 @@ export const retryScheduled = z.strictObject({
   stepIndex: stepIndexSchema,
   /** The attempt that failed. */
   attempt: attemptSchema,
+  compensation: compensationFlag,
   nextAttempt: attemptSchema,
   errorCode: errorCodeSchema,
   delayMs: durationMsSchema,
@@ -210,6 +253,37 @@ export const stepCompleted = z.strictObject({
   at: atSchema,
 });
 
+/** A step whose `when` was falsy, or whose dependencies were all skipped: it never runs. */
+export const stepSkipped = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  stepId: stepIdSchema,
+  reason: z.string(),
+  at: atSchema,
+});
+
+/** A step with onFailure=compensate failed: these completed steps are undone, in this order. */
+export const compensationRequested = z.strictObject({
+  runId: runIdSchema,
+  /** The step whose failure ends the run. */
+  stepIndex: stepIndexSchema,
+  errorCode: errorCodeSchema,
+  reason: z.string(),
+  /** Steps to compensate, in reverse order of completion. */
+  steps: z.array(stepIndexSchema),
+  at: atSchema,
+});
+
+export const stepCompensated = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  outcome: z.enum(['succeeded', 'failed']),
+  attempts: z.int().nonnegative(),
+  errorCode: errorCodeSchema.optional(),
+  reason: z.string().optional(),
+  at: atSchema,
+});
+
 export const runCancelRequested = z.strictObject({
   runId: runIdSchema,
   actor: actorSchema,
@@ -224,6 +298,12 @@ export const runCompleted = z.strictObject({
   errorCode: errorCodeSchema.optional(),
   stepIndex: stepIndexSchema.optional(),
   chargedMicros: microsSchema,
+  /** The plan's `output`, resolved, when the plan declares one and the run succeeded. */
+  output: z.unknown().optional(),
+  /** The compensations a failed run ran, in the order they ran. */
+  compensations: z
+    .array(z.strictObject({ stepIndex: stepIndexSchema, outcome: z.enum(['succeeded', 'failed']) }))
+    .optional(),
   at: atSchema,
 });
 
@@ -242,6 +322,9 @@ export const runEventSchemas = {
   RetryScheduled: retryScheduled,
   BudgetExceeded: budgetExceeded,
   StepCompleted: stepCompleted,
+  StepSkipped: stepSkipped,
+  CompensationRequested: compensationRequested,
+  StepCompensated: stepCompensated,
   RunCancelRequested: runCancelRequested,
   RunCompleted: runCompleted,
 } as const;

@@ -11,10 +11,28 @@ import type { RunCommand } from './commands.ts';
 import { decide } from './decide.ts';
 import { evolve, initialState, type RunState } from './state.ts';
 
+/** The step an attempt command names; a compensation's commands name none (there is one at a time). */
+function stepOf(data: { stepIndex: number; compensation?: true }): { stepIndex?: number } {
+  return data.compensation ? {} : { stepIndex: data.stepIndex };
+}
+
 /** Usage and provider amount of an outcome live in the CostCharged that follows it, if any. */
-function chargeAfter(events: readonly RunEvent[], index: number, stepIndex: number, attempt: number) {
+function chargeAfter(
+  events: readonly RunEvent[],
+  index: number,
+  stepIndex: number,
+  attempt: number,
+  compensation: true | undefined,
+) {
   const next = events[index + 1];
-  if (next?.type === 'CostCharged' && next.data.stepIndex === stepIndex && next.data.attempt === attempt) {
+  // A compensation's attempt and the step's own share step and attempt numbers; the flag tells them apart.
+  const sameKind = (next?.data as { compensation?: true } | undefined)?.compensation === compensation;
+  if (
+    next?.type === 'CostCharged' &&
+    next.data.stepIndex === stepIndex &&
+    next.data.attempt === attempt &&
+    sameKind
+  ) {
     return next.data;
   }
   return undefined;
@@ -32,21 +50,40 @@ export function commandFor(events: readonly RunEvent[], index: number): RunComma
   const event = events[index]!;
   switch (event.type) {
     case 'RunSubmitted': {
-      const { runId, tenantId, agentId, plan, budget, seed, policy, priceTable, at } = event.data;
-      return { type: 'SubmitRun', runId, tenantId, agentId, plan, budget, seed, policy, priceTable, now: at };
+      const { runId, tenantId, agentId, plan, input, budget, seed, policy, priceTable, at } = event.data;
+      const submit: RunCommand = {
+        type: 'SubmitRun',
+        runId,
+        tenantId,
+        agentId,
+        plan,
+        budget,
+        seed,
+        policy,
+        priceTable,
+        now: at,
+      };
+      return input === undefined ? submit : { ...submit, input };
     }
     case 'PolicyDecided':
-      return { type: 'EvaluateStep', now: event.data.at };
+    case 'StepSkipped':
+    case 'StepCompleted':
+      // StepCompleted first: a step whose references could not be resolved when evaluated.
+      return { type: 'EvaluateStep', stepIndex: event.data.stepIndex, now: event.data.at };
     case 'BudgetExceeded':
-      if (event.data.scope === 'run') return { type: 'EvaluateStep', now: event.data.at };
+      if (event.data.scope === 'run') {
+        return { type: 'EvaluateStep', stepIndex: event.data.stepIndex, now: event.data.at };
+      }
       return {
         type: 'RecordBudgetRefused',
+        ...stepOf(event.data),
         reservationId: event.data.reservationId ?? '',
         requestedMicros: event.data.requestedMicros,
         remainingMicros: event.data.remainingMicros,
         scope: event.data.scope,
         now: event.data.at,
       };
+    case 'CompensationRequested':
     case 'RunCompleted':
       // Alone (not after StepCompleted or BudgetExceeded of the same command): a cancel or
       // deadline that took effect at a step boundary.
@@ -64,30 +101,37 @@ export function commandFor(events: readonly RunEvent[], index: number): RunComma
         { comment: event.data.comment },
       );
     case 'ApprovalExpired':
-      return { type: 'ExpireApproval', now: event.data.at };
+      return { type: 'ExpireApproval', stepIndex: event.data.stepIndex, now: event.data.at };
     case 'SkillCallStarted': {
       const { reservationId, reservedMicros, estimateMicros, at } = event.data;
-      return { type: 'StartAttempt', reservationId, reservedMicros, estimateMicros, now: at };
+      return {
+        type: 'StartAttempt',
+        ...stepOf(event.data),
+        reservationId,
+        reservedMicros,
+        estimateMicros,
+        now: at,
+      };
     }
     case 'SkillCallSucceeded': {
       const { stepIndex, attempt, latencyMs, at } = event.data;
-      const charge = chargeAfter(events, index, stepIndex, attempt);
+      const charge = chargeAfter(events, index, stepIndex, attempt, event.data.compensation);
       const outcome = withOptional({ ok: true } as SkillOutcome, {
         output: event.data.output,
         usage: charge?.usage,
         providerCostMicros: charge?.providerMicros,
       });
-      return { type: 'RecordOutcome', outcome, latencyMs, now: at };
+      return { type: 'RecordOutcome', ...stepOf(event.data), outcome, latencyMs, now: at };
     }
     case 'SkillCallFailed': {
       const { stepIndex, attempt, errorCode, message, retryAfterMs, latencyMs, at } = event.data;
-      const charge = chargeAfter(events, index, stepIndex, attempt);
+      const charge = chargeAfter(events, index, stepIndex, attempt, event.data.compensation);
       const outcome = withOptional({ ok: false, errorCode, message } as SkillOutcome, {
         retryAfterMs,
         usage: charge?.usage,
         providerCostMicros: charge?.providerMicros,
       });
-      return { type: 'RecordOutcome', outcome, latencyMs, now: at };
+      return { type: 'RecordOutcome', ...stepOf(event.data), outcome, latencyMs, now: at };
     }
     case 'RunCancelRequested':
       return {

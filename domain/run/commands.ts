@@ -6,29 +6,17 @@ import type { actorSchema } from '../actor.ts';
 import { errorCodeSchema, tokenUsageSchema } from '../events/fields.ts';
 import { seedSchema } from '../events/run-events.ts';
 import { microsSchema } from '../money.ts';
+import { planInputSchema, runInputSchema } from '../plan/schema.ts';
 import { policySchema } from '../policy.ts';
 import { priceTableSchema } from '../pricing.ts';
-import { retryOverrideSchema, retryPolicySchema } from '../retry.ts';
+import { retryPolicySchema } from '../retry.ts';
 import type { SkillOutcome } from '../skill.ts';
 import { isoInstantSchema } from '../time.ts';
 
 export const DEFAULT_MAX_STEPS = 50;
 export const DEFAULT_DEADLINE_MS = 60 * 60 * 1000;
 
-export const planStepInputSchema = z.strictObject({
-  skill: z.string().min(1),
-  skillVersion: z.string().min(1).optional(),
-  input: z.record(z.string(), z.unknown()).default({}),
-  retry: retryOverrideSchema.optional(),
-  onFailure: z.enum(['fail', 'continue']).default('fail'),
-  /** Overrides the skill's own side-effecting flag for this step. */
-  sideEffecting: z.boolean().optional(),
-});
-export type PlanStepInput = z.input<typeof planStepInputSchema>;
-
-export const planInputSchema = z.strictObject({
-  steps: z.array(planStepInputSchema).min(1, 'a plan needs at least one step'),
-});
+export { type PlanStepInput, planInputSchema, planStepInputSchema } from '../plan/schema.ts';
 
 export const runBudgetInputSchema = z.strictObject({
   maxCostMicros: microsSchema,
@@ -48,6 +36,8 @@ export const submitRunSchema = z.strictObject({
   tenantId: z.string().min(1).max(256),
   agentId: z.string().min(1).max(256),
   plan: planInputSchema,
+  /** The run's input, read by the plan's references as `input`. */
+  input: runInputSchema.optional(),
   budget: runBudgetInputSchema,
   seed: seedSchema,
   /** The tenant's policy in force; `hash`, when given, must match the rules. */
@@ -63,6 +53,8 @@ export type ParsedSubmitRun = z.output<typeof submitRunSchema>;
 /** Asked before every attempt: ends the run (cancel, deadline, budget) or decides policy. */
 export interface EvaluateStep {
   type: 'EvaluateStep';
+  /** The step to evaluate; absent: the first active step (the only one of a linear plan). */
+  stepIndex?: number;
   now: string;
 }
 
@@ -78,12 +70,16 @@ export interface DecideApproval {
 
 export interface ExpireApproval {
   type: 'ExpireApproval';
+  /** The step whose attempt this is; absent: the only one (a linear plan), or the compensation under way. */
+  stepIndex?: number;
   now: string;
 }
 
 /** The tenant day ledger refused the reservation for the next attempt. */
 export interface RecordBudgetRefused {
   type: 'RecordBudgetRefused';
+  /** The step whose attempt this is; absent: the only one (a linear plan), or the compensation under way. */
+  stepIndex?: number;
   reservationId: string;
   requestedMicros: number;
   remainingMicros: number;
@@ -93,6 +89,8 @@ export interface RecordBudgetRefused {
 
 export interface StartAttempt {
   type: 'StartAttempt';
+  /** The step whose attempt this is; absent: the only one (a linear plan), or the compensation under way. */
+  stepIndex?: number;
   reservationId: string;
   reservedMicros: number;
   estimateMicros: number;
@@ -101,6 +99,8 @@ export interface StartAttempt {
 
 export interface RecordOutcome {
   type: 'RecordOutcome';
+  /** The step whose attempt this is; absent: the only one (a linear plan), or the compensation under way. */
+  stepIndex?: number;
   outcome: SkillOutcome;
   latencyMs: number;
   now: string;
@@ -109,6 +109,8 @@ export interface RecordOutcome {
 /** The in-flight attempt's lease expired without an outcome: its worker is presumed dead. */
 export interface RecordWorkerLost {
   type: 'RecordWorkerLost';
+  /** The step whose attempt this is; absent: the only one (a linear plan), or the compensation under way. */
+  stepIndex?: number;
   now: string;
 }
 

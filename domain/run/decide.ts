@@ -1,16 +1,24 @@
 // The run decider: decide(command, state) → new events, or a DomainError and nothing.
 // A pure function of the state and the command (which carries the observation and `now`);
 // see certify.ts for the proof obligation that follows from that.
+//
+// Steps whose dependencies have ended are active at once, each with its own attempt; a
+// command names its step (`stepIndex`) or, when it does not, means the only active one (a
+// linear plan). A failure that ends the run, a cancel and the deadline all wait until no
+// attempt is in flight, so every attempt that was started records its outcome.
 import { approverRoles, cancellerRoles } from '../actor.ts';
 import { DomainError } from '../domain-error.ts';
 import { type ErrorCode, errorCodes } from '../errors.ts';
+import { estimateStepV2 } from '../estimate.ts';
 import type { RunEvent } from '../events/run-events.ts';
 import { deterministicUuid } from '../hashing.ts';
+import { evaluate, isTruthy } from '../plan/references.ts';
 import { approvalTimeoutMs, evaluatePolicy, type PolicyInput } from '../policy.ts';
 import { computeChargeMicros } from '../pricing.ts';
 import { scheduledRetryDelayMs, shouldRetry } from '../retry.ts';
 import type { SkillOutcome } from '../skill.ts';
-import { httpHostOf } from '../step-input.ts';
+import type { StepInput } from '../step-input.ts';
+import { stepPolicyInput } from '../step-policy.ts';
 import { addMs, instantMs, normalizeInstant } from '../time.ts';
 import {
   type DecideApproval,
@@ -25,7 +33,22 @@ import {
   skillOutcomeSchema,
 } from './commands.ts';
 import { runEvent } from './emit.ts';
-import { isSubmitted, type RunState, type SubmittedRun } from './state.ts';
+import {
+  recordedInput,
+  resolvedCompensationInput,
+  resolvedRunOutput,
+  resolvedStepInput,
+  seedForStep,
+  stepContext,
+} from './resolve.ts';
+import {
+  evolve,
+  isSubmitted,
+  type RunState,
+  type StepRun,
+  type SubmittedRun,
+  somethingInFlight,
+} from './state.ts';
 import { type FinalRunStatus, isFinalStatus } from './status.ts';
 import { decideSubmitRun } from './submit.ts';
 
@@ -60,16 +83,55 @@ export function decide(command: RunCommand, state: RunState): RunEvent[] {
 }
 
 // ---- helpers ---------------------------------------------------------------------------
+// Texts name steps from 1, as the console does ("step 2" is stepIndex 1); fields stay 0-based.
 
-function currentStep(run: SubmittedRun) {
-  const step = run.submission.plan.steps[run.stepIndex];
-  if (!step) throw new DomainError('CONFLICT', `run has no step ${run.stepIndex}`);
-  return step;
+/** The v2 estimate of a step: the estimate of record for reservations and policy. */
+export function stepEstimateMicros(run: SubmittedRun, stepIndex: number): number {
+  return run.estimates?.v2.steps[stepIndex]?.costMicros ?? 0;
 }
 
-/** The v2 estimate of the current step: the estimate of record for reservations and policy. */
-export function stepEstimateMicros(run: SubmittedRun, stepIndex = run.stepIndex): number {
-  return run.estimates?.v2.steps[stepIndex]?.costMicros ?? 0;
+/** What a compensation reserves: its v2 estimate on its resolved input. */
+export function compensationEstimateMicros(run: SubmittedRun, stepIndex: number): number {
+  const compensate = run.submission.plan.steps[stepIndex]!.compensate!;
+  const input = resolvedCompensationInput(run, stepIndex);
+  return estimateStepV2({ skill: compensate.skill, input }, run.submission.priceTable).costMicros;
+}
+
+/** Micros other steps hold or are about to hold: reserved in flight, or allowed and not yet reserved. */
+export function committedMicros(run: SubmittedRun, exceptStep: number): number {
+  return run.steps.reduce((sum, step, index) => {
+    if (index === exceptStep) return sum;
+    if (step.phase.kind === 'in_flight') return sum + step.phase.reservedMicros;
+    if (step.phase.kind === 'ready') return sum + stepEstimateMicros(run, index);
+    return sum;
+  }, 0);
+}
+
+/** Whether a step must wait for other steps' reservations to settle before it can fit the run's budget. */
+export function waitsForBudget(run: SubmittedRun, stepIndex: number): boolean {
+  const committed = committedMicros(run, stepIndex);
+  return (
+    committed > 0 &&
+    run.chargedMicros + committed + stepEstimateMicros(run, stepIndex) > run.submission.budget.maxCostMicros
+  );
+}
+
+function step(run: SubmittedRun, stepIndex: number): StepRun {
+  const found = run.steps[stepIndex];
+  if (!found) throw new DomainError('CONFLICT', `run has no step ${stepIndex + 1}`, { stepIndex });
+  return found;
+}
+
+/** The step a command means: the one it names, else the first active one matching `phase`. */
+function targetStep(run: SubmittedRun, stepIndex: number | undefined, phase?: StepRun['phase']['kind']) {
+  if (stepIndex !== undefined) {
+    step(run, stepIndex);
+    return stepIndex;
+  }
+  const active = run.steps.flatMap((s, index) => (s.status === 'active' ? [index] : []));
+  const matching =
+    phase === undefined ? undefined : active.find((index) => run.steps[index]!.phase.kind === phase);
+  return matching ?? active[0];
 }
 
 function runCompleted(
@@ -77,7 +139,13 @@ function runCompleted(
   status: FinalRunStatus,
   reason: string,
   at: string,
-  extra: { errorCode?: ErrorCode; stepIndex?: number; chargedMicros?: number } = {},
+  extra: {
+    errorCode?: ErrorCode;
+    stepIndex?: number;
+    chargedMicros?: number;
+    output?: unknown;
+    compensations?: Array<{ stepIndex: number; outcome: 'succeeded' | 'failed' }>;
+  } = {},
 ): RunEvent {
   return runEvent('RunCompleted', {
     runId: run.submission.runId,
@@ -86,43 +154,72 @@ function runCompleted(
     errorCode: extra.errorCode,
     stepIndex: extra.stepIndex,
     chargedMicros: extra.chargedMicros ?? run.chargedMicros,
+    output: extra.output,
+    compensations: extra.compensations,
     at,
   });
 }
 
-/** The final status of a run ended by a failed step, by the failure's code. */
-function statusForFailure(errorCode: ErrorCode): FinalRunStatus {
-  switch (errorCode) {
-    case 'POLICY_DENIED':
-      return 'policy_denied';
-    case 'BUDGET_EXCEEDED':
-      return 'budget_exceeded';
-    case 'CANCELLED':
-      return 'cancelled';
-    default:
-      return 'failed';
-  }
+/** The state after events this command has produced so far. */
+function after(run: SubmittedRun, events: readonly RunEvent[]): SubmittedRun {
+  return events.reduce((state: RunState, event) => evolve(state, event), run) as SubmittedRun;
 }
 
-/** After a step ended: the run ends if it was the last step; otherwise the next step is up. */
-function afterStep(run: SubmittedRun, stepIndex: number, at: string, chargedMicros: number): RunEvent[] {
-  if (stepIndex < run.submission.plan.steps.length - 1) return [];
-  const failed = run.stepResults.filter((result) => result?.outcome === 'failed').length;
+/** Ends a failing run once nothing is in flight: its compensations first, if it asked for them. */
+function finishFailure(run: SubmittedRun, at: string): RunEvent[] {
+  const failure = run.failure!;
+  const toCompensate = failure.compensate
+    ? [...run.completionOrder].reverse().filter((index) => run.submission.plan.steps[index]!.compensate)
+    : [];
+  if (toCompensate.length > 0) {
+    return [
+      runEvent('CompensationRequested', {
+        runId: run.submission.runId,
+        stepIndex: failure.stepIndex,
+        errorCode: failure.errorCode,
+        reason: failure.reason,
+        steps: toCompensate,
+        at,
+      }),
+    ];
+  }
+  return [
+    runCompleted(run, failure.status, failure.reason, at, {
+      errorCode: failure.errorCode,
+      stepIndex: failure.stepIndex,
+    }),
+  ];
+}
+
+/**
+ * What follows a step's end (its events already in `run`): a failure ends the run once no
+ * attempt is in flight; the run succeeds when every step has ended; otherwise nothing.
+ */
+function afterStep(run: SubmittedRun, at: string): RunEvent[] {
+  if (run.failure) return somethingInFlight(run) ? [] : finishFailure(run, at);
+  if (run.steps.some((s) => s.status === 'pending' || s.status === 'active')) return [];
+  const failed = run.steps.filter((s) => s.status === 'failed').length;
   const reason =
     failed === 0 ? 'all steps succeeded' : `all steps done; ${failed} failed step(s) were continued`;
-  return [runCompleted(run, 'succeeded', reason, at, { chargedMicros })];
+  let output: unknown;
+  try {
+    output = resolvedRunOutput(run);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return [runCompleted(run, 'failed', `the plan output could not be resolved: ${message}`, at, {})];
+  }
+  return [runCompleted(run, 'succeeded', reason, at, { output })];
 }
 
 /** A step that ended in failure: StepCompleted, then the run ends unless the step may continue. */
 function stepFailed(
   run: SubmittedRun,
+  stepIndex: number,
   errorCode: ErrorCode,
   reason: string,
   at: string,
   attempts: number,
-  chargedMicros = run.chargedMicros,
 ): RunEvent[] {
-  const stepIndex = run.stepIndex;
   const completed = runEvent('StepCompleted', {
     runId: run.submission.runId,
     stepIndex,
@@ -132,140 +229,195 @@ function stepFailed(
     reason,
     at,
   });
-  if (currentStep(run).onFailure === 'continue') {
-    const counted = { ...run, stepResults: withResult(run, stepIndex, 'failed', attempts) };
-    return [completed, ...afterStep(counted, stepIndex, at, chargedMicros)];
-  }
-  return [
-    completed,
-    runCompleted(run, statusForFailure(errorCode), `step ${stepIndex} failed: ${reason}`, at, {
-      errorCode,
-      stepIndex,
-      chargedMicros,
-    }),
-  ];
+  return [completed, ...afterStep(after(run, [completed]), at)];
 }
 
-function withResult(run: SubmittedRun, stepIndex: number, outcome: 'succeeded' | 'failed', attempts: number) {
-  const results = [...run.stepResults];
-  results[stepIndex] = { outcome, attempts };
-  return results;
-}
-
-function requirePhase<K extends SubmittedRun['phase']['kind']>(
-  run: SubmittedRun,
+function requirePhase<K extends StepRun['phase']['kind']>(
+  stepIndex: number,
+  phase: StepRun['phase'],
+  attempt: number,
   kind: K,
   action: string,
-): Extract<SubmittedRun['phase'], { kind: K }> {
-  if (run.phase.kind !== kind) {
+): Extract<StepRun['phase'], { kind: K }> {
+  if (phase.kind !== kind) {
     throw new DomainError(
       'CONFLICT',
-      `cannot ${action}: step ${run.stepIndex} attempt ${run.attempt} is ${run.phase.kind}`,
+      `cannot ${action}: step ${stepIndex + 1} attempt ${attempt} is ${phase.kind}`,
       {
-        phase: run.phase.kind,
+        phase: phase.kind,
       },
     );
   }
-  return run.phase as Extract<SubmittedRun['phase'], { kind: K }>;
+  return phase as Extract<StepRun['phase'], { kind: K }>;
+}
+
+/** The attempt a command acts on: a compensation's while one is under way, else a step's. */
+interface Attempt {
+  stepIndex: number;
+  attempt: number;
+  phase: StepRun['phase'];
+  compensation: boolean;
+}
+
+function attemptFor(
+  run: SubmittedRun,
+  stepIndex: number | undefined,
+  phase: StepRun['phase']['kind'],
+): Attempt {
+  const compensation = run.compensation;
+  if (compensation) {
+    const index = compensation.steps[compensation.current]!;
+    return { stepIndex: index, attempt: compensation.attempt, phase: compensation.phase, compensation: true };
+  }
+  const index = targetStep(run, stepIndex, phase);
+  if (index === undefined) throw new DomainError('CONFLICT', 'no step is active');
+  const found = step(run, index);
+  return { stepIndex: index, attempt: found.attempt, phase: found.phase, compensation: false };
 }
 
 // ---- EvaluateStep ----------------------------------------------------------------------
 
-function policyInput(run: SubmittedRun): PolicyInput {
-  const step = currentStep(run);
-  const input: PolicyInput = {
+function policyInput(run: SubmittedRun, stepIndex: number, input: StepInput): PolicyInput {
+  const planStep = run.submission.plan.steps[stepIndex]!;
+  const current = step(run, stepIndex);
+  return stepPolicyInput({
     runId: run.submission.runId,
     tenantId: run.submission.tenantId,
     agentId: run.submission.agentId,
-    stepIndex: run.stepIndex,
-    attempt: run.attempt,
-    skill: step.skill,
-    sideEffecting: step.sideEffecting,
-    estimateMicros: stepEstimateMicros(run),
-    approvalGranted: run.approvedSteps.includes(run.stepIndex),
-  };
-  if (step.skillVersion !== undefined) input.skillVersion = step.skillVersion;
-  const host = step.skill === 'http_call' ? httpHostOf(step.input) : undefined;
-  if (host !== undefined) input.httpHost = host;
-  return input;
+    stepIndex,
+    attempt: current.attempt,
+    skill: planStep.skill,
+    skillVersion: planStep.skillVersion,
+    sideEffecting: planStep.sideEffecting,
+    estimateMicros: stepEstimateMicros(run, stepIndex),
+    approvalGranted: current.approved,
+    input,
+  });
 }
 
-/** Ends the run at a step boundary when it was cancelled or ran out of time; otherwise nothing. */
-function boundaryEnd(run: SubmittedRun, at: string): RunEvent[] {
+/** Ends the run when it must and nothing is in flight: a failure, a cancel, the deadline. */
+function endWhenIdle(run: SubmittedRun, at: string): RunEvent[] | undefined {
+  const mustEnd =
+    run.failure !== null ||
+    run.cancelRequest !== null ||
+    instantMs(at) >= instantMs(run.submission.deadlineAt);
+  if (!mustEnd) return undefined;
+  if (somethingInFlight(run)) return [];
+  if (run.failure) return finishFailure(run, at);
   if (run.cancelRequest) {
     const { actor, reason } = run.cancelRequest;
     return [
       runCompleted(run, 'cancelled', `cancelled by ${actor.id}: ${reason}`, at, { errorCode: 'CANCELLED' }),
     ];
   }
-  if (instantMs(at) >= instantMs(run.submission.deadlineAt)) {
-    return [
-      runCompleted(run, 'timed_out', `deadline ${run.submission.deadlineAt} passed`, at, {
-        errorCode: 'TIMEOUT',
-      }),
-    ];
+  return [
+    runCompleted(run, 'timed_out', `deadline ${run.submission.deadlineAt} passed`, at, {
+      errorCode: 'TIMEOUT',
+    }),
+  ];
+}
+
+/** Why a step is skipped, if it is: every dependency skipped, or its `when` is false. */
+function skipReason(run: SubmittedRun, stepIndex: number): string | undefined {
+  const deps = run.graph.deps[stepIndex]!;
+  if (deps.length > 0 && deps.every((dep) => run.steps[dep]!.status === 'skipped')) {
+    return 'every step it depends on was skipped';
   }
-  return [];
+  const when = run.submission.plan.steps[stepIndex]!.when;
+  if (when !== undefined && !isTruthy(evaluate(when, stepContext(run, stepIndex)))) {
+    return `when ${JSON.stringify(when)} is false`;
+  }
+  return undefined;
 }
 
 function evaluateStep(command: EvaluateStep, run: SubmittedRun): RunEvent[] {
   const at = normalizeInstant(command.now);
-  if (run.phase.kind === 'in_flight') {
-    throw new DomainError('CONFLICT', `step ${run.stepIndex} attempt ${run.attempt} is in flight`);
+  if (run.compensation) return [];
+  const stepIndex = targetStep(run, command.stepIndex, 'evaluate');
+  const current = stepIndex === undefined ? undefined : step(run, stepIndex);
+  if (current?.phase.kind === 'in_flight') {
+    throw new DomainError('CONFLICT', `step ${(stepIndex ?? 0) + 1} attempt ${current.attempt} is in flight`);
   }
-  const ended = boundaryEnd(run, at);
-  if (ended.length > 0) return ended;
-  if (run.phase.kind !== 'evaluate') return [];
-  if (run.phase.retryDueAt !== undefined && instantMs(at) < instantMs(run.phase.retryDueAt)) return [];
+  const ended = endWhenIdle(run, at);
+  if (ended) return ended;
+  if (stepIndex === undefined || current?.status !== 'active' || current.phase.kind !== 'evaluate') return [];
+  const { retryDueAt } = current.phase;
+  if (retryDueAt !== undefined && instantMs(at) < instantMs(retryDueAt)) return [];
 
   const runId = run.submission.runId;
-  const estimate = stepEstimateMicros(run);
+  const attempt = current.attempt;
+  let input: StepInput;
+  try {
+    const skipped = skipReason(run, stepIndex);
+    if (skipped !== undefined) {
+      const event = runEvent('StepSkipped', {
+        runId,
+        stepIndex,
+        stepId: run.graph.ids[stepIndex]!,
+        reason: skipped,
+        at,
+      });
+      return [event, ...afterStep(after(run, [event]), at)];
+    }
+    input = resolvedStepInput(run, stepIndex);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return stepFailed(
+      run,
+      stepIndex,
+      'INVALID_INPUT',
+      `its references could not be resolved: ${message}`,
+      at,
+      attempt - 1,
+    );
+  }
+
+  const estimate = stepEstimateMicros(run, stepIndex);
   const { maxCostMicros } = run.submission.budget;
+  if (waitsForBudget(run, stepIndex)) return [];
   if (run.chargedMicros + estimate > maxCostMicros) {
     const remainingMicros = Math.max(0, maxCostMicros - run.chargedMicros);
+    const exceeded = runEvent('BudgetExceeded', {
+      runId,
+      stepIndex,
+      attempt,
+      scope: 'run',
+      requestedMicros: estimate,
+      remainingMicros,
+      at,
+    });
+    if (somethingInFlight(run)) return [exceeded];
     return [
-      runEvent('BudgetExceeded', {
-        runId,
-        stepIndex: run.stepIndex,
-        attempt: run.attempt,
-        scope: 'run',
-        requestedMicros: estimate,
-        remainingMicros,
-        at,
-      }),
+      exceeded,
       runCompleted(
         run,
         'budget_exceeded',
-        `step ${run.stepIndex} needs ${estimate} micros; ${remainingMicros} of the run's ${maxCostMicros} remain`,
+        `step ${stepIndex + 1} needs ${estimate} micros; ${remainingMicros} of the run's ${maxCostMicros} remain`,
         at,
-        { errorCode: 'BUDGET_EXCEEDED', stepIndex: run.stepIndex },
+        { errorCode: 'BUDGET_EXCEEDED', stepIndex },
       ),
     ];
   }
 
-  const input = policyInput(run);
-  const decision = evaluatePolicy(run.submission.policy, input);
-  const decided = runEvent('PolicyDecided', {
-    runId,
-    stepIndex: run.stepIndex,
-    attempt: run.attempt,
-    ...decision,
-    input,
-    at,
-  });
+  const policy = policyInput(run, stepIndex, input);
+  const decision = evaluatePolicy(run.submission.policy, policy);
+  const decided = runEvent('PolicyDecided', { runId, stepIndex, attempt, ...decision, input: policy, at });
   switch (decision.result) {
     case 'allow':
       return [decided];
     case 'deny':
-      return [decided, ...stepFailed(run, 'POLICY_DENIED', decision.reason, at, run.attempt - 1)];
+      return [
+        decided,
+        ...stepFailed(after(run, [decided]), stepIndex, 'POLICY_DENIED', decision.reason, at, attempt - 1),
+      ];
     case 'require_approval':
       return [
         decided,
         runEvent('ApprovalRequested', {
           runId,
-          stepIndex: run.stepIndex,
-          attempt: run.attempt,
-          approvalId: approvalIdFor(runId, run.stepIndex),
+          stepIndex,
+          attempt,
+          approvalId: approvalIdFor(runId, stepIndex),
           decisionId: decision.decisionId,
           reason: decision.reason,
           expiresAt: addMs(at, approvalTimeout(run)),
@@ -316,15 +468,24 @@ function decideApproval(command: DecideApproval, run: SubmittedRun): RunEvent[] 
   };
   if (command.decision === 'approve') return [runEvent('ApprovalGranted', data)];
   const reason = `approval rejected by ${command.actor.id}${command.comment ? `: ${command.comment}` : ''}`;
+  const rejected = runEvent('ApprovalRejected', data);
+  const attempts = step(run, approval.stepIndex).attempt - 1;
   return [
-    runEvent('ApprovalRejected', data),
-    ...stepFailed(run, 'POLICY_DENIED', reason, at, run.attempt - 1),
+    rejected,
+    ...stepFailed(after(run, [rejected]), approval.stepIndex, 'POLICY_DENIED', reason, at, attempts),
   ];
 }
 
 function expireApproval(command: ExpireApproval, run: SubmittedRun): RunEvent[] {
   const at = normalizeInstant(command.now);
-  const phase = requirePhase(run, 'awaiting_approval', 'expire an approval');
+  const target = attemptFor(run, command.stepIndex, 'awaiting_approval');
+  const phase = requirePhase(
+    target.stepIndex,
+    target.phase,
+    target.attempt,
+    'awaiting_approval',
+    'expire an approval',
+  );
   if (instantMs(at) < instantMs(phase.expiresAt)) {
     throw new DomainError(
       'CONFLICT',
@@ -334,65 +495,105 @@ function expireApproval(command: ExpireApproval, run: SubmittedRun): RunEvent[] 
       },
     );
   }
+  const expired = runEvent('ApprovalExpired', {
+    runId: run.submission.runId,
+    stepIndex: target.stepIndex,
+    approvalId: phase.approvalId,
+    expiresAt: phase.expiresAt,
+    at,
+  });
   return [
-    runEvent('ApprovalExpired', {
-      runId: run.submission.runId,
-      stepIndex: run.stepIndex,
-      approvalId: phase.approvalId,
-      expiresAt: phase.expiresAt,
+    expired,
+    ...stepFailed(
+      after(run, [expired]),
+      target.stepIndex,
+      'TIMEOUT',
+      `approval expired at ${phase.expiresAt}`,
       at,
-    }),
-    ...stepFailed(run, 'TIMEOUT', `approval expired at ${phase.expiresAt}`, at, run.attempt - 1),
+      target.attempt - 1,
+    ),
   ];
 }
 
 // ---- attempts --------------------------------------------------------------------------
 
+/** A compensation starts from `ready`, or from `evaluate` once its retry is due. */
+function requireStartable(target: Attempt, at: string, action: string) {
+  if (target.compensation && target.phase.kind === 'evaluate') {
+    const due = target.phase.retryDueAt;
+    if (due === undefined || instantMs(at) >= instantMs(due)) return;
+    throw new DomainError('CONFLICT', `cannot ${action}: the compensation's retry is due at ${due}`);
+  }
+  requirePhase(target.stepIndex, target.phase, target.attempt, 'ready', action);
+}
+
 function recordBudgetRefused(command: RecordBudgetRefused, run: SubmittedRun): RunEvent[] {
   const at = normalizeInstant(command.now);
-  requirePhase(run, 'ready', 'record a budget refusal');
+  const target = attemptFor(run, command.stepIndex, 'ready');
+  requireStartable(target, at, 'record a budget refusal');
   const scope = command.scope ?? 'tenant_day';
+  const exceeded = runEvent('BudgetExceeded', {
+    runId: run.submission.runId,
+    stepIndex: target.stepIndex,
+    attempt: target.attempt,
+    scope,
+    reservationId: command.reservationId,
+    requestedMicros: command.requestedMicros,
+    remainingMicros: command.remainingMicros,
+    at,
+  });
+  const reason = `the ${scope === 'tenant_day' ? "tenant's day budget" : 'model cap'} refused ${command.requestedMicros} micros; ${command.remainingMicros} remain`;
+  if (target.compensation) {
+    return [
+      exceeded,
+      ...compensationEnded(run, target, 'failed', at, { errorCode: 'BUDGET_EXCEEDED', reason }),
+    ];
+  }
+  if (somethingInFlight(run)) return [exceeded];
   return [
-    runEvent('BudgetExceeded', {
-      runId: run.submission.runId,
-      stepIndex: run.stepIndex,
-      attempt: run.attempt,
-      scope,
-      reservationId: command.reservationId,
-      requestedMicros: command.requestedMicros,
-      remainingMicros: command.remainingMicros,
-      at,
+    exceeded,
+    runCompleted(run, 'budget_exceeded', reason, at, {
+      errorCode: 'BUDGET_EXCEEDED',
+      stepIndex: target.stepIndex,
     }),
-    runCompleted(
-      run,
-      'budget_exceeded',
-      `the ${scope === 'tenant_day' ? "tenant's day budget" : 'model cap'} refused ${command.requestedMicros} micros; ${command.remainingMicros} remain`,
-      at,
-      { errorCode: 'BUDGET_EXCEEDED', stepIndex: run.stepIndex },
-    ),
   ];
 }
 
 function startAttempt(command: StartAttempt, run: SubmittedRun): RunEvent[] {
   const at = normalizeInstant(command.now);
-  requirePhase(run, 'ready', 'start an attempt');
-  if (run.cancelRequest || instantMs(at) >= instantMs(run.submission.deadlineAt)) {
+  const target = attemptFor(run, command.stepIndex, 'ready');
+  requireStartable(target, at, 'start an attempt');
+  const planStep = run.submission.plan.steps[target.stepIndex]!;
+  if (
+    !target.compensation &&
+    (run.failure || run.cancelRequest || instantMs(at) >= instantMs(run.submission.deadlineAt))
+  ) {
     throw new DomainError(
       'CONFLICT',
-      'the run must end at this boundary (cancelled or past its deadline): evaluate it',
+      'the run must end at this boundary (failed, cancelled or past its deadline): evaluate it',
     );
   }
-  const step = currentStep(run);
+  const called = target.compensation ? planStep.compensate! : planStep;
+  const resolved =
+    run.graph.version === 1
+      ? undefined
+      : target.compensation
+        ? resolvedCompensationInput(run, target.stepIndex)
+        : resolvedStepInput(run, target.stepIndex);
   return [
     runEvent('SkillCallStarted', {
       runId: run.submission.runId,
-      stepIndex: run.stepIndex,
-      attempt: run.attempt,
-      skill: step.skill,
-      skillVersion: step.skillVersion,
+      stepIndex: target.stepIndex,
+      attempt: target.attempt,
+      skill: called.skill,
+      skillVersion: called.skillVersion,
       reservationId: command.reservationId,
       reservedMicros: command.reservedMicros,
       estimateMicros: command.estimateMicros,
+      ...(target.compensation ? { compensation: true as const } : {}),
+      ...(resolved === undefined
+        ? {}
+        : { ...recordedInput(resolved), seed: seedForStep(run, target.stepIndex) as number }),
       at,
     }),
   ];
@@ -404,9 +605,51 @@ function consumed(outcome: SkillOutcome): boolean {
   return tokens > 0 || (outcome.providerCostMicros ?? 0) > 0;
 }
 
+/** A compensation ended: StepCompensated, then the next compensation or the run's end. */
+function compensationEnded(
+  run: SubmittedRun,
+  target: Attempt,
+  outcome: 'succeeded' | 'failed',
+  at: string,
+  failure?: { errorCode: ErrorCode; reason: string },
+  earlier: readonly RunEvent[] = [],
+): RunEvent[] {
+  const compensated = runEvent('StepCompensated', {
+    runId: run.submission.runId,
+    stepIndex: target.stepIndex,
+    outcome,
+    attempts: target.attempt,
+    errorCode: failure?.errorCode,
+    reason: failure?.reason,
+    at,
+  });
+  const next = after(run, [...earlier, compensated]);
+  const compensation = next.compensation!;
+  if (compensation.current < compensation.steps.length) return [compensated];
+  const runFailure = next.failure!;
+  const failedOnes = compensation.results.filter((r) => r.outcome === 'failed').map((r) => r.stepIndex);
+  const listed = compensation.results.map((r) => `${r.stepIndex} ${r.outcome}`).join(', ');
+  const status: FinalRunStatus = failedOnes.length > 0 ? 'compensation_failed' : runFailure.status;
+  return [
+    compensated,
+    runCompleted(next, status, `${runFailure.reason}; compensations: ${listed}`, at, {
+      errorCode: runFailure.errorCode,
+      stepIndex: runFailure.stepIndex,
+      compensations: compensation.results,
+    }),
+  ];
+}
+
 function recordOutcome(command: RecordOutcome, run: SubmittedRun): RunEvent[] {
   const at = normalizeInstant(command.now);
-  const phase = requirePhase(run, 'in_flight', 'record an outcome');
+  const target = attemptFor(run, command.stepIndex, 'in_flight');
+  const phase = requirePhase(
+    target.stepIndex,
+    target.phase,
+    target.attempt,
+    'in_flight',
+    'record an outcome',
+  );
   const parsed = skillOutcomeSchema.safeParse(command.outcome);
   if (!parsed.success) {
     throw new DomainError('INVALID_INPUT', 'malformed skill outcome', { issues: parsed.error.issues });
@@ -414,14 +657,24 @@ function recordOutcome(command: RecordOutcome, run: SubmittedRun): RunEvent[] {
   const outcome = command.outcome;
   const latencyMs = Math.max(0, Math.round(command.latencyMs));
   const { runId, priceTable, seed } = run.submission;
-  const { stepIndex, attempt } = run;
+  const { stepIndex, attempt } = target;
+  const flag = target.compensation ? { compensation: true as const } : {};
   const events: RunEvent[] = [
     outcome.ok
-      ? runEvent('SkillCallSucceeded', { runId, stepIndex, attempt, output: outcome.output, latencyMs, at })
+      ? runEvent('SkillCallSucceeded', {
+          runId,
+          stepIndex,
+          attempt,
+          ...flag,
+          output: outcome.output,
+          latencyMs,
+          at,
+        })
       : runEvent('SkillCallFailed', {
           runId,
           stepIndex,
           attempt,
+          ...flag,
           errorCode: outcome.errorCode,
           category: errorCodes[outcome.errorCode].category,
           retryable: errorCodes[outcome.errorCode].retryable,
@@ -432,16 +685,15 @@ function recordOutcome(command: RecordOutcome, run: SubmittedRun): RunEvent[] {
         }),
   ];
 
-  let chargedMicros = run.chargedMicros;
   if (consumed(outcome)) {
     const computedMicros = outcome.usage ? computeChargeMicros(outcome.usage, priceTable) : 0;
     const charge = Math.max(computedMicros, outcome.providerCostMicros ?? 0);
-    chargedMicros += charge;
     events.push(
       runEvent('CostCharged', {
         runId,
         stepIndex,
         attempt,
+        ...flag,
         reservationId: phase.reservationId,
         usage: outcome.usage,
         estimateMicros: phase.estimateMicros,
@@ -455,30 +707,31 @@ function recordOutcome(command: RecordOutcome, run: SubmittedRun): RunEvent[] {
     );
   }
 
+  if (outcome.ok && target.compensation)
+    return [...events, ...compensationEnded(run, target, 'succeeded', at, undefined, events)];
   if (outcome.ok) {
-    events.push(
-      runEvent('StepCompleted', {
-        runId,
-        stepIndex,
-        outcome: 'succeeded',
-        attempts: attempt,
-        output: outcome.output,
-        at,
-      }),
-    );
-    const counted = { ...run, stepResults: withResult(run, stepIndex, 'succeeded', attempt) };
-    events.push(...afterStep(counted, stepIndex, at, chargedMicros));
-    return events;
+    const completed = runEvent('StepCompleted', {
+      runId,
+      stepIndex,
+      outcome: 'succeeded',
+      attempts: attempt,
+      output: outcome.output,
+      at,
+    });
+    events.push(completed);
+    return [...events, ...afterStep(after(run, events), at)];
   }
 
-  const step = currentStep(run);
-  if (shouldRetry(step.retry, outcome.errorCode, attempt)) {
-    const delayMs = scheduledRetryDelayMs(step.retry, seed, stepIndex, attempt, outcome.retryAfterMs);
+  const planStep = run.submission.plan.steps[stepIndex]!;
+  const retry = target.compensation ? planStep.compensate!.retry : planStep.retry;
+  if (shouldRetry(retry, outcome.errorCode, attempt)) {
+    const delayMs = scheduledRetryDelayMs(retry, seed, stepIndex, attempt, outcome.retryAfterMs);
     events.push(
       runEvent('RetryScheduled', {
         runId,
         stepIndex,
         attempt,
+        ...flag,
         nextAttempt: attempt + 1,
         errorCode: outcome.errorCode,
         delayMs,
@@ -488,15 +741,30 @@ function recordOutcome(command: RecordOutcome, run: SubmittedRun): RunEvent[] {
     );
     return events;
   }
-  return [...events, ...stepFailed(run, outcome.errorCode, outcome.message, at, attempt, chargedMicros)];
+  if (target.compensation) {
+    const failure = { errorCode: outcome.errorCode, reason: outcome.message };
+    return [...events, ...compensationEnded(run, target, 'failed', at, failure, events)];
+  }
+  return [
+    ...events,
+    ...stepFailed(after(run, events), stepIndex, outcome.errorCode, outcome.message, at, attempt),
+  ];
 }
 
 function recordWorkerLost(command: RecordWorkerLost, run: SubmittedRun): RunEvent[] {
-  const phase = requirePhase(run, 'in_flight', 'record a lost worker');
+  const target = attemptFor(run, command.stepIndex, 'in_flight');
+  const phase = requirePhase(
+    target.stepIndex,
+    target.phase,
+    target.attempt,
+    'in_flight',
+    'record a lost worker',
+  );
   const latencyMs = Math.max(0, instantMs(command.now) - instantMs(phase.startedAt));
   return recordOutcome(
     {
       type: 'RecordOutcome',
+      ...(command.stepIndex === undefined ? {} : { stepIndex: command.stepIndex }),
       outcome: { ok: false, errorCode: 'WORKER_LOST', message: WORKER_LOST_MESSAGE },
       latencyMs,
       now: command.now,

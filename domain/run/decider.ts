@@ -1,8 +1,15 @@
 // The run decider as one value, Emmett-style: { initialState, evolve, decide }.
+import type { Decider } from '../decider.ts';
+import type { RunEvent } from '../events/run-events.ts';
+import type { RunCommand } from './commands.ts';
 import { decide } from './decide.ts';
-import { evolve, initialState } from './state.ts';
+import { evolve, initialState, type RunState } from './state.ts';
 
-export const runDecider = { initialState: () => initialState, evolve, decide };
+export const runDecider: Decider<RunState, RunCommand, RunEvent> = {
+  initialState: () => initialState,
+  evolve,
+  decide,
+};
 
 export function runStreamId(runId: string): string {
   return `run-${runId}`;

@@ -1,18 +1,34 @@
 // What an executor should do next for a run, from its state and the time: the process
-// manager's whole decision table in one pure function, so that the executor is a loop that
-// performs the action and reports the observation back as a command.
+// manager's whole decision table in pure functions, so that the executor is a loop that
+// performs the actions and reports each observation back as a command. `nextActions` lists
+// what can be done now for every active step (parallel branches, up to the plan's
+// maxParallel); `nextAction` is the first of them, all a linear plan ever has.
 import type { Micros } from '../money.ts';
 import type { StepInput } from '../step-input.ts';
 import { instantMs, isoFromMs } from '../time.ts';
-import { stepEstimateMicros } from './decide.ts';
-import { isSubmitted, type RunState } from './state.ts';
+import { compensationEstimateMicros, stepEstimateMicros, waitsForBudget } from './decide.ts';
+import { resolvedCompensationInput, resolvedStepInput, seedForStep } from './resolve.ts';
+import {
+  type AttemptPhase,
+  isSubmitted,
+  type RunState,
+  type SubmittedRun,
+  somethingInFlight,
+} from './state.ts';
 import { type FinalRunStatus, isFinalStatus } from './status.ts';
 
 export type NextAction =
-  /** Send EvaluateStep {now}. */
-  | { kind: 'evaluate' }
+  /** Send EvaluateStep {stepIndex, now}. */
+  | { kind: 'evaluate'; stepIndex?: number }
   /** Reserve `estimateMicros` on the tenant day ledger, then StartAttempt or RecordBudgetRefused. */
-  | { kind: 'reserve'; stepIndex: number; attempt: number; estimateMicros: Micros; model?: string }
+  | {
+      kind: 'reserve';
+      stepIndex: number;
+      attempt: number;
+      estimateMicros: Micros;
+      model?: string;
+      compensation?: true;
+    }
   /** Call the skill, then RecordOutcome (or RecordWorkerLost once the attempt's lease has expired). */
   | {
       kind: 'call';
@@ -21,64 +37,156 @@ export type NextAction =
       skill: string;
       skillVersion?: string;
       input: StepInput;
+      seed: number | string;
       reservationId: string;
+      compensation?: true;
     }
   /** Nothing to do before `until` (a retry's dueAt, or the deadline if sooner). */
   | { kind: 'wait'; until: string }
   /** A human must approve or reject; nothing to do before `expiresAt`. */
-  | { kind: 'await_approval'; approvalId: string; expiresAt: string }
-  /** The approval is due: send ExpireApproval {now}. */
-  | { kind: 'expire_approval'; approvalId: string }
+  | { kind: 'await_approval'; approvalId: string; expiresAt: string; stepIndex: number }
+  /** The approval is due: send ExpireApproval {stepIndex, now}. */
+  | { kind: 'expire_approval'; approvalId: string; stepIndex: number }
   | { kind: 'done'; status: FinalRunStatus };
 
-export function nextAction(state: RunState, now: string): NextAction {
-  if (!isSubmitted(state)) throw new Error('nextAction: the run does not exist');
-  if (isFinalStatus(state.status)) return { kind: 'done', status: state.status };
-  const nowMs = instantMs(now);
-  const deadlineMs = instantMs(state.submission.deadlineAt);
-  // Cancellation and the deadline take effect at any boundary, i.e. whenever no call is out.
-  const mustEnd = state.cancelRequest !== null || nowMs >= deadlineMs;
-  const phase = state.phase;
+function callAction(
+  run: SubmittedRun,
+  stepIndex: number,
+  attempt: number,
+  reservationId: string,
+): NextAction {
+  const step = run.submission.plan.steps[stepIndex]!;
+  const action: NextAction = {
+    kind: 'call',
+    stepIndex,
+    attempt,
+    skill: step.skill,
+    input: resolvedStepInput(run, stepIndex),
+    seed: seedForStep(run, stepIndex),
+    reservationId,
+  };
+  if (step.skillVersion !== undefined) action.skillVersion = step.skillVersion;
+  return action;
+}
+
+function compensationActions(run: SubmittedRun, nowMs: number): NextAction[] {
+  const compensation = run.compensation!;
+  const stepIndex = compensation.steps[compensation.current]!;
+  const { attempt, phase } = compensation;
+  const compensate = run.submission.plan.steps[stepIndex]!.compensate!;
+  if (phase.kind === 'in_flight') {
+    const action: NextAction = {
+      kind: 'call',
+      stepIndex,
+      attempt,
+      skill: compensate.skill,
+      input: resolvedCompensationInput(run, stepIndex),
+      seed: seedForStep(run, stepIndex),
+      reservationId: phase.reservationId,
+      compensation: true,
+    };
+    if (compensate.skillVersion !== undefined) action.skillVersion = compensate.skillVersion;
+    return [action];
+  }
+  if (phase.kind === 'evaluate' && phase.retryDueAt !== undefined && nowMs < instantMs(phase.retryDueAt)) {
+    return [{ kind: 'wait', until: phase.retryDueAt }];
+  }
+  const estimateMicros = compensationEstimateMicros(run, stepIndex);
+  return [{ kind: 'reserve', stepIndex, attempt, estimateMicros, compensation: true }];
+}
+
+/** The actions of one active step, or undefined when it has none now. */
+function stepAction(
+  run: SubmittedRun,
+  stepIndex: number,
+  phase: AttemptPhase,
+  nowMs: number,
+  deadlineMs: number,
+) {
+  const attempt = run.steps[stepIndex]!.attempt;
   switch (phase.kind) {
-    case 'in_flight': {
-      const step = state.submission.plan.steps[state.stepIndex]!;
-      const action: NextAction = {
-        kind: 'call',
-        stepIndex: state.stepIndex,
-        attempt: state.attempt,
-        skill: step.skill,
-        input: step.input,
-        reservationId: phase.reservationId,
-      };
-      if (step.skillVersion !== undefined) action.skillVersion = step.skillVersion;
-      return action;
-    }
+    case 'in_flight':
+      return callAction(run, stepIndex, attempt, phase.reservationId);
     case 'awaiting_approval':
-      if (mustEnd) return { kind: 'evaluate' };
-      if (nowMs >= instantMs(phase.expiresAt))
-        return { kind: 'expire_approval', approvalId: phase.approvalId };
-      return { kind: 'await_approval', approvalId: phase.approvalId, expiresAt: phase.expiresAt };
+      if (nowMs >= instantMs(phase.expiresAt)) {
+        return { kind: 'expire_approval', approvalId: phase.approvalId, stepIndex } as const;
+      }
+      return {
+        kind: 'await_approval',
+        approvalId: phase.approvalId,
+        expiresAt: phase.expiresAt,
+        stepIndex,
+      } as const;
     case 'ready': {
-      if (mustEnd) return { kind: 'evaluate' };
       const action: NextAction = {
         kind: 'reserve',
-        stepIndex: state.stepIndex,
-        attempt: state.attempt,
-        estimateMicros: stepEstimateMicros(state),
+        stepIndex,
+        attempt,
+        estimateMicros: stepEstimateMicros(run, stepIndex),
       };
-      const model = state.estimates?.v2.steps[state.stepIndex]?.model;
+      const model = run.estimates?.v2.steps[stepIndex]?.model;
       if (model !== undefined) action.model = model;
       return action;
     }
     case 'evaluate': {
-      if (mustEnd || phase.retryDueAt === undefined) return { kind: 'evaluate' };
-      const dueMs = instantMs(phase.retryDueAt);
-      if (nowMs >= dueMs) return { kind: 'evaluate' };
-      return { kind: 'wait', until: isoFromMs(Math.min(dueMs, deadlineMs)) };
+      if (phase.retryDueAt !== undefined && nowMs < instantMs(phase.retryDueAt)) {
+        return { kind: 'wait', until: isoFromMs(Math.min(instantMs(phase.retryDueAt), deadlineMs)) } as const;
+      }
+      // Another branch holds the budget this step needs: it waits for that to settle.
+      if (waitsForBudget(run, stepIndex)) return undefined;
+      return { kind: 'evaluate', stepIndex } as const;
     }
     case 'outcome_recorded':
     case 'done':
-      // Not reachable between commands: the outcome's own command moves the run on.
-      return { kind: 'evaluate' };
+      return undefined;
   }
+}
+
+export function nextActions(state: RunState, now: string): NextAction[] {
+  if (!isSubmitted(state)) throw new Error('nextAction: the run does not exist');
+  if (isFinalStatus(state.status)) return [{ kind: 'done', status: state.status }];
+  if (state.compensation) return compensationActions(state, instantMs(now));
+  const nowMs = instantMs(now);
+  const deadlineMs = instantMs(state.submission.deadlineAt);
+  const active = state.steps.flatMap((step, index) => (step.status === 'active' ? [index] : []));
+  // A failure, a cancel or the deadline takes effect once no call is out; until then only
+  // the calls in flight go on.
+  const mustEnd = state.failure !== null || state.cancelRequest !== null || nowMs >= deadlineMs;
+  if (mustEnd) {
+    if (!somethingInFlight(state)) return [{ kind: 'evaluate' }];
+    return active.flatMap((index) => {
+      const phase = state.steps[index]!.phase;
+      return phase.kind === 'in_flight'
+        ? [callAction(state, index, state.steps[index]!.attempt, phase.reservationId)]
+        : [];
+    });
+  }
+  // Steps allowed or in flight hold a branch; new ones are evaluated while branches are free.
+  let free =
+    state.graph.maxParallel -
+    active.filter((index) => ['ready', 'in_flight'].includes(state.steps[index]!.phase.kind)).length;
+  const actions: NextAction[] = [];
+  for (const index of active) {
+    const phase = state.steps[index]!.phase;
+    const action = stepAction(state, index, phase, nowMs, deadlineMs);
+    if (!action) continue;
+    if (action.kind === 'evaluate') {
+      if (free <= 0) continue;
+      free--;
+    }
+    actions.push(action);
+  }
+  return actions;
+}
+
+/** The first thing to do now, or the earliest wait when there is nothing to do yet. */
+export function nextAction(state: RunState, now: string): NextAction {
+  const actions = nextActions(state, now);
+  const waiting = (a: NextAction) => a.kind === 'wait' || a.kind === 'await_approval';
+  const doable = actions.find((action) => !waiting(action));
+  if (doable) return doable;
+  const until = (a: NextAction) =>
+    a.kind === 'wait' ? a.until : a.kind === 'await_approval' ? a.expiresAt : '';
+  const earliest = [...actions].sort((a, b) => instantMs(until(a)) - instantMs(until(b)))[0];
+  return earliest ?? { kind: 'evaluate' };
 }

@@ -6,6 +6,8 @@ export const finalRunStatuses = [
   'budget_exceeded',
   'policy_denied',
   'timed_out',
+  /** A run whose failure was to be compensated, and a compensation failed too. */
+  'compensation_failed',
 ] as const;
 export type FinalRunStatus = (typeof finalRunStatuses)[number];
 
@@ -21,3 +23,7 @@ export type RunStatus = (typeof runStatuses)[number];
 export function isFinalStatus(status: RunStatus): status is FinalRunStatus {
   return (finalRunStatuses as readonly string[]).includes(status);
 }
+
+/** The older SDK's four run statuses (projections/legacy-run.ts maps ours onto them). */
+export const legacyRunStatuses = ['pending', 'running', 'succeeded', 'failed'] as const;
+export type LegacyRunStatus = (typeof legacyRunStatuses)[number];

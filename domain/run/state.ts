@@ -1,14 +1,21 @@
 // The run decider's state, folded from the run stream by `evolve`. It holds what `decide`
 // needs and nothing it could compute from that: the recorded submission (plan, budget,
-// seed, policy and price-table snapshots), where the run is (step, attempt, phase), the
-// approvals, the charged total and whether a cancel was requested.
+// seed, policy and price-table snapshots) and its graph, where every step is (status,
+// attempt, phase, output), the approvals, the charged total, a failure that ends the run
+// once nothing is in flight, the compensations and whether a cancel was requested.
+//
+// A step is `pending` until every step it depends on has ended, then `active` (its attempts
+// run through the phases below), then `succeeded`, `failed` or `skipped`. A linear (v1)
+// plan therefore has exactly one active step at a time, as it always had.
 import type { Actor } from '../actor.ts';
+import type { ErrorCode } from '../errors.ts';
 import type { PlanEstimate } from '../estimate.ts';
 import type { RunEvent, RunEventData } from '../events/run-events.ts';
 import type { Micros } from '../money.ts';
+import { type PlanGraph, planGraph } from '../plan/graph.ts';
 import { type FinalRunStatus, type RunStatus, statusAfter } from './status.ts';
 
-/** Where the current attempt stands. */
+/** Where an attempt stands. */
 export type AttemptPhase =
   /** Next: EvaluateStep (after RetryScheduled, not before `retryDueAt`). */
   | { kind: 'evaluate'; retryDueAt?: string }
@@ -28,6 +35,19 @@ export type AttemptPhase =
   | { kind: 'outcome_recorded' }
   | { kind: 'done' };
 
+export type StepStatus = 'pending' | 'active' | 'succeeded' | 'failed' | 'skipped';
+
+export interface StepRun {
+  status: StepStatus;
+  attempt: number;
+  phase: AttemptPhase;
+  /** An approval was granted for this step: its retries do not ask again. */
+  approved: boolean;
+  output?: unknown;
+  /** Attempts it took, once ended. */
+  attempts?: number;
+}
+
 export interface ApprovalRecord {
   approvalId: string;
   stepIndex: number;
@@ -36,23 +56,38 @@ export interface ApprovalRecord {
   status: 'pending' | 'granted' | 'rejected' | 'expired';
 }
 
-export interface StepResult {
-  outcome: 'succeeded' | 'failed';
-  attempts: number;
+/** Why the run will end: set by a failed step (not continued) or a budget refusal. */
+export interface RunFailure {
+  status: FinalRunStatus;
+  reason: string;
+  errorCode: ErrorCode;
+  stepIndex: number;
+  /** The failed step asked for the completed steps to be compensated. */
+  compensate: boolean;
+}
+
+/** The compensations under way once CompensationRequested is recorded. */
+export interface Compensation {
+  /** Steps to undo, in order; `current` indexes the one under way. */
+  steps: number[];
+  current: number;
+  attempt: number;
+  phase: AttemptPhase;
+  results: Array<{ stepIndex: number; outcome: 'succeeded' | 'failed' }>;
 }
 
 export interface SubmittedRun {
   status: RunStatus;
   submission: RunEventData<'RunSubmitted'>;
+  graph: PlanGraph;
   estimates: { v1: PlanEstimate; v2: PlanEstimate } | null;
-  stepIndex: number;
-  attempt: number;
-  phase: AttemptPhase;
+  steps: StepRun[];
+  /** Steps that succeeded, in the order they did: compensations run in reverse. */
+  completionOrder: number[];
   approvals: Record<string, ApprovalRecord>;
-  /** Steps whose approval was granted: their retries do not ask again. */
-  approvedSteps: number[];
-  stepResults: StepResult[];
   chargedMicros: Micros;
+  failure: RunFailure | null;
+  compensation: Compensation | null;
   cancelRequest: { actor: Actor; reason: string; at: string } | null;
   completion: { status: FinalRunStatus; reason: string; at: string } | null;
 }
@@ -65,6 +100,40 @@ export function isSubmitted(state: RunState): state is SubmittedRun {
   return state.status !== 'none';
 }
 
+const terminal = (step: StepRun) =>
+  step.status === 'succeeded' || step.status === 'failed' || step.status === 'skipped';
+
+/** Activates every pending step whose dependencies have all ended. */
+function activateReady(run: SubmittedRun, steps: StepRun[]): StepRun[] {
+  return steps.map((step, index) =>
+    step.status === 'pending' && run.graph.deps[index]!.every((dep) => terminal(steps[dep]!))
+      ? { ...step, status: 'active' }
+      : step,
+  );
+}
+
+function withStep(run: SubmittedRun, stepIndex: number, change: Partial<StepRun>): SubmittedRun {
+  const steps = [...run.steps];
+  steps[stepIndex] = { ...steps[stepIndex]!, ...change };
+  return { ...run, steps };
+}
+
+/** The phase change of an attempt event: the step's own, or the compensation's. */
+function withPhase(
+  run: SubmittedRun,
+  data: { stepIndex: number; compensation?: true },
+  phase: AttemptPhase,
+  attempt?: number,
+): SubmittedRun {
+  if (data.compensation && run.compensation) {
+    return {
+      ...run,
+      compensation: { ...run.compensation, phase, attempt: attempt ?? run.compensation.attempt },
+    };
+  }
+  return withStep(run, data.stepIndex, attempt === undefined ? { phase } : { phase, attempt });
+}
+
 function applyToRun(run: SubmittedRun, event: RunEvent): SubmittedRun {
   switch (event.type) {
     case 'RunSubmitted':
@@ -73,13 +142,12 @@ function applyToRun(run: SubmittedRun, event: RunEvent): SubmittedRun {
       return { ...run, estimates: { v1: event.data.v1, v2: event.data.v2 } };
     case 'PolicyDecided':
       return event.data.result === 'allow'
-        ? { ...run, phase: { kind: 'ready', decisionId: event.data.decisionId } }
+        ? withStep(run, event.data.stepIndex, { phase: { kind: 'ready', decisionId: event.data.decisionId } })
         : run;
     case 'ApprovalRequested': {
       const { approvalId, stepIndex, attempt, expiresAt } = event.data;
       return {
-        ...run,
-        phase: { kind: 'awaiting_approval', approvalId, expiresAt },
+        ...withStep(run, stepIndex, { phase: { kind: 'awaiting_approval', approvalId, expiresAt } }),
         approvals: {
           ...run.approvals,
           [approvalId]: { approvalId, stepIndex, attempt, expiresAt, status: 'pending' },
@@ -87,44 +155,94 @@ function applyToRun(run: SubmittedRun, event: RunEvent): SubmittedRun {
       };
     }
     case 'ApprovalGranted':
-      return {
-        ...withApprovalStatus(run, event.data.approvalId, 'granted'),
+      return withStep(withApprovalStatus(run, event.data.approvalId, 'granted'), event.data.stepIndex, {
         phase: { kind: 'ready', decisionId: event.data.approvalId },
-        approvedSteps: [...run.approvedSteps, event.data.stepIndex],
-      };
+        approved: true,
+      });
     case 'ApprovalRejected':
       return withApprovalStatus(run, event.data.approvalId, 'rejected');
     case 'ApprovalExpired':
       return withApprovalStatus(run, event.data.approvalId, 'expired');
     case 'SkillCallStarted': {
       const { reservationId, reservedMicros, estimateMicros, at } = event.data;
-      return {
-        ...run,
-        phase: { kind: 'in_flight', reservationId, reservedMicros, estimateMicros, startedAt: at },
-      };
+      return withPhase(run, event.data, {
+        kind: 'in_flight',
+        reservationId,
+        reservedMicros,
+        estimateMicros,
+        startedAt: at,
+      });
     }
     case 'SkillCallSucceeded':
     case 'SkillCallFailed':
-      return { ...run, phase: { kind: 'outcome_recorded' } };
+      return withPhase(run, event.data, { kind: 'outcome_recorded' });
     case 'CostCharged':
       return { ...run, chargedMicros: run.chargedMicros + event.data.chargedMicros };
     case 'RetryScheduled':
-      return {
-        ...run,
-        attempt: event.data.nextAttempt,
-        phase: { kind: 'evaluate', retryDueAt: event.data.dueAt },
-      };
-    case 'BudgetExceeded':
-      return run;
+      return withPhase(
+        run,
+        event.data,
+        { kind: 'evaluate', retryDueAt: event.data.dueAt },
+        event.data.nextAttempt,
+      );
+    case 'BudgetExceeded': {
+      const { stepIndex, scope, requestedMicros, remainingMicros } = event.data;
+      const reason = `budget exceeded (${scope}): ${requestedMicros} micros requested, ${remainingMicros} remain`;
+      return withFailure(run, {
+        status: 'budget_exceeded',
+        reason,
+        errorCode: 'BUDGET_EXCEEDED',
+        stepIndex,
+        compensate: false,
+      });
+    }
     case 'StepCompleted': {
-      const stepResults = [...run.stepResults];
-      stepResults[event.data.stepIndex] = { outcome: event.data.outcome, attempts: event.data.attempts };
+      const { stepIndex, outcome, attempts, output, errorCode, reason } = event.data;
+      const change: Partial<StepRun> = { status: outcome, attempts, phase: { kind: 'done' } };
+      if (output !== undefined) change.output = output;
+      let next = withStep(run, stepIndex, change);
+      next = { ...next, steps: activateReady(next, next.steps) };
+      if (outcome === 'succeeded') return { ...next, completionOrder: [...run.completionOrder, stepIndex] };
+      const onFailure = run.submission.plan.steps[stepIndex]!.onFailure;
+      if (onFailure === 'continue') return next;
+      const code = errorCode ?? 'INTERNAL';
+      return withFailure(next, {
+        status: failureStatus(code),
+        reason: `step ${stepIndex + 1} failed: ${reason ?? code}`,
+        errorCode: code,
+        stepIndex,
+        compensate: onFailure === 'compensate',
+      });
+    }
+    case 'StepSkipped': {
+      const next = withStep(run, event.data.stepIndex, { status: 'skipped', phase: { kind: 'done' } });
+      return { ...next, steps: activateReady(next, next.steps) };
+    }
+    case 'CompensationRequested':
       return {
         ...run,
-        stepResults,
-        stepIndex: event.data.stepIndex + 1,
-        attempt: 1,
-        phase: { kind: 'evaluate' },
+        compensation: {
+          steps: event.data.steps,
+          current: 0,
+          attempt: 1,
+          phase: { kind: 'ready', decisionId: 'compensation' },
+          results: [],
+        },
+      };
+    case 'StepCompensated': {
+      const compensation = run.compensation!;
+      return {
+        ...run,
+        compensation: {
+          ...compensation,
+          current: compensation.current + 1,
+          attempt: 1,
+          phase: { kind: 'ready', decisionId: 'compensation' },
+          results: [
+            ...compensation.results,
+            { stepIndex: event.data.stepIndex, outcome: event.data.outcome },
+          ],
+        },
       };
     }
     case 'RunCancelRequested':
@@ -135,10 +253,28 @@ function applyToRun(run: SubmittedRun, event: RunEvent): SubmittedRun {
     case 'RunCompleted':
       return {
         ...run,
-        phase: { kind: 'done' },
         completion: { status: event.data.status, reason: event.data.reason, at: event.data.at },
       };
   }
+}
+
+/** The final status of a run ended by a failed step, by the failure's code. */
+export function failureStatus(errorCode: ErrorCode): FinalRunStatus {
+  switch (errorCode) {
+    case 'POLICY_DENIED':
+      return 'policy_denied';
+    case 'BUDGET_EXCEEDED':
+      return 'budget_exceeded';
+    case 'CANCELLED':
+      return 'cancelled';
+    default:
+      return 'failed';
+  }
+}
+
+/** The first failure decides how the run ends. */
+function withFailure(run: SubmittedRun, failure: RunFailure): SubmittedRun {
+  return run.failure ? run : { ...run, failure };
 }
 
 function withApprovalStatus(
@@ -151,23 +287,34 @@ function withApprovalStatus(
   return { ...run, approvals: { ...run.approvals, [approvalId]: { ...approval, status } } };
 }
 
+function submittedRun(submission: RunEventData<'RunSubmitted'>): SubmittedRun {
+  const graph = planGraph(submission.plan);
+  const run: SubmittedRun = {
+    status: 'queued',
+    submission,
+    graph,
+    estimates: null,
+    steps: graph.ids.map(() => ({
+      status: 'pending',
+      attempt: 1,
+      phase: { kind: 'evaluate' },
+      approved: false,
+    })),
+    completionOrder: [],
+    approvals: {},
+    chargedMicros: 0,
+    failure: null,
+    compensation: null,
+    cancelRequest: null,
+    completion: null,
+  };
+  return { ...run, steps: activateReady(run, run.steps) };
+}
+
 export function evolve(state: RunState, event: RunEvent): RunState {
   if (!isSubmitted(state)) {
     if (event.type !== 'RunSubmitted') return state;
-    return {
-      status: 'queued',
-      submission: event.data,
-      estimates: null,
-      stepIndex: 0,
-      attempt: 1,
-      phase: { kind: 'evaluate' },
-      approvals: {},
-      approvedSteps: [],
-      stepResults: [],
-      chargedMicros: 0,
-      cancelRequest: null,
-      completion: null,
-    };
+    return submittedRun(event.data);
   }
   const next = applyToRun(state, event);
   return { ...next, status: statusAfter(state.status, event) ?? state.status };
@@ -175,4 +322,13 @@ export function evolve(state: RunState, event: RunEvent): RunState {
 
 export function foldRun(events: readonly RunEvent[], from: RunState = initialState): RunState {
   return events.reduce(evolve, from);
+}
+
+/** Steps with an attempt out (the compensation's included as `compensation`). */
+export function inFlightSteps(run: SubmittedRun): number[] {
+  return run.steps.flatMap((step, index) => (step.phase.kind === 'in_flight' ? [index] : []));
+}
+
+export function somethingInFlight(run: SubmittedRun): boolean {
+  return inFlightSteps(run).length > 0 || run.compensation?.phase.kind === 'in_flight';
 }

@@ -3,11 +3,14 @@
 import type { z } from 'zod';
 import { DomainError } from '../domain-error.ts';
 import { estimatePlan } from '../estimate.ts';
-import type { RecordedStep } from '../events/run-events.ts';
+import type { RecordedPlan, RecordedStep } from '../events/run-events.ts';
+import { normalizedSteps, planGraph } from '../plan/graph.ts';
+import { usesPlanV2 } from '../plan/schema.ts';
+import { validatePlan } from '../plan/validate.ts';
 import { policyHash, skillVerdict } from '../policy.ts';
 import { priceTableHash } from '../pricing.ts';
 import { resolveRetryPolicy } from '../retry.ts';
-import { builtinDefaultRetry, builtinSideEffecting } from '../skill-catalog.ts';
+import { builtinDefaultRetry, stepSideEffecting } from '../skill-catalog.ts';
 import { instantMs, isoFromMs } from '../time.ts';
 import { type ParsedSubmitRun, type SubmitRun, submitRunSchema } from './commands.ts';
 import { runEvent } from './emit.ts';
@@ -25,37 +28,74 @@ function parseSubmitRun(command: SubmitRun): ParsedSubmitRun {
   throw new DomainError('INVALID_INPUT', `invalid run submission: ${listed}`, { issues });
 }
 
+/** The effective retry policy: the skill's default (from the registry, else built in) and the override. */
+function effectiveRetry(
+  command: ParsedSubmitRun,
+  skill: string,
+  override: ParsedSubmitRun['plan']['steps'][number]['retry'],
+  path: string,
+) {
+  const facts = command.skills?.[skill];
+  try {
+    return resolveRetryPolicy(facts?.defaultRetry ?? builtinDefaultRetry(skill), override);
+  } catch {
+    throw new DomainError('INVALID_INPUT', `${path}: the retry override makes an invalid policy`, {
+      path,
+      retry: override,
+    });
+  }
+}
+
+/** A v2 step records its id and dependencies with their defaults filled in; a v1 step has neither. */
 function resolveStep(
   command: ParsedSubmitRun,
-  step: ParsedSubmitRun['plan']['steps'][number],
+  step: ReturnType<typeof normalizedSteps<ParsedSubmitRun['plan']['steps'][number]>>[number],
   index: number,
+  v2: boolean,
 ) {
   const facts = command.skills?.[step.skill];
-  const parsedRetry = (() => {
-    try {
-      return resolveRetryPolicy(facts?.defaultRetry ?? builtinDefaultRetry(step.skill), step.retry);
-    } catch {
-      throw new DomainError('INVALID_INPUT', `step ${index}: the retry override makes an invalid policy`, {
-        stepIndex: index,
-        retry: step.retry,
-      });
-    }
-  })();
   const resolved: RecordedStep = {
     skill: step.skill,
     input: step.input,
-    retry: parsedRetry,
+    retry: effectiveRetry(command, step.skill, step.retry, `step ${index}`),
     onFailure: step.onFailure,
-    sideEffecting: step.sideEffecting ?? facts?.sideEffecting ?? builtinSideEffecting(step.skill, step.input),
+    sideEffecting: stepSideEffecting(step, facts),
   };
   if (step.skillVersion !== undefined) resolved.skillVersion = step.skillVersion;
-  return resolved;
+  if (!v2) return resolved;
+  const recorded: RecordedStep = { id: step.id, ...resolved, dependsOn: step.dependsOn };
+  if (step.when !== undefined) recorded.when = step.when;
+  if (step.compensate) {
+    const { skill, skillVersion, input, retry } = step.compensate;
+    recorded.compensate = {
+      skill,
+      ...(skillVersion === undefined ? {} : { skillVersion }),
+      input,
+      retry: effectiveRetry(command, skill, retry, `step ${index} compensation`),
+    };
+  }
+  return recorded;
+}
+
+/** Refuses a plan whose graph or references do not hold, naming every failing path. */
+function checkPlan(plan: ParsedSubmitRun['plan']): void {
+  const issues = validatePlan(plan);
+  if (issues.length === 0) return;
+  const listed = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+  throw new DomainError('INVALID_INPUT', `invalid plan: ${listed}`, { issues });
 }
 
 function checkHash(what: string, given: string | undefined, computed: string): void {
   if (given !== undefined && given !== computed) {
     throw new DomainError('INVALID_INPUT', `${what} hash ${given} does not match its content (${computed})`);
   }
+}
+
+function recordedPlan(plan: ParsedSubmitRun['plan'], steps: RecordedStep[]): RecordedPlan {
+  const recorded: RecordedPlan = { version: 2, steps };
+  if (plan.output !== undefined) recorded.output = plan.output;
+  if (plan.maxParallel !== undefined) recorded.maxParallel = plan.maxParallel;
+  return recorded;
 }
 
 export function decideSubmitRun(command: SubmitRun, state: RunState) {
@@ -83,20 +123,28 @@ export function decideSubmitRun(command: SubmitRun, state: RunState) {
   };
   checkHash('price table', priceTable.hash, hashedPrices.hash);
 
-  const steps = plan.steps.map((step, index) => resolveStep(submission, step, index));
+  checkPlan(plan);
+  const v2 = usesPlanV2(plan, submission.input);
+  const steps = normalizedSteps(plan.steps).map((step, index) => resolveStep(submission, step, index, v2));
   steps.forEach((step, stepIndex) => {
-    const denial = skillVerdict(policy.rules, step.skill);
-    if (denial) {
+    for (const skill of [step.skill, ...(step.compensate ? [step.compensate.skill] : [])]) {
+      const denial = skillVerdict(policy.rules, skill);
+      if (!denial) continue;
       throw new DomainError('POLICY_DENIED', `step ${stepIndex}: ${denial.reason}`, {
         stepIndex,
-        skill: step.skill,
+        skill,
         ruleId: denial.ruleId,
         policyVersion: policy.version,
       });
     }
   });
 
-  const estimates = estimatePlan(steps, { priceTable: hashedPrices, maxCostMicros: budget.maxCostMicros });
+  const deps = planGraph({ steps }).deps;
+  const estimates = estimatePlan(steps, {
+    priceTable: hashedPrices,
+    maxCostMicros: budget.maxCostMicros,
+    deps,
+  });
   const flagged = !estimates.v2.feasible;
   if (flagged && policy.rules.infeasibleEstimate !== 'flag') {
     const overBudget = estimates.v2.costMicros > budget.maxCostMicros;
@@ -117,7 +165,8 @@ export function decideSubmitRun(command: SubmitRun, state: RunState) {
       runId: submission.runId,
       tenantId: submission.tenantId,
       agentId: submission.agentId,
-      plan: { steps },
+      plan: v2 ? recordedPlan(plan, steps) : { steps },
+      input: submission.input,
       budget,
       seed: submission.seed,
       policy: hashedPolicy,

@@ -4,19 +4,17 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { ActorRole } from '../../domain/actor.ts';
-import type { SqlExecutor } from '../store/sql-client.ts';
+import type { SqlExecutor } from '../../domain/store/sql-port.ts';
 
 /** The migrations of the key store; pass to `migrate` beside the event store's. */
 export const authMigrations = fileURLToPath(new URL('./migrations/', import.meta.url));
 
 export const KEY_PREFIX = 'aos_';
-/** The tenant of the `system` keys, which manage keys and belong to no real tenant. */
-export const SYSTEM_TENANT = 'system';
-/** A tenant id: what the API accepts and the store enforces. */
-export const tenantIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-/** Roles a key can be created with over the API; `system` keys come only from the bootstrap. */
-export const tenantRoles = ['admin', 'operator', 'auditor', 'viewer'] as const;
-export type TenantRole = (typeof tenantRoles)[number];
+
+// In domain/actor.ts, where the API contract (contracts/, bundled by the console) reads them too.
+import { SYSTEM_TENANT, type TenantRole, tenantIdPattern, tenantRoles } from '../../domain/actor.ts';
+
+export { SYSTEM_TENANT, type TenantRole, tenantIdPattern, tenantRoles };
 
 /** Who a key is: what authentication yields. */
 export interface KeyIdentity {

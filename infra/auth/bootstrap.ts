@@ -5,7 +5,7 @@
 // and the insert one step, so exactly one system key results.
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SqlClient } from '../store/sql-client.ts';
+import type { SqlClient } from '../../domain/store/sql-port.ts';
 import {
   type ApiKeyRecord,
   apiKeyProblem,
@@ -79,7 +79,9 @@ export async function ensureBootstrapKey(options: BootstrapOptions): Promise<Boo
         if (known.revoked_at !== null) {
           log.warn('AOS_BOOTSTRAP_KEY names a revoked key: it stays revoked; set a new value');
         } else if (known.role !== 'system') {
-          throw new BootstrapKeyError(`AOS_BOOTSTRAP_KEY is already a ${known.role} key, not a system key`);
+          throw new BootstrapKeyError(
+            `AOS_BOOTSTRAP_KEY is already a key of the role ${known.role}, not a system key`,
+          );
         }
         return { outcome: 'existing' };
       }

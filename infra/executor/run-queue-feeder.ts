@@ -1,7 +1,7 @@
 // Feeds the run queue from the event stream: a submitted run becomes due at once, and so
 // does a run whose approval was decided or whose cancellation was requested (it may be
 // parked until an approval's expiry or a retry's due time).
-import type { CheckpointedConsumer } from '../store/checkpointed-consumer.ts';
+import type { CheckpointedConsumer } from '../../readmodels/checkpointed-consumer.ts';
 import { enqueueRuns } from './sql-run-queue.ts';
 
 export const runQueueFeeder: CheckpointedConsumer = {

@@ -1,23 +1,43 @@
 // The run queue on SQL: FOR UPDATE SKIP LOCKED lets many executors claim concurrently
-// without waiting on each other or taking the same run.
+// without waiting on each other or taking the same run. Enqueuing wakes the executors of
+// this process at once and those of others by NOTIFY, so an idle executor issues no query.
 import type { ClaimedRun, RunQueue } from '../../commands/run-queue.ts';
-import type { SqlClient } from '../store/sql-client.ts';
+import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
+
+export const RUN_QUEUE_CHANNEL = 'aos_run_queue';
 
 export function createSqlRunQueue(client: SqlClient): RunQueue {
+  const watchers = new Set<() => void>();
+  const wakeAll = () => {
+    for (const wake of watchers) wake();
+  };
   return {
     async claim(owner, now, leaseMs, limit) {
-      return client.query<ClaimedRun>(
-        `UPDATE aos_run_queue q
-            SET lease_owner = $1, lease_expires_at = $2::timestamptz + make_interval(secs => $3::float8 / 1000)
-          WHERE q.run_id IN (
-                SELECT run_id FROM aos_run_queue
-                 WHERE NOT done AND due_at <= $2 AND (lease_expires_at IS NULL OR lease_expires_at <= $2)
-                 ORDER BY due_at
-                 LIMIT $4
-                   FOR UPDATE SKIP LOCKED)
-        RETURNING q.run_id AS "runId", q.tenant_id AS "tenantId"`,
+      // One statement: the claim, and when the next unclaimed run becomes claimable.
+      const rows = await client.query<ClaimedRun & { nextDueAt: string | null }>(
+        `WITH claimed AS (
+           UPDATE aos_run_queue q
+              SET lease_owner = $1, lease_expires_at = $2::timestamptz + make_interval(secs => $3::float8 / 1000)
+            WHERE q.run_id IN (
+                  SELECT run_id FROM aos_run_queue
+                   WHERE NOT done AND due_at <= $2 AND (lease_expires_at IS NULL OR lease_expires_at <= $2)
+                   ORDER BY due_at
+                   LIMIT $4
+                     FOR UPDATE SKIP LOCKED)
+          RETURNING q.run_id, q.tenant_id)
+         SELECT run_id AS "runId", tenant_id AS "tenantId", NULL AS "nextDueAt" FROM claimed
+          UNION ALL
+         SELECT NULL, NULL, to_char(min(greatest(due_at, coalesce(lease_expires_at, due_at))) AT TIME ZONE 'UTC',
+                                    'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+           FROM aos_run_queue
+          WHERE NOT done AND run_id NOT IN (SELECT run_id FROM claimed)`,
         [owner, now.toISOString(), leaseMs, limit],
       );
+      const next = rows.find((r) => r.runId === null)?.nextDueAt ?? null;
+      return {
+        runs: rows.filter((r) => r.runId !== null).map(({ runId, tenantId }) => ({ runId, tenantId })),
+        nextDueAt: next === null ? null : new Date(next),
+      };
     },
     async renew(runId, owner, now, leaseMs) {
       const rows = await client.query(
@@ -38,13 +58,27 @@ export function createSqlRunQueue(client: SqlClient): RunQueue {
         [runId, owner, 'dueAt' in next ? next.dueAt.toISOString() : null, 'done' in next],
       );
     },
+    async enqueue(runs) {
+      await enqueueRuns(client, runs);
+      // This process's executors at once; other processes' through NOTIFY.
+      wakeAll();
+      client.notify(RUN_QUEUE_CHANNEL);
+    },
+    async watch(onWake) {
+      watchers.add(onWake);
+      const unlisten = await client.listen(RUN_QUEUE_CHANNEL, onWake);
+      return async () => {
+        watchers.delete(onWake);
+        await unlisten();
+      };
+    },
   };
 }
 
-/** Makes runs due now: new ones, and ones an approval or a cancel should wake. Idempotent. */
+/** Makes runs due: new ones, and ones an approval or a cancel should wake. Idempotent. */
 export async function enqueueRuns(
-  tx: Pick<SqlClient, 'query'>,
-  runs: { runId: string; tenantId: string; dueAt: string }[],
+  tx: Pick<SqlExecutor, 'query'>,
+  runs: { runId: string; tenantId: string; dueAt: string | Date }[],
 ): Promise<void> {
   if (runs.length === 0) return;
   await tx.query(
@@ -52,6 +86,10 @@ export async function enqueueRuns(
      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
      ON CONFLICT (run_id) DO UPDATE SET due_at = LEAST(aos_run_queue.due_at, EXCLUDED.due_at)
       WHERE NOT aos_run_queue.done`,
-    [runs.map((r) => r.runId), runs.map((r) => r.tenantId), runs.map((r) => r.dueAt)],
+    [
+      runs.map((r) => r.runId),
+      runs.map((r) => r.tenantId),
+      runs.map((r) => (typeof r.dueAt === 'string' ? r.dueAt : r.dueAt.toISOString())),
+    ],
   );
 }

@@ -2,6 +2,7 @@
 // application's pino logger (kafkajs would otherwise print JSON lines of its own on stdout),
 // and the one message format the publisher writes and the consumers read.
 import { Kafka, logLevel as KafkaLogLevel, type KafkaMessage, type LogEntry } from 'kafkajs';
+import { isLedgerStream, ledgerDayId } from '../../domain/budget/ledger.ts';
 import type { RecordedEvent } from '../../domain/store/envelope.ts';
 
 /** The part of a pino logger (fastify's `server.log`) these modules write to. */
@@ -47,10 +48,18 @@ export const HEADERS = {
   hash: 'aos-hash',
 } as const;
 
-/** Key = stream id: one stream lands on one partition, in its store order. */
+/**
+ * The message key: what must stay in store order lands on one partition. That is a stream,
+ * except a tenant day's ledger: its run ledgers are streams of their own, but the budget day
+ * they share is folded as one entity (status history), so they all go where the day goes.
+ */
+export function partitionKeyOf(streamId: string): string {
+  return isLedgerStream(streamId) ? ledgerDayId(streamId) : streamId;
+}
+
 export function eventMessage(event: RecordedEvent) {
   return {
-    key: event.streamId,
+    key: partitionKeyOf(event.streamId),
     value: JSON.stringify(event),
     headers: {
       [HEADERS.eventId]: event.eventId,

@@ -9,10 +9,10 @@
 // messages, and they are skipped the same way.
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { RecordedEvent } from '../../domain/store/envelope.ts';
+import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
 import type { AnyProjection } from '../../projections/projection.ts';
 import { projectBatch } from '../../readmodels/projection-runner.ts';
 import type { PrometheusMetrics } from '../metrics/prometheus.ts';
-import type { SqlClient, SqlExecutor } from '../store/sql-client.ts';
 import { createKafka, eventOf, type KafkaLog, silentLog } from './kafka-client.ts';
 import { kafkaMetrics } from './kafka-metrics.ts';
 

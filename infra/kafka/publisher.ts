@@ -7,12 +7,13 @@
 // The send happens outside any database transaction on purpose: a transaction held open
 // through a broker outage would hold back the xmin horizon, and with it every gap-free reader
 // of the store (projections, the run-queue feeder).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Admin, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { RecordedEvent } from '../../domain/store/envelope.ts';
 import type { Subscription } from '../../domain/store/event-store.ts';
+import { readCheckpoint } from '../../readmodels/checkpointed-consumer.ts';
 import { checkpointLags } from '../../readmodels/projection-status.ts';
 import type { PrometheusMetrics } from '../metrics/prometheus.ts';
-import { readCheckpoint } from '../store/checkpointed-consumer.ts';
 import type { SqlEventStore } from '../store/sql-event-store.ts';
 import { createKafka, eventMessage, type KafkaLog, silentLog } from './kafka-client.ts';
 import { kafkaMetrics } from './kafka-metrics.ts';
@@ -85,8 +86,8 @@ export async function startPublisher(
   let producer: Promise<Producer> | null = null;
   let topicReady = false;
   let backoffMs = 0;
-  let stopping = false;
-  let wakeBackoff: (() => void) | undefined;
+  // Aborted by stop(): ends a backoff wait at once.
+  const stopping = new AbortController();
 
   // One connection attempt at a time: the eager one at start and the first send share it.
   function connected(): Promise<Producer> {
@@ -134,14 +135,7 @@ export async function startPublisher(
     producer = null;
     await broken?.then((p) => p.disconnect()).catch(() => {});
     backoffMs = Math.min(maxBackoffMs, Math.max(100, backoffMs * 2));
-    await new Promise<void>((resolve) => {
-      if (stopping) return resolve();
-      const timer = setTimeout(resolve, backoffMs);
-      wakeBackoff = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    await sleep(backoffMs, undefined, { signal: stopping.signal }).catch(() => {});
   }
 
   await store.client.query(
@@ -196,8 +190,7 @@ export async function startPublisher(
   return {
     status: () => ({ ...status }),
     async stop() {
-      stopping = true;
-      wakeBackoff?.();
+      stopping.abort();
       await subscription.stop();
       await producer?.then((p) => p.disconnect()).catch(() => {});
       setState('stopped');

@@ -1,7 +1,7 @@
 // The metrics port over prom-client. Each app owns its registry (never prom-client's global
 // one), so several apps can live in one process (tests). Gauges that describe the database
 // (projection lag, the xmin horizon, drift alerts) are computed when Prometheus scrapes.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CommandMetrics } from '../../commands/metrics.ts';
 import type { EventStore } from '../../domain/store/event-store.ts';
 
@@ -12,7 +12,10 @@ export interface GaugeSample {
 }
 
 export interface PrometheusMetrics {
+  /** Series without a tenant label: what any scraper may see. */
   registry: Registry;
+  /** Series labelled by tenant (names, spend, drift): only for an authorised scraper. */
+  tenantRegistry: Registry;
   commands: CommandMetrics;
   /** One HTTP request: its route pattern (not the URL, which would explode the series). */
   observeHttp(route: string, method: string, status: number, seconds: number): void;
@@ -33,6 +36,10 @@ const secondsBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 export function createPrometheusMetrics(options: { onCollectError?: (error: unknown) => void } = {}) {
   const registry = new Registry();
   const registers = [registry];
+  // The process itself: CPU, memory, heap, event-loop lag, handles, GC (aos_process_*, aos_nodejs_*).
+  collectDefaultMetrics({ prefix: 'aos_', register: registry });
+  const tenantRegistry = new Registry();
+  const tenantRegisters = [tenantRegistry];
 
   const httpDuration = new Histogram({
     name: 'aos_http_request_duration_seconds',
@@ -76,13 +83,13 @@ export function createPrometheusMetrics(options: { onCollectError?: (error: unkn
     name: 'aos_cost_charged_micros_total',
     help: 'Cost charged, in micro-dollars, by tenant, skill and model',
     labelNames: ['tenant', 'skill', 'model'] as const,
-    registers,
+    registers: tenantRegisters,
   });
   const budgetRefusals = new Counter({
     name: 'aos_budget_refusals_total',
     help: 'Budget refusals recorded, by tenant and scope (run, tenant_day, model_cap)',
     labelNames: ['tenant', 'scope'] as const,
-    registers,
+    registers: tenantRegisters,
   });
   const policyDecisions = new Counter({
     name: 'aos_policy_decisions_total',
@@ -111,6 +118,7 @@ export function createPrometheusMetrics(options: { onCollectError?: (error: unkn
 
   const metrics: PrometheusMetrics = {
     registry,
+    tenantRegistry,
     commands,
     observeHttp(route, method, status, seconds) {
       httpDuration.observe({ route, method, status: String(status) }, seconds);
@@ -120,7 +128,7 @@ export function createPrometheusMetrics(options: { onCollectError?: (error: unkn
         name,
         help,
         labelNames,
-        registers,
+        registers: labelNames.includes('tenant') ? tenantRegisters : registers,
         async collect() {
           this.reset();
           try {

@@ -69,7 +69,7 @@ export function parsePrivateKey(pem: string, what: string): KeyObject {
   }
   if (key.asymmetricKeyType !== 'ed25519') {
     throw new SigningKeyError(
-      `${what} is a ${key.asymmetricKeyType ?? 'unknown'} key; an Ed25519 key is required`,
+      `${what} is a key of type ${key.asymmetricKeyType ?? 'unknown'}; an Ed25519 key is required`,
     );
   }
   return key;
@@ -85,7 +85,7 @@ export function parsePublicKey(pem: string, what = 'the public key'): KeyObject 
   }
   if (key.asymmetricKeyType !== 'ed25519') {
     throw new SigningKeyError(
-      `${what} is a ${key.asymmetricKeyType ?? 'unknown'} key; an Ed25519 key is required`,
+      `${what} is a key of type ${key.asymmetricKeyType ?? 'unknown'}; an Ed25519 key is required`,
     );
   }
   return key;

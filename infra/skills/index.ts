@@ -69,10 +69,9 @@ export {
   type LlmInvokeOptions,
   type LlmInvokeOutput,
   type LlmProviderOptions,
-  STUB_MODEL,
-  stubAnswer,
   usageFromProvider,
 } from './llm-invoke.ts';
+export { STUB_MODEL, stubAnswer } from './llm-stub.ts';
 export {
   type AnySkillDescriptor,
   createSkillRegistry,

@@ -3,6 +3,7 @@
 // version, validating the input against the descriptor's schema, the call's deadline and
 // cancellation, checking the output, and turning ANY thrown error into an outcome.
 // `invoke` never rejects.
+import semver from 'semver';
 import type { z } from 'zod';
 import type { SkillCall, SkillPort } from '../../commands/skill-port.ts';
 import type { ErrorCode } from '../../domain/errors.ts';
@@ -66,26 +67,9 @@ export interface SkillRegistry extends SkillPort {
   list(): readonly AnySkillDescriptor[];
 }
 
-const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?$/;
-
-type Semver = [number, number, number, string | undefined];
-
-function parseSemver(version: string): Semver | undefined {
-  const match = SEMVER.exec(version);
-  if (!match) return undefined;
-  return [Number(match[1]), Number(match[2]), Number(match[3]), match[4]];
-}
-
-function compareSemver(a: Semver, b: Semver): number {
-  for (let i = 0; i < 3; i++) {
-    const diff = (a[i] as number) - (b[i] as number);
-    if (diff !== 0) return diff;
-  }
-  // A pre-release sorts before its release; pre-releases compare as strings.
-  if (a[3] === b[3]) return 0;
-  if (a[3] === undefined) return 1;
-  if (b[3] === undefined) return -1;
-  return a[3] < b[3] ? -1 : 1;
+/** A version exactly as semver writes it (no `v` prefix, no build metadata), else undefined. */
+function strictSemver(version: string): string | undefined {
+  return semver.valid(version) === version ? version : undefined;
 }
 
 /** A zod issue path as `headers.accept` / `messages[0].content`; `(input)` for the root. */
@@ -145,10 +129,10 @@ export function createSkillRegistry(
   options: SkillRegistryOptions = {},
 ): SkillRegistry {
   const now = options.now ?? (() => new Date());
-  const byName = new Map<string, Array<{ semver: Semver; descriptor: AnySkillDescriptor }>>();
+  const byName = new Map<string, Array<{ version: string; descriptor: AnySkillDescriptor }>>();
   for (const descriptor of descriptors) {
-    const semver = parseSemver(descriptor.version);
-    if (!semver) {
+    const version = strictSemver(descriptor.version);
+    if (!version) {
       throw new TypeError(
         `skill ${descriptor.name}: version ${JSON.stringify(descriptor.version)} is not semver`,
       );
@@ -157,8 +141,10 @@ export function createSkillRegistry(
     if (versions.some((entry) => entry.descriptor.version === descriptor.version)) {
       throw new TypeError(`skill ${descriptor.name}@${descriptor.version} is registered twice`);
     }
-    versions.push({ semver, descriptor });
-    versions.sort((a, b) => compareSemver(a.semver, b.semver));
+    versions.push({ version, descriptor });
+    // semver order: a pre-release before its release, pre-release parts compared numerically
+    // where numeric (alpha.9 < alpha.10).
+    versions.sort((a, b) => semver.compare(a.version, b.version));
     byName.set(descriptor.name, versions);
   }
 
@@ -166,17 +152,18 @@ export function createSkillRegistry(
     const versions = byName.get(skill);
     if (!versions || versions.length === 0) return undefined;
     if (skillVersion === undefined || skillVersion === '' || skillVersion === 'latest') {
-      const releases = versions.filter((entry) => entry.semver[3] === undefined);
+      const releases = versions.filter((entry) => semver.prerelease(entry.version) === null);
       return (releases.at(-1) ?? versions.at(-1))?.descriptor;
     }
     const exact = versions.find((entry) => entry.descriptor.version === skillVersion);
     if (exact) return exact.descriptor;
     if (/^\d+(\.\d+)?$/.test(skillVersion)) {
-      const prefix = skillVersion.split('.').map(Number);
-      const matching = versions.filter(
-        (entry) => entry.semver[3] === undefined && prefix.every((part, i) => entry.semver[i] === part),
+      // `1` and `1.2` are semver ranges (1.x, 1.2.x), which leave pre-releases out.
+      const best = semver.maxSatisfying(
+        versions.map((entry) => entry.version),
+        skillVersion,
       );
-      return matching.at(-1)?.descriptor;
+      return versions.find((entry) => entry.version === best)?.descriptor;
     }
     return undefined;
   }

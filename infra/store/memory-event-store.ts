@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import { chainEvents, streamTypeOf } from '../../domain/store/chain-events.ts';
+import { formatCheckpoint, parseCheckpoint } from '../../domain/store/checkpoint.ts';
 import type { RecordedEvent, StreamInfo } from '../../domain/store/envelope.ts';
 import type { EventStore, ReadAllOptions, ReadAllResult } from '../../domain/store/event-store.ts';
 import { GENESIS_HASH } from '../../domain/store/hash-chain.ts';
@@ -16,7 +17,6 @@ import {
   validateAppend,
   validateStreamId,
 } from '../../domain/store/validate-append.ts';
-import { formatCheckpoint, parseCheckpoint } from './checkpoint.ts';
 import { readLimit } from './sql-event-store.ts';
 import { pollingSubscription } from './subscription.ts';
 

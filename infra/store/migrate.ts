@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SqlClient } from './sql-client.ts';
+import type { SqlClient } from '../../domain/store/sql-port.ts';
 
 export const eventStoreMigrations = fileURLToPath(new URL('./migrations/', import.meta.url));
 const MIGRATION_LOCK = 0x414f53; // "AOS"

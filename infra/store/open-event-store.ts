@@ -1,11 +1,11 @@
 // Opens the configured event store and brings its schema up to date.
 import { mkdir } from 'node:fs/promises';
+import type { SqlClient } from '../../domain/store/sql-port.ts';
 import type { Config } from '../config.ts';
 import { allMigrations } from '../migrations.ts';
 import { migrate } from './migrate.ts';
 import { createPGliteClient } from './pglite-client.ts';
 import { createPostgresClient } from './postgres-client.ts';
-import type { SqlClient } from './sql-client.ts';
 import { createSqlEventStore, type SqlEventStore, type SqlEventStoreOptions } from './sql-event-store.ts';
 
 export async function openSqlClient(config: Pick<Config, 'AOS_STORE' | 'AOS_DATA_DIR' | 'DATABASE_URL'>) {

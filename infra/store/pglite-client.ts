@@ -1,8 +1,8 @@
 // SqlClient over embedded PGlite: PostgreSQL compiled to WebAssembly, one connection,
 // data in a local folder (or in memory when dataDir is omitted).
 import { PGlite } from '@electric-sql/pglite';
+import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
 import { coalescePerChannel } from './coalesce.ts';
-import type { SqlClient, SqlExecutor } from './sql-client.ts';
 
 export async function createPGliteClient(dataDir?: string): Promise<SqlClient> {
   const db = await PGlite.create(dataDir ? { dataDir } : {});

@@ -1,9 +1,9 @@
 // SqlClient over a node-postgres pool. Connection-level failures become
 // StoreUnavailableError so the API can answer 503.
 import pg from 'pg';
+import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
 import { StoreUnavailableError } from '../../domain/store/store-errors.ts';
 import { coalescePerChannel } from './coalesce.ts';
-import type { SqlClient, SqlExecutor } from './sql-client.ts';
 
 export interface PostgresClientOptions {
   connectionString: string;

@@ -1,9 +1,11 @@
 // The event store on PostgreSQL SQL, shared by the `pg` and PGlite adapters.
 // One round trip per append (the aos_append function); gap-free readAll by
-// (transaction_id, global_position) below the oldest running transaction. Subscribers are
+// (transaction_id, global_position) below the oldest running transaction of this database
+// (read-horizon.ts). Subscribers are
 // woken by a NOTIFY sent after an append commits (coalesced, outside the append), or at
 // commit when the append runs inside a caller's transaction.
 import { chainEvents, type StreamHead, streamTypeOf } from '../../domain/store/chain-events.ts';
+import { formatCheckpoint, parseCheckpoint } from '../../domain/store/checkpoint.ts';
 import type {
   AppendResult,
   ExpectedVersion,
@@ -20,6 +22,7 @@ import type {
   SubscriptionHandler,
 } from '../../domain/store/event-store.ts';
 import { GENESIS_HASH } from '../../domain/store/hash-chain.ts';
+import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
 import {
   ConcurrencyError,
   EventIdConflictError,
@@ -30,8 +33,7 @@ import {
   validateAppend,
   validateStreamId,
 } from '../../domain/store/validate-append.ts';
-import { formatCheckpoint, parseCheckpoint } from './checkpoint.ts';
-import type { SqlClient, SqlExecutor } from './sql-client.ts';
+import { READ_HORIZON_SQL } from './read-horizon.ts';
 import { StreamHeadCache } from './stream-head-cache.ts';
 import { pollingSubscription } from './subscription.ts';
 
@@ -257,7 +259,7 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     const rows = await client.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM aos_events
         WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
-          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())${where}
+          AND transaction_id < ${READ_HORIZON_SQL}${where}
         ORDER BY aos_events.transaction_id, aos_events.global_position
         LIMIT $3`,
       params,

@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../infra/config.ts';
 
 describe('configuration from the environment', () => {
+  it('reads AOS_DRIFT_MIN_SAMPLES, default 20', () => {
+    expect(loadConfig({}).AOS_DRIFT_MIN_SAMPLES).toBe(20);
+    expect(loadConfig({ AOS_DRIFT_MIN_SAMPLES: '5' }).AOS_DRIFT_MIN_SAMPLES).toBe(5);
+  });
+
   it('defaults to the embedded store on port 8080', () => {
     expect(loadConfig({})).toMatchObject({
       AOS_STORE: 'pglite',
@@ -45,6 +50,15 @@ describe('configuration from the environment', () => {
     [{ KAFKA_BROKERS: 'kafka' }, /KAFKA_BROKERS: must be host:port\[,host:port…\] \(got "kafka"\)/],
     [{ AOS_KAFKA_TOPIC: 'a topic' }, /AOS_KAFKA_TOPIC: must be 1-249 letters/],
     [{ AOS_PROJECTIONS_SOURCE: 'kafka' }, /KAFKA_BROKERS: is required when AOS_PROJECTIONS_SOURCE=kafka/],
+    [{ AOS_DRIFT_MIN_SAMPLES: '0' }, /AOS_DRIFT_MIN_SAMPLES: must be from 1 to 1000000/],
+    [{ AOS_DRIFT_MIN_SAMPLES: '2.5' }, /AOS_DRIFT_MIN_SAMPLES: must be a whole number/],
+    [{ AOS_METRICS_TOKEN: 'short' }, /AOS_METRICS_TOKEN: must be at least 32 characters$/m],
+    [
+      { AOS_METRICS_TOKEN: `${'x'.repeat(32)} y` },
+      /AOS_METRICS_TOKEN: must be printable ASCII without spaces$/m,
+    ],
+    [{ AOS_AUTH_FAILURES_PER_MINUTE: '0' }, /AOS_AUTH_FAILURES_PER_MINUTE: must be from 1 to 1000000/],
+    [{ AOS_READ_HORIZON_WARN_SECONDS: '0' }, /AOS_READ_HORIZON_WARN_SECONDS: must be more than 0 seconds/],
   ];
   for (const [env, message] of bad) {
     it(`refuses ${JSON.stringify(env)} naming the variable`, () => {
@@ -52,6 +66,23 @@ describe('configuration from the environment', () => {
       expect(() => loadConfig(env)).toThrow(message);
     });
   }
+
+  it('reads the metrics token, the failed-authentication limit and the read-horizon warning, with defaults', () => {
+    const defaults = loadConfig({});
+    expect(defaults.AOS_METRICS_TOKEN).toBeUndefined();
+    expect(defaults.AOS_AUTH_FAILURES_PER_MINUTE).toBe(60);
+    expect(defaults.AOS_READ_HORIZON_WARN_SECONDS).toBe(30);
+    const set = loadConfig({
+      AOS_METRICS_TOKEN: 'm'.repeat(40),
+      AOS_AUTH_FAILURES_PER_MINUTE: '10',
+      AOS_READ_HORIZON_WARN_SECONDS: '2.5',
+    });
+    expect(set).toMatchObject({
+      AOS_METRICS_TOKEN: 'm'.repeat(40),
+      AOS_AUTH_FAILURES_PER_MINUTE: 10,
+      AOS_READ_HORIZON_WARN_SECONDS: 2.5,
+    });
+  });
 
   it('names every bad variable at once', () => {
     expect(() => loadConfig({ AOS_STORE: 'x', AOS_PORT: 'y' })).toThrow(/AOS_STORE[\s\S]*AOS_PORT/);

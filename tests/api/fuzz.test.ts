@@ -1,10 +1,14 @@
-// Every route (the OpenAPI table lists them; tests/api/openapi.test.ts holds it equal to the
-// server's routes) under fuzzed input: malformed JSON, wrong types, huge numbers, deep
-// nesting, unicode edge cases, odd headers, traversal in ids and odd query strings. Never a
-// 5xx, every error in the documented shape, and nothing written to the event store.
+// Every route (the contracts in contracts/ are the registered route schemas, and
+// tests/api/openapi.test.ts holds the docs generated from them equal to the server's routes)
+// under fuzzed input: malformed JSON, wrong types, huge numbers, deep nesting, unicode edge
+// cases (lone surrogates), prototype-poisoning keys, odd headers, traversal in ids, cursors
+// of the right shape with the wrong contents, dates before year 1 and odd query strings.
+// Never a 5xx, every error in the documented shape, and nothing written to the event store.
+// Input Node's own HTTP parser refuses is sent over a raw socket.
+import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { routeDocs } from '../../api/openapi.ts';
+import { routes as contracts, type RouteContract } from '../../contracts/index.ts';
 import { SYSTEM_KEY, startTestApp, type TestApp } from '../support/app.ts';
 import { countEvents } from '../support/count-events.ts';
 
@@ -50,6 +54,18 @@ const text = fc.oneof(
   oddStrings,
 );
 
+const validRun = (agentId: string, extra = '') =>
+  `{"agentId":"${agentId}","plan":{"steps":[{"skill":"json_transform","input":{"expression":"a","data":{"a":1}}}]},"budget":{"maxCostMicros":1000}${extra}}`;
+const hostileRuns = [
+  validRun('\\ud800'),
+  validRun('x\\udfffy'),
+  validRun('x', ',"seed":"\\udbff"'),
+  validRun('x').replace('"expression":"a"', '"expression":"a\\ud800"'),
+  validRun('x').replace('"data":{"a":1}', '"data":{"\\ud800":1}'),
+  validRun('x', ',"__proto__":{"polluted":true}'),
+  validRun('x').replace('"data":{"a":1}', '"data":{"constructor":{"prototype":{"polluted":true}}}'),
+];
+
 /** A JSON document as the client sends it: parsed or not, typed right or not. */
 const rawBody = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }).map((value) => JSON.stringify(value)),
@@ -69,6 +85,8 @@ const rawBody = fc.oneof(
     `{"a":${nested(5_000, '{}')}}`,
     '{"agentId":"x","plan":{"steps":[]},"budget":{"maxCostMicros":1e400}}',
     '\ufeff{}',
+    // Valid runs but for one lone surrogate or one poisoning key: these must not write either.
+    ...hostileRuns,
   ),
   fc
     .record({
@@ -136,7 +154,27 @@ const ids = fc.oneof(
   text.map((value) => encodeURIComponent(value.replace(/[\ud800-\udfff]/g, '?')) || 'x'),
 );
 
+const cursorOf = (key: unknown) => Buffer.from(JSON.stringify(key)).toString('base64url');
+/** Cursors of the right shape (a JSON array of strings) with contents no page would hold. */
+const wrongCursors = [
+  cursorOf(['not-a-date', 'x']),
+  cursorOf(['abc', 'def']),
+  cursorOf(['1', 'not-a-uuid']),
+  cursorOf(['99999999999999999999', '123e4567-e89b-12d3-a456-426614174000']),
+  cursorOf(['0000-01-01T00:00:00Z', '123e4567-e89b-12d3-a456-426614174000']),
+  cursorOf(['-1']),
+];
+/** Dates PostgreSQL cannot read (year 0000), and ones a `days` window reaches before year 1 from. */
+const earlyDates = [
+  '0000-01-01T00:00:00Z',
+  '0000-12-31',
+  '0001-01-01T00:00:00Z',
+  '0001-01-05',
+  '0000-06-01T00:00:00+01:00',
+];
+
 const queryValue = fc.oneof(
+  fc.constantFrom(...wrongCursors, ...earlyDates),
   fc.constantFrom(
     'json',
     'csv',
@@ -163,6 +201,8 @@ const queryKey = fc.oneof(
     'format',
     'start_time',
     'end_time',
+    'start_date',
+    'end_date',
     'status',
     'from',
     'group_by',
@@ -265,15 +305,124 @@ describe('every route under fuzzed input', () => {
     expect(await countEvents(app.store)).toBe(before);
   });
 
-  const routes = Object.keys(routeDocs).map((route) => {
-    const [method, path] = route.split(' ') as ['GET' | 'POST' | 'DELETE', string];
-    return { route, method, path };
+  /** Sends raw text as the body of an authenticated request. */
+  const send = async (method: 'GET' | 'POST', url: string, payload?: string) => {
+    const injected = await app.server.inject({
+      method,
+      url,
+      headers: {
+        authorization: `Bearer ${admin}`,
+        ...(payload ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(payload ? { payload } : {}),
+    });
+    return { status: injected.statusCode, body: JSON.parse(injected.body) };
+  };
+  const issuePaths = (body: any) => body.error.details.issues.map((issue: { path: unknown[] }) => issue.path);
+
+  it('refuses a lone surrogate in any string of a run (a 500 from hashing before), naming its path', async () => {
+    const cases: Array<[string, (string | number)[]]> = [
+      [hostileRuns[0]!, ['agentId']],
+      [hostileRuns[1]!, ['agentId']],
+      [hostileRuns[2]!, ['seed']],
+      [hostileRuns[3]!, ['plan', 'steps', 0, 'input', 'expression']],
+      [hostileRuns[4]!, ['plan', 'steps', 0, 'input', 'data', '\ud800']],
+    ];
+    for (const [payload, path] of cases) {
+      for (const url of ['/v1/runs', '/v1/simulate']) {
+        const response = await send('POST', url, payload);
+        expect(response.status, `${url} ${payload}`).toBe(400);
+        expect(response.body.error.code).toBe('INVALID_INPUT');
+        expect(issuePaths(response.body)).toEqual([path]);
+      }
+    }
+    expect(await countEvents(app.store)).toBe(before);
   });
 
-  for (const { route, method, path } of routes) {
-    it(`${route}: no 5xx, the error shape, nothing written`, async () => {
+  it('refuses __proto__ and constructor.prototype keys, naming the key', async () => {
+    const proto = await send('POST', '/v1/runs', hostileRuns[5]);
+    expect(proto.status).toBe(400);
+    expect(proto.body.error.message).toMatch(/__proto__/);
+    expect(issuePaths(proto.body)).toEqual([['__proto__']]);
+    const prototypeKey = await send('POST', '/v1/runs', hostileRuns[6]);
+    expect(prototypeKey.status).toBe(400);
+    expect(issuePaths(prototypeKey.body)).toEqual([
+      ['plan', 'steps', 0, 'input', 'data', 'constructor', 'prototype'],
+    ]);
+    expect(await countEvents(app.store)).toBe(before);
+  });
+
+  it('refuses cursors of the right shape with the wrong contents with a 400 naming the cursor', async () => {
+    for (const url of ['/v1/runs', '/v1/status-history', '/v1/policy-decisions']) {
+      for (const cursor of wrongCursors) {
+        const response = await send('GET', `${url}?cursor=${cursor}`);
+        expect(response.status, `${url} ${Buffer.from(cursor, 'base64url')}`).toBe(400);
+        expect(response.body.error).toMatchObject({
+          code: 'INVALID_INPUT',
+          details: { parameter: 'cursor' },
+        });
+      }
+    }
+  });
+
+  it('refuses dates before year 1 (and windows reaching before it) with a 400 naming the field', async () => {
+    const cases: Array<[string, string]> = [
+      ['/v1/runs?start_time=0000-01-01T00:00:00Z', 'start_time'],
+      ['/v1/runs?end_time=0000-12-31T23:59:59Z', 'end_time'],
+      ['/v1/runs?start_time=0001-01-01T00:30:00%2B01:00', 'start_time'],
+      ['/v1/status-history?start_time=0000-01-01T00:00:00Z', 'start_time'],
+      ['/v1/status-history?format=csv&end_time=0000-01-01T00:00:00Z', 'end_time'],
+      ['/status_history?start_time=0000-01-01T00:00:00Z', 'start_time'],
+      ['/v1/costs?start_date=0000-01-01', 'start_date'],
+      ['/v1/costs?end_date=0000-12-31', 'end_date'],
+      ['/v1/divergence?start_date=0000-01-01T00:00:00Z', 'start_date'],
+      ['/v1/divergence?end_date=0001-01-05T00:00:00Z&days=7', 'days'],
+      ['/v1/divergence/daily?end_date=0001-01-02T00:00:00Z', 'days'],
+      ['/costsim/divergence?end_date=0001-01-02T00:00:00Z&days=90', 'days'],
+    ];
+    for (const [url, field] of cases) {
+      const response = await send('GET', url);
+      expect(response.status, url).toBe(400);
+      expect(response.body.error.code).toBe('INVALID_INPUT');
+      expect(issuePaths(response.body), url).toEqual([[field]]);
+    }
+    // Year 1 itself is fine.
+    expect((await send('GET', '/v1/runs?start_time=0001-01-01T00:00:00Z')).status).toBe(200);
+    expect((await send('GET', '/v1/divergence?end_date=0001-01-09T00:00:00Z&days=7')).status).toBe(200);
+  });
+
+  it("answers requests Node's HTTP parser refuses (NUL in a header, a space in the path) in the error shape", async () => {
+    const address = await app.server.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = new URL(address);
+    const raw = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.end(text));
+        let answer = '';
+        socket.on('data', (chunk) => {
+          answer += chunk;
+        });
+        socket.on('close', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    for (const request of [
+      `GET /v1/runs HTTP/1.1\r\nHost: x\r\nX-Odd: a\u0000b\r\n\r\n`,
+      `GET /v1/a b HTTP/1.1\r\nHost: x\r\n\r\n`,
+      `GET /v1/runs HTTP/1.1\r\nHo st: x\r\n\r\n`,
+    ]) {
+      const answer = await raw(request);
+      const [head, body] = answer.split('\r\n\r\n') as [string, string];
+      expect(head, JSON.stringify(request)).toMatch(/^HTTP\/1\.1 400 /);
+      expect(head).toMatch(/content-type: application\/json/i);
+      const parsed = JSON.parse(body);
+      expect(errorShape(parsed)).toBe(true);
+      expect(parsed.error.details.reason).toMatch(/^HPE_/);
+    }
+  });
+
+  for (const { method, url: path, permission } of Object.values(contracts) as RouteContract[]) {
+    it(`${method} ${path}: no 5xx, the error shape, nothing written`, async () => {
       const keyFor = (path: string) =>
-        path.startsWith('/v1/admin/') ? SYSTEM_KEY : routeDocs[route]!.action ? admin : undefined;
+        path.startsWith('/v1/admin/') ? SYSTEM_KEY : permission ? admin : undefined;
       await fc.assert(
         fc.asyncProperty(
           fc.array(ids, { minLength: 2, maxLength: 2 }),

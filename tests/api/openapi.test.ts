@@ -1,19 +1,42 @@
-// OpenAPI at /docs: the JSON document lists every route the server has, each with its
-// auth, request shapes and responses (the one error shape included), and the UI answers.
+// OpenAPI at /docs: generated from the routes' own zod schemas. The document is valid
+// OpenAPI 3, lists every route the server has with its permission, and real answers match
+// the response schemas it documents (ajv against the document's own schemas).
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { routeDocs } from '../../api/openapi.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 
 const methods = ['get', 'post', 'put', 'patch', 'delete'] as const;
+const pointer = (...parts: string[]) =>
+  parts.map((p) => p.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
 
 describe('OpenAPI at /docs', () => {
   let app: TestApp;
   let doc: any;
+  let key: string;
+  let runId: string;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+
   beforeAll(async () => {
-    app = await startTestApp('pglite', { AOS_EXECUTOR: 'off' });
+    app = await startTestApp('pglite');
     const response = await app.request('GET', '/docs/json');
     expect(response.status).toBe(200);
     doc = response.body;
+    ajv.addSchema(doc, 'doc');
+    key = await app.keyFor('docs', 'admin');
+    const submitted = await app.request('POST', '/v1/runs', {
+      key,
+      body: {
+        agentId: 'docs',
+        plan: { steps: [{ skill: 'json_transform', input: { expression: 'a', data: { a: 1 } } }] },
+        budget: { maxCostMicros: 1_000_000 },
+      },
+    });
+    expect(submitted.status).toBe(202);
+    runId = submitted.body.runId;
+    await waitForRun(app, key, runId, ['succeeded']);
   });
   afterAll(() => app.stop());
 
@@ -32,62 +55,130 @@ describe('OpenAPI at /docs', () => {
         routes.push(`${method} ${path.replace(/:(\w+)/g, '{$1}')}`);
       }
     }
-    // The docs' own routes and the console's static files are not API.
+    // The docs' own routes and the console's static files are not API. Once routes under /api
+    // exist, find-my-way prints the console's `/console/*` as a bare `*` (hasRoute confirms no
+    // `*` route is registered), so that line is the console's too.
     return routes
-      .filter((route) => !['/docs', '/console'].some((prefix) => route.split(' ')[1]!.startsWith(prefix)))
+      .filter(
+        (route) => !['/docs', '/console', '*'].some((prefix) => route.split(' ')[1]!.startsWith(prefix)),
+      )
       .sort();
   }
 
-  it('lists every route', () => {
-    const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
-      .flatMap(([path, operations]) =>
-        methods.filter((m) => operations[m]).map((m) => `${m.toUpperCase()} ${path}`),
-      )
+  const operations = () =>
+    Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
+      methods
+        .filter((m) => item[m])
+        .map((m) => ({ route: `${m.toUpperCase()} ${path}`, operation: item[m] })),
+    );
+
+  it('is a valid OpenAPI 3 document', async () => {
+    const result = await new Validator().validate(doc);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(doc.openapi).toMatch(/^3\.0\./);
+  });
+
+  it('lists every route, each with its permission (or public), responses and the error shape', () => {
+    const documented = operations()
+      .map(({ route }) => route)
       .sort();
     const routes = serverRoutes();
-    expect(routes.length).toBeGreaterThan(20);
+    expect(routes.length).toBeGreaterThan(25);
     expect(documented).toEqual(routes);
+    for (const { route, operation } of operations()) {
+      expect(operation.summary, route).toBeTruthy();
+      expect(
+        Object.keys(operation.responses).some((s) => s.startsWith('2')),
+        route,
+      ).toBe(true);
+      if (operation.security) {
+        expect(operation.security, route).toEqual([]);
+      } else {
+        expect(operation['x-permission'], route).toMatch(/^[a-z_]+$/);
+        expect(operation.responses['403'].content['application/json'].schema, route).toEqual({
+          $ref: '#/components/schemas/Error',
+        });
+      }
+    }
   });
 
-  it('has a hand-written entry (summary, shapes, auth) for every route: add new routes to api/openapi.ts', () => {
-    const described = Object.keys(routeDocs)
-      .map((route) => route.replace(/:(\w+)/g, '{$1}'))
-      .sort();
-    expect(serverRoutes().filter((route) => !described.includes(route))).toEqual([]);
-  });
-
-  it('documents bearer auth, public routes, request shapes and responses', () => {
-    expect(doc.openapi).toMatch(/^3\./);
+  it('documents bearer auth, request shapes and responses from the route schemas', () => {
     expect(doc.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer' });
     expect(doc.security).toEqual([{ bearer: [] }]);
     expect(doc.paths['/healthz'].get.security).toEqual([]);
     expect(doc.paths['/metrics'].get.security).toEqual([]);
 
     const submit = doc.paths['/v1/runs'].post;
-    expect(submit.security).toBeUndefined();
+    expect(submit['x-permission']).toBe('submit');
     expect(submit.description).toMatch(/operator/);
     const body = submit.requestBody.content['application/json'].schema;
     expect(body.required).toEqual(expect.arrayContaining(['agentId', 'plan', 'budget']));
     expect(submit.parameters).toEqual(
       expect.arrayContaining([expect.objectContaining({ in: 'header', name: 'idempotency-key' })]),
     );
-    for (const status of ['202', '400', '401', '403', '413', '429'])
-      expect(submit.responses[status]).toBeDefined();
-    expect(submit.responses['400'].content['application/json'].schema).toEqual({
-      $ref: '#/components/schemas/Error',
-    });
+    for (const status of ['202', '400', '401', '403', '413', '415', '429'])
+      expect(submit.responses[status], status).toBeDefined();
     expect(doc.components.schemas.Error.properties.error.required).toEqual(['code', 'message']);
 
     const run = doc.paths['/v1/runs/{id}'].get;
     expect(run.parameters).toEqual(
       expect.arrayContaining([expect.objectContaining({ in: 'path', name: 'id', required: true })]),
     );
-    expect(run.responses['200'].content['application/json'].schema.properties.steps).toBeDefined();
-    expect(run.responses['404']).toBeDefined();
-
     const history = doc.paths['/v1/status-history'].get;
     const format = history.parameters.find((p: { name: string }) => p.name === 'format');
     expect(format.schema.enum).toEqual(['json', 'csv', 'jsonl']);
+  });
+
+  /** Checks an answer against the schema the document gives for its route and status. */
+  async function expectDocumented(method: 'GET' | 'POST', route: string, url: string, requestKey?: string) {
+    const response = await app.request(method, url, requestKey ? { key: requestKey } : {});
+    const status = String(response.status);
+    const schemaAt = pointer(
+      'paths',
+      route,
+      method.toLowerCase(),
+      'responses',
+      status,
+      'content',
+      'application/json',
+      'schema',
+    );
+    const validate = ajv.getSchema(`doc#/${schemaAt}`);
+    expect(validate, `${method} ${route} documents ${status}`).toBeDefined();
+    const valid = validate!(response.body);
+    expect(validate!.errors ?? [], `${method} ${url} → ${status}`).toEqual([]);
+    expect(valid).toBe(true);
+    return response;
+  }
+
+  it('answers what it documents: runs, a run, its events, status history, costs, whoami, an error', async () => {
+    const list = await expectDocumented('GET', '/v1/runs', '/v1/runs', key);
+    expect(list.body.items.map((r: { runId: string }) => r.runId)).toContain(runId);
+    const detail = await expectDocumented('GET', '/v1/runs/{id}', `/v1/runs/${runId}`, key);
+    expect(detail.body.status).toBe('succeeded');
+    const events = await expectDocumented('GET', '/v1/runs/{id}/events', `/v1/runs/${runId}/events`, key);
+    expect(events.body.total).toBeGreaterThan(2);
+    const history = await expectDocumented(
+      'GET',
+      '/v1/status-history',
+      `/v1/status-history?entity_id=${runId}`,
+      key,
+    );
+    expect(history.body.items.length).toBeGreaterThan(0);
+    await expectDocumented('GET', '/v1/status-history/stats', '/v1/status-history/stats', key);
+    await expectDocumented('GET', '/v1/costs', '/v1/costs?group_by=skill', key);
+    await expectDocumented('GET', '/v1/divergence', '/v1/divergence', key);
+    await expectDocumented('GET', '/status_history', '/status_history', key);
+    const me = await expectDocumented('GET', '/v1/whoami', '/v1/whoami', key);
+    expect(me.body.role).toBe('admin');
+    const missing = await expectDocumented('GET', '/v1/runs/{id}', `/v1/runs/${crypto.randomUUID()}`, key);
+    expect(missing.status).toBe(404);
+    const invalid = await expectDocumented('GET', '/v1/runs', '/v1/runs?start_time=yesterday', key);
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.details.issues[0].path).toEqual(['start_time']);
+    const unauthenticated = await expectDocumented('GET', '/v1/runs', '/v1/runs');
+    expect(unauthenticated.status).toBe(401);
   });
 
   it('serves the UI without a key', async () => {

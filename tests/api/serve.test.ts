@@ -1,6 +1,7 @@
 // `aos serve` as a user runs it: a real process on the embedded store or on PostgreSQL.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -26,7 +27,8 @@ function start(env: Record<string, string>) {
 }
 
 async function waitReady(port: number) {
-  for (let i = 0; i < 200; i++) {
+  // Generous: PGlite's start-up is slow on a loaded machine.
+  for (let i = 0; i < 900; i++) {
     const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
     if (response?.status === 200) return response;
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -53,7 +55,46 @@ describe('aos serve', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 150_000);
+
+  it('cuts off a close that hangs after AOS_SHUTDOWN_TIMEOUT_MS, with a log line and exit code 1', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'aos-serve-'));
+    try {
+      const p = port();
+      const server = start({
+        AOS_DATA_DIR: dataDir,
+        AOS_PORT: String(p),
+        AOS_SHUTDOWN_TIMEOUT_MS: '1500',
+        AOS_REQUEST_TIMEOUT_MS: '600000',
+      });
+      await waitReady(p);
+      // A request whose body never finishes: the HTTP server's close waits for it.
+      const socket = connect(p, '127.0.0.1');
+      socket.on('error', () => {});
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write('POST /v1/runs HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n');
+      socket.write('content-length: 1000\r\n\r\n{"agentId":');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const signalled = Date.now();
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(1);
+      const took = Date.now() - signalled;
+      socket.destroy();
+      expect(took).toBeGreaterThanOrEqual(1500);
+      // Without the deadline it would wait for the request's own 600 s timeout.
+      expect(took).toBeLessThan(15_000);
+      const lines = server
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line));
+      expect(lines).toContainEqual(
+        expect.objectContaining({ msg: 'shutdown did not finish in time; exiting', timeoutMs: 1500 }),
+      );
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 150_000);
 
   it('refuses to start on a bad setting, naming it', async () => {
     const server = start({ AOS_PORT: 'eighty' });
@@ -77,6 +118,6 @@ describe('aos serve', () => {
         await drop();
       }
     },
-    60_000,
+    150_000,
   );
 });

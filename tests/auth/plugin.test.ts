@@ -3,7 +3,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyRoutes } from '../../api/auth/key-routes.ts';
 import { actions, can, rolesThatCan } from '../../api/auth/permissions.ts';
-import { authPlugin, principalOf, requirePermission, requireRole } from '../../api/auth/plugin.ts';
+import { authPlugin, principalOf } from '../../api/auth/plugin.ts';
+import { useZodSchemas } from '../../api/contract-route.ts';
 import { errorHandling } from '../../api/errors.ts';
 import { actorRoles } from '../../domain/actor.ts';
 import { type ApiKeyStore, createApiKeyStore } from '../../infra/auth/api-key-store.ts';
@@ -15,6 +16,7 @@ const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
 async function buildApp(keys: ApiKeyStore): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
+  useZodSchemas(app);
   errorHandling(app);
   await app.register(authPlugin, { keys });
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -22,16 +24,10 @@ async function buildApp(keys: ApiKeyStore): Promise<FastifyInstance> {
   await app.register(keyRoutes, { keys });
   // Routes registered in a child context, as the run routes are: the root hook still applies.
   await app.register(async (child) => {
-    child.get('/v1/whoami', { preHandler: requirePermission('read') }, async (request) =>
-      principalOf(request),
-    );
-    child.post('/v1/things', { preHandler: requirePermission('submit') }, async () => ({ ok: true }));
-    child.get('/v1/auditors-only', { preHandler: requireRole('auditor') }, async () => ({ ok: true }));
-    child.get(
-      '/v1/public-but-asks',
-      { config: { public: true }, preHandler: requirePermission('read') },
-      () => ({}),
-    );
+    child.get('/v1/whoami', { config: { permission: 'read' } }, async (request) => principalOf(request));
+    child.post('/v1/things', { config: { permission: 'submit' } }, async () => ({ ok: true }));
+    child.get('/v1/exports', { config: { permission: 'export' } }, async () => ({ ok: true }));
+    child.get('/v1/public-but-asks', { config: { public: true } }, async (request) => principalOf(request));
   });
   await app.ready();
   return app;
@@ -156,7 +152,10 @@ for (const adapter of sqlAdapters) {
     it('answers 403 FORBIDDEN when the role is not enough', async () => {
       const viewer = (await keys.create({ tenantId: 'acme', role: 'viewer' })).key;
       const admin = (await keys.create({ tenantId: 'acme', role: 'admin' })).key;
-      for (const key of [viewer, admin]) {
+      for (const [key, message] of [
+        [viewer, 'a viewer key may not manage keys'],
+        [admin, 'an admin key may not manage keys'],
+      ] as const) {
         const response = await app.inject({
           method: 'POST',
           url: '/v1/admin/keys',
@@ -164,7 +163,7 @@ for (const adapter of sqlAdapters) {
           payload: { tenant: 'acme', role: 'admin' },
         });
         expect(response.statusCode).toBe(403);
-        expect(response.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+        expect(response.json()).toMatchObject({ error: { code: 'FORBIDDEN', message } });
         expect(
           (await app.inject({ method: 'GET', url: '/v1/admin/keys', headers: bearer(key) })).statusCode,
         ).toBe(403);
@@ -176,12 +175,14 @@ for (const adapter of sqlAdapters) {
         (await app.inject({ method: 'POST', url: '/v1/things', headers: bearer(viewer) })).statusCode,
       ).toBe(403);
       expect(
-        (await app.inject({ method: 'GET', url: '/v1/auditors-only', headers: bearer(viewer) })).statusCode,
+        (await app.inject({ method: 'GET', url: '/v1/exports', headers: bearer(viewer) })).statusCode,
       ).toBe(403);
       // The system key manages keys and nothing else: it cannot read a tenant's runs.
       const system = await app.inject({ method: 'GET', url: '/v1/whoami', headers: bearer(BOOTSTRAP) });
       expect(system.statusCode).toBe(403);
-      expect(system.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+      expect(system.json()).toMatchObject({
+        error: { code: 'FORBIDDEN', message: 'a system key may not read', details: { permission: 'read' } },
+      });
     });
 
     it('refuses bad bodies with 400 INVALID_INPUT and the issue paths, creating nothing', async () => {

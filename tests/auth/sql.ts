@@ -1,10 +1,11 @@
 // SQL clients for the auth suites: embedded PGlite and a fresh PostgreSQL schema, migrated
 // with the event store's and the key store's migrations, as the server does.
+
+import type { SqlClient } from '../../domain/store/sql-port.ts';
 import { authMigrations } from '../../infra/auth/api-key-store.ts';
 import { eventStoreMigrations, migrate } from '../../infra/store/migrate.ts';
 import { createPGliteClient } from '../../infra/store/pglite-client.ts';
 import { createPostgresClient } from '../../infra/store/postgres-client.ts';
-import type { SqlClient } from '../../infra/store/sql-client.ts';
 import { createTestSchema, databaseUrl, postgresReachable } from '../support/postgres.ts';
 
 export const migrations = [eventStoreMigrations, authMigrations];

@@ -71,6 +71,13 @@ describe('aos submit and aos runs', () => {
     const refused = await aos(['submit'], env, JSON.stringify({ ...examplePlan, budget: {} }));
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^aos: 400 /);
+    // A refused option is named as typed, with the query parameter it became.
+    const since = await aos(['runs', '--since', 'yesterday'], env);
+    expect(since.code).toBe(1);
+    expect(since.stderr).toMatch(/^aos: --since \(start_time\): /);
+    const cursor = await aos(['runs', '--cursor', 'WyJub3QtYS1kYXRlIiwieCJd'], env);
+    expect(cursor.code).toBe(1);
+    expect(cursor.stderr).toMatch(/^aos: --cursor: /);
     const noKey = await aos(['runs'], { AOS_URL: env.AOS_URL!, AOS_API_KEY: '' });
     expect(noKey.code).toBe(1);
     expect(noKey.stderr).toContain('set AOS_API_KEY');

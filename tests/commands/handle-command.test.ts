@@ -2,7 +2,11 @@
 // gives, and a command that lost a race must decide again on the stream as it now is.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleCommand, type Loaded, loadStream } from '../../commands/handle-command.ts';
-import { budgetLedgerDecider, type LedgerState, type Reserve } from '../../domain/budget/ledger.ts';
+import {
+  dayLedgerDecider as budgetLedgerDecider,
+  type LedgerState,
+  type Reserve,
+} from '../../domain/budget/ledger.ts';
 import { isDomainError } from '../../domain/domain-error.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import { pgliteAdapter, postgresAdapter, type StoreHarness } from '../support/stores.ts';

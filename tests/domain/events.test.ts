@@ -14,7 +14,7 @@ import { defaultPriceTable, priceTableHash } from '../../domain/pricing.ts';
 const reserved = { reservationId: 'r1', runId: 'run-1', amountMicros: 500, limitMicros: 10_000 };
 
 describe('event catalog', () => {
-  it('registers every event type of ARCHITECTURE.md at version 1', () => {
+  it('registers every event type of ARCHITECTURE.md (and the plan language of docs/plans.md) at version 1', () => {
     expect(Object.keys(eventSchemas).sort()).toEqual(
       [
         'RunSubmitted',
@@ -31,6 +31,9 @@ describe('event catalog', () => {
         'RetryScheduled',
         'BudgetExceeded',
         'StepCompleted',
+        'StepSkipped',
+        'CompensationRequested',
+        'StepCompensated',
         'RunCancelRequested',
         'RunCompleted',
         'BudgetReserved',
@@ -38,6 +41,11 @@ describe('event catalog', () => {
         'BudgetReleased',
         'PriceTableAdopted',
         'PolicyPublished',
+        'AgentRegistered',
+        'PlanRequested',
+        'PlanProposed',
+        'PlanAccepted',
+        'PlanRejected',
       ].sort(),
     );
     for (const type of eventRegistry.types()) expect(eventRegistry.latestVersion(type)).toBe(1);

@@ -4,15 +4,10 @@
 // Every event a decider emits is also checked against the event catalog, so a decider can
 // never produce an event the store would refuse.
 import { expect } from 'vitest';
+import type { Decider, DomainEvent } from '../../domain/decider.ts';
 import { DomainError } from '../../domain/domain-error.ts';
 import type { ErrorCode } from '../../domain/errors.ts';
 import { validateNewEvent } from '../../domain/events/catalog.ts';
-
-export interface Decider<State, Command, Event> {
-  initialState: () => State;
-  evolve: (state: State, event: Event) => State;
-  decide: (command: Command, state: State) => Event[];
-}
 
 export interface Then<Event> {
   /** Exactly these events, in order. */
@@ -30,7 +25,9 @@ function checkAgainstCatalog(events: unknown[]): void {
   }
 }
 
-export function deciderSpec<State, Command, Event>(decider: Decider<State, Command, Event>) {
+export function deciderSpec<State, Command, Event extends DomainEvent>(
+  decider: Decider<State, Command, Event>,
+) {
   return {
     given(events: Event[]) {
       return {

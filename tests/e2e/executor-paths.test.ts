@@ -8,11 +8,12 @@ import { createExecutor } from '../../commands/executor.ts';
 import { publishPolicy } from '../../commands/reference-data.ts';
 import type { SkillCall, SkillPort } from '../../commands/skill-port.ts';
 import { defaultPolicy } from '../../domain/policy.ts';
-import type { EventStore } from '../../domain/store/event-store.ts';
 import { StoreUnavailableError } from '../../domain/store/store-errors.ts';
+import { createSqlBudgetLedger } from '../../infra/executor/sql-budget-ledger.ts';
 import { createSqlRunQueue } from '../../infra/executor/sql-run-queue.ts';
 import { createDefaultSkillPort } from '../../infra/skills/index.ts';
 import { createPostgresClient } from '../../infra/store/postgres-client.ts';
+import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 import { until } from '../support/events.ts';
 import { createTestSchema, databaseUrl, postgresReachable } from '../support/postgres.ts';
@@ -172,7 +173,10 @@ describe.runIf(await postgresReachable())('run lifecycle paths on PostgreSQL', (
   it('cancels at the next step boundary', async () => {
     const slow = llm({ stub: { delayMs: 300 } });
     const runId = await submit(plan([slow, slow, slow]));
-    await waitForRun(app, key, runId, ['running']);
+    // Once the first call is in flight (a running run may not have started it yet).
+    await until('the first call started', async () =>
+      (await app.store.readStream(`run-${runId}`)).some((e) => e.type === 'SkillCallStarted'),
+    );
     const cancel = await app.request('POST', `/v1/runs/${runId}/cancel`, {
       key,
       body: { reason: 'changed my mind' },
@@ -243,6 +247,7 @@ describe.runIf(await postgresReachable())('executors under concurrency on Postgr
         {
           store: app.store,
           queue: createSqlRunQueue(app.store.client),
+          ledger: createSqlBudgetLedger(app.store),
           skills: counting,
           clock: () => new Date(),
           dayLimitMicros: () => 1e12,
@@ -282,18 +287,19 @@ describe.runIf(await postgresReachable())('executors under concurrency on Postgr
     // The store answers once with an outage exactly where a worker could die: after the run
     // recorded its charge, before the ledger settled it.
     let failedSettles = 0;
-    const store: EventStore = Object.create(app.store);
-    store.append = async (streamId, events, options) => {
+    const store: SqlEventStore = Object.create(app.store);
+    store.appendWith = async (tx, streamId, events, options) => {
       if (failedSettles === 0 && events.some((e) => e.type === 'BudgetSettled')) {
         failedSettles++;
         throw new StoreUnavailableError('injected outage before the settlement');
       }
-      return app.store.append(streamId, events, options);
+      return app.store.appendWith(tx, streamId, events, options);
     };
     const executor = createExecutor(
       {
         store,
         queue: createSqlRunQueue(app.store.client),
+        ledger: createSqlBudgetLedger(store),
         skills,
         clock: () => new Date(),
         dayLimitMicros: () => 1e12,
@@ -334,6 +340,7 @@ describe.runIf(await postgresReachable())('executors under concurrency on Postgr
       {
         store: app.store,
         queue: createSqlRunQueue(app.store.client),
+        ledger: createSqlBudgetLedger(app.store),
         skills: createDefaultSkillPort(),
         clock: () => new Date(),
         dayLimitMicros: () => 1e12,

@@ -55,7 +55,8 @@ for (const storeName of stores) {
       );
       await eventually(
         () => app.request('GET', '/v1/divergence?source=actual', { key }),
-        (r) => r.body.sample_count === 9,
+        // One actual sample per run (issue 17, item 6), not per step and per run.
+        (r) => r.body.sample_count === 3,
         'divergence projected',
       );
     });
@@ -92,6 +93,14 @@ for (const storeName of stores) {
         ['running', 'succeeded'],
       ]);
       expect(json.body.items.map((r: { sequence: number }) => r.sequence)).toEqual([1, 2, 3, 4, 5]);
+      const reasons = json.body.items.map((r: { reason: string }) => r.reason);
+      expect(reasons).toEqual([
+        'submitted',
+        'started',
+        expect.stringMatching(/^RATE_LIMITED; attempt 2 due /),
+        'retry started',
+        expect.any(String),
+      ]);
       expect(json.body.items[0]).toMatchObject({ entity_type: 'run', tenant_id: 'acme', actor_type: 'user' });
 
       const csv = await app.request('GET', `/v1/status-history?entity_id=${runId}&format=csv`, { key });
@@ -156,7 +165,7 @@ for (const storeName of stores) {
       const estimators = await app.request('GET', '/v1/divergence?source=estimators', { key });
       expect(estimators.body).toMatchObject({ source: 'estimators', sample_count: 3 });
       const actual = await app.request('GET', '/v1/divergence?source=actual', { key });
-      expect(actual.body.sample_count).toBe(9);
+      expect(actual.body.sample_count).toBe(3);
       expect(actual.body.detailed_samples[0]).toHaveProperty('verdict');
     });
 

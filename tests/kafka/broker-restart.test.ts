@@ -3,7 +3,7 @@
 // catches up with every event. A broker of its own, so the shared one stays up for the rest.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PUBLISHER_CHECKPOINT } from '../../infra/kafka/publisher.ts';
-import { readCheckpoint } from '../../infra/store/checkpointed-consumer.ts';
+import { readCheckpoint } from '../../readmodels/checkpointed-consumer.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { countEvents } from '../support/count-events.ts';
 import { until } from '../support/events.ts';

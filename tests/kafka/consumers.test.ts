@@ -3,12 +3,12 @@
 // equal to the store-driven ones, and a re-published stream changes nothing.
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SqlClient } from '../../domain/store/sql-port.ts';
 import { type KafkaProjections, startKafkaProjections } from '../../infra/kafka/projection-consumer.ts';
 import { PUBLISHER_CHECKPOINT, startPublisher } from '../../infra/kafka/publisher.ts';
 import { allMigrations } from '../../infra/migrations.ts';
 import { migrate } from '../../infra/store/migrate.ts';
 import { createPostgresClient } from '../../infra/store/postgres-client.ts';
-import type { SqlClient } from '../../infra/store/sql-client.ts';
 import { allProjections } from '../../projections/all.ts';
 import { SYSTEM_KEY, startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 import { until } from '../support/events.ts';

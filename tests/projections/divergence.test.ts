@@ -1,27 +1,33 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalHash } from '../../domain/hashing.ts';
 import {
   aggregateBy,
+  DEFAULT_DRIFT_RULES,
   type DivergenceReport,
   type DivergenceSample,
   type DivergenceVerdict,
+  type DriftRules,
   deltaPercentiles,
   divergenceKeys,
   divergenceReport,
   inputHashOf,
   klDivergence,
-  legacyDivergenceReport,
   MAX_DETAILED_SAMPLES,
-  microsToCents,
   type ReportWindow,
+  scoreSample,
+} from '../../domain/divergence.ts';
+import { canonicalHash } from '../../domain/hashing.ts';
+import {
+  legacyDivergenceReport,
+  microsToCents,
   roundRatio,
   roundRatios,
-  scoreSample,
-} from '../../projections/divergence.ts';
+} from '../../projections/divergence-wire.ts';
 
 const HASH = '0123456789abcdef';
 const WINDOW: ReportWindow = { startDate: '2024-05-01', endDate: '2024-05-08', source: 'estimators' };
+/** The original CostSim alert, which had no minimum sample count: its triggers tested alone. */
+const ORIGINAL_RULES: DriftRules = { minSamples: 1 };
 const EPS = 1e-10;
 
 function sample(a: number, b: number, extra: Partial<DivergenceSample> = {}): DivergenceSample {
@@ -306,6 +312,7 @@ describe('report ratios and counts', () => {
         [100, 300], // 0.6 → mismatch, fail, outlier
       ]),
       WINDOW,
+      ORIGINAL_RULES,
     );
     expect(report).toMatchObject({
       start_date: '2024-05-01',
@@ -344,11 +351,37 @@ describe('report ratios and counts', () => {
   });
 
   it('refuses a bad input hash or timestamp', () => {
-    expect(() => divergenceReport([sample(1, 1, { inputHash: 'ABCDEF0123456789' })], WINDOW)).toThrow(
+    expect(() =>
+      divergenceReport([sample(1, 1, { inputHash: 'ABCDEF0123456789' })], WINDOW, ORIGINAL_RULES),
+    ).toThrow(/inputHash/);
+    expect(() => divergenceReport([sample(1, 1, { inputHash: '0123' })], WINDOW, ORIGINAL_RULES)).toThrow(
       /inputHash/,
     );
-    expect(() => divergenceReport([sample(1, 1, { inputHash: '0123' })], WINDOW)).toThrow(/inputHash/);
-    expect(() => divergenceReport([sample(1, 1, { timestamp: 'yesterday' })], WINDOW)).toThrow(/ISO-8601/);
+    expect(() =>
+      divergenceReport([sample(1, 1, { timestamp: 'yesterday' })], WINDOW, ORIGINAL_RULES),
+    ).toThrow(/ISO-8601/);
+  });
+});
+
+describe('drift_alert: a minimum sample count', () => {
+  // Issue 17, item 6: one sample of 40 µ$ estimated and 440 µ$ charged is a KL of ln(1e10) ≈ 23.03.
+  const one = series([[40, 440]]);
+
+  it('one sample alone never alerts with the default rules, though its KL is ~23', () => {
+    const report = divergenceReport(one, WINDOW);
+    expect(report.kl_divergence).toBeCloseTo(Math.log(1e10), 6);
+    expect(report.drift_alert).toBe(false);
+    expect(DEFAULT_DRIFT_RULES.minSamples).toBeGreaterThan(1);
+  });
+
+  it('alerts from minSamples on, and not one sample before', () => {
+    const drifting = (n: number) => series(Array.from({ length: n }, (): [number, number] => [40, 440]));
+    const { minSamples } = DEFAULT_DRIFT_RULES;
+    expect(divergenceReport(drifting(minSamples - 1), WINDOW).drift_alert).toBe(false);
+    expect(divergenceReport(drifting(minSamples), WINDOW).drift_alert).toBe(true);
+    expect(divergenceReport(one, WINDOW, { minSamples: 1 }).drift_alert).toBe(true);
+    const days = aggregateBy(drifting(3), divergenceKeys.day, WINDOW, { minSamples: 4 });
+    expect(days.map((d) => d.report.drift_alert)).toEqual([false]);
   });
 });
 
@@ -361,6 +394,7 @@ describe('drift_alert: each trigger alone', () => {
     const report = divergenceReport(
       series([[1, 1], [1001, 1001], ...Array.from({ length: 8 }, (): [number, number] => [499, 501])]),
       WINDOW,
+      ORIGINAL_RULES,
     );
     expect(report.matching_rate).toBe(1);
     expect(report.outlier_count).toBe(0);
@@ -376,7 +410,7 @@ describe('drift_alert: each trigger alone', () => {
       [100, 120, { comparedFeasible: false }],
       [100, 120, { comparedFeasible: false }],
     ];
-    const report = divergenceReport(series(pairs), WINDOW);
+    const report = divergenceReport(series(pairs), WINDOW, ORIGINAL_RULES);
     expect(report.outlier_count).toBe(2);
     expect(report.kl_divergence).toBeCloseTo(Math.log(1 / 0.9), 9);
     expect(report.drift_alert).toBe(true);
@@ -387,7 +421,7 @@ describe('drift_alert: each trigger alone', () => {
       ...Array.from({ length: 19 }, (): [number, number] => [100, 100]),
       [100, 120, { comparedFeasible: false }],
     ];
-    const report = divergenceReport(series(pairs), WINDOW);
+    const report = divergenceReport(series(pairs), WINDOW, ORIGINAL_RULES);
     expect(report.outlier_count).toBe(1);
     expect(report.kl_divergence).toBeLessThan(0.2);
     expect(report.drift_alert).toBe(false);
@@ -400,7 +434,7 @@ describe('drift_alert: each trigger alone', () => {
       [100, 100, { baselineFeasible: false }],
       [100, 100, { comparedFeasible: false }],
     ];
-    const report = divergenceReport(series(pairs), WINDOW);
+    const report = divergenceReport(series(pairs), WINDOW, ORIGINAL_RULES);
     expect(report.outlier_count).toBe(0);
     expect(report.kl_divergence).toBe(0);
     expect(report.drift_alert).toBe(true);
@@ -412,7 +446,7 @@ describe('drift_alert: each trigger alone', () => {
       ...Array.from({ length: 9 }, (): [number, number] => [100, 100]),
       [100, 100, { comparedFeasible: false }],
     ]);
-    expect(divergenceReport(oneOfTen, WINDOW).drift_alert).toBe(false);
+    expect(divergenceReport(oneOfTen, WINDOW, ORIGINAL_RULES).drift_alert).toBe(false);
     // (100, 140): pct 0.4 → drift 0.24 (major); (140, 100): pct 40/140 ≈ 0.2857 → drift ≈ 0.1714 (major).
     // Baselines and compared costs are the same multiset → P = Q → KL 0; no drift > 0.5.
     const twoMajors = series([
@@ -420,7 +454,7 @@ describe('drift_alert: each trigger alone', () => {
       [100, 140],
       [140, 100],
     ]);
-    const report = divergenceReport(twoMajors, WINDOW);
+    const report = divergenceReport(twoMajors, WINDOW, ORIGINAL_RULES);
     expect(report.detailed_samples.slice(0, 2).map((s) => s.verdict)).toEqual(['major', 'major']);
     expect(report.kl_divergence).toBe(0);
     expect(report.outlier_count).toBe(0);

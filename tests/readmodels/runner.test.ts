@@ -2,9 +2,9 @@
 // commit order of concurrent writers and however many runners run at once.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { allMigrations } from '../../infra/migrations.ts';
-import { startCheckpointedConsumer } from '../../infra/store/checkpointed-consumer.ts';
 import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
+import { startCheckpointedConsumer } from '../../readmodels/checkpointed-consumer.ts';
 import { projectionConsumer } from '../../readmodels/projection-runner.ts';
 import { type StoreHarness, sqlAdapters } from '../support/stores.ts';
 import {

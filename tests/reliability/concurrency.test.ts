@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConcurrencyError } from '../../domain/store/store-errors.ts';
 import { allMigrations } from '../../infra/migrations.ts';
-import { startCheckpointedConsumer } from '../../infra/store/checkpointed-consumer.ts';
 import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import { verifyStream } from '../../infra/store/verify-stream.ts';
+import { startCheckpointedConsumer } from '../../readmodels/checkpointed-consumer.ts';
 import { projectionConsumer } from '../../readmodels/projection-runner.ts';
 import { events } from '../support/events.ts';
 import { postgresAdapter, type StoreHarness } from '../support/stores.ts';

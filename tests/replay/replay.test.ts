@@ -108,6 +108,7 @@ describe('aos replay on PGlite', () => {
     expect(summary.comparison.differences).toEqual([]);
     expect(summary.comparison.equal).toBe(true);
     expect(summary.certification).toMatchObject({ runs: 3, certified: 3, failed: 0 });
+    expect(summary.verification).toMatchObject({ verified: true, unverified: false, problemCount: 0 });
     expect(result.code).toBe(0);
     expect(summary.rows.runs).toBe(3);
     expect(summary.comparison.rows.status_history).toBeGreaterThan(10);
@@ -134,13 +135,14 @@ describe('aos replay on PGlite', () => {
     });
     await writeFile(altered, `${edited.join('\n')}\n`);
     const result = await aos(
-      ['replay', altered, '--out', join(dir, 'out-altered'), '--compare', '--json'],
+      ['replay', altered, '--out', join(dir, 'out-altered'), '--compare', '--unverified', '--json'],
       env,
     );
     expect(result.code).toBe(1);
     const { comparison } = JSON.parse(result.stdout);
     const models = new Set(comparison.differences.map((d: { readModel: string }) => d.readModel));
-    expect([...models].sort()).toEqual(['costs', 'divergence', 'runs']);
+    // Divergence samples are per run, from RunCompleted's total (not edited here): no difference there.
+    expect([...models].sort()).toEqual(['costs', 'runs']);
     expect(
       comparison.differences.find((d: { readModel: string }) => d.readModel === 'costs').diff[0],
     ).toMatch(/^chargedMicros: \d+ ≠ \d+$/);
@@ -183,10 +185,80 @@ describe('aos replay on PGlite', () => {
     expect(broken.divergence.streamPosition).toBe(output.streamPosition);
     expect(broken.divergence.reason).toMatch(/does not match its recorded hash/);
 
-    const cli = await aos(['replay', forgedFile, '--out', join(dir, 'out-forged'), '--certify']);
+    const cli = await aos([
+      'replay',
+      forgedFile,
+      '--out',
+      join(dir, 'out-forged'),
+      '--certify',
+      '--unverified',
+    ]);
     expect(cli.code).toBe(1);
+    expect(cli.stdout).toContain('UNVERIFIED');
     expect(cli.stdout).toContain(`diverges at position ${charge.streamPosition}`);
     expect(cli.stdout).toContain('data.chargedMicros');
+  });
+
+  it('refuses an export edited without re-hashing; --unverified replays it and says so on every report', async () => {
+    // The probe of issue 17: three charges edited, no hash touched. (The stub's answers, and
+    // so its charges, vary in length: the edit adds to whatever was charged.)
+    const charges = lines
+      .map((line, i) => ({ line, i }))
+      .filter(({ line }) => /"type":"CostCharged"/.test(line))
+      .slice(0, 3)
+      .map(({ i }) => i);
+    const edited = lines.map((line, i) =>
+      charges.includes(i)
+        ? line.replace(/"chargedMicros":(\d+)/, (_, micros) => `"chargedMicros":${Number(micros) + 1000}`)
+        : line,
+    );
+    expect(charges.length).toBe(3);
+    const editedFile = join(dir, 'charges-edited.jsonl');
+    await writeFile(editedFile, `${edited.join('\n')}\n`);
+    const prices = join(dir, 'same-prices.json');
+    await writeFile(prices, JSON.stringify(defaultPriceTable));
+
+    const refusedOut = join(dir, 'out-refused');
+    const refused = await aos([
+      'replay',
+      editedFile,
+      '--out',
+      refusedOut,
+      '--certify',
+      '--what-if-prices',
+      prices,
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/does not verify \(\d+ problems\): refused, nothing written/);
+    expect(refused.stderr).toMatch(/line \d+: edited: the hash does not recompute/);
+    await expect(readFile(join(refusedOut, 'certification.json'), 'utf8')).rejects.toThrow(/ENOENT/);
+
+    const out = join(dir, 'out-unverified');
+    const args = [
+      'replay',
+      editedFile,
+      '--out',
+      out,
+      '--certify',
+      '--what-if-prices',
+      prices,
+      '--unverified',
+    ];
+    const json = await aos([...args, '--json']);
+    expect(json.code).toBe(1);
+    const summary = JSON.parse(json.stdout);
+    expect(summary.ok).toBe(false);
+    expect(summary.verification).toMatchObject({ verified: false, unverified: true });
+    expect(summary.verification.problems.filter((p: { kind: string }) => p.kind === 'edited').length).toBe(3);
+    for (const name of ['certification.json', 'what-if.json', 'verification.json']) {
+      const report = JSON.parse(await readFile(join(out, name), 'utf8'));
+      expect(report.verification ?? report).toMatchObject({ verified: false, unverified: true });
+    }
+    expect(await readFile(join(out, 'what-if.html'), 'utf8')).toContain('<strong>UNVERIFIED</strong>');
+    const console = await aos(args);
+    expect(console.code).toBe(1);
+    expect(console.stdout).toMatch(/^ {2}UNVERIFIED {2}the export does not verify .*--unverified/m);
   });
 
   it('what-if with the same price table is zero divergence; with doubled prices, the expected deltas', async () => {
@@ -264,6 +336,7 @@ describe('aos replay on PGlite', () => {
     expect(renderDivergenceHtml(results.whatIf!)).toContain('Decision flips');
   });
 
+  // Seven CLI processes, each a few seconds to start on a loaded machine.
   it('refuses bad input with exit status 2 and a message naming what is wrong', async () => {
     const missing = await aos(['replay', join(dir, 'nope.jsonl')]);
     expect(missing.code).toBe(2);
@@ -303,7 +376,7 @@ describe('aos replay on PGlite', () => {
     const db = await aos(['replay', '--db', '--out', join(dir, 'o5')], { DATABASE_URL: '' });
     expect(db.code).toBe(2);
     expect(db.stderr).toMatch(/--db reads the PostgreSQL store at DATABASE_URL/);
-  });
+  }, 120_000);
 
   it('aos divergence: the live report as a table, JSON and HTML', async () => {
     // Over HTTP: the server is listening now (inject would bypass it).

@@ -73,7 +73,23 @@ describe('the skill registry', () => {
     ]);
   });
 
+  it('orders pre-releases as semver does: alpha.9 before alpha.10, both before the release', async () => {
+    const prereleases = createSkillRegistry([echo('2.0.0-alpha.10'), echo('2.0.0-alpha.9'), echo('1.9.0')]);
+    expect(prereleases.list().map((entry) => entry.version)).toEqual([
+      '1.9.0',
+      '2.0.0-alpha.9',
+      '2.0.0-alpha.10',
+    ]);
+    // Only pre-releases of 2: latest is still the highest release; with none, the highest of all.
+    expect(prereleases.resolve('echo')?.version).toBe('1.9.0');
+    const only = createSkillRegistry([echo('2.0.0-alpha.10'), echo('2.0.0-alpha.9')]);
+    expect(only.resolve('echo', 'latest')?.version).toBe('2.0.0-alpha.10');
+    expect(only.resolve('echo', '2')).toBeUndefined();
+  });
+
   it('refuses a malformed registry at construction', () => {
+    expect(() => createSkillRegistry([echo('v1.0.0')])).toThrow(/not semver/);
+    expect(() => createSkillRegistry([echo('1.0.0+build.5')])).toThrow(/not semver/);
     expect(() => createSkillRegistry([echo('1.0')])).toThrow(/not semver/);
     expect(() => createSkillRegistry([echo('1.0.0'), echo('1.0.0')])).toThrow(/registered twice/);
   });

@@ -2,10 +2,10 @@
 // tamper detection on the stored rows, one round trip per append, migrations.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../domain/store/envelope.ts';
+import type { SqlClient } from '../../domain/store/sql-port.ts';
 import { EventIdConflictError, StoreUnavailableError } from '../../domain/store/store-errors.ts';
 import { migrate } from '../../infra/store/migrate.ts';
 import { createPostgresClient } from '../../infra/store/postgres-client.ts';
-import type { SqlClient } from '../../infra/store/sql-client.ts';
 import { createSqlEventStore, type SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import { verifyStream } from '../../infra/store/verify-stream.ts';
 import { events, sleep } from '../support/events.ts';

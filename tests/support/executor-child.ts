@@ -2,6 +2,7 @@
 // and hangs inside the skill until it is killed.
 import { createExecutor } from '../../commands/executor.ts';
 import type { SkillPort } from '../../commands/skill-port.ts';
+import { createSqlBudgetLedger } from '../../infra/executor/sql-budget-ledger.ts';
 import { createSqlRunQueue } from '../../infra/executor/sql-run-queue.ts';
 import { createPostgresClient } from '../../infra/store/postgres-client.ts';
 import { createSqlEventStore } from '../../infra/store/sql-event-store.ts';
@@ -20,6 +21,7 @@ createExecutor(
   {
     store,
     queue: createSqlRunQueue(client),
+    ledger: createSqlBudgetLedger(store),
     skills: hanging,
     clock: () => new Date(),
     dayLimitMicros: () => 1e12,

@@ -1,10 +1,10 @@
 // The adapters every contract suite runs against: in-memory, PGlite and PostgreSQL.
 import type { EventStore } from '../../domain/store/event-store.ts';
+import type { SqlClient } from '../../domain/store/sql-port.ts';
 import { createMemoryEventStore } from '../../infra/store/memory-event-store.ts';
 import { migrate } from '../../infra/store/migrate.ts';
 import { createPGliteClient } from '../../infra/store/pglite-client.ts';
 import { createPostgresClient } from '../../infra/store/postgres-client.ts';
-import type { SqlClient } from '../../infra/store/sql-client.ts';
 import { createSqlEventStore, type SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import { createTestSchema, databaseUrl, postgresReachable } from './postgres.ts';
 

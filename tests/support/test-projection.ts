@@ -1,7 +1,7 @@
 // A projection for testing the runner itself: one row per event (insert) and a running
 // total per stream (increment), plus the concurrent writers that feed it and the audit
 // that tells whether every event took effect exactly once.
-import type { SqlExecutor } from '../../infra/store/sql-client.ts';
+import type { SqlExecutor } from '../../domain/store/sql-port.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import type { Projection } from '../../projections/projection.ts';
 import { events, sleep } from './events.ts';

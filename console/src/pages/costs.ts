@@ -1,10 +1,11 @@
 // Charged costs by day, skill and model: a chart and the table of the same figures each.
-import { getJson, query } from '../api.ts';
+
+import type { CostRow } from '../../../client/index.ts';
+import { api } from '../api.ts';
 import { barChart } from '../charts.ts';
 import { emptyState, errorState, field, h, loading } from '../dom.ts';
 import { usd } from '../format.ts';
 import type { Page } from '../page.ts';
-import type { CostRow } from '../types.ts';
 
 const groups = [
   ['day', 'By day'],
@@ -79,9 +80,8 @@ export const costsPage: Page = {
         loading('costs'),
       );
       grid.append(section);
-      getJson<{ items: CostRow[] }>(
-        `/v1/costs${query({ group_by: group, start_date: start.value || undefined, end_date: end.value || undefined })}`,
-      )
+      api
+        .costs({ query: { group_by: group, start_date: start.value, end_date: end.value } })
         .then(({ items }) => {
           section.lastChild?.remove();
           if (items.length === 0) {

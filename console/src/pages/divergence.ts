@@ -1,11 +1,12 @@
 // Cost divergence: the report's figures and alert state, the histogram of cost deltas of its
 // newest samples, and drift over time (the report per day, from /v1/divergence/daily).
-import { getJson, query } from '../api.ts';
+import type { ResponseOf } from '../../../client/index.ts';
+import type { Routes } from '../../../contracts/index.ts';
+import { api } from '../api.ts';
 import { barChart, timeChart } from '../charts.ts';
 import { emptyState, errorState, field, h, loading, select } from '../dom.ts';
 import { ratio, usd } from '../format.ts';
 import type { Page } from '../page.ts';
-import type { DivergenceDaily, DivergenceReport } from '../types.ts';
 
 /**
  * Equal-width bins over the deltas (integer micro-dollars): about √n bins, 5 to 20, each a
@@ -22,6 +23,8 @@ export function histogram(values: number[]): { labels: string[]; counts: number[
   const labels = counts.map((_, i) => (width === 1 ? usd(min + i) : `≥ ${usd(min + i * width)}`));
   return { labels, counts };
 }
+
+type DivergenceReport = ResponseOf<Routes['divergence']>;
 
 function figures(report: DivergenceReport): HTMLElement {
   const items: [string, string][] = [
@@ -75,11 +78,9 @@ export const divergencePage: Page = {
     const body = h('div', {}, loading('the divergence report'));
     container.append(form, body);
     const destroyers: (() => void)[] = [];
-    const search = query({ days: days.value, source: source.value });
-    Promise.all([
-      getJson<DivergenceReport>(`/v1/divergence${search}`),
-      getJson<DivergenceDaily>(`/v1/divergence/daily${search}`),
-    ])
+    // The select offers the two sources only.
+    const query = { days: days.value, source: source.value as 'estimators' | 'actual' };
+    Promise.all([api.divergence({ query }), api.divergenceDaily({ query })])
       .then(([report, daily]) => {
         const alert = report.drift_alert
           ? h(

@@ -1,6 +1,6 @@
 // Audit export: download a signed export of one run or of a time range (docs/audit-export.md);
 // `aos verify FILE --public-key …` checks it offline.
-import { download, query } from '../api.ts';
+import { api, download } from '../api.ts';
 import { emptyState, errorState, field, h, select } from '../dom.ts';
 import type { Page } from '../page.ts';
 
@@ -62,10 +62,12 @@ export const exportPage: Page = {
       const name = runId ? `run-${runId}.jsonl` : 'export.jsonl';
       try {
         status.textContent = 'Exporting…';
-        const result = await download(
-          `/v1/export${query(runId ? { run: runId, format: format.value } : { from: instant(from.value), to: instant(to.value), format: format.value })}`,
-          name,
-        );
+        // The select offers the two formats only.
+        const kind = format.value as 'jsonl' | 'cloudevents';
+        const query = runId
+          ? { run: runId, format: kind }
+          : { from: instant(from.value), to: instant(to.value), format: kind };
+        const result = await download(api.raw('exportEvents', { query }), name);
         status.textContent = `Downloaded ${name} (${result.bytes} bytes, signed by key ${result.keyId ?? '?'}).`;
       } catch (error) {
         status.replaceChildren(errorState(error));

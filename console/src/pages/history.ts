@@ -1,10 +1,11 @@
 // Status history: every status change of runs, approvals and budget days, with the current
 // filters downloadable as CSV (the original AOS columns) or JSON Lines.
-import { download, getJson, query } from '../api.ts';
+
+import type { StatusHistoryRow } from '../../../client/index.ts';
+import { api, download } from '../api.ts';
 import { badge, emptyState, errorState, field, h, loading, select } from '../dom.ts';
 import { time } from '../format.ts';
 import type { Page } from '../page.ts';
-import type { Page as ResultPage, StatusHistoryRow } from '../types.ts';
 import { statuses } from './runs.ts';
 
 export const historyPage: Page = {
@@ -32,7 +33,8 @@ export const historyPage: Page = {
       params.get('new_status') ?? '',
     );
     const filters = () => ({
-      entity_type: entityType.value || undefined,
+      // The select offers the entity types only.
+      entity_type: (entityType.value || undefined) as 'run' | 'approval' | 'budget_day' | undefined,
       entity_id: entityId.value.trim() || undefined,
       new_status: newStatus.value || undefined,
     });
@@ -41,7 +43,7 @@ export const historyPage: Page = {
       try {
         downloadStatus.textContent = `Preparing ${format.toUpperCase()}…`;
         const { bytes } = await download(
-          `/v1/status-history${query({ ...filters(), format })}`,
+          api.raw('statusHistory', { query: { ...filters(), format } }),
           `status_history.${format}`,
         );
         downloadStatus.textContent = `Downloaded status_history.${format} (${bytes} bytes).`;
@@ -133,9 +135,9 @@ export const historyPage: Page = {
     };
     const load = async (more = false) => {
       try {
-        const page = await getJson<ResultPage<StatusHistoryRow>>(
-          `/v1/status-history${query({ ...filters(), limit: '100', cursor: more ? (next ?? undefined) : undefined })}`,
-        );
+        const page = await api.statusHistory({
+          query: { ...filters(), limit: 100, cursor: more ? (next ?? undefined) : undefined },
+        });
         rows = more ? [...rows, ...page.items] : page.items;
         next = page.next_cursor;
         render();

@@ -1,12 +1,13 @@
 // One run: its summary, the approvals waiting on it (with approve/reject for roles that may),
 // and its timeline: per step, each attempt, retry wait, charge and policy decision.
+
+import type { RunDetail } from '../../../client/index.ts';
 import { finalRunStatuses } from '../../../domain/run/run-statuses.ts';
-import { ApiError, download, getJson, postJson } from '../api.ts';
+import { AosError, api, download } from '../api.ts';
 import { badge, emptyState, errorState, h, loading } from '../dom.ts';
 import { ms, time, usd } from '../format.ts';
 import type { Page, PageContext } from '../page.ts';
 import { buildTimeline, type PendingApproval, type Timeline, type TimelineEntry } from '../timeline.ts';
-import type { RecordedEvent, RunDetail } from '../types.ts';
 
 const finalStatuses = new Set<string>(finalRunStatuses);
 
@@ -52,9 +53,9 @@ function approvals(
       const decide = (decision: 'approve' | 'reject') => async () => {
         try {
           status.textContent = decision === 'approve' ? 'Approving…' : 'Rejecting…';
-          await postJson(`/v1/runs/${runId}/approvals/${approval.approvalId}`, {
-            decision,
-            ...(comment.value.trim() ? { comment: comment.value.trim() } : {}),
+          await api.decideApproval({
+            params: { id: runId, approvalId: approval.approvalId },
+            body: { decision, ...(comment.value.trim() ? { comment: comment.value.trim() } : {}) },
           });
           status.textContent = decision === 'approve' ? 'Approved.' : 'Rejected.';
           refresh();
@@ -170,8 +171,8 @@ export const runDetailPage: Page = {
       clearTimeout(timer);
       try {
         const [run, events] = await Promise.all([
-          getJson<RunDetail>(`/v1/runs/${encodeURIComponent(runId)}`),
-          getJson<{ events: RecordedEvent[] }>(`/v1/runs/${encodeURIComponent(runId)}/events?limit=1000`),
+          api.getRun({ params: { id: runId } }),
+          api.runEvents({ params: { id: runId }, query: { limit: 1000 } }),
         ]);
         if (stopped) return;
         const timeline = buildTimeline(events.events);
@@ -185,7 +186,8 @@ export const runDetailPage: Page = {
               {
                 type: 'button',
                 class: 'secondary',
-                onclick: () => void download(`/v1/export?run=${runId}`, `run-${runId}.jsonl`),
+                onclick: () =>
+                  void download(api.raw('exportEvents', { query: { run: runId } }), `run-${runId}.jsonl`),
               },
               'Download signed export',
             ),
@@ -203,7 +205,8 @@ export const runDetailPage: Page = {
         if (!finalStatuses.has(run.status)) timer = setTimeout(() => void load(), 1500);
       } catch (error) {
         if (stopped) return;
-        const notFound = error instanceof ApiError && error.status === 404;
+        // A malformed id (400) names no run either.
+        const notFound = error instanceof AosError && (error.status === 404 || error.status === 400);
         body.replaceChildren(
           notFound
             ? emptyState(

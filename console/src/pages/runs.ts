@@ -1,11 +1,11 @@
 // The run list: filters, status badges, newest first, refreshed every few seconds.
 
+import type { RunSummary } from '../../../client/index.ts';
 import { runStatuses } from '../../../domain/run/run-statuses.ts';
-import { ApiError, getJson, query } from '../api.ts';
+import { AosError, api } from '../api.ts';
 import { badge, emptyState, errorState, field, h, loading, select } from '../dom.ts';
 import { shortId, time, usd } from '../format.ts';
 import type { Page } from '../page.ts';
-import type { Page as ResultPage, RunSummary } from '../types.ts';
 
 // The run statuses of the domain itself, so a filter never offers a status that does not exist.
 export const statuses: readonly string[] = runStatuses;
@@ -108,15 +108,15 @@ export const runsPage: Page = {
       try {
         // A refresh reloads as many rows as are shown, so "Load more" pages are not lost.
         const limit = more ? 50 : Math.max(50, Math.min(items.length, 500));
-        const page = await getJson<ResultPage<RunSummary>>(
-          `/v1/runs${query({ ...filters(), limit: String(limit), cursor: more ? (next ?? undefined) : undefined })}`,
-        );
+        const page = await api.listRuns({
+          query: { ...filters(), limit, cursor: more ? (next ?? undefined) : undefined },
+        });
         items = more ? [...items, ...page.items] : page.items;
         next = page.next_cursor;
         results.replaceChildren(table());
         updated.textContent = `${items.length} run(s) · updated ${new Date().toLocaleTimeString(undefined, { hour12: false })}`;
       } catch (error) {
-        if (!(error instanceof ApiError && error.status === 401)) results.replaceChildren(errorState(error));
+        if (!(error instanceof AosError && error.status === 401)) results.replaceChildren(errorState(error));
       } finally {
         inFlight = false;
       }

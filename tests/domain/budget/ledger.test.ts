@@ -4,18 +4,25 @@ import {
   budgetLedgerDecider,
   budgetStreamId,
   committedMicros,
-  decideLedger,
+  dayLedgerDecider,
+  dayLimitRefusal,
+  decideOnDay,
+  evolveDayTotals,
   evolveLedger,
+  initialDayTotals,
   initialLedgerState,
   type LedgerCommand,
   type LedgerState,
+  ledgerDayId,
   type Reserve,
+  runLedgerStreamId,
 } from '../../../domain/budget/ledger.ts';
 import { DomainError } from '../../../domain/domain-error.ts';
 import type { BudgetEvent } from '../../../domain/events/budget-events.ts';
 import { deciderSpec } from '../spec.ts';
 
-const spec = deciderSpec(budgetLedgerDecider);
+// The whole day in one fold: the day's rule applies to its own totals.
+const spec = deciderSpec(dayLedgerDecider);
 const reserve = (reservationId: string, amountMicros: number, extra: Partial<Reserve> = {}): Reserve => ({
   type: 'Reserve',
   reservationId,
@@ -39,6 +46,66 @@ describe('budgetStreamId', () => {
     expect(budgetStreamId('acme', '2025-03-05T00:30:00+01:00')).toBe('budget-acme-2025-03-04');
     expect(budgetStreamId('acme', '2025-03-04')).toBe('budget-acme-2025-03-04');
     expect(() => budgetStreamId('acme', 'yesterday')).toThrow(DomainError);
+  });
+
+  it("names a run's ledger within its day, and the day of any ledger stream", () => {
+    const runLedger = runLedgerStreamId('acme', '2025-03-04T23:59:59.999Z', 'run-9');
+    expect(runLedger).toBe('budget-acme-2025-03-04:run-9');
+    expect(ledgerDayId(runLedger)).toBe('budget-acme-2025-03-04');
+    // Days recorded as one stream, and tenants with dashes or colons in their names.
+    expect(ledgerDayId('budget-acme-2025-03-04')).toBe('budget-acme-2025-03-04');
+    expect(ledgerDayId(runLedgerStreamId('a-b:c', '2025-03-04', 'r'))).toBe('budget-a-b:c-2025-03-04');
+    expect(() => ledgerDayId('run-9')).toThrow(DomainError);
+  });
+});
+
+describe("a run's ledger", () => {
+  const runSpec = deciderSpec(budgetLedgerDecider);
+  it("decides idempotency and terms on the run's own reservations; the day's room is the counter's", () => {
+    // Its totals are only the run's share: the day's rule is checked against the whole day apart.
+    runSpec
+      .given([reserved('r1', 900)])
+      .when(reserve('r2', 900))
+      .then([reserved('r2', 900)]);
+    runSpec
+      .given([reserved('r1', 900)])
+      .when(reserve('r1', 900))
+      .thenNothing();
+    expect(dayLimitRefusal(reserve('r2', 101), { ...initialDayTotals, reservedMicros: 900 })).toMatchObject({
+      code: 'BUDGET_EXCEEDED',
+      details: { remainingMicros: 100 },
+    });
+    expect(dayLimitRefusal(reserve('r2', 100), { ...initialDayTotals, reservedMicros: 900 })).toBeNull();
+  });
+});
+
+describe('day totals', () => {
+  it("fold every run's ledger of the day, and a day recorded as one stream, to the same totals", () => {
+    const events: BudgetEvent[] = [
+      reserved('r1', 400, { model: 'stub' }),
+      reserved('r2', 300, { runId: 'run-2' }),
+      {
+        type: 'BudgetSettled',
+        data: { reservationId: 'r1', runId: 'run-1', reservedMicros: 400, actualMicros: 350, model: 'stub' },
+      },
+      { type: 'BudgetReleased', data: { reservationId: 'r2', runId: 'run-2', amountMicros: 300 } },
+      reserved('r3', 50),
+    ];
+    const totals = events.reduce(evolveDayTotals, initialDayTotals);
+    expect(totals).toEqual({ reservedMicros: 50, settledMicros: 350, committedByModel: { stub: 350 } });
+    const asOneStream = events.reduce(evolveLedger, initialLedgerState);
+    expect({
+      reservedMicros: asOneStream.reservedMicros,
+      settledMicros: asOneStream.settledMicros,
+      committedByModel: asOneStream.committedByModel,
+    }).toEqual(totals);
+    expect(committedMicros(totals)).toBe(400);
+  });
+
+  it('keep a constant size however many reservations the day holds', () => {
+    let totals = initialDayTotals;
+    for (let i = 0; i < 5_000; i++) totals = evolveDayTotals(totals, reserved(`r${i}`, 1, { model: 'stub' }));
+    expect(totals).toEqual({ reservedMicros: 5_000, settledMicros: 0, committedByModel: { stub: 5_000 } });
   });
 });
 
@@ -216,7 +283,7 @@ describe('no interleaving overspends', () => {
               };
             } else command = step;
             try {
-              for (const event of decideLedger(command, state)) state = evolveLedger(state, event);
+              for (const event of decideOnDay(command, state)) state = evolveLedger(state, event);
             } catch (error) {
               expect(error).toBeInstanceOf(DomainError);
             }

@@ -15,6 +15,8 @@ export interface Script {
   /** Remaining tenant-day budget for a reservation, or undefined for plenty. */
   budgetRemaining?: (stepIndex: number, attempt: number) => number | undefined;
   outcome: (stepIndex: number, attempt: number) => ScriptedOutcome;
+  /** A compensation's outcome; succeeds unless told otherwise. */
+  compensation?: (stepIndex: number, attempt: number) => ScriptedOutcome;
   approval?: (approvalId: string) => 'approve' | 'reject' | 'expire' | 'cancel';
   /** Request a cancel before the n-th action. */
   cancelBeforeAction?: number;
@@ -57,14 +59,20 @@ export function drive(submission: SubmitRun, script: Script, maxActions = 500): 
       case 'done':
         return { events, commands, state };
       case 'evaluate':
-        apply({ type: 'EvaluateStep', now: now() });
+        apply({
+          type: 'EvaluateStep',
+          ...(action.stepIndex === undefined ? {} : { stepIndex: action.stepIndex }),
+          now: now(),
+        });
         break;
       case 'reserve': {
-        const reservationId = `res-${action.stepIndex}-${action.attempt}`;
+        const target = action.compensation ? {} : { stepIndex: action.stepIndex };
+        const reservationId = `res-${action.stepIndex}-${action.attempt}${action.compensation ? '-c' : ''}`;
         const remaining = script.budgetRemaining?.(action.stepIndex, action.attempt);
         if (remaining !== undefined && remaining < action.estimateMicros) {
           apply({
             type: 'RecordBudgetRefused',
+            ...target,
             reservationId,
             requestedMicros: action.estimateMicros,
             remainingMicros: remaining,
@@ -74,6 +82,7 @@ export function drive(submission: SubmitRun, script: Script, maxActions = 500): 
           const estimateMicros = action.estimateMicros;
           apply({
             type: 'StartAttempt',
+            ...target,
             reservationId,
             reservedMicros: estimateMicros,
             estimateMicros,
@@ -83,12 +92,15 @@ export function drive(submission: SubmitRun, script: Script, maxActions = 500): 
         break;
       }
       case 'call': {
-        const outcome = script.outcome(action.stepIndex, action.attempt);
+        const target = action.compensation ? {} : { stepIndex: action.stepIndex };
+        const outcome = action.compensation
+          ? (script.compensation?.(action.stepIndex, action.attempt) ?? { ok: true, output: 'undone' })
+          : script.outcome(action.stepIndex, action.attempt);
         if (outcome === 'worker_lost') {
           nowMs += script.leaseMs ?? 30_000;
-          apply({ type: 'RecordWorkerLost', now: now() });
+          apply({ type: 'RecordWorkerLost', ...target, now: now() });
         } else {
-          apply({ type: 'RecordOutcome', outcome, latencyMs: 250, now: now() });
+          apply({ type: 'RecordOutcome', ...target, outcome, latencyMs: 250, now: now() });
         }
         break;
       }
@@ -111,7 +123,7 @@ export function drive(submission: SubmitRun, script: Script, maxActions = 500): 
         break;
       }
       case 'expire_approval':
-        apply({ type: 'ExpireApproval', now: now() });
+        apply({ type: 'ExpireApproval', stepIndex: action.stepIndex, now: now() });
         break;
     }
   }

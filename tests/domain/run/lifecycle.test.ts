@@ -80,7 +80,10 @@ describe('EvaluateStep', () => {
       .when(evaluate(1_000))
       .thenMatches([{ type: 'PolicyDecided' }, { type: 'StepCompleted', data: { outcome: 'failed' } }]);
     const state = foldRun([...given, ...events]);
-    expect(state.status !== 'none' && [state.stepIndex, state.attempt]).toEqual([1, 1]);
+    expect(state.status !== 'none' && state.steps.map((step) => [step.status, step.attempt])).toEqual([
+      ['failed', 1],
+      ['active', 1],
+    ]);
   });
 
   it('a continued failure on the last step still completes the run as succeeded', () => {
@@ -542,7 +545,7 @@ describe('attempts', () => {
             status: 'failed',
             errorCode: 'HTTP_4XX',
             stepIndex: 0,
-            reason: 'step 0 failed: HTTP_4XX happened',
+            reason: 'step 1 failed: HTTP_4XX happened',
           },
         },
       ]);

@@ -9,7 +9,7 @@ const approvalPolicy = { version: 'appr-1', rules: { requireApprovalSkills: ['ll
 
 describe('nextAction', () => {
   it('walks a run: evaluate → reserve → call → evaluate … → done', () => {
-    expect(nextAction(stateOf(submit()), at(1))).toEqual({ kind: 'evaluate' });
+    expect(nextAction(stateOf(submit()), at(1))).toEqual({ kind: 'evaluate', stepIndex: 0 });
     expect(nextAction(stateOf(submit(), evaluate(1)), at(2))).toEqual({
       kind: 'reserve',
       stepIndex: 0,
@@ -23,10 +23,12 @@ describe('nextAction', () => {
       attempt: 1,
       skill: 'llm_invoke',
       input: { model: 'stub', prompt: 'Summarise X', maxTokens: 100 },
+      seed: 7,
       reservationId: 'res-9',
     });
     expect(nextAction(stateOf(submit(), evaluate(1), start(2), succeed(3)), at(4))).toEqual({
       kind: 'evaluate',
+      stepIndex: 1,
     });
     const finished = stateOf(submit(), evaluate(1), start(2), succeed(3), evaluate(4), start(5), succeed(6));
     expect(nextAction(finished, at(7))).toEqual({ kind: 'done', status: 'succeeded' });
@@ -44,7 +46,7 @@ describe('nextAction', () => {
     expect(action.kind).toBe('wait');
     const until = action.kind === 'wait' ? Date.parse(action.until) : 0;
     expect(until).toBeGreaterThan(Date.parse(at(3_000)));
-    expect(nextAction(retrying, new Date(until).toISOString())).toEqual({ kind: 'evaluate' });
+    expect(nextAction(retrying, new Date(until).toISOString())).toEqual({ kind: 'evaluate', stepIndex: 0 });
 
     const tight = stateOf(
       submit({ budget: { maxCostMicros: 2_000_000, deadlineMs: 3_100 } }),
@@ -61,8 +63,13 @@ describe('nextAction', () => {
     const waiting = stateOf(submit({ policy }), evaluate(1_000));
     const approvalId = approvalIdFor('run-1', 0);
     const expiresAt = at(61_000);
-    expect(nextAction(waiting, at(2_000))).toEqual({ kind: 'await_approval', approvalId, expiresAt });
-    expect(nextAction(waiting, expiresAt)).toEqual({ kind: 'expire_approval', approvalId });
+    expect(nextAction(waiting, at(2_000))).toEqual({
+      kind: 'await_approval',
+      approvalId,
+      expiresAt,
+      stepIndex: 0,
+    });
+    expect(nextAction(waiting, expiresAt)).toEqual({ kind: 'expire_approval', approvalId, stepIndex: 0 });
     // The run's deadline (1 hour) comes first with the default 24-hour approval timeout.
     const slow = stateOf(submit({ policy: approvalPolicy }), evaluate(1_000));
     expect(nextAction(slow, at(3_600_000))).toEqual({ kind: 'evaluate' });

@@ -1,10 +1,9 @@
 // A reader of all events whose effects and checkpoint commit in one transaction: a batch
-// is applied exactly once, even across crashes and re-delivery. Feeders and projections
-// are built on it.
-import type { RecordedEvent } from '../../domain/store/envelope.ts';
-import type { ReadAllFilter, Subscription } from '../../domain/store/event-store.ts';
-import type { SqlExecutor } from './sql-client.ts';
-import type { SqlEventStore } from './sql-event-store.ts';
+// is applied exactly once, even across crashes and re-delivery. The projection runner and the
+// run-queue feeder (infra/executor/) are built on it.
+import type { RecordedEvent } from '../domain/store/envelope.ts';
+import type { ReadAllFilter, Subscription } from '../domain/store/event-store.ts';
+import type { SqlExecutor, SqlStore } from '../domain/store/sql-port.ts';
 
 export interface CheckpointedConsumer {
   name: string;
@@ -29,7 +28,7 @@ export async function saveCheckpoint(tx: SqlExecutor, name: string, checkpoint: 
 }
 
 export async function startCheckpointedConsumer(
-  store: SqlEventStore,
+  store: SqlStore,
   consumer: CheckpointedConsumer,
   options: { pollIntervalMs?: number; batchSize?: number; onError?: (error: unknown) => void } = {},
 ): Promise<Subscription> {

@@ -1,6 +1,8 @@
-// The little that the SQL event store needs from a PostgreSQL driver. Implemented by
-// node-postgres (a pool) and by PGlite (embedded), so both run the same SQL.
+// The SQL port: the little that the SQL event store, the read models and the projection
+// runner need from a PostgreSQL driver. Implemented in infra/store/ by node-postgres (a pool)
+// and by PGlite (embedded), so both run the same SQL. A type only, so `domain/` stays pure.
 
+import type { EventStore } from './event-store.ts';
 export interface SqlExecutor {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
   /** Runs a script of several statements (migrations); no parameters. */
@@ -20,4 +22,9 @@ export interface SqlClient extends SqlExecutor {
    */
   notify(channel: string): void;
   close(): Promise<void>;
+}
+
+/** An event store kept in SQL: the subscription its consumers read, and the client their transactions run on. */
+export interface SqlStore extends Pick<EventStore, 'subscribe' | 'readAll'> {
+  readonly client: SqlClient;
 }

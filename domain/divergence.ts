@@ -1,6 +1,7 @@
-// Cost divergence: how far one cost figure drifts from another, per sample and over a set
-// of samples. Two sources feed it: estimator v1 vs v2 at submission (`estimators`) and
-// estimate vs charged cost, per step or per run (`actual`). The formulas are the original
+// Cost divergence statistics: how far one cost figure drifts from another, per sample and
+// over a set of samples. Two sources feed it (projections/divergence-samples.ts): estimator
+// v1 vs v2 at submission (`estimators`) and the estimate vs the charged cost, one sample per
+// run that cost anything (`actual`). The formulas are the original
 // AOS CostSim ones (issue 4, item 3), with its zero-baseline bug fixed: a zero baseline
 // against a non-zero compared cost is a full-size drift, not a match.
 //
@@ -11,7 +12,8 @@
 // - Costs are integer micro-dollars (domain/money.ts); deltas and percentiles stay integers.
 // - Ratios (pct, drift_score, kl_divergence, fail_ratio, matching_rate) keep full float
 //   precision in every object built here; nothing is rounded inside the math. Rounding is a
-//   presentation step: `roundRatios` rounds them to RATIO_DECIMALS (6) decimal places, for
+//   presentation step: `roundRatios` (projections/divergence-wire.ts, with the legacy wire shape)
+//   rounds them to RATIO_DECIMALS (6) decimal places, for
 //   routes that want stable, readable JSON (the original rounded to 4; 6 keeps a shown
 //   drift score from looking equal to a threshold it actually crosses, in all but
 //   sub-micro cases).
@@ -20,10 +22,10 @@
 //   so `drift <= 0.05` is `60·m + 40·f·a <= 5·a`. A drift of exactly 0.05 is a match even
 //   where the naive float product (0.6 × 1/12 = 0.049999999999999996) would land a hair
 //   off; `driftScore` is that fraction as one correctly rounded division, so it agrees.
-import { DomainError } from '../domain/domain-error.ts';
-import { canonicalHash } from '../domain/hashing.ts';
-import { assertMicros, MICROS_PER_CENT } from '../domain/money.ts';
-import { instantMs } from '../domain/time.ts';
+import { DomainError } from './domain-error.ts';
+import { canonicalHash } from './hashing.ts';
+import { assertMicros } from './money.ts';
+import { instantMs } from './time.ts';
 
 export type DivergenceSource = 'estimators' | 'actual';
 export type DivergenceVerdict = 'match' | 'minor' | 'major' | 'mismatch';
@@ -89,33 +91,6 @@ export interface DivergenceReport {
   detailed_samples: DetailedSample[];
 }
 
-/** `GET /costsim/divergence` as the original AOS answered it; costs in cents. */
-export interface LegacyDetailedSample {
-  timestamp: string;
-  input_hash: string;
-  v1_cost_cents: number;
-  v2_cost_cents: number;
-  cost_delta_cents: number;
-  drift_score: number;
-  verdict: DivergenceVerdict;
-}
-
-export interface LegacyDivergenceReport {
-  start_date: string;
-  end_date: string;
-  version: string;
-  sample_count: number;
-  /** cents */
-  delta_p50: number;
-  /** cents */
-  delta_p90: number;
-  kl_divergence: number;
-  outlier_count: number;
-  fail_ratio: number;
-  matching_rate: number;
-  detailed_samples: LegacyDetailedSample[];
-}
-
 export interface ReportWindow {
   /** Echoed as given; the caller selects the samples that fall in the window. */
   startDate: string;
@@ -128,27 +103,38 @@ export interface DivergenceGroup {
   report: DivergenceReport;
 }
 
-/** Verdict ceilings (inclusive): drift <= 0.05 is a match, <= 0.15 minor, <= 0.30 major. */
-export const VERDICT_CEILINGS = { match: 0.05, minor: 0.15, major: 0.3 } as const;
-/** A sample is an outlier above this drift. */
-export const OUTLIER_DRIFT = 0.5;
-/** A sample counts toward `fail_ratio` above this drift. */
-export const FAIL_DRIFT = 0.2;
-/** drift_alert triggers: KL above, outlier share above, (major + mismatch) share above. */
-export const ALERT_KL = 0.2;
-export const ALERT_OUTLIER_SHARE = 0.05;
-export const ALERT_MAJOR_SHARE = 0.1;
+/**
+ * Every threshold of the report, written once, in hundredths, so each comparison is exact
+ * integer arithmetic: drift <= match is a match, <= minor minor, <= major major, above that a
+ * mismatch; a sample above `outlier` is an outlier, above `fail` it counts toward fail_ratio.
+ * drift_alert: KL above alertKl, or outliers / n above alertOutlierShare, or (major +
+ * mismatch) / n above alertMajorShare — and only from DriftRules.minSamples samples on.
+ */
+export const DIVERGENCE_THRESHOLDS = {
+  match: 5,
+  minor: 15,
+  major: 30,
+  outlier: 50,
+  fail: 20,
+  alertKl: 20,
+  alertOutlierShare: 5,
+  alertMajorShare: 10,
+} as const;
+const T = DIVERGENCE_THRESHOLDS;
 export const KL_BINS = 10;
 export const KL_EPSILON = 1e-10;
 export const MAX_DETAILED_SAMPLES = 100;
-export const RATIO_DECIMALS = 6;
 
-// The same thresholds in hundredths, for the exact comparisons.
-const MATCH_H = 5;
-const MINOR_H = 15;
-const MAJOR_H = 30;
-const OUTLIER_H = 50;
-const FAIL_H = 20;
+/** When a set of samples may raise drift_alert at all. */
+export interface DriftRules {
+  /**
+   * Fewer samples never alert: one sample against one estimate is a histogram of one bar
+   * each, so any difference gives a KL of ~23 (ln 1e10) and would alert on the first run.
+   * AOS_DRIFT_MIN_SAMPLES sets it for the server.
+   */
+  minSamples: number;
+}
+export const DEFAULT_DRIFT_RULES: DriftRules = { minSamples: 20 };
 
 const inputHashPattern = /^[0-9a-f]{16}$/;
 
@@ -200,9 +186,9 @@ function driftValue(drift: DriftFraction): number {
 }
 
 function verdictOf(drift: DriftFraction): DivergenceVerdict {
-  if (!driftAbove(drift, MATCH_H)) return 'match';
-  if (!driftAbove(drift, MINOR_H)) return 'minor';
-  if (!driftAbove(drift, MAJOR_H)) return 'major';
+  if (!driftAbove(drift, T.match)) return 'match';
+  if (!driftAbove(drift, T.minor)) return 'minor';
+  if (!driftAbove(drift, T.major)) return 'major';
   return 'mismatch';
 }
 
@@ -370,6 +356,7 @@ function compareText(x: string, y: string): number {
 export function divergenceReport(
   samples: readonly DivergenceSample[],
   window: ReportWindow,
+  rules: DriftRules = DEFAULT_DRIFT_RULES,
 ): DivergenceReport {
   const scored = samples.map((sample, index): Timed => {
     const ms = validateSample(sample, index);
@@ -389,14 +376,18 @@ export function divergenceReport(
   let matches = 0;
   let majorOrWorse = 0;
   for (const s of scored) {
-    if (driftAbove(s.drift, OUTLIER_H)) outliers += 1;
-    if (driftAbove(s.drift, FAIL_H)) fails += 1;
+    if (driftAbove(s.drift, T.outlier)) outliers += 1;
+    if (driftAbove(s.drift, T.fail)) fails += 1;
     if (s.score.verdict === 'match') matches += 1;
     if (s.score.verdict === 'major' || s.score.verdict === 'mismatch') majorOrWorse += 1;
   }
 
-  // outliers / n > 0.05  ⇔  20 · outliers > n;  (major + mismatch) / n > 0.10  ⇔  10 · (…) > n.
-  const driftAlert = kl > ALERT_KL || outliers * 20 > n || majorOrWorse * 10 > n;
+  // share / n > h / 100  ⇔  100 · share > h · n, in integers.
+  const driftAlert =
+    n >= rules.minSamples &&
+    (kl > T.alertKl / 100 ||
+      100 * outliers > T.alertOutlierShare * n ||
+      100 * majorOrWorse > T.alertMajorShare * n);
 
   const detailed = newestN(scored, MAX_DETAILED_SAMPLES).map(
     (s): DetailedSample => ({
@@ -426,49 +417,6 @@ export function divergenceReport(
   };
 }
 
-/**
- * Micro-dollars to cents: micros / 10,000, a FRACTIONAL number (at most 4 decimals, e.g.
- * 12,345 µ$ → 1.2345¢). The original reported integer cents, but our figures are finer than
- * a cent, and rounding would invent deltas (or hide them); the division of an integer by
- * 10,000 is correctly rounded, so JSON shows the exact decimal.
- */
-export function microsToCents(micros: number): number {
-  return micros / MICROS_PER_CENT;
-}
-
-/**
- * The original AOS `GET /costsim/divergence` shape: baseline → `v1_cost_cents`, compared →
- * `v2_cost_cents`, costs and delta percentiles in (fractional) cents, no `source` and no
- * `drift_alert`. `version` stands where the original put its cost-model version; it defaults
- * to 'v2' (the estimator compared against v1) and a caller may pass its own.
- */
-export function legacyDivergenceReport(
-  report: DivergenceReport,
-  options: { version?: string } = {},
-): LegacyDivergenceReport {
-  return {
-    start_date: report.start_date,
-    end_date: report.end_date,
-    version: options.version ?? 'v2',
-    sample_count: report.sample_count,
-    delta_p50: microsToCents(report.delta_p50),
-    delta_p90: microsToCents(report.delta_p90),
-    kl_divergence: report.kl_divergence,
-    outlier_count: report.outlier_count,
-    fail_ratio: report.fail_ratio,
-    matching_rate: report.matching_rate,
-    detailed_samples: report.detailed_samples.map((s) => ({
-      timestamp: s.timestamp,
-      input_hash: s.input_hash,
-      v1_cost_cents: microsToCents(s.baseline_cost),
-      v2_cost_cents: microsToCents(s.compared_cost),
-      cost_delta_cents: microsToCents(s.cost_delta),
-      drift_score: s.drift_score,
-      verdict: s.verdict,
-    })),
-  };
-}
-
 // ---------------------------------------------------------------------------------------
 // Aggregates
 
@@ -481,6 +429,7 @@ export function aggregateBy<S extends DivergenceSample>(
   samples: readonly S[],
   keyFn: (sample: S) => string | undefined,
   window: ReportWindow | ((key: string) => ReportWindow),
+  rules: DriftRules = DEFAULT_DRIFT_RULES,
 ): DivergenceGroup[] {
   const groups = new Map<string, S[]>();
   for (const sample of samples) {
@@ -492,7 +441,7 @@ export function aggregateBy<S extends DivergenceSample>(
   }
   return [...groups.keys()].sort(compareText).map((key) => ({
     key,
-    report: divergenceReport(groups.get(key)!, typeof window === 'function' ? window(key) : window),
+    report: divergenceReport(groups.get(key)!, typeof window === 'function' ? window(key) : window, rules),
   }));
 }
 
@@ -509,36 +458,3 @@ export const divergenceKeys = {
   month: (sample: DivergenceSample): string =>
     new Date(instantMs(sample.timestamp, 'timestamp')).toISOString().slice(0, 7),
 } as const;
-
-// ---------------------------------------------------------------------------------------
-// Presentation
-
-/** `value` rounded to `decimals` places (a presentation step; never used in the math). */
-export function roundRatio(value: number, decimals: number = RATIO_DECIMALS): number {
-  return Number(value.toFixed(decimals));
-}
-
-interface RatioFields {
-  kl_divergence: number;
-  fail_ratio: number;
-  matching_rate: number;
-  detailed_samples: Array<{ drift_score: number }>;
-}
-
-/**
- * A copy of a report (ours or the legacy shape) with its ratios — kl_divergence,
- * fail_ratio, matching_rate and each drift_score — rounded to RATIO_DECIMALS places, for a
- * route's JSON. Counts and money are untouched.
- */
-export function roundRatios<R extends RatioFields>(report: R, decimals: number = RATIO_DECIMALS): R {
-  return {
-    ...report,
-    kl_divergence: roundRatio(report.kl_divergence, decimals),
-    fail_ratio: roundRatio(report.fail_ratio, decimals),
-    matching_rate: roundRatio(report.matching_rate, decimals),
-    detailed_samples: report.detailed_samples.map((s) => ({
-      ...s,
-      drift_score: roundRatio(s.drift_score, decimals),
-    })),
-  } as R;
-}

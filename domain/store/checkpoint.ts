@@ -1,6 +1,6 @@
 // The SQL stores' checkpoint: the (transaction id, global position) of the last event read.
-import { type Checkpoint, START } from '../../domain/store/event-store.ts';
-import { InvalidInputError } from '../../domain/store/store-errors.ts';
+import { type Checkpoint, START } from './event-store.ts';
+import { InvalidInputError } from './store-errors.ts';
 
 const CHECKPOINT = /^(\d{1,20}):(\d{1,20})$/;
 

@@ -1,0 +1,146 @@
+// The older SDKs' routes, thin over simulate, skills and capabilities (contracts/legacy-sdk.ts).
+// Each converts the request to ours, calls what the /v1 route calls, and converts the answer
+// back: cents rounded up for a cost, down for what remains.
+import type { FastifyPluginAsync } from 'fastify';
+import { simulateRun } from '../../commands/simulate-run.ts';
+import * as contracts from '../../contracts/legacy-sdk.ts';
+import type { Capabilities } from '../../contracts/skills.ts';
+import { describeError } from '../../domain/errors.ts';
+import { centsRoundedDown, centsRoundedUp, MICROS_PER_CENT } from '../../domain/money.ts';
+import { DEFAULT_MAX_PARALLEL } from '../../domain/plan/graph.ts';
+import { principalOf } from '../auth/plugin.ts';
+import { routeOf, typed } from '../contract-route.ts';
+import {
+  capabilitiesOf,
+  latestSkills,
+  resolveSkill,
+  type SkillRoutesOptions,
+  skillContract,
+} from './skills.ts';
+
+type SimulateAnswer = Awaited<ReturnType<typeof simulateRun>>;
+
+/** A step is feasible when its skill is known, the policy does not deny it and its input holds. */
+function legacySteps(answer: SimulateAnswer) {
+  return answer.steps.map((step) => ({
+    index: step.index,
+    skill: step.skill,
+    estimated_cost_cents: centsRoundedUp(step.costMicros),
+    feasible:
+      step.known &&
+      step.policy.result !== 'deny' &&
+      !answer.issues.some((issue) => issue.path.startsWith(`plan.steps[${step.index}]`)),
+  }));
+}
+
+function rateLimitsOf(capabilities: Capabilities, now: Date) {
+  const { limit, used, resetsInSeconds } = capabilities.rateLimit;
+  return [
+    {
+      resource: 'requests_per_minute',
+      limit,
+      current: used,
+      resets_at: new Date(now.getTime() + resetsInSeconds * 1000).toISOString(),
+    },
+  ];
+}
+
+export const legacySdkRoutes: FastifyPluginAsync<SkillRoutesOptions> = async (app, options) => {
+  const api = typed(app);
+  const { commands } = options;
+
+  api.route({
+    ...routeOf(contracts.legacySimulate),
+    handler: async (request) => {
+      const body = request.body;
+      const answer = await simulateRun(commands, principalOf(request), {
+        agentId: body.agent_id ?? 'older-sdk',
+        plan: { steps: body.plan.map((step) => ({ skill: step.skill, input: step.params })) },
+        // Fractions of a cent below a micro-dollar are dropped: the budget never reads higher.
+        budget: { maxCostMicros: Math.floor(body.budget_cents * MICROS_PER_CENT) },
+      });
+      return {
+        feasible: answer.feasible,
+        estimated_cost_cents: centsRoundedUp(answer.costMicros),
+        risks: answer.risks,
+        ...(answer.feasible ? {} : { reason: answer.reasons.join('; ') }),
+        steps: legacySteps(answer),
+      };
+    },
+  });
+
+  api.route({
+    ...routeOf(contracts.legacySkills),
+    handler: async () => {
+      const skills = latestSkills(commands.skills).map((skill) => ({
+        id: skill.name,
+        name: skill.name,
+        description: skill.description ?? '',
+        version: skill.version,
+      }));
+      return { skills, count: skills.length };
+    },
+  });
+
+  api.route({
+    ...routeOf(contracts.legacySkill),
+    handler: async (request) => {
+      const contract = await skillContract(options, request.params.id);
+      const cost = contract.costModel;
+      const perUnit =
+        'modelPricesMicrosPerMillion' in cost
+          ? cost.modelPricesMicrosPerMillion[cost.fallbackModel]?.outputMicrosPerMillion
+          : undefined;
+      return {
+        id: contract.name,
+        name: contract.name,
+        description: contract.description,
+        version: contract.version,
+        cost_model: {
+          fixed_cents: centsRoundedUp(cost.estimateMicros.v2),
+          ...(perUnit === undefined
+            ? {}
+            : {
+                variable_cents_per_unit: centsRoundedUp(perUnit),
+                unit: '1M output tokens (unlisted model)',
+              }),
+        },
+        failure_modes: contract.errors.map((error) => ({
+          code: describeError(error.code).legacy,
+          description: `${error.code}: ${error.category.toLowerCase()}${error.retryable ? ', retried under the retry policy' : ''}`,
+          retryable: error.retryable,
+        })),
+        params_schema: contract.inputSchema,
+        return_schema: contract.outputSchema,
+      };
+    },
+  });
+
+  api.route({
+    ...routeOf(contracts.legacyCapabilities),
+    handler: async (request, reply) => {
+      const capabilities = await capabilitiesOf(options, principalOf(request), request.query.agent_id, reply);
+      return {
+        skills_available: capabilities.skills.filter((skill) => skill.allowed).map((skill) => skill.name),
+        budget_remaining_cents: centsRoundedDown(capabilities.budget.remainingMicros),
+        rate_limits: rateLimitsOf(capabilities, commands.clock()),
+        permissions: capabilities.permissions,
+      };
+    },
+  });
+
+  api.route({
+    ...routeOf(contracts.legacyResourceContract),
+    handler: async (request, reply) => {
+      resolveSkill(commands.skills, request.params.id); // a 404 for an unknown skill
+      const capabilities = await capabilitiesOf(options, principalOf(request), undefined, reply);
+      return {
+        resource_id: request.params.id,
+        budget_cents: centsRoundedDown(capabilities.budget.remainingMicros),
+        rate_limits: rateLimitsOf(capabilities, commands.clock()),
+        // Calls of one run in flight at once unless its plan sets maxParallel.
+        max_concurrency: DEFAULT_MAX_PARALLEL,
+      };
+    },
+  });
+};

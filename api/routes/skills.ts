@@ -1,0 +1,147 @@
+// Skills and capabilities: what an agent may ask before it plans. Shapes: contracts/skills.ts.
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { skillPermissions } from '../../commands/capabilities.ts';
+import { currentPolicy, currentPriceTable } from '../../commands/reference-data.ts';
+import type { CommandDeps } from '../../commands/run-commands.ts';
+import type { Capabilities } from '../../contracts/skills.ts';
+import * as contracts from '../../contracts/skills.ts';
+import { MAX_PARALLEL_LIMIT } from '../../domain/plan/schema.ts';
+import { DEFAULT_DEADLINE_MS, DEFAULT_MAX_STEPS } from '../../domain/run/commands.ts';
+import {
+  type CallLimits,
+  type SkillDescription,
+  skillContractOf,
+  skillSummaryOf,
+} from '../../domain/skill-contract.ts';
+import type { SqlExecutor } from '../../domain/store/sql-port.ts';
+import { budgetDayUsage } from '../../infra/executor/budget-day-usage.ts';
+import { permissions } from '../auth/permissions.ts';
+import { type Principal, principalOf } from '../auth/plugin.ts';
+import { routeOf, typed } from '../contract-route.ts';
+import { HttpError } from '../errors.ts';
+
+export interface SkillRoutesOptions {
+  commands: CommandDeps;
+  /** Where the budget day's counters are. */
+  sql: Pick<SqlExecutor, 'query'>;
+  limits: CallLimits & { dayLimitMicros: number };
+}
+
+/** The skills the port serves, each name once, at the version a call without one gets. */
+export function latestSkills(skills: CommandDeps['skills']): SkillDescription[] {
+  const names = [...new Set((skills.list?.() ?? []).map((skill) => skill.name))];
+  return names.flatMap((name) => skills.resolve?.(name) ?? []);
+}
+
+const versionsOf = (skills: CommandDeps['skills'], name: string) =>
+  (skills.list?.() ?? []).filter((skill) => skill.name === name).map((skill) => skill.version);
+
+/** `llm_invoke` or `llm_invoke@1.0.0`; 404 when the port has no such skill or version. */
+export function resolveSkill(skills: CommandDeps['skills'], nameAndVersion: string): SkillDescription {
+  const [name = '', version] = nameAndVersion.split('@');
+  const found = skills.resolve?.(name, version);
+  if (!found) throw new HttpError(404, 'NOT_FOUND', `no skill ${nameAndVersion}`);
+  return found;
+}
+
+/** The rate limiter's count for this request's key (its headers are set before the handler). */
+function rateLimitOf(reply: FastifyReply, fallbackLimit: number): Capabilities['rateLimit'] {
+  const header = (name: string, fallback: number) => {
+    const value = Number(reply.getHeader(name));
+    return Number.isFinite(value) ? value : fallback;
+  };
+  const limit = header('x-ratelimit-limit', fallbackLimit);
+  const remaining = header('x-ratelimit-remaining', limit);
+  return {
+    limit,
+    used: limit - remaining,
+    remaining,
+    resetsInSeconds: header('x-ratelimit-reset', 60),
+    per: 'API key',
+  };
+}
+
+export async function capabilitiesOf(
+  options: SkillRoutesOptions,
+  principal: Principal,
+  agentId: string | undefined,
+  reply: FastifyReply,
+): Promise<Capabilities> {
+  const { commands, limits } = options;
+  const [policy, usage] = await Promise.all([
+    currentPolicy(commands.store, principal.tenantId),
+    budgetDayUsage(options.sql, principal.tenantId, commands.clock()),
+  ]);
+  const day = usage.scopes.find((scope) => scope.scope === '');
+  const committed = (day?.reservedMicros ?? 0) + (day?.settledMicros ?? 0);
+  return {
+    tenantId: principal.tenantId,
+    agentId: agentId ?? null,
+    role: principal.role,
+    permissions: [...(permissions[principal.role] ?? [])],
+    policy: { version: policy.version, hash: policy.hash },
+    skills: skillPermissions(policy, latestSkills(commands.skills)),
+    budget: {
+      day: usage.day,
+      limitMicros: limits.dayLimitMicros,
+      reservedMicros: day?.reservedMicros ?? 0,
+      settledMicros: day?.settledMicros ?? 0,
+      remainingMicros: Math.max(0, limits.dayLimitMicros - committed),
+      models: usage.scopes
+        .filter((scope) => scope.scope !== '')
+        .map((scope) => ({
+          model: scope.scope,
+          reservedMicros: scope.reservedMicros,
+          settledMicros: scope.settledMicros,
+          capMicros: scope.limitMicros,
+        })),
+    },
+    rateLimit: rateLimitOf(reply, limits.requestsPerMinute),
+    runLimits: {
+      defaultMaxSteps: DEFAULT_MAX_STEPS,
+      defaultDeadlineMs: DEFAULT_DEADLINE_MS,
+      maxParallel: MAX_PARALLEL_LIMIT,
+      maxCostMicrosPerCall: policy.rules.maxCostMicrosPerCall ?? null,
+      callTimeoutMs: limits.callTimeoutMs,
+      maxRequestBytes: limits.maxRequestBytes,
+    },
+  };
+}
+
+export async function skillContract(options: SkillRoutesOptions, nameAndVersion: string) {
+  const skill = resolveSkill(options.commands.skills, nameAndVersion);
+  const priceTable = await currentPriceTable(options.commands.store);
+  return skillContractOf(skill, {
+    priceTable,
+    limits: options.limits,
+    // No read model records attempt durations yet (rm_costs and rm_failures keep none).
+    observed: null,
+    versions: versionsOf(options.commands.skills, skill.name),
+  });
+}
+
+export const skillRoutes: FastifyPluginAsync<SkillRoutesOptions> = async (app, options) => {
+  const api = typed(app);
+  const { skills } = options.commands;
+
+  api.route({
+    ...routeOf(contracts.listSkills),
+    handler: async () => {
+      const listed = latestSkills(skills).map((skill) =>
+        skillSummaryOf(skill, versionsOf(skills, skill.name)),
+      );
+      return { skills: listed, count: listed.length };
+    },
+  });
+
+  api.route({
+    ...routeOf(contracts.getSkill),
+    handler: async (request) => skillContract(options, request.params.name),
+  });
+
+  api.route({
+    ...routeOf(contracts.capabilities),
+    handler: async (request, reply) =>
+      capabilitiesOf(options, principalOf(request), request.query.agentId, reply),
+  });
+};

@@ -1,0 +1,87 @@
+// The older SDK's agent and run routes, in its shapes, as thin adapters over /v1/agents and
+// /v1/runs (AOS-REFERENCE.md, "The older SDK's machine-native surface").
+import { z } from 'zod';
+import { goalTextSchema } from '../domain/agent/requests.ts';
+import { legacyRunStatuses } from '../domain/run/run-statuses.ts';
+import { agentParams } from './agents.ts';
+import { defineRoute } from './route.ts';
+
+const tags = ['legacy'];
+
+export const legacyRunSchema = z.object({
+  id: z.string(),
+  status: z.enum(legacyRunStatuses),
+  agent_id: z.string(),
+  goal: z.string(),
+  created_at: z.string(),
+  completed_at: z.string().optional(),
+  outcome: z
+    .object({
+      success: z.boolean(),
+      data: z.unknown().optional(),
+      error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }).optional(),
+    })
+    .optional(),
+});
+
+export const legacyCreateAgent = defineRoute({
+  method: 'POST',
+  url: '/agents',
+  summary: 'Older SDK: register an agent by name (every built-in skill, the rule planner)',
+  tags,
+  permission: 'submit',
+  body: z.object({ name: z.string().min(1).max(256) }),
+  response: { 201: z.object({ agent_id: z.string() }) },
+});
+
+export const legacyPostGoal = defineRoute({
+  method: 'POST',
+  url: '/agents/:id/goals',
+  summary: "Older SDK: plan and start a goal with the agent's planner",
+  tags,
+  permission: 'submit',
+  params: agentParams,
+  body: z.object({ goal: goalTextSchema, force_skill: z.string().min(1).max(128).optional() }),
+  response: { 202: z.object({ run_id: z.string() }) },
+  errors: [404, 413, 422],
+});
+
+export const legacyAgentRun = defineRoute({
+  method: 'GET',
+  url: '/agents/:id/runs/:runId',
+  summary: "Older SDK: one of the agent's runs",
+  tags,
+  permission: 'read',
+  params: z.strictObject({ id: agentParams.shape.id, runId: z.uuid() }),
+  response: { 200: legacyRunSchema },
+  errors: [404],
+});
+
+export const legacySubmitRun = defineRoute({
+  method: 'POST',
+  url: '/api/v1/runs',
+  summary: "Older SDK: a run of a given plan, or of the agent's planned goal",
+  tags,
+  permission: 'submit',
+  body: z.object({
+    agent_id: z.string().min(1).max(256),
+    goal: goalTextSchema,
+    plan: z
+      .array(z.object({ skill: z.string().min(1), params: z.record(z.string(), z.unknown()).default({}) }))
+      .min(1)
+      .optional(),
+  }),
+  response: { 202: legacyRunSchema },
+  errors: [404, 413, 422],
+});
+
+export const legacyGetRun = defineRoute({
+  method: 'GET',
+  url: '/api/v1/runs/:id',
+  summary: 'Older SDK: a run',
+  tags,
+  permission: 'read',
+  params: z.strictObject({ id: z.uuid() }),
+  response: { 200: legacyRunSchema },
+  errors: [404],
+});

@@ -1,0 +1,126 @@
+// The older AOS SDKs' machine-native routes (/api/v1/runtime/…), in their shapes: thin
+// adapters over /v1/simulate, /v1/skills and /v1/capabilities. Money is in cents, rounded up
+// from micro-dollars for a cost, down for what remains. The tenant is the key's, never the body's.
+import { z } from 'zod';
+import { defineRoute } from './route.ts';
+
+const tags = ['older SDK'];
+
+export const legacySimulateBody = z.strictObject({
+  plan: z
+    .array(
+      z.strictObject({ skill: z.string().min(1), params: z.record(z.string(), z.unknown()).default({}) }),
+    )
+    .min(1)
+    .max(1000),
+  budget_cents: z.number().nonnegative().max(1e11),
+  agent_id: z.string().min(1).max(256).optional(),
+  /** Accepted for the older clients, ignored: the tenant is the API key's. */
+  tenant_id: z.string().max(256).optional(),
+});
+
+export const legacySimulate = defineRoute({
+  method: 'POST',
+  url: '/api/v1/runtime/simulate',
+  summary: 'Older SDK: simulate a plan of [{skill, params}] (adapter over POST /v1/simulate)',
+  tags,
+  permission: 'read',
+  body: legacySimulateBody,
+  response: {
+    200: z.object({
+      feasible: z.boolean(),
+      estimated_cost_cents: z.int(),
+      risks: z.array(z.string()),
+      reason: z.string().optional(),
+      steps: z.array(
+        z.object({ index: z.int(), skill: z.string(), estimated_cost_cents: z.int(), feasible: z.boolean() }),
+      ),
+    }),
+  },
+  errors: [413],
+});
+
+const legacySkillSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  version: z.string(),
+});
+
+export const legacySkills = defineRoute({
+  method: 'GET',
+  url: '/api/v1/runtime/skills',
+  summary: 'Older SDK: the skills (adapter over GET /v1/skills)',
+  tags,
+  permission: 'read',
+  response: { 200: z.object({ skills: z.array(legacySkillSummary), count: z.int() }) },
+});
+
+const skillId = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_.-]+(@[0-9A-Za-z.+-]+)?$/, 'a skill name, optionally @version'),
+});
+
+export const legacySkill = defineRoute({
+  method: 'GET',
+  url: '/api/v1/runtime/skills/:id',
+  summary: "Older SDK: a skill's contract (adapter over GET /v1/skills/:name)",
+  tags,
+  permission: 'read',
+  params: skillId,
+  response: {
+    200: legacySkillSummary.extend({
+      cost_model: z.object({
+        fixed_cents: z.int(),
+        variable_cents_per_unit: z.int().optional(),
+        unit: z.string().optional(),
+      }),
+      failure_modes: z.array(z.object({ code: z.string(), description: z.string(), retryable: z.boolean() })),
+      params_schema: z.record(z.string(), z.unknown()),
+      return_schema: z.record(z.string(), z.unknown()),
+    }),
+  },
+  errors: [404],
+});
+
+const rateLimits = z.array(
+  z.object({ resource: z.string(), limit: z.int(), current: z.int(), resets_at: z.string() }),
+);
+
+export const legacyCapabilities = defineRoute({
+  method: 'GET',
+  url: '/api/v1/runtime/capabilities',
+  summary: 'Older SDK: what the caller may use (adapter over GET /v1/capabilities)',
+  tags,
+  permission: 'read',
+  querystring: z.strictObject({
+    agent_id: z.string().min(1).max(256).optional(),
+    /** Accepted for the older clients, ignored: the tenant is the API key's. */
+    tenant_id: z.string().max(256).optional(),
+  }),
+  response: {
+    200: z.object({
+      skills_available: z.array(z.string()),
+      budget_remaining_cents: z.int(),
+      rate_limits: rateLimits,
+      permissions: z.array(z.string()),
+    }),
+  },
+});
+
+export const legacyResourceContract = defineRoute({
+  method: 'GET',
+  url: '/api/v1/runtime/resource-contract/:id',
+  summary: "Older SDK: a skill's resource contract: budget left today, rate limits, concurrency",
+  tags,
+  permission: 'read',
+  params: skillId,
+  response: {
+    200: z.object({
+      resource_id: z.string(),
+      budget_cents: z.int(),
+      rate_limits: rateLimits,
+      max_concurrency: z.int(),
+    }),
+  },
+  errors: [404],
+});

@@ -1,0 +1,52 @@
+// Agents (stream `agent-<tenantId>-<agentId>`) and the planning of their goals (stream
+// `goal-<runId>`, written before the run's own stream): every profile change and every
+// planner proposal, with what the sandbox decided about it.
+import { z } from 'zod';
+import { planInputSchema } from '../plan/schema.ts';
+import { runBudgetInputSchema } from '../run/commands.ts';
+import { atSchema, hashSchema, idSchema } from './fields.ts';
+
+export const plannerNames = ['rules', 'llm'] as const;
+export const plannerNameSchema = z.enum(plannerNames);
+
+export const agentProfileSchema = z.strictObject({
+  name: z.string().min(1).max(256),
+  allowedSkills: z.array(z.string().min(1).max(128)).max(100),
+  defaultBudget: runBudgetInputSchema,
+  planner: plannerNameSchema,
+});
+export type AgentProfile = z.output<typeof agentProfileSchema>;
+
+export const agentRegistered = z.strictObject({
+  agentId: idSchema,
+  profile: agentProfileSchema,
+  at: atSchema,
+});
+
+export const planRequested = z.strictObject({
+  runId: idSchema,
+  agentId: idSchema,
+  goal: z.string().min(1).max(4000),
+  planner: plannerNameSchema,
+  at: atSchema,
+});
+export const planProposed = z.strictObject({
+  planner: plannerNameSchema,
+  version: z.string().min(1),
+  promptHash: hashSchema,
+  rawOutput: z.string().max(100_000),
+});
+export const planViolationSchema = z.strictObject({ path: z.string(), message: z.string() });
+export const planAccepted = z.strictObject({ plan: planInputSchema });
+export const planRejected = z.strictObject({ violations: z.array(planViolationSchema).min(1) });
+
+export const agentEventSchemas = {
+  AgentRegistered: agentRegistered,
+  PlanRequested: planRequested,
+  PlanProposed: planProposed,
+  PlanAccepted: planAccepted,
+  PlanRejected: planRejected,
+} as const;
+
+type Schemas = typeof agentEventSchemas;
+export type AgentEvent = { [T in keyof Schemas]: { type: T; data: z.infer<Schemas[T]> } }[keyof Schemas];

@@ -1,0 +1,165 @@
+// The budget ledger on SQL. Each command is decided on the run's own ledger stream for the
+// day (small: two events per attempt of that run) and appended in one transaction with the
+// move of the day's counters (`aos_budget_days`, migration 021). A reservation moves them only
+// through a conditional upsert — `reserved + settled + amount <= limit`, the rule of
+// `dayLimitRefusal` — so concurrent reservations of one tenant never overspend and never
+// conflict: they queue briefly on the day's row lock instead of failing a version check on
+// a shared stream and retrying. A refusal rolls the transaction back and writes nothing.
+import type { BudgetLedger } from '../../commands/budget-ledger.ts';
+import { handleCommand, type Loaded } from '../../commands/handle-command.ts';
+import {
+  budgetLedgerDecider,
+  type DayTotals,
+  dayLimitRefusal,
+  initialDayTotals,
+  type LedgerState,
+  ledgerDayId,
+  ledgerDelta,
+  type Reserve,
+  runLedgerStreamId,
+} from '../../domain/budget/ledger.ts';
+import type { BudgetEvent, BudgetEventData } from '../../domain/events/budget-events.ts';
+import type { AppendResult, ExpectedVersion, NewEvent } from '../../domain/store/envelope.ts';
+import type { SqlExecutor } from '../../domain/store/sql-port.ts';
+import { ConcurrencyError } from '../../domain/store/store-errors.ts';
+import type { SqlEventStore } from '../store/sql-event-store.ts';
+
+/** Run ledgers remembered as last written here, so the next command of the run reads nothing. */
+const MAX_CACHED_LEDGERS = 1000;
+
+/** The scopes an event moves, in the one order every statement locks them: day, then model. */
+function scopesOf(event: BudgetEvent): { scopes: string[]; caps: (number | null)[] } {
+  const model = event.data.model;
+  if (event.type !== 'BudgetReserved') {
+    return {
+      scopes: model === undefined ? [''] : ['', model],
+      caps: model === undefined ? [null] : [null, null],
+    };
+  }
+  const { limitMicros, modelCapMicros } = event.data;
+  return model === undefined
+    ? { scopes: [''], caps: [limitMicros] }
+    : { scopes: ['', model], caps: [limitMicros, modelCapMicros ?? null] };
+}
+
+async function dayTotals(tx: SqlExecutor, dayId: string, scopes: string[]): Promise<DayTotals> {
+  const rows = await tx.query<{ scope: string; reserved: string; settled: string }>(
+    `SELECT scope, reserved_micros::text AS reserved, settled_micros::text AS settled
+       FROM aos_budget_days WHERE day_id = $1 AND scope = ANY($2::text[])`,
+    [dayId, scopes],
+  );
+  const totals: DayTotals = { ...initialDayTotals, committedByModel: {} };
+  for (const row of rows) {
+    if (row.scope === '') {
+      totals.reservedMicros = Number(row.reserved);
+      totals.settledMicros = Number(row.settled);
+    } else totals.committedByModel[row.scope] = Number(row.reserved) + Number(row.settled);
+  }
+  return totals;
+}
+
+function reserveOf(data: BudgetEventData<'BudgetReserved'>): Reserve {
+  return {
+    type: 'Reserve',
+    reservationId: data.reservationId,
+    runId: data.runId,
+    amountMicros: data.amountMicros,
+    limitMicros: data.limitMicros,
+    ...(data.model === undefined ? {} : { model: data.model }),
+    ...(data.model === undefined || data.modelCapMicros === undefined
+      ? {}
+      : { modelCaps: { [data.model]: data.modelCapMicros } }),
+  };
+}
+
+/** Moves the day's counters by one event; a reservation the day has no room for throws. */
+async function moveDay(tx: SqlExecutor, dayId: string, streamId: string, event: BudgetEvent) {
+  const { reserved, settled } = ledgerDelta(event);
+  const { scopes, caps } = scopesOf(event);
+  const moved = await tx.query(
+    `INSERT INTO aos_budget_days AS d (day_id, scope, reserved_micros, settled_micros, limit_micros)
+     SELECT $1, s.scope, $3::bigint, $4::bigint, s.cap
+       FROM unnest($2::text[], $5::bigint[]) WITH ORDINALITY AS s(scope, cap, n)
+      WHERE s.cap IS NULL OR $3::bigint + $4::bigint <= s.cap
+      ORDER BY s.n
+     ON CONFLICT (day_id, scope) DO UPDATE
+        SET reserved_micros = d.reserved_micros + EXCLUDED.reserved_micros,
+            settled_micros = d.settled_micros + EXCLUDED.settled_micros,
+            limit_micros = coalesce(EXCLUDED.limit_micros, d.limit_micros)
+      WHERE EXCLUDED.limit_micros IS NULL
+         OR d.reserved_micros + d.settled_micros + EXCLUDED.reserved_micros <= EXCLUDED.limit_micros
+     RETURNING d.scope`,
+    [dayId, scopes, reserved, settled, caps],
+  );
+  if (moved.length === scopes.length) return;
+  // Not every scope had room: say why, from the totals as they stand (the rule is the domain's).
+  if (event.type !== 'BudgetReserved') throw new Error(`budget day ${dayId} did not move`);
+  const refusal = dayLimitRefusal(reserveOf(event.data), await dayTotals(tx, dayId, scopes));
+  // Room again by now (a release committed in between): decide anew.
+  throw refusal ?? new ConcurrencyError(streamId, 'any', -1);
+}
+
+const emptyLedger: Loaded<LedgerState> = { state: budgetLedgerDecider.initialState(), version: -1 };
+
+/** Carries a duplicate append's result out of the transaction it rolls back. */
+class AlreadyRecorded extends Error {
+  constructor(readonly result: AppendResult) {
+    super('already recorded');
+  }
+}
+
+/**
+ * The events and the day's move in one transaction. Events recorded before (a command decided
+ * again on a state that did not show them yet) moved the day when they were recorded: the
+ * append reports them as a duplicate, and the move is rolled back.
+ */
+async function appendMovingDay(
+  store: SqlEventStore,
+  dayId: string,
+  streamId: string,
+  events: readonly NewEvent[],
+  options: { expectedVersion: ExpectedVersion },
+): Promise<AppendResult> {
+  try {
+    return await store.client.transaction(async (tx) => {
+      for (const event of events) await moveDay(tx, dayId, streamId, event as unknown as BudgetEvent);
+      const result = await store.appendWith(tx, streamId, events, options);
+      if (result.duplicate) throw new AlreadyRecorded(result);
+      return result;
+    });
+  } catch (error) {
+    if (error instanceof AlreadyRecorded) return error.result;
+    throw error;
+  }
+}
+
+export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
+  const known = new Map<string, Loaded<LedgerState>>();
+
+  function remember(streamId: string, ledger: Loaded<LedgerState>) {
+    // Concurrent commands may finish out of order: keep the newest.
+    if ((known.get(streamId)?.version ?? -1) >= ledger.version) return;
+    known.delete(streamId);
+    if (known.size >= MAX_CACHED_LEDGERS) known.delete(known.keys().next().value!);
+    known.set(streamId, ledger);
+  }
+
+  return {
+    async apply(command, target, context) {
+      const streamId = runLedgerStreamId(target.tenantId, target.at, target.runId);
+      const dayId = ledgerDayId(streamId);
+      const handled = await handleCommand(
+        store,
+        streamId,
+        budgetLedgerDecider,
+        command,
+        context,
+        // A run's first reservation of the day is written without reading its (new) ledger: had
+        // it been written before, the append (expected: no stream) conflicts and the handler reads.
+        known.get(streamId) ?? (command.type === 'Reserve' ? emptyLedger : undefined),
+        (id, events, options) => appendMovingDay(store, dayId, id, events, options),
+      );
+      remember(streamId, { state: handled.state, version: handled.version });
+    },
+  };
+}

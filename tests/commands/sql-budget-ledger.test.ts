@@ -1,0 +1,174 @@
+// The budget ledger on SQL: many concurrent reservations of one tenant-day, each on its own
+// run's ledger, stay within the limit exactly, never fail a version check, and leave the day's
+// counters equal to the fold of the events; a refusal writes nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BudgetLedger } from '../../commands/budget-ledger.ts';
+import type { CommandMetrics } from '../../commands/metrics.ts';
+import {
+  type DayTotals,
+  evolveDayTotals,
+  initialDayTotals,
+  ledgerDayId,
+  type Reserve,
+} from '../../domain/budget/ledger.ts';
+import { isDomainError } from '../../domain/domain-error.ts';
+import type { BudgetEvent } from '../../domain/events/budget-events.ts';
+import { createSqlBudgetLedger } from '../../infra/executor/sql-budget-ledger.ts';
+import { allMigrations } from '../../infra/migrations.ts';
+import { migrate } from '../../infra/store/migrate.ts';
+import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
+import { pgliteAdapter, postgresAdapter, type StoreHarness } from '../support/stores.ts';
+
+const DAY = '2026-03-04T10:00:00.000Z';
+const outcomes: string[] = [];
+const metrics = { commandHandled: (_type: string, outcome: string) => outcomes.push(outcome) };
+const context = (commandId: string) => ({
+  commandId,
+  metadata: { tenantId: 'acme', actor: 'test' },
+  metrics: metrics as unknown as CommandMetrics,
+});
+const reserve = (id: string, amountMicros: number, limitMicros: number, extra: Partial<Reserve> = {}) =>
+  ({
+    type: 'Reserve',
+    reservationId: id,
+    runId: `run-${id}`,
+    amountMicros,
+    limitMicros,
+    ...extra,
+  }) as Reserve;
+const apply = (ledger: BudgetLedger, command: Parameters<BudgetLedger['apply']>[0], runId: string) =>
+  ledger.apply(
+    command,
+    { tenantId: 'acme', runId, at: DAY },
+    context(`${command.type}:${command.reservationId}`),
+  );
+
+async function dayEvents(store: SqlEventStore): Promise<{ streamId: string; event: BudgetEvent }[]> {
+  const { events } = await store.readAll({
+    limit: 10_000,
+    filter: { types: ['BudgetReserved', 'BudgetSettled', 'BudgetReleased'] },
+  });
+  return events.map((e) => ({ streamId: e.streamId, event: { type: e.type, data: e.data } as BudgetEvent }));
+}
+
+async function counters(store: SqlEventStore, dayId: string): Promise<DayTotals> {
+  const rows = await store.client.query<{ scope: string; reserved: string; settled: string }>(
+    `SELECT scope, reserved_micros::text AS reserved, settled_micros::text AS settled
+       FROM aos_budget_days WHERE day_id = $1 ORDER BY scope`,
+    [dayId],
+  );
+  const totals: DayTotals = { ...initialDayTotals, committedByModel: {} };
+  for (const row of rows) {
+    if (row.scope === '')
+      Object.assign(totals, { reservedMicros: +row.reserved, settledMicros: +row.settled });
+    else totals.committedByModel[row.scope] = +row.reserved + +row.settled;
+  }
+  return totals;
+}
+
+for (const adapter of [pgliteAdapter, postgresAdapter]) {
+  describe.runIf(await adapter.available())(`the SQL budget ledger on ${adapter.name}`, () => {
+    let harness: StoreHarness<SqlEventStore>;
+    beforeAll(async () => {
+      harness = await adapter.open();
+      await migrate(harness.store.client, allMigrations);
+    });
+    afterAll(() => harness.cleanup());
+
+    it('lets 64 concurrent runs of one tenant reserve exactly up to the limit, without a conflict', async () => {
+      // Four executors (stores with their own caches) share the day.
+      const ledgers = [harness.store, ...Array.from({ length: 3 }, () => harness.another!())].map((s) =>
+        createSqlBudgetLedger(s),
+      );
+      outcomes.length = 0;
+      const results = await Promise.allSettled(
+        Array.from({ length: 64 }, (_, i) =>
+          apply(ledgers[i % 4]!, reserve(`r${i}`, 30, 1_000, { model: 'stub' }), `run-r${i}`),
+        ),
+      );
+      const refused = results.filter((r) => r.status === 'rejected');
+      expect(results.length - refused.length).toBe(33);
+      for (const r of refused) {
+        const reason = (r as PromiseRejectedResult).reason;
+        expect(isDomainError(reason) && reason.code).toBe('BUDGET_EXCEEDED');
+      }
+      expect(outcomes.filter((o) => o === 'conflict')).toEqual([]);
+      const recorded = await dayEvents(harness.store);
+      expect(recorded).toHaveLength(33);
+      // Each reservation in its run's own ledger, all of one day.
+      expect(new Set(recorded.map((r) => r.streamId)).size).toBe(33);
+      expect(new Set(recorded.map((r) => ledgerDayId(r.streamId)))).toEqual(
+        new Set(['budget-acme-2026-03-04']),
+      );
+      const folded = recorded.map((r) => r.event).reduce(evolveDayTotals, initialDayTotals);
+      expect(folded.reservedMicros).toBe(990);
+      expect(await counters(harness.store, 'budget-acme-2026-03-04')).toEqual(folded);
+    });
+
+    it('settles and releases on the run ledger, idempotently, and moves the counters with them', async () => {
+      // Which 33 of the 64 got their reservation depends on the race above: take three of them.
+      const [a, b, c] = (await dayEvents(harness.store)).map(
+        (r) => (r.event.data as { reservationId: string }).reservationId,
+      ) as [string, string, string];
+      const ledger = createSqlBudgetLedger(harness.store);
+      await apply(ledger, { type: 'Settle', reservationId: a, actualMicros: 12 }, `run-${a}`);
+      await apply(ledger, { type: 'Release', reservationId: b }, `run-${b}`);
+      // Retried (another executor, no cache): recorded once.
+      const fresh = createSqlBudgetLedger(harness.another!());
+      await apply(fresh, { type: 'Settle', reservationId: a, actualMicros: 12 }, `run-${a}`);
+      await apply(fresh, { type: 'Release', reservationId: b }, `run-${b}`);
+      await apply(fresh, reserve(c, 30, 1_000, { model: 'stub' }), `run-${c}`);
+      const recorded = await dayEvents(harness.store);
+      expect(recorded).toHaveLength(35);
+      const folded = recorded.map((r) => r.event).reduce(evolveDayTotals, initialDayTotals);
+      expect(folded).toMatchObject({ reservedMicros: 930, settledMicros: 12 });
+      expect(await counters(harness.store, 'budget-acme-2026-03-04')).toEqual(folded);
+      // The 48 freed micros hold one more reservation; a second one does not fit.
+      await apply(ledger, reserve('x1', 30, 1_000), 'run-x1');
+      const refusal = await apply(ledger, reserve('x2', 30, 1_000), 'run-x2').catch((e) => e);
+      expect(refusal).toMatchObject({ code: 'BUDGET_EXCEEDED', details: { remainingMicros: 28 } });
+      expect(await dayEvents(harness.store)).toHaveLength(36);
+    });
+
+    it('moves the day once for a command decided again on a state that did not show it yet', async () => {
+      const at = '2026-03-06T00:00:00.000Z';
+      const target = { tenantId: 'acme', runId: 'run-s', at };
+      const first = createSqlBudgetLedger(harness.store);
+      await first.apply(reserve('s1', 30, 1_000), target, context('Reserve:s1'));
+      // Another executor settles it; the first one, its cache still at the reservation, again.
+      await createSqlBudgetLedger(harness.another!()).apply(
+        { type: 'Settle', reservationId: 's1', actualMicros: 20 },
+        target,
+        context('Settle:s1'),
+      );
+      await first.apply(
+        { type: 'Settle', reservationId: 's1', actualMicros: 20 },
+        target,
+        context('Settle:s1'),
+      );
+      expect(await counters(harness.store, 'budget-acme-2026-03-06')).toEqual({
+        reservedMicros: 0,
+        settledMicros: 20,
+        committedByModel: {},
+      });
+    });
+
+    it('holds a model to its cap within the day', async () => {
+      const ledger = createSqlBudgetLedger(harness.store);
+      const caps = { model: 'gpt-4o', modelCaps: { 'gpt-4o': 50 } };
+      const at = '2026-03-05T00:00:00.000Z';
+      const target = (runId: string) => ({ tenantId: 'acme', runId, at });
+      await ledger.apply(reserve('m1', 40, 1_000, caps), target('m1'), context('Reserve:m1'));
+      const refusal = await ledger
+        .apply(reserve('m2', 20, 1_000, caps), target('m2'), context('Reserve:m2'))
+        .catch((e) => e);
+      expect(refusal).toMatchObject({ code: 'BUDGET_EXCEEDED', details: { scope: 'model_cap' } });
+      await ledger.apply(reserve('m3', 20, 1_000), target('m3'), context('Reserve:m3'));
+      expect(await counters(harness.store, 'budget-acme-2026-03-05')).toEqual({
+        reservedMicros: 60,
+        settledMicros: 0,
+        committedByModel: { 'gpt-4o': 40 },
+      });
+    });
+  });
+}
