@@ -73,6 +73,20 @@ export const errorCodes = {
     httpStatus: 400,
     legacy: 'ERR_SKILL_NOT_FOUND',
   },
+  /** A child run (agent_invoke) ended other than succeeded. */
+  CHILD_RUN_FAILED: {
+    category: 'PERMANENT',
+    retryable: false,
+    httpStatus: 422,
+    legacy: 'ERR_CHILD_RUN_FAILED',
+  },
+  /** A child run would pass the tree's depth or the run's fan-out limit. */
+  CHILD_LIMIT_EXCEEDED: {
+    category: 'RESOURCE',
+    retryable: false,
+    httpStatus: 422,
+    legacy: 'ERR_CHILD_LIMIT_EXCEEDED',
+  },
   WORKER_LOST: { category: 'TRANSIENT', retryable: true, httpStatus: 503, legacy: 'ERR_WORKER_LOST' },
   CANCELLED: { category: 'PERMANENT', retryable: false, httpStatus: 409, legacy: 'ERR_CANCELLED' },
   INTERNAL: { category: 'TRANSIENT', retryable: true, httpStatus: 500, legacy: 'ERR_INTERNAL' },

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { DomainError } from './domain-error.ts';
 import { type Micros, microsSchema } from './money.ts';
+import { childPlanSteps, requestedChildBudget } from './plan/child-run-input.ts';
 import { computeChargeMicros, FALLBACK_MODEL, type PriceTable } from './pricing.ts';
 import { iterationsOf, maxTokensOf, modelOf, promptTextOf, type StepInput } from './step-input.ts';
 
@@ -50,7 +51,13 @@ export interface Estimates {
 }
 
 /** Per-call failure probability by skill; anything unknown is 0.2, as in the original. */
-const callRisk: Record<string, number> = { llm_invoke: 0.02, http_call: 0.05, json_transform: 0.01 };
+const callRisk: Record<string, number> = {
+  llm_invoke: 0.02,
+  http_call: 0.05,
+  json_transform: 0.01,
+  agent_invoke: 0.05,
+  agent_spawn: 0.05,
+};
 const UNKNOWN_SKILL = { costMicros: 100_000, latencyMs: 1_000, risk: 0.2 };
 
 function riskPerCall(skill: string): number {
@@ -90,6 +97,9 @@ function v1Call(step: EstimableStep): CallEstimate {
       return { costMicros: 0, latencyMs: 500 };
     case 'json_transform':
       return { costMicros: 0, latencyMs: 10 };
+    case 'agent_invoke':
+    case 'agent_spawn':
+      return childCall(step, v1Call);
     default:
       return { costMicros: UNKNOWN_SKILL.costMicros, latencyMs: UNKNOWN_SKILL.latencyMs };
   }
@@ -100,7 +110,24 @@ function v1Call(step: EstimableStep): CallEstimate {
  * ceil(chars / 4), output maxTokens or DEFAULT_OUTPUT_TOKENS, unknown models at the fallback
  * price) and takes 500 ms + 10 ms per output token. Other skills as in v1.
  */
+/**
+ * A child run costs the budget it asks for, else what its own steps are estimated at (by the
+ * same estimator), and takes as long as its steps one after the other.
+ */
+function childCall(step: EstimableStep, perCall: (step: EstimableStep) => CallEstimate): CallEstimate {
+  const nested = childPlanSteps(step.input).map((child) => {
+    const call = perCall(child);
+    const iterations = iterationsOf(child.input);
+    return { costMicros: call.costMicros * iterations, latencyMs: call.latencyMs * iterations };
+  });
+  const sum = (key: 'costMicros' | 'latencyMs') => nested.reduce((total, call) => total + call[key], 0);
+  return { costMicros: requestedChildBudget(step.input) ?? sum('costMicros'), latencyMs: sum('latencyMs') };
+}
+
 function v2Call(step: EstimableStep, priceTable: Pick<PriceTable, 'models'>): CallEstimate {
+  if (step.skill === 'agent_invoke' || step.skill === 'agent_spawn') {
+    return childCall(step, (child) => v2Call(child, priceTable));
+  }
   if (step.skill !== 'llm_invoke') return v1Call(step);
   const model = modelOf(step.input) ?? FALLBACK_MODEL;
   const outputTokens = maxTokensOf(step.input) ?? DEFAULT_OUTPUT_TOKENS;

@@ -84,6 +84,10 @@ export const runSubmitted = z
     policy: z.strictObject({ version: z.string().min(1), hash: hashSchema, rules: policyRulesSchema }),
     priceTable: z.strictObject({ version: z.string().min(1), hash: hashSchema, models: priceModelsSchema }),
     deadlineAt: atSchema,
+    /** A child run: the run and step that started it, and its depth in the tree (root: 0). */
+    parent: z
+      .strictObject({ runId: runIdSchema, stepIndex: stepIndexSchema, depth: z.int().positive() })
+      .optional(),
     at: atSchema,
   })
   .superRefine((data, ctx) => {
@@ -307,6 +311,51 @@ export const runCompleted = z.strictObject({
   at: atSchema,
 });
 
+const childRunMode = z.enum(['invoke', 'spawn']);
+
+/** An agent_invoke / agent_spawn step started its child run, carving `budgetMicros` out of this one. */
+export const childRunStarted = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  attempt: attemptSchema,
+  childRunId: runIdSchema,
+  mode: childRunMode,
+  agentId: idSchema,
+  budgetMicros: microsSchema,
+  at: atSchema,
+});
+
+/** The child run could not be submitted (its plan, the policy, the limits): the step fails. */
+export const childRunRefused = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  attempt: attemptSchema,
+  childRunId: runIdSchema,
+  errorCode: errorCodeSchema,
+  reason: z.string(),
+  at: atSchema,
+});
+
+/** The child ended: what it spent is charged here, what it did not returns to this run. */
+export const childRunEnded = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  childRunId: runIdSchema,
+  status: finalRunStatusSchema,
+  reason: z.string(),
+  chargedMicros: microsSchema,
+  output: z.unknown().optional(),
+  at: atSchema,
+});
+
+/** This run is ending (cancelled, failed, past its deadline): its live child was asked to cancel. */
+export const childCancelRequested = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  childRunId: runIdSchema,
+  at: atSchema,
+});
+
 export const runEventSchemas = {
   RunSubmitted: runSubmitted,
   RunEstimated: runEstimated,
@@ -326,6 +375,10 @@ export const runEventSchemas = {
   CompensationRequested: compensationRequested,
   StepCompensated: stepCompensated,
   RunCancelRequested: runCancelRequested,
+  ChildRunStarted: childRunStarted,
+  ChildRunRefused: childRunRefused,
+  ChildRunEnded: childRunEnded,
+  ChildCancelRequested: childCancelRequested,
   RunCompleted: runCompleted,
 } as const;
 

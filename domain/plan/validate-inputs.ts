@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import { missingIdempotencyKey } from '../skill-catalog.ts';
 import type { StepInput } from '../step-input.ts';
+import { childRunInputSchema, isChildRunSkill } from './child-run-input.ts';
 import type { PlanInput } from './schema.ts';
 import type { PlanIssue } from './validate.ts';
 
@@ -49,9 +50,9 @@ function schemaIssues(schema: z.ZodType, input: StepInput, base: string): InputI
 }
 
 /** One call of the plan (a step or a compensation) and where it sits in the request. */
-function callsOf(plan: PlanInput) {
+function callsOf(plan: PlanInput, prefix: string) {
   return plan.steps.flatMap((step, index) => {
-    const base = `plan.steps[${index}]`;
+    const base = `${prefix}.steps[${index}]`;
     const own = {
       skill: step.skill,
       skillVersion: step.skillVersion,
@@ -65,13 +66,22 @@ function callsOf(plan: PlanInput) {
 }
 
 /** Every issue of every step's input; skills the lookup does not know are not checked here. */
-export function stepInputIssues(plan: PlanInput, inputSchemaOf: InputSchemaOf): InputIssue[] {
-  return callsOf(plan).flatMap((call) => {
+export function stepInputIssues(
+  plan: PlanInput,
+  inputSchemaOf: InputSchemaOf,
+  prefix = 'plan',
+): InputIssue[] {
+  return callsOf(plan, prefix).flatMap((call) => {
     const schema = inputSchemaOf(call.skill, call.skillVersion);
     const issues = schema ? schemaIssues(schema, call.input, call.base) : [];
     const unkeyed = hasNoReferences(call.input) ? missingIdempotencyKey(call.skill, call.input) : undefined;
     if (unkeyed)
       issues.push({ code: 'MISSING_IDEMPOTENCY_KEY', path: `${call.base}.idempotencyKey`, message: unkeyed });
+    // A child's plan is known now too: its steps are checked the same way.
+    const child = isChildRunSkill(call.skill)
+      ? childRunInputSchema.shape.plan.safeParse(call.input.plan)
+      : null;
+    if (child?.success) issues.push(...stepInputIssues(child.data, inputSchemaOf, `${call.base}.plan`));
     return issues;
   });
 }

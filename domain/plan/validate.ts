@@ -1,6 +1,7 @@
 // Checks a submitted plan's graph and references before anything is written: ids unique,
 // dependencies known and acyclic, every expression well formed, and every `steps.<id>` an
 // expression names upstream of where it is used. Each issue names its path in the request.
+import { childRunInputSchema, isChildRunSkill, referableInput } from './child-run-input.ts';
 import { normalizedSteps } from './graph.ts';
 import { expressionsIn, parseExpression, referencedSteps } from './references.ts';
 import type { PlanInput } from './schema.ts';
@@ -75,6 +76,16 @@ function checkExpression(
   });
 }
 
+/** A child's plan is checked as a plan of its own (its references read the child's steps). */
+function childPlanIssues(input: Record<string, unknown>, base: string): PlanIssue[] {
+  const parsed = childRunInputSchema.shape.plan.safeParse(input.plan);
+  if (!parsed.success) return []; // the skill's input schema names what is malformed
+  return validatePlan(parsed.data).map((issue) => ({
+    path: `${base}${issue.path.slice('plan'.length)}`,
+    message: issue.message,
+  }));
+}
+
 export function validatePlan(plan: PlanInput): PlanIssue[] {
   const steps = normalizedSteps(plan.steps);
   const issues: PlanIssue[] = [];
@@ -115,9 +126,10 @@ export function validatePlan(plan: PlanInput): PlanIssue[] {
     const upstream = upstreamOf(deps, index);
     const scope = { visible: upstream, where: `step ${JSON.stringify(step.id)}` };
     if (step.when !== undefined) issues.push(...checkExpression(`${base}.when`, step.when, scope, indexOf));
-    for (const found of expressionsIn(step.input, `${base}.input`)) {
+    for (const found of expressionsIn(referableInput(step.skill, step.input), `${base}.input`)) {
       issues.push(...checkExpression(found.path, found.expression, scope, indexOf));
     }
+    if (isChildRunSkill(step.skill)) issues.push(...childPlanIssues(step.input, `${base}.input.plan`));
     if (step.compensate) {
       // A compensation runs after its step, so it may read that step's own output too.
       const own = { visible: new Set([...upstream, index]), where: `the compensation of ${scope.where}` };

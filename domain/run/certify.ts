@@ -50,7 +50,8 @@ export function commandFor(events: readonly RunEvent[], index: number): RunComma
   const event = events[index]!;
   switch (event.type) {
     case 'RunSubmitted': {
-      const { runId, tenantId, agentId, plan, input, budget, seed, policy, priceTable, at } = event.data;
+      const { runId, tenantId, agentId, plan, input, budget, seed, policy, priceTable, parent, at } =
+        event.data;
       const submit: RunCommand = {
         type: 'SubmitRun',
         runId,
@@ -63,7 +64,7 @@ export function commandFor(events: readonly RunEvent[], index: number): RunComma
         priceTable,
         now: at,
       };
-      return input === undefined ? submit : { ...submit, input };
+      return withOptional(submit, { input, parent });
     }
     case 'PolicyDecided':
     case 'StepSkipped':
@@ -133,6 +134,27 @@ export function commandFor(events: readonly RunEvent[], index: number): RunComma
       });
       return { type: 'RecordOutcome', ...stepOf(event.data), outcome, latencyMs, now: at };
     }
+    case 'ChildRunStarted':
+      return {
+        type: 'StartChild',
+        stepIndex: event.data.stepIndex,
+        childRunId: event.data.childRunId,
+        budgetMicros: event.data.budgetMicros,
+        now: event.data.at,
+      };
+    case 'ChildRunRefused': {
+      const { stepIndex, childRunId, errorCode, reason, at } = event.data;
+      return { type: 'RecordChildRefused', stepIndex, childRunId, errorCode, reason, now: at };
+    }
+    case 'ChildRunEnded': {
+      const { childRunId, status, reason, chargedMicros, output, at } = event.data;
+      return withOptional(
+        { type: 'RecordChildEnded', childRunId, status, reason, chargedMicros, now: at },
+        { output },
+      );
+    }
+    case 'ChildCancelRequested':
+      return { type: 'RequestChildCancel', childRunId: event.data.childRunId, now: event.data.at };
     case 'RunCancelRequested':
       return {
         type: 'RequestCancel',

@@ -12,6 +12,7 @@ import { priceTableSchema } from '../pricing.ts';
 import { retryPolicySchema } from '../retry.ts';
 import type { SkillOutcome } from '../skill.ts';
 import { isoInstantSchema } from '../time.ts';
+import type { FinalRunStatus } from './status.ts';
 
 export const DEFAULT_MAX_STEPS = 50;
 export const DEFAULT_DEADLINE_MS = 60 * 60 * 1000;
@@ -45,6 +46,10 @@ export const submitRunSchema = z.strictObject({
   /** The adopted price table; `hash`, when given, must match the models. */
   priceTable: priceTableSchema.extend({ hash: z.string().optional() }),
   skills: z.record(z.string(), skillFactsSchema).optional(),
+  /** A child run: who started it and how deep in the tree it is. */
+  parent: z
+    .strictObject({ runId: z.string().min(1), stepIndex: z.int().nonnegative(), depth: z.int().positive() })
+    .optional(),
   now: isoInstantSchema,
 });
 export type SubmitRun = z.input<typeof submitRunSchema>;
@@ -121,6 +126,43 @@ export interface RequestCancel {
   now: string;
 }
 
+/** An agent_invoke / agent_spawn step's child run was submitted (and is due). */
+export interface StartChild {
+  type: 'StartChild';
+  stepIndex: number;
+  childRunId: string;
+  budgetMicros: number;
+  now: string;
+}
+
+/** The child run's submission was refused: the step fails with the refusal's code. */
+export interface RecordChildRefused {
+  type: 'RecordChildRefused';
+  stepIndex: number;
+  childRunId: string;
+  errorCode: z.infer<typeof errorCodeSchema>;
+  reason: string;
+  now: string;
+}
+
+/** A child run ended, as its own stream recorded it. */
+export interface RecordChildEnded {
+  type: 'RecordChildEnded';
+  childRunId: string;
+  status: FinalRunStatus;
+  reason: string;
+  chargedMicros: number;
+  output?: unknown;
+  now: string;
+}
+
+/** The cancel this ending run asked of its live child was recorded on the child. */
+export interface RequestChildCancel {
+  type: 'RequestChildCancel';
+  childRunId: string;
+  now: string;
+}
+
 export type RunCommand =
   | SubmitRun
   | EvaluateStep
@@ -130,7 +172,11 @@ export type RunCommand =
   | StartAttempt
   | RecordOutcome
   | RecordWorkerLost
-  | RequestCancel;
+  | RequestCancel
+  | StartChild
+  | RecordChildRefused
+  | RecordChildEnded
+  | RequestChildCancel;
 
 /** A skill's outcome as the executor reports it; checked because skills are outside the domain. */
 export const skillOutcomeSchema = z.union([

@@ -12,6 +12,12 @@ import { type ErrorCode, errorCodes } from '../errors.ts';
 import { estimateStepV2 } from '../estimate.ts';
 import type { RunEvent } from '../events/run-events.ts';
 import { deterministicUuid } from '../hashing.ts';
+import {
+  DEFAULT_MAX_CHILD_DEPTH,
+  DEFAULT_MAX_CHILDREN,
+  isChildRunSkill,
+  requestedChildBudget,
+} from '../plan/child-run-input.ts';
 import { evaluate, isTruthy } from '../plan/references.ts';
 import { approvalTimeoutMs, evaluatePolicy, type PolicyInput } from '../policy.ts';
 import { computeChargeMicros } from '../pricing.ts';
@@ -25,11 +31,15 @@ import {
   type EvaluateStep,
   type ExpireApproval,
   type RecordBudgetRefused,
+  type RecordChildEnded,
+  type RecordChildRefused,
   type RecordOutcome,
   type RecordWorkerLost,
   type RequestCancel,
+  type RequestChildCancel,
   type RunCommand,
   type StartAttempt,
+  type StartChild,
   skillOutcomeSchema,
 } from './commands.ts';
 import { runEvent } from './emit.ts';
@@ -44,6 +54,7 @@ import {
 import {
   evolve,
   isSubmitted,
+  liveChildren,
   type RunState,
   type StepRun,
   type SubmittedRun,
@@ -79,6 +90,14 @@ export function decide(command: RunCommand, state: RunState): RunEvent[] {
       return recordWorkerLost(command, state);
     case 'RequestCancel':
       return requestCancel(command, state);
+    case 'StartChild':
+      return startChild(command, state);
+    case 'RecordChildRefused':
+      return recordChildRefused(command, state);
+    case 'RecordChildEnded':
+      return recordChildEnded(command, state);
+    case 'RequestChildCancel':
+      return requestChildCancel(command, state);
   }
 }
 
@@ -97,14 +116,18 @@ export function compensationEstimateMicros(run: SubmittedRun, stepIndex: number)
   return estimateStepV2({ skill: compensate.skill, input }, run.submission.priceTable).costMicros;
 }
 
-/** Micros other steps hold or are about to hold: reserved in flight, or allowed and not yet reserved. */
+/**
+ * Micros other steps hold or are about to hold: reserved in flight, allowed and not yet
+ * reserved, or carved out for a child run that has not ended.
+ */
 export function committedMicros(run: SubmittedRun, exceptStep: number): number {
-  return run.steps.reduce((sum, step, index) => {
+  const steps = run.steps.reduce((sum, step, index) => {
     if (index === exceptStep) return sum;
     if (step.phase.kind === 'in_flight') return sum + step.phase.reservedMicros;
     if (step.phase.kind === 'ready') return sum + stepEstimateMicros(run, index);
     return sum;
   }, 0);
+  return liveChildren(run).reduce((sum, child) => sum + child.budgetMicros, steps);
 }
 
 /** Whether a step must wait for other steps' reservations to settle before it can fit the run's budget. */
@@ -198,6 +221,8 @@ function finishFailure(run: SubmittedRun, at: string): RunEvent[] {
 function afterStep(run: SubmittedRun, at: string): RunEvent[] {
   if (run.failure) return somethingInFlight(run) ? [] : finishFailure(run, at);
   if (run.steps.some((s) => s.status === 'pending' || s.status === 'active')) return [];
+  // A run waits for the children it spawned: what they spend is charged to it.
+  if (liveChildren(run).length > 0) return [];
   const failed = run.steps.filter((s) => s.status === 'failed').length;
   const reason =
     failed === 0 ? 'all steps succeeded' : `all steps done; ${failed} failed step(s) were continued`;
@@ -398,6 +423,9 @@ function evaluateStep(command: EvaluateStep, run: SubmittedRun): RunEvent[] {
       ),
     ];
   }
+
+  const overLimit = childLimitReason(run, stepIndex);
+  if (overLimit) return stepFailed(run, stepIndex, 'CHILD_LIMIT_EXCEEDED', overLimit, at, attempt - 1);
 
   const policy = policyInput(run, stepIndex, input);
   const decision = evaluatePolicy(run.submission.policy, policy);
@@ -790,6 +818,163 @@ function requestCancel(command: RequestCancel, run: SubmittedRun): RunEvent[] {
       actor: command.actor,
       reason: command.reason,
       at,
+    }),
+  ];
+}
+
+// ---- child runs ------------------------------------------------------------------------
+
+/** The child run of a step's attempt: derived, so a retried start submits the same child. */
+export function childRunIdFor(runId: string, stepIndex: number, attempt: number): string {
+  return deterministicUuid('child-run', runId, stepIndex, attempt);
+}
+
+/** Why a child run may not start here: the tree's depth or the run's fan-out. */
+function childLimitReason(run: SubmittedRun, stepIndex: number): string | undefined {
+  if (!isChildRunSkill(run.submission.plan.steps[stepIndex]!.skill)) return undefined;
+  const depth = (run.submission.parent?.depth ?? 0) + 1;
+  if (depth > DEFAULT_MAX_CHILD_DEPTH) {
+    return `a child run here would be at depth ${depth}, above the limit of ${DEFAULT_MAX_CHILD_DEPTH}`;
+  }
+  const started = Object.keys(run.children).length;
+  if (started >= DEFAULT_MAX_CHILDREN) {
+    return `this run has started ${started} child runs, the limit`;
+  }
+  return undefined;
+}
+
+/** What a child is given of this run's budget: what it asks for, else all that remains. */
+export function childBudgetMicros(run: SubmittedRun, stepIndex: number): number {
+  const remaining = Math.max(
+    0,
+    run.submission.budget.maxCostMicros - run.chargedMicros - committedMicros(run, stepIndex),
+  );
+  const requested = requestedChildBudget(run.submission.plan.steps[stepIndex]!.input);
+  return Math.min(requested ?? remaining, remaining);
+}
+
+function requireChildStart(run: SubmittedRun, stepIndex: number, childRunId: string, action: string) {
+  const current = step(run, stepIndex);
+  requirePhase(stepIndex, current.phase, current.attempt, 'ready', action);
+  const skill = run.submission.plan.steps[stepIndex]!.skill;
+  if (!isChildRunSkill(skill)) {
+    throw new DomainError('CONFLICT', `cannot ${action}: step ${stepIndex + 1} calls ${skill}`);
+  }
+  const expected = childRunIdFor(run.submission.runId, stepIndex, current.attempt);
+  if (childRunId !== expected) {
+    throw new DomainError('CONFLICT', `cannot ${action}: step ${stepIndex + 1}'s child run is ${expected}`);
+  }
+  return { current, skill };
+}
+
+function startChild(command: StartChild, run: SubmittedRun): RunEvent[] {
+  const at = normalizeInstant(command.now);
+  const { stepIndex, childRunId } = command;
+  const { current, skill } = requireChildStart(run, stepIndex, childRunId, 'start a child run');
+  const budgetMicros = childBudgetMicros(run, stepIndex);
+  if (command.budgetMicros !== budgetMicros) {
+    throw new DomainError(
+      'CONFLICT',
+      `the child's budget is ${budgetMicros} micros, not ${command.budgetMicros}`,
+    );
+  }
+  const runId = run.submission.runId;
+  const mode = skill === 'agent_invoke' ? 'invoke' : 'spawn';
+  const agentId = String(resolvedStepInput(run, stepIndex).agentId);
+  const started = runEvent('ChildRunStarted', {
+    runId,
+    stepIndex,
+    attempt: current.attempt,
+    childRunId,
+    mode,
+    agentId,
+    budgetMicros,
+    at,
+  });
+  if (mode === 'invoke') return [started];
+  // Spawned: the step is done at once; the run waits for the child only at its end.
+  const completed = runEvent('StepCompleted', {
+    runId,
+    stepIndex,
+    outcome: 'succeeded',
+    attempts: current.attempt,
+    output: { runId: childRunId },
+    at,
+  });
+  return [started, completed, ...afterStep(after(run, [started, completed]), at)];
+}
+
+function recordChildRefused(command: RecordChildRefused, run: SubmittedRun): RunEvent[] {
+  const at = normalizeInstant(command.now);
+  const { stepIndex, childRunId, errorCode, reason } = command;
+  const { current } = requireChildStart(run, stepIndex, childRunId, 'record a refused child run');
+  const refused = runEvent('ChildRunRefused', {
+    runId: run.submission.runId,
+    stepIndex,
+    attempt: current.attempt,
+    childRunId,
+    errorCode,
+    reason,
+    at,
+  });
+  const why = `its child run was refused: ${reason}`;
+  return [refused, ...stepFailed(after(run, [refused]), stepIndex, errorCode, why, at, current.attempt)];
+}
+
+function liveChild(run: SubmittedRun, childRunId: string) {
+  const child = run.children[childRunId];
+  if (!child) throw new DomainError('NOT_FOUND', `no child run ${childRunId} in this run`);
+  if (child.status !== 'running') {
+    throw new DomainError('CONFLICT', `child run ${childRunId} has already ended (${child.status})`);
+  }
+  return child;
+}
+
+function recordChildEnded(command: RecordChildEnded, run: SubmittedRun): RunEvent[] {
+  const at = normalizeInstant(command.now);
+  const child = liveChild(run, command.childRunId);
+  const { status, reason, chargedMicros, output } = command;
+  const runId = run.submission.runId;
+  const { stepIndex } = child;
+  const ended = runEvent('ChildRunEnded', {
+    runId,
+    stepIndex,
+    childRunId: child.childRunId,
+    status,
+    reason,
+    chargedMicros,
+    output,
+    at,
+  });
+  const next = after(run, [ended]);
+  if (child.mode === 'spawn') return [ended, ...afterStep(next, at)];
+  const attempts = step(run, stepIndex).attempt;
+  if (status !== 'succeeded') {
+    const why = `child run ${child.childRunId} ended ${status}: ${reason}`;
+    // A child cancelled (by this run ending, or by a person) makes a cancelled step.
+    const code = status === 'cancelled' ? 'CANCELLED' : 'CHILD_RUN_FAILED';
+    return [ended, ...stepFailed(next, stepIndex, code, why, at, attempts)];
+  }
+  const completed = runEvent('StepCompleted', {
+    runId,
+    stepIndex,
+    outcome: 'succeeded',
+    attempts,
+    output: output ?? null,
+    at,
+  });
+  return [ended, completed, ...afterStep(after(next, [completed]), at)];
+}
+
+function requestChildCancel(command: RequestChildCancel, run: SubmittedRun): RunEvent[] {
+  const child = liveChild(run, command.childRunId);
+  if (child.cancelRequested) return [];
+  return [
+    runEvent('ChildCancelRequested', {
+      runId: run.submission.runId,
+      stepIndex: child.stepIndex,
+      childRunId: child.childRunId,
+      at: normalizeInstant(command.now),
     }),
   ];
 }

@@ -4,13 +4,21 @@
 // what can be done now for every active step (parallel branches, up to the plan's
 // maxParallel); `nextAction` is the first of them, all a linear plan ever has.
 import type { Micros } from '../money.ts';
+import { isChildRunSkill } from '../plan/child-run-input.ts';
 import type { StepInput } from '../step-input.ts';
 import { instantMs, isoFromMs } from '../time.ts';
-import { compensationEstimateMicros, stepEstimateMicros, waitsForBudget } from './decide.ts';
+import {
+  childBudgetMicros,
+  childRunIdFor,
+  compensationEstimateMicros,
+  stepEstimateMicros,
+  waitsForBudget,
+} from './decide.ts';
 import { resolvedCompensationInput, resolvedStepInput, seedForStep } from './resolve.ts';
 import {
   type AttemptPhase,
   isSubmitted,
+  liveChildren,
   type RunState,
   type SubmittedRun,
   somethingInFlight,
@@ -41,6 +49,22 @@ export type NextAction =
       reservationId: string;
       compensation?: true;
     }
+  /**
+   * Submit the child run of an agent_invoke / agent_spawn step (`request` is the step's
+   * resolved input), then StartChild — or RecordChildRefused if the submission is refused.
+   */
+  | {
+      kind: 'start_child';
+      stepIndex: number;
+      attempt: number;
+      childRunId: string;
+      budgetMicros: Micros;
+      request: StepInput;
+    }
+  /** A child run is under way: once its stream shows it ended, send RecordChildEnded. */
+  | { kind: 'await_child'; childRunId: string; stepIndex: number }
+  /** This run must end: ask its live child to cancel, then send RequestChildCancel. */
+  | { kind: 'cancel_child'; childRunId: string; stepIndex: number }
   /** Nothing to do before `until` (a retry's dueAt, or the deadline if sooner). */
   | { kind: 'wait'; until: string }
   /** A human must approve or reject; nothing to do before `expiresAt`. */
@@ -118,6 +142,16 @@ function stepAction(
         stepIndex,
       } as const;
     case 'ready': {
+      if (isChildRunSkill(run.submission.plan.steps[stepIndex]!.skill)) {
+        return {
+          kind: 'start_child',
+          stepIndex,
+          attempt,
+          childRunId: childRunIdFor(run.submission.runId, stepIndex, attempt),
+          budgetMicros: childBudgetMicros(run, stepIndex),
+          request: resolvedStepInput(run, stepIndex),
+        } as const;
+      }
       const action: NextAction = {
         kind: 'reserve',
         stepIndex,
@@ -136,10 +170,20 @@ function stepAction(
       if (waitsForBudget(run, stepIndex)) return undefined;
       return { kind: 'evaluate', stepIndex } as const;
     }
+    case 'awaiting_child': // see childActions
     case 'outcome_recorded':
     case 'done':
       return undefined;
   }
+}
+
+/** Each live child is waited for; once this run must end, it is first asked to cancel. */
+function childActions(run: SubmittedRun, mustEnd: boolean): NextAction[] {
+  return liveChildren(run).map((child) => ({
+    kind: mustEnd && !child.cancelRequested ? 'cancel_child' : 'await_child',
+    childRunId: child.childRunId,
+    stepIndex: child.stepIndex,
+  }));
 }
 
 export function nextActions(state: RunState, now: string): NextAction[] {
@@ -154,17 +198,20 @@ export function nextActions(state: RunState, now: string): NextAction[] {
   const mustEnd = state.failure !== null || state.cancelRequest !== null || nowMs >= deadlineMs;
   if (mustEnd) {
     if (!somethingInFlight(state)) return [{ kind: 'evaluate' }];
-    return active.flatMap((index) => {
+    const calls = active.flatMap((index) => {
       const phase = state.steps[index]!.phase;
       return phase.kind === 'in_flight'
         ? [callAction(state, index, state.steps[index]!.attempt, phase.reservationId)]
         : [];
     });
+    return [...calls, ...childActions(state, true)];
   }
-  // Steps allowed or in flight hold a branch; new ones are evaluated while branches are free.
+  // Steps allowed, in flight or waiting for their child hold a branch; new ones are
+  // evaluated while branches are free.
+  const occupying = ['ready', 'in_flight', 'awaiting_child'];
   let free =
     state.graph.maxParallel -
-    active.filter((index) => ['ready', 'in_flight'].includes(state.steps[index]!.phase.kind)).length;
+    active.filter((index) => occupying.includes(state.steps[index]!.phase.kind)).length;
   const actions: NextAction[] = [];
   for (const index of active) {
     const phase = state.steps[index]!.phase;
@@ -176,17 +223,21 @@ export function nextActions(state: RunState, now: string): NextAction[] {
     }
     actions.push(action);
   }
-  return actions;
+  return [...actions, ...childActions(state, false)];
 }
 
 /** The first thing to do now, or the earliest wait when there is nothing to do yet. */
 export function nextAction(state: RunState, now: string): NextAction {
   const actions = nextActions(state, now);
-  const waiting = (a: NextAction) => a.kind === 'wait' || a.kind === 'await_approval';
+  const waiting = (a: NextAction) =>
+    a.kind === 'wait' || a.kind === 'await_approval' || a.kind === 'await_child';
   const doable = actions.find((action) => !waiting(action));
   if (doable) return doable;
   const until = (a: NextAction) =>
     a.kind === 'wait' ? a.until : a.kind === 'await_approval' ? a.expiresAt : '';
-  const earliest = [...actions].sort((a, b) => instantMs(until(a)) - instantMs(until(b)))[0];
-  return earliest ?? { kind: 'evaluate' };
+  const timed = actions.filter((a) => a.kind !== 'await_child');
+  const earliest = [...timed].sort((a, b) => instantMs(until(a)) - instantMs(until(b)))[0];
+  // Only children to wait for: their end wakes this run.
+  if (!earliest) return actions.find((a) => a.kind === 'await_child') ?? { kind: 'evaluate' };
+  return earliest;
 }

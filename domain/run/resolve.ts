@@ -3,6 +3,7 @@
 // branches happened to interleave, and replay re-resolves it from the same recorded outputs.
 // v1 plans are called with their input exactly as submitted.
 import { canonicalHash, canonicalJson } from '../hashing.ts';
+import { referableInput, withChildPlan } from '../plan/child-run-input.ts';
 import { stepSeed } from '../plan/graph.ts';
 import { type RefContext, resolveReferences } from '../plan/references.ts';
 import type { StepInput } from '../step-input.ts';
@@ -28,9 +29,10 @@ export function stepContext(run: SubmittedRun, stepIndex: number): RefContext {
 }
 
 export function resolvedStepInput(run: SubmittedRun, stepIndex: number): StepInput {
-  const input = run.submission.plan.steps[stepIndex]!.input;
+  const { skill, input } = run.submission.plan.steps[stepIndex]!;
   if (run.graph.version === 1) return input;
-  return resolveReferences(input, stepContext(run, stepIndex)) as StepInput;
+  const resolved = resolveReferences(referableInput(skill, input), stepContext(run, stepIndex));
+  return withChildPlan(skill, input, resolved as StepInput);
 }
 
 /** A compensation also reads the output of the step it undoes. */

@@ -31,6 +31,8 @@ export type AttemptPhase =
       estimateMicros: Micros;
       startedAt: string;
     }
+  /** agent_invoke: the child run is out; RecordChildEnded next. */
+  | { kind: 'awaiting_child'; childRunId: string }
   /** The outcome is recorded; the same command's next events move on. */
   | { kind: 'outcome_recorded' }
   | { kind: 'done' };
@@ -76,6 +78,17 @@ export interface Compensation {
   results: Array<{ stepIndex: number; outcome: 'succeeded' | 'failed' }>;
 }
 
+/** A child run this run started, and what it holds of this run's budget until it ends. */
+export interface ChildRecord {
+  childRunId: string;
+  stepIndex: number;
+  mode: 'invoke' | 'spawn';
+  budgetMicros: Micros;
+  /** `running` until ChildRunEnded. */
+  status: RunStatus;
+  cancelRequested: boolean;
+}
+
 export interface SubmittedRun {
   status: RunStatus;
   submission: RunEventData<'RunSubmitted'>;
@@ -90,6 +103,8 @@ export interface SubmittedRun {
   compensation: Compensation | null;
   cancelRequest: { actor: Actor; reason: string; at: string } | null;
   completion: { status: FinalRunStatus; reason: string; at: string } | null;
+  /** Child runs started by agent_invoke / agent_spawn steps, by child run id. */
+  children: Record<string, ChildRecord>;
 }
 
 export type RunState = { status: 'none' } | SubmittedRun;
@@ -250,6 +265,42 @@ function applyToRun(run: SubmittedRun, event: RunEvent): SubmittedRun {
         ...run,
         cancelRequest: { actor: event.data.actor, reason: event.data.reason, at: event.data.at },
       };
+    case 'ChildRunStarted': {
+      const { childRunId, stepIndex, mode, budgetMicros } = event.data;
+      const child: ChildRecord = {
+        childRunId,
+        stepIndex,
+        mode,
+        budgetMicros,
+        status: 'running',
+        cancelRequested: false,
+      };
+      const next = { ...run, children: { ...run.children, [childRunId]: child } };
+      return mode === 'invoke'
+        ? withStep(next, stepIndex, { phase: { kind: 'awaiting_child', childRunId } })
+        : next;
+    }
+    case 'ChildRunRefused':
+      return withStep(run, event.data.stepIndex, { phase: { kind: 'outcome_recorded' } });
+    case 'ChildRunEnded': {
+      const { childRunId, status, chargedMicros } = event.data;
+      const child = run.children[childRunId]!;
+      const next: SubmittedRun = {
+        ...run,
+        chargedMicros: run.chargedMicros + chargedMicros,
+        children: { ...run.children, [childRunId]: { ...child, status } },
+      };
+      return child.mode === 'invoke'
+        ? withStep(next, child.stepIndex, { phase: { kind: 'outcome_recorded' } })
+        : next;
+    }
+    case 'ChildCancelRequested': {
+      const child = run.children[event.data.childRunId]!;
+      return {
+        ...run,
+        children: { ...run.children, [child.childRunId]: { ...child, cancelRequested: true } },
+      };
+    }
     case 'RunCompleted':
       return {
         ...run,
@@ -307,6 +358,7 @@ function submittedRun(submission: RunEventData<'RunSubmitted'>): SubmittedRun {
     compensation: null,
     cancelRequest: null,
     completion: null,
+    children: {},
   };
   return { ...run, steps: activateReady(run, run.steps) };
 }
@@ -329,6 +381,16 @@ export function inFlightSteps(run: SubmittedRun): number[] {
   return run.steps.flatMap((step, index) => (step.phase.kind === 'in_flight' ? [index] : []));
 }
 
+/** Child runs that have not ended yet. */
+export function liveChildren(run: SubmittedRun): ChildRecord[] {
+  return Object.values(run.children).filter((child) => child.status === 'running');
+}
+
+/** An attempt out, or a child run not ended: the run cannot end before they have. */
 export function somethingInFlight(run: SubmittedRun): boolean {
-  return inFlightSteps(run).length > 0 || run.compensation?.phase.kind === 'in_flight';
+  return (
+    inFlightSteps(run).length > 0 ||
+    run.compensation?.phase.kind === 'in_flight' ||
+    liveChildren(run).length > 0
+  );
 }

@@ -30,6 +30,7 @@ export function statusAfter(
       return 'queued';
     case 'PolicyDecided':
     case 'SkillCallStarted':
+    case 'ChildRunStarted':
     case 'ApprovalGranted':
       return 'running';
     case 'ApprovalRequested':

@@ -172,6 +172,7 @@ export function decideSubmitRun(command: SubmitRun, state: RunState) {
       policy: hashedPolicy,
       priceTable: hashedPrices,
       deadlineAt: isoFromMs(nowMs + budget.deadlineMs),
+      parent: submission.parent,
       at: isoFromMs(nowMs),
     }),
     runEvent('RunEstimated', {
