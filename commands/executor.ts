@@ -21,10 +21,11 @@ import {
   runStreamId,
 } from '../domain/run/decider.ts';
 import { nextActions } from '../domain/run/next-action.ts';
-import { isSubmitted } from '../domain/run/state.ts';
+import { isSubmitted, liveChildren, type SubmittedRun } from '../domain/run/state.ts';
 import type { SkillOutcome } from '../domain/skill.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
 import type { BudgetLedger } from './budget-ledger.ts';
+import { cancelChildRun, childRunEnd, submitChildRun } from './child-runs.ts';
 import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
 import { type CommandMetrics, noopMetrics, reportRunEvents } from './metrics.ts';
 import type { ClaimedRun, RunQueue } from './run-queue.ts';
@@ -59,6 +60,11 @@ export interface ExecutorOptions {
   pollIntervalMs?: number;
   /** Upper bound of one skill call; the run's deadline may shorten it. */
   skillTimeoutMs?: number;
+  /**
+   * How soon a run waiting only for child runs looks at them again. A child's end wakes its
+   * parent at once; this bounds the wait when that wake-up was lost.
+   */
+  childPollMs?: number;
 }
 
 type LoadedRun = Loaded<RunState>;
@@ -82,7 +88,10 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   /** The idle sleep's bound: enqueues wake the executor, so polling is only a fallback. */
   const idleWaitMs = options.pollIntervalMs ?? 5_000;
   const skillTimeoutMs = options.skillTimeoutMs ?? DEFAULT_SKILL_TIMEOUT_MS;
+  const childPollMs = options.childPollMs ?? 5_000;
   const { store, queue, skills, clock } = deps;
+  /** Child runs are submitted like any run: same checks, same policy and price snapshots. */
+  const childDeps = { store, skills, clock, runs: queue, ...(deps.metrics ? { metrics: deps.metrics } : {}) };
   const metrics = deps.metrics ?? noopMetrics;
   const active = new Map<string, Promise<void>>();
   const shutdown = new AbortController();
@@ -218,6 +227,8 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     for (const finished of finishedAttemptReservations(loaded.events))
       await closeReservation(claim, finished);
     const startedByMe = new Set<string>();
+    /** Children seen still running during this claim: not looked at again before it ends. */
+    const watchedChildren = new Set<string>();
     const calls = new Map<string, Promise<void>>();
     let callError: unknown;
     let lock: Promise<unknown> = Promise.resolve();
@@ -241,7 +252,8 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           (a) =>
             a.kind !== 'wait' &&
             a.kind !== 'await_approval' &&
-            !(a.kind === 'call' && calls.has(a.reservationId)),
+            !(a.kind === 'call' && calls.has(a.reservationId)) &&
+            !(a.kind === 'await_child' && watchedChildren.has(a.childRunId)),
         );
         if (!action) return 'idle';
         switch (action.kind) {
@@ -271,6 +283,29 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
               break;
             }
             startCall(action);
+            break;
+          case 'start_child':
+            await startChild(action, now);
+            break;
+          case 'await_child': {
+            const end = await childRunEnd(deps, action.childRunId);
+            if (!end) watchedChildren.add(action.childRunId);
+            else
+              run = await record(claim, run, {
+                type: 'RecordChildEnded',
+                childRunId: action.childRunId,
+                ...end,
+                now,
+              });
+            break;
+          }
+          case 'cancel_child':
+            await cancelChildRun(childDeps, run.state as SubmittedRun, action.childRunId);
+            run = await record(claim, run, {
+              type: 'RequestChildCancel',
+              childRunId: action.childRunId,
+              now,
+            });
             break;
           default:
             break;
@@ -324,6 +359,47 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       startedByMe.add(reservationId);
     }
 
+    async function startChild(action: Extract<NextAction, { kind: 'start_child' }>, now: string) {
+      const { stepIndex, childRunId } = action;
+      try {
+        await submitChildRun(childDeps, run.state as SubmittedRun, action);
+      } catch (error) {
+        // Refused (its plan, the policy, its budget): the step fails, saying why.
+        if (!isDomainError(error) || error.code === 'CONFLICT') throw error;
+        const refusal = { errorCode: error.code, reason: error.message };
+        run = await record(claim, run, {
+          type: 'RecordChildRefused',
+          stepIndex,
+          childRunId,
+          ...refusal,
+          now,
+        });
+        return;
+      }
+      run = await record(claim, run, {
+        type: 'StartChild',
+        stepIndex,
+        childRunId,
+        budgetMicros: action.budgetMicros,
+        now,
+      });
+    }
+
+    async function someChildEnded() {
+      const live = isSubmitted(run.state) ? liveChildren(run.state) : [];
+      const ends = await Promise.all(live.map((child) => childRunEnd(deps, child.childRunId)));
+      return ends.some((end) => end !== undefined);
+    }
+
+    /** A child that ended wakes its parent, which records the end and goes on. */
+    async function wakeParent() {
+      const parent = isSubmitted(run.state) ? run.state.submission.parent : undefined;
+      if (!parent) return;
+      await queue
+        .enqueue([{ runId: parent.runId, tenantId: claim.tenantId, dueAt: clock() }])
+        .catch(() => {});
+    }
+
     function startCall(action: Extract<NextAction, { kind: 'call' }>) {
       const reservedAt = startedAt(run.state, action);
       const job = (async () => {
@@ -366,8 +442,20 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         await Promise.race(calls.values());
         continue;
       }
-      if (next === 'done') return queue.release(claim.runId, owner, { done: true });
+      if (next === 'done') {
+        await wakeParent();
+        return queue.release(claim.runId, owner, { done: true });
+      }
       const action = nextAction(run.state, nowIso());
+      if (action.kind === 'await_child') {
+        // A child that ended while this run was claimed woke it then; the release below would
+        // lose that wake-up, so look once more before sleeping.
+        if (await someChildEnded()) {
+          watchedChildren.clear();
+          continue;
+        }
+        return queue.release(claim.runId, owner, { dueAt: new Date(clock().getTime() + childPollMs) });
+      }
       if (action.kind === 'wait') return queue.release(claim.runId, owner, { dueAt: new Date(action.until) });
       if (action.kind === 'await_approval') {
         return queue.release(claim.runId, owner, { dueAt: new Date(action.expiresAt) });

@@ -8,7 +8,7 @@ import { runDecider, runStreamId } from '../domain/run/decider.ts';
 import { type SubmitRunRequest, submitRunRequestSchema } from '../domain/run/submit-request.ts';
 import type { SkillFacts } from '../domain/skill-catalog.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
-import { type Handled, handleCommand } from './handle-command.ts';
+import { type CommandContext, type Handled, handleCommand, type Loaded } from './handle-command.ts';
 import { type CommandMetrics, reportRunEvents } from './metrics.ts';
 import { currentPolicy, currentPriceTable } from './reference-data.ts';
 import type { RunQueue } from './run-queue.ts';
@@ -29,7 +29,7 @@ export interface CommandDeps {
 }
 
 /** Makes the run due now; a failure leaves it to the feeder, which reads the same events. */
-async function makeDue(deps: CommandDeps, runId: string, tenantId: string): Promise<void> {
+export async function makeDue(deps: CommandDeps, runId: string, tenantId: string): Promise<void> {
   await deps.runs?.enqueue([{ runId, tenantId, dueAt: deps.clock() }]).catch(() => {});
 }
 
@@ -55,6 +55,56 @@ const metadataFor = (principal: Principal, correlationId: string) => ({
   correlationId,
 });
 
+/** What a submission records besides the request: who and where from. */
+export interface SubmissionTarget {
+  runId: string;
+  tenantId: string;
+  body: ReturnType<typeof submitRunRequestSchema.parse> & { seed: number | string };
+  context: Pick<CommandContext, 'commandId' | 'metadata'>;
+  /** A child run: the run and step that start it, and its depth. */
+  parent?: { runId: string; stepIndex: number; depth: number };
+  known?: Loaded<ReturnType<typeof runDecider.initialState>>;
+}
+
+/**
+ * Checks the plan against the skills, snapshots the tenant's policy and the price table,
+ * and records SubmitRun. One path for every run, whether a person or a parent run starts it.
+ */
+export async function recordSubmission(deps: CommandDeps, target: SubmissionTarget) {
+  const { body, tenantId, runId } = target;
+  refuseInvalidPlan(validatePlanForSubmission(body.plan, deps.skills));
+  const skills: Record<string, SkillFacts> = {};
+  for (const called of calledSkills(body.plan)) {
+    skills[called.skill] = deps.skills.facts(called.skill, called.skillVersion)!;
+  }
+  const [policy, priceTable] = await Promise.all([
+    currentPolicy(deps.store, tenantId),
+    currentPriceTable(deps.store),
+  ]);
+  return handleCommand(
+    deps.store,
+    runStreamId(runId),
+    runDecider,
+    {
+      type: 'SubmitRun',
+      runId,
+      tenantId,
+      agentId: body.agentId,
+      plan: body.plan,
+      ...(body.input === undefined ? {} : { input: body.input }),
+      ...(target.parent === undefined ? {} : { parent: target.parent }),
+      budget: body.budget,
+      seed: body.seed,
+      policy,
+      priceTable,
+      skills,
+      now: deps.clock().toISOString(),
+    },
+    { ...target.context, ...metricsOf(deps) },
+    target.known,
+  );
+}
+
 export async function submitRun(
   deps: CommandDeps,
   principal: Principal,
@@ -76,38 +126,15 @@ export async function submitRun(
     }
   }
 
-  refuseInvalidPlan(validatePlanForSubmission(body.plan, deps.skills));
-  const skills: Record<string, SkillFacts> = {};
-  for (const called of calledSkills(body.plan)) {
-    skills[called.skill] = deps.skills.facts(called.skill, called.skillVersion)!;
-  }
-  const [policy, priceTable] = await Promise.all([
-    currentPolicy(deps.store, principal.tenantId),
-    currentPriceTable(deps.store),
-  ]);
-  const handled = await handleCommand(
-    deps.store,
-    streamId,
-    runDecider,
-    {
-      type: 'SubmitRun',
-      runId,
-      tenantId: principal.tenantId,
-      agentId: body.agentId,
-      plan: body.plan,
-      ...(body.input === undefined ? {} : { input: body.input }),
-      budget: body.budget,
-      seed: body.seed ?? Number.parseInt(canonicalHash(runId).slice(0, 8), 16),
-      policy,
-      priceTable,
-      skills,
-      now: deps.clock().toISOString(),
-    },
-    { commandId, metadata: metadataFor(principal, idempotencyKey ?? runId), ...metricsOf(deps) },
+  const handled = await recordSubmission(deps, {
+    runId,
+    tenantId: principal.tenantId,
+    body: { ...body, seed: body.seed ?? Number.parseInt(canonicalHash(runId).slice(0, 8), 16) },
+    context: { commandId, metadata: metadataFor(principal, idempotencyKey ?? runId) },
     // Read empty above: no second read. Had another request created it meanwhile, the append
     // (expected: no stream) would find its events or conflict, and the handler reloads.
-    first ? undefined : { state: runDecider.initialState(), version: -1 },
-  );
+    known: first ? undefined : { state: runDecider.initialState(), version: -1 },
+  });
   if (deps.metrics && !handled.alreadyApplied) {
     reportRunEvents(deps.metrics, principal.tenantId, handled.state, handled.events);
   }

@@ -4,6 +4,7 @@
 // skill's input schema, the idempotency key of each side-effecting call.
 import { DomainError } from '../domain/domain-error.ts';
 import type { ErrorCode } from '../domain/errors.ts';
+import { childRunInputSchema, isChildRunSkill } from '../domain/plan/child-run-input.ts';
 import type { PlanInput } from '../domain/plan/schema.ts';
 import { validatePlan } from '../domain/plan/validate.ts';
 import { stepInputIssues } from '../domain/plan/validate-inputs.ts';
@@ -18,12 +19,25 @@ export interface SubmissionIssue {
   message: string;
 }
 
-/** Every skill a plan calls: its steps' and their compensations'. */
-export function calledSkills(plan: PlanInput) {
-  return plan.steps.flatMap((step, index) => [
-    { skill: step.skill, skillVersion: step.skillVersion, path: `plan.steps[${index}].skill` },
-    ...(step.compensate ? [{ ...step.compensate, path: `plan.steps[${index}].compensate.skill` }] : []),
-  ]);
+interface CalledSkill {
+  skill: string;
+  skillVersion?: string | undefined;
+  path: string;
+}
+
+/** Every skill a plan calls: its steps', their compensations' and its child runs' plans'. */
+export function calledSkills(plan: PlanInput, prefix = 'plan'): CalledSkill[] {
+  return plan.steps.flatMap((step, index) => {
+    const base = `${prefix}.steps[${index}]`;
+    const child = isChildRunSkill(step.skill)
+      ? childRunInputSchema.shape.plan.safeParse(step.input.plan)
+      : null;
+    return [
+      { skill: step.skill, skillVersion: step.skillVersion, path: `${base}.skill` },
+      ...(step.compensate ? [{ ...step.compensate, path: `${base}.compensate.skill` }] : []),
+      ...(child?.success ? calledSkills(child.data, `${base}.input.plan`) : []),
+    ];
+  });
 }
 
 /** The plan's issues, none when it may be submitted. Writes nothing, calls no skill. */

@@ -75,9 +75,25 @@ export const runDetailSchema = z.object({
     .describe('dependency → dependent, by step id'),
   output: shownValue.nullable().describe("the plan's output, resolved, once the run has succeeded"),
   compensations: z.array(z.object({ stepIndex: z.int(), outcome: z.enum(['succeeded', 'failed']) })),
-  costMicros: z.int(),
+  costMicros: z.int().describe("what the run's own attempts were charged plus what its child runs spent"),
   estimate: estimates.nullable(),
   reason: z.string().nullable(),
+  parentRunId: z
+    .string()
+    .nullable()
+    .describe('the run whose agent_invoke / agent_spawn step started this one'),
+  children: z
+    .array(
+      z.object({
+        runId,
+        stepId: z.string(),
+        mode: z.enum(['invoke', 'spawn']),
+        status: runStatus,
+        budgetMicros: z.int(),
+        chargedMicros: z.int().nullable().describe('what the child spent, once it ended'),
+      }),
+    )
+    .describe('child runs started by this run, in the order they started'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -5,7 +5,13 @@ import type { ErrorCode } from './errors.ts';
 import { defaultRetryPolicy, type RetryPolicy } from './retry.ts';
 import { httpMethodOf, type StepInput } from './step-input.ts';
 
-export const builtinSkillNames = ['llm_invoke', 'http_call', 'json_transform'] as const;
+export const builtinSkillNames = [
+  'llm_invoke',
+  'http_call',
+  'json_transform',
+  'agent_invoke',
+  'agent_spawn',
+] as const;
 
 export interface SkillFacts {
   defaultRetry?: RetryPolicy;
@@ -17,6 +23,9 @@ const defaultRetries: Record<string, RetryPolicy> = {
   http_call: defaultRetryPolicy,
   // A transform of the same data gives the same answer: retrying cannot help.
   json_transform: { ...defaultRetryPolicy, maxAttempts: 1 },
+  // A child run retries its own steps; a failed child is not started again.
+  agent_invoke: { ...defaultRetryPolicy, maxAttempts: 1 },
+  agent_spawn: { ...defaultRetryPolicy, maxAttempts: 1 },
 };
 
 const safeHttpMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -106,6 +115,19 @@ const builtinTraits: Record<string, SkillTraits> = {
     idempotency: 'no key needed: the same data and expression always give the same result',
   },
 };
+
+const childRunTraits = (waits: string): SkillTraits => ({
+  tags: ['agent', 'child', 'delegate', 'sub-agent', 'multi-agent', 'run'],
+  errorCodes: ['INVALID_INPUT', 'SKILL_NOT_FOUND', 'CHILD_RUN_FAILED', 'CHILD_LIMIT_EXCEEDED'],
+  pricing: 'free',
+  sideEffects: `starts a child run of the same tenant (its own steps declare their side effects); ${waits}`,
+  idempotency:
+    'the child run id derives from the run, step and attempt: a step started again starts the same child',
+});
+builtinTraits.agent_invoke = childRunTraits('the step waits for the child and returns its output');
+builtinTraits.agent_spawn = childRunTraits(
+  'the step returns the child run id at once; the run waits for it at its end',
+);
 
 /** A skill the domain does not know (registered by an operator): described by its schemas only. */
 const unknownTraits: SkillTraits = {

@@ -64,8 +64,19 @@ export interface RunDetail {
   costMicros: number;
   estimate: { v1: PlanEstimate; v2: PlanEstimate } | null;
   reason: string | null;
+  parentRunId: string | null;
+  children: ChildView[];
   createdAt: string;
   updatedAt: string;
+}
+
+export interface ChildView {
+  runId: string;
+  stepId: string;
+  mode: 'invoke' | 'spawn';
+  status: RunStatus;
+  budgetMicros: number;
+  chargedMicros: number | null;
 }
 
 /** Values up to this size (canonical JSON characters) are shown in full. */
@@ -142,6 +153,8 @@ export function applyToDetail(detail: RunDetail | null, event: RunEvent): RunDet
       costMicros: 0,
       estimate: null,
       reason: null,
+      parentRunId: event.data.parent?.runId ?? null,
+      children: [],
       createdAt: at,
       updatedAt: at,
     };
@@ -225,6 +238,28 @@ export function applyToDetail(detail: RunDetail | null, event: RunEvent): RunDet
         ...s,
         status: event.data.outcome === 'succeeded' ? 'compensated' : 'compensation_failed',
       }));
+    case 'ChildRunStarted': {
+      const { childRunId, stepIndex, mode, budgetMicros } = event.data;
+      const stepId = next.steps[stepIndex]?.id ?? String(stepIndex);
+      const child: ChildView = {
+        runId: childRunId,
+        stepId,
+        mode,
+        status: 'running',
+        budgetMicros,
+        chargedMicros: null,
+      };
+      const started = { ...next, children: [...next.children, child] };
+      return mode === 'invoke' ? withStep(started, stepIndex, (s) => ({ ...s, status: 'running' })) : started;
+    }
+    case 'ChildRunEnded': {
+      const { childRunId, status, chargedMicros } = event.data;
+      return {
+        ...next,
+        costMicros: next.costMicros + chargedMicros,
+        children: next.children.map((c) => (c.runId === childRunId ? { ...c, status, chargedMicros } : c)),
+      };
+    }
     case 'RunCompleted':
       return {
         ...next,

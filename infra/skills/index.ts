@@ -1,4 +1,6 @@
-// The built-in skills wired into one SkillPort: http_call, llm_invoke, json_transform.
+// The built-in skills wired into one SkillPort: http_call, llm_invoke, json_transform, and the
+// child-run steps agent_invoke and agent_spawn (described here, run by the decider).
+import { childRunDescriptors } from './child-runs.ts';
 import { createHttpCallSkill, type HttpCallOptions } from './http-call.ts';
 import { createJsonTransformDescriptor } from './json-transform.ts';
 import { createLlmInvokeSkill, type LlmInvokeOptions, type LlmProviderOptions } from './llm-invoke.ts';
@@ -33,7 +35,13 @@ export function createDefaultSkillPort(options: DefaultSkillPortOptions = {}): D
   if (options.now) registryOptions.now = options.now;
   if (options.onInternalError) registryOptions.onInternalError = options.onInternalError;
   const registry = createSkillRegistry(
-    [http.descriptor, llm.descriptor, createJsonTransformDescriptor(), ...(options.extraSkills ?? [])],
+    [
+      http.descriptor,
+      llm.descriptor,
+      createJsonTransformDescriptor(),
+      ...childRunDescriptors(),
+      ...(options.extraSkills ?? []),
+    ],
     registryOptions,
   );
   return {
