@@ -62,6 +62,8 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
   });
   await ensurePriceTable(store, clock());
 
+  // One ledger for the executor and the planners: a planner's call is charged as a step's is.
+  const ledger = createSqlBudgetLedger(store);
   const skills =
     overrides.skills ??
     createDefaultSkillPort({
@@ -80,7 +82,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     store,
     keys,
     commands: { store, skills, clock, metrics: metrics.commands, runs: queue },
-    planners: createPlanners(config),
+    planning: { planners: createPlanners(config), ledger },
     readModels: client,
     projections: { projections: allProjections, rebuild: (name) => running.rebuild(name) },
     config,
@@ -129,7 +131,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
           {
             store,
             queue,
-            ledger: createSqlBudgetLedger(store),
+            ledger,
             skills,
             clock,
             dayLimitMicros: () => config.AOS_TENANT_DAY_LIMIT_MICROS,

@@ -60,6 +60,8 @@ export async function submitRun(
   principal: Principal,
   request: SubmitRunRequest,
   idempotencyKey?: string,
+  /** A planned goal's run: what planning was charged (never a client's to set). */
+  planningMicros?: number,
 ): Promise<SubmittedRunReceipt> {
   const body = submitRunRequestSchema.parse(request);
   const runId = idempotencyKey ? deterministicUuid('run', principal.tenantId, idempotencyKey) : randomUUID();
@@ -101,6 +103,7 @@ export async function submitRun(
       policy,
       priceTable,
       skills,
+      ...(planningMicros === undefined ? {} : { planningMicros }),
       now: deps.clock().toISOString(),
     },
     { commandId, metadata: metadataFor(principal, idempotencyKey ?? runId), ...metricsOf(deps) },

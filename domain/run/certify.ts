@@ -50,7 +50,8 @@ export function commandFor(events: readonly RunEvent[], index: number): RunComma
   const event = events[index]!;
   switch (event.type) {
     case 'RunSubmitted': {
-      const { runId, tenantId, agentId, plan, input, budget, seed, policy, priceTable, at } = event.data;
+      const { runId, tenantId, agentId, plan, input, budget, seed, policy, priceTable, planningMicros, at } =
+        event.data;
       const submit: RunCommand = {
         type: 'SubmitRun',
         runId,
@@ -63,7 +64,7 @@ export function commandFor(events: readonly RunEvent[], index: number): RunComma
         priceTable,
         now: at,
       };
-      return input === undefined ? submit : { ...submit, input };
+      return withOptional(submit, { input, planningMicros });
     }
     case 'PolicyDecided':
     case 'StepSkipped':

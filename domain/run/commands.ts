@@ -45,6 +45,8 @@ export const submitRunSchema = z.strictObject({
   /** The adopted price table; `hash`, when given, must match the models. */
   priceTable: priceTableSchema.extend({ hash: z.string().optional() }),
   skills: z.record(z.string(), skillFactsSchema).optional(),
+  /** What planning the run's goal was charged (its PlanProposed); counts against the budget. */
+  planningMicros: microsSchema.optional(),
   now: isoInstantSchema,
 });
 export type SubmitRun = z.input<typeof submitRunSchema>;
