@@ -58,15 +58,25 @@ export async function registerAgent(
   return { agentId, profile: handled.state.profile!, created: !handled.alreadyApplied };
 }
 
-/** The agent's profile, or NOT_FOUND (the stream id carries the tenant: no other tenant's). */
+/** The agent's profile, or null (the stream id carries the tenant: never another tenant's). */
+export async function registeredAgent(
+  deps: Pick<CommandDeps, 'store'>,
+  tenantId: string,
+  agentId: string,
+): Promise<AgentProfile | null> {
+  const { state } = await loadStream(deps.store, agentStreamId(tenantId, agentId), agentDecider);
+  return state.profile;
+}
+
+/** The agent's profile, or NOT_FOUND. */
 export async function agentProfile(
   deps: CommandDeps,
   tenantId: string,
   agentId: string,
 ): Promise<AgentProfile> {
-  const { state } = await loadStream(deps.store, agentStreamId(tenantId, agentId), agentDecider);
-  if (!state.profile) throw new DomainError('NOT_FOUND', `no agent ${agentId}`);
-  return state.profile;
+  const profile = await registeredAgent(deps, tenantId, agentId);
+  if (!profile) throw new DomainError('NOT_FOUND', `no agent ${agentId}`);
+  return profile;
 }
 
 export type GoalOutcome =

@@ -85,7 +85,7 @@ export const legacySdkRoutes: FastifyPluginAsync<SkillRoutesOptions> = async (ap
   api.route({
     ...routeOf(contracts.legacySkill),
     handler: async (request) => {
-      const contract = await skillContract(options, request.params.id);
+      const contract = await skillContract(options, principalOf(request), request.params.id);
       const cost = contract.costModel;
       const perUnit =
         'modelPricesMicrosPerMillion' in cost
