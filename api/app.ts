@@ -81,7 +81,14 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
   const server = await buildServer({
     store,
     keys,
-    commands: { store, skills, clock, metrics: metrics.commands, runs: queue },
+    commands: {
+      store,
+      skills,
+      clock,
+      metrics: metrics.commands,
+      runs: queue,
+      localAllowHosts: config.AOS_HTTP_ALLOW_HOSTS,
+    },
     planning: { planners: createPlanners(config), ledger },
     readModels: client,
     projections: { projections: allProjections, rebuild: (name) => running.rebuild(name) },

@@ -10,7 +10,7 @@ import type { SkillFacts } from '../domain/skill-catalog.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
 import { type Handled, handleCommand } from './handle-command.ts';
 import { type CommandMetrics, reportRunEvents } from './metrics.ts';
-import { currentPolicy, currentPriceTable } from './reference-data.ts';
+import { currentPriceTable, policyInForce } from './reference-data.ts';
 import type { RunQueue } from './run-queue.ts';
 import type { SkillPort } from './skill-port.ts';
 import { calledSkills, refuseInvalidPlan, validatePlanForSubmission } from './validate-submission.ts';
@@ -26,6 +26,8 @@ export interface CommandDeps {
    * never waits for the gap-free reader (the run-queue feeder remains the safety net).
    */
   runs?: Pick<RunQueue, 'enqueue'>;
+  /** The installation's exemptions from the local-address rule (AOS_HTTP_ALLOW_HOSTS); see policyInForce. */
+  localAllowHosts?: readonly string[];
 }
 
 /** Makes the run due now; a failure leaves it to the feeder, which reads the same events. */
@@ -84,7 +86,7 @@ export async function submitRun(
     skills[called.skill] = deps.skills.facts(called.skill, called.skillVersion)!;
   }
   const [policy, priceTable] = await Promise.all([
-    currentPolicy(deps.store, principal.tenantId),
+    policyInForce(deps, principal.tenantId),
     currentPriceTable(deps.store),
   ]);
   const handled = await handleCommand(

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { registeredAgent } from '../../commands/agent-commands.ts';
 import { skillPermissions } from '../../commands/capabilities.ts';
-import { currentPolicy, currentPriceTable } from '../../commands/reference-data.ts';
+import { currentPriceTable, policyInForce } from '../../commands/reference-data.ts';
 import type { CommandDeps } from '../../commands/run-commands.ts';
 import type { Capabilities } from '../../contracts/skills.ts';
 import * as contracts from '../../contracts/skills.ts';
@@ -71,7 +71,7 @@ export async function capabilitiesOf(
 ): Promise<Capabilities> {
   const { commands, limits } = options;
   const [policy, usage, agent] = await Promise.all([
-    currentPolicy(commands.store, principal.tenantId),
+    policyInForce(commands, principal.tenantId),
     budgetDayUsage(options.sql, principal.tenantId, commands.clock()),
     agentId === undefined ? null : registeredAgent(commands, principal.tenantId, agentId),
   ]);

@@ -3,6 +3,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishPolicy } from '../../commands/reference-data.ts';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 import { postgresReachable } from '../support/postgres.ts';
 
@@ -251,6 +252,57 @@ for (const storeName of stores) {
       });
       const decided = decisions.body.events.find((event: { type: string }) => event.type === 'PolicyDecided');
       expect(decided.data).toMatchObject({ result: 'deny', ruleId: simulated.body.steps[0].policy.ruleId });
+    });
+
+    it("simulates a local address as denied per step, as execution refuses it; the installation's exemption holds in both", async () => {
+      const steps = [
+        { skill: 'http_call', input: { url: 'http://10.0.0.7/x' } },
+        { skill: 'http_call', input: { url: 'http://[::ffff:192.168.0.1]/x' } },
+        { skill: 'http_call', input: { url: 'http://localhost:1/x' } },
+        { skill: 'http_call', input: { url: `${slowBase}/slow/0` } },
+      ];
+      const simulated = await app.request('POST', '/v1/simulate', {
+        key: operator,
+        body: { agentId: 'a', budget, plan: { steps } },
+      });
+      expect(simulated.status).toBe(200);
+      expect(simulated.body.feasible).toBe(false);
+      expect(simulated.body.steps.map((step: { policy: { ruleId: string } }) => step.policy.ruleId)).toEqual([
+        'http.local_address',
+        'http.local_address',
+        'http.local_address',
+        'default.allow',
+      ]);
+      expect(simulated.body.reasons).toContainEqual(expect.stringContaining('LOCAL_URL_FORBIDDEN'));
+      for (const [index, step] of steps.entries()) {
+        const submitted = await app.request('POST', '/v1/runs', {
+          key: operator,
+          body: { agentId: 'a', budget, plan: { steps: [step] } },
+        });
+        const run = await waitForRun(app, operator, submitted.body.runId, [
+          'policy_denied',
+          'failed',
+          'succeeded',
+        ]);
+        const events = await app.request('GET', `/v1/runs/${submitted.body.runId}/events`, { key: operator });
+        const decided = events.body.events.find((event: { type: string }) => event.type === 'PolicyDecided');
+        expect(decided.data.ruleId).toBe(simulated.body.steps[index].policy.ruleId);
+        expect(run.status).toBe(index < 3 ? 'policy_denied' : 'succeeded');
+        // The skill was never called for a refused step: no attempt started.
+        const started = events.body.events.some(
+          (event: { type: string }) => event.type === 'SkillCallStarted',
+        );
+        expect(started).toBe(index === 3);
+      }
+      // The exemptions are the installation's: a tenant's policy cannot carry them.
+      await expect(
+        publishPolicy(
+          app.store,
+          'acme',
+          { version: 'open', rules: { httpLocalAllowHosts: ['10.0.0.7'] } },
+          'admin:x',
+        ),
+      ).rejects.toThrow(/installation/);
     });
 
     it('simulates approvals, cost and risks, keeping the earlier fields', async () => {

@@ -275,6 +275,7 @@ describe.each(stores)('agents and planned goals on %s', (store) => {
       planners: createPlanners({ AOS_LLM_BASE_URL: base, AOS_PLANNER_MODEL: 'planner-model' }),
       ledger: createSqlBudgetLedger(app.store),
       dayLimitMicros: () => 100_000_000,
+      localAllowHosts: ['127.0.0.1'],
     };
     const operator = { tenantId: 'acme', actor: { role: 'operator' as const, id: 'crash-test' } };
     const before = local.completions();
