@@ -42,15 +42,23 @@ export const legacyPostGoal = olderSdkRoute({
   errors: [404, 413, 422],
 });
 
-export const legacyAgentRun = olderSdkRoute({
-  method: 'GET',
-  url: '/agents/:id/runs/:runId',
-  summary: "one of the agent's runs",
-  permission: 'read',
-  params: z.strictObject({ id: agentParams.shape.id, runId: z.uuid() }),
-  response: { 200: legacyRunSchema },
-  errors: [404],
-});
+/** A GET of one run in the older shape, named by the path parameters `params`. */
+const legacyRunRead = <const U extends string, P extends z.ZodType>(url: U, summary: string, params: P) =>
+  olderSdkRoute({
+    method: 'GET',
+    url,
+    summary,
+    permission: 'read',
+    params,
+    response: { 200: legacyRunSchema },
+    errors: [404],
+  });
+
+export const legacyAgentRun = legacyRunRead(
+  '/agents/:id/runs/:runId',
+  "one of the agent's runs",
+  z.strictObject({ id: agentParams.shape.id, runId: z.uuid() }),
+);
 
 export const legacySubmitRun = olderSdkRoute({
   method: 'POST',
@@ -66,12 +74,4 @@ export const legacySubmitRun = olderSdkRoute({
   errors: [404, 413, 422],
 });
 
-export const legacyGetRun = olderSdkRoute({
-  method: 'GET',
-  url: '/api/v1/runs/:id',
-  summary: 'a run',
-  permission: 'read',
-  params: z.strictObject({ id: z.uuid() }),
-  response: { 200: legacyRunSchema },
-  errors: [404],
-});
+export const legacyGetRun = legacyRunRead('/api/v1/runs/:id', 'a run', z.strictObject({ id: z.uuid() }));

@@ -228,6 +228,22 @@ for (const storeName of stores) {
       ]);
     });
 
+    /** Runs a one-step plan to its end: the run, its events and its first policy decision. */
+    async function runOneStep(step: { skill: string; input: Record<string, unknown> }) {
+      const submitted = await app.request('POST', '/v1/runs', {
+        key: operator,
+        body: { agentId: 'a', budget, plan: { steps: [step] } },
+      });
+      const run = await waitForRun(app, operator, submitted.body.runId, [
+        'policy_denied',
+        'failed',
+        'succeeded',
+      ]);
+      const events = (await app.request('GET', `/v1/runs/${submitted.body.runId}/events`, { key: operator }))
+        .body.events as Array<{ type: string; data: any }>;
+      return { run, events, decided: events.find((event) => event.type === 'PolicyDecided')! };
+    }
+
     it('simulates a GET to the metadata address as denied, as the run is', async () => {
       const simulated = await app.request('POST', '/v1/simulate', {
         key: operator,
@@ -237,20 +253,8 @@ for (const storeName of stores) {
       expect(simulated.body.feasible).toBe(false);
       expect(simulated.body.steps[0].policy).toMatchObject({ result: 'deny', ruleId: 'http.hosts.deny' });
 
-      const submitted = await app.request('POST', '/v1/runs', {
-        key: operator,
-        body: { agentId: 'a', budget, plan: { steps: [metadataGet] } },
-      });
-      const run = await waitForRun(app, operator, submitted.body.runId, [
-        'policy_denied',
-        'failed',
-        'succeeded',
-      ]);
+      const { run, decided } = await runOneStep(metadataGet);
       expect(run.status).toBe('policy_denied');
-      const decisions = await app.request('GET', `/v1/runs/${submitted.body.runId}/events`, {
-        key: operator,
-      });
-      const decided = decisions.body.events.find((event: { type: string }) => event.type === 'PolicyDecided');
       expect(decided.data).toMatchObject({ result: 'deny', ruleId: simulated.body.steps[0].policy.ruleId });
     });
 
@@ -275,23 +279,11 @@ for (const storeName of stores) {
       ]);
       expect(simulated.body.reasons).toContainEqual(expect.stringContaining('LOCAL_URL_FORBIDDEN'));
       for (const [index, step] of steps.entries()) {
-        const submitted = await app.request('POST', '/v1/runs', {
-          key: operator,
-          body: { agentId: 'a', budget, plan: { steps: [step] } },
-        });
-        const run = await waitForRun(app, operator, submitted.body.runId, [
-          'policy_denied',
-          'failed',
-          'succeeded',
-        ]);
-        const events = await app.request('GET', `/v1/runs/${submitted.body.runId}/events`, { key: operator });
-        const decided = events.body.events.find((event: { type: string }) => event.type === 'PolicyDecided');
+        const { run, events, decided } = await runOneStep(step);
         expect(decided.data.ruleId).toBe(simulated.body.steps[index].policy.ruleId);
         expect(run.status).toBe(index < 3 ? 'policy_denied' : 'succeeded');
         // The skill was never called for a refused step: no attempt started.
-        const started = events.body.events.some(
-          (event: { type: string }) => event.type === 'SkillCallStarted',
-        );
+        const started = events.some((event) => event.type === 'SkillCallStarted');
         expect(started).toBe(index === 3);
       }
       // The exemptions are the installation's: a tenant's policy cannot carry them.
