@@ -62,6 +62,8 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
   });
   await ensurePriceTable(store, clock());
 
+  // One ledger for the executor and the planners: a planner's call is charged as a step's is.
+  const ledger = createSqlBudgetLedger(store);
   const skills =
     overrides.skills ??
     createDefaultSkillPort({
@@ -79,8 +81,15 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
   const server = await buildServer({
     store,
     keys,
-    commands: { store, skills, clock, metrics: metrics.commands, runs: queue },
-    planners: createPlanners(config),
+    commands: {
+      store,
+      skills,
+      clock,
+      metrics: metrics.commands,
+      runs: queue,
+      localAllowHosts: config.AOS_HTTP_ALLOW_HOSTS,
+    },
+    planning: { planners: createPlanners(config), ledger },
     readModels: client,
     projections: { projections: allProjections, rebuild: (name) => running.rebuild(name) },
     config,
@@ -129,12 +138,13 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
           {
             store,
             queue,
-            ledger: createSqlBudgetLedger(store),
+            ledger,
             skills,
             clock,
             dayLimitMicros: () => config.AOS_TENANT_DAY_LIMIT_MICROS,
             log: server.log,
             metrics: metrics.commands,
+            localAllowHosts: config.AOS_HTTP_ALLOW_HOSTS,
           },
           {
             concurrency: config.AOS_EXECUTOR_CONCURRENCY,

@@ -1,6 +1,7 @@
 // Builds the HTTP server: plugins and routes over the application's parts.
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { BudgetLedger } from '../commands/budget-ledger.ts';
 import { DEFAULT_SKILL_TIMEOUT_MS } from '../commands/executor.ts';
 import type { Planners } from '../commands/planner-port.ts';
 import type { CommandDeps } from '../commands/run-commands.ts';
@@ -38,8 +39,11 @@ export interface ServerDeps {
   store: EventStore;
   keys: ApiKeyStore;
   commands: CommandDeps;
-  /** The planners goals are planned with; absent, the agent routes are not served. */
-  planners?: Planners;
+  /**
+   * The planners goals are planned with, and the budget ledger a planner's call is charged
+   * through (the executor's); absent, the agent routes are not served.
+   */
+  planning?: { planners: Planners; ledger: BudgetLedger };
   /** Where the read models are. */
   readModels: Pick<SqlExecutor, 'query'>;
   projections?: Omit<ProjectionRoutesOptions, 'sql'>;
@@ -77,7 +81,7 @@ export async function buildServer({
   signing,
   publisherStatus,
   readHorizon,
-  planners,
+  planning,
 }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: config.AOS_LOG_LEVEL },
@@ -151,9 +155,14 @@ export async function buildServer({
   await app.register(legacySdkRoutes, skillOptions);
   if (projections) await app.register(projectionRoutes, { sql: readModels, ...projections });
   if (signing) await app.register(exportRoutes, { store, signing, clock: commands.clock });
-  if (planners) {
-    await app.register(agentRoutes, { commands: { ...commands, planners }, sql: readModels });
-    await app.register(legacyAgentRoutes, { commands: { ...commands, planners } });
+  if (planning) {
+    const agentCommands = {
+      ...commands,
+      ...planning,
+      dayLimitMicros: () => skillOptions.limits.dayLimitMicros,
+    };
+    await app.register(agentRoutes, { commands: agentCommands, sql: readModels });
+    await app.register(legacyAgentRoutes, { commands: agentCommands });
   }
   return app;
 }

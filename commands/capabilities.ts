@@ -1,6 +1,8 @@
 // GET /v1/capabilities: what the caller may do now. Which skills the policy in force allows
 // and which wait for an approval are decided by the policy's own rules (skillVerdict,
-// needsApproval: the functions every call is decided with), never restated here.
+// needsApproval: the functions every call is decided with), never restated here; a registered
+// agent's allowed skills narrow them further, as the plan sandbox narrows its goals' plans.
+import type { AgentProfile } from '../domain/events/agent-events.ts';
 import { type HashedPolicy, needsApproval, skillVerdict } from '../domain/policy.ts';
 import type { SkillDescription } from '../domain/skill-contract.ts';
 
@@ -15,16 +17,32 @@ function approvalOf(policy: HashedPolicy, skill: SkillDescription): ApprovalNeed
     : 'never';
 }
 
-/** Each skill's standing under the policy, its latest version only (what a call gets by default). */
-export function skillPermissions(policy: HashedPolicy, latest: readonly SkillDescription[]) {
+/** Why the policy, or else the agent's profile, keeps a skill from the caller; undefined: it does not. */
+function denialOf(policy: HashedPolicy, agent: AgentProfile | null, skill: string): string | undefined {
+  const denial = skillVerdict(policy.rules, skill);
+  if (denial) return denial.reason;
+  if (agent && !agent.allowedSkills.includes(skill))
+    return `skill ${skill} is not in agent ${agent.name}'s allowed skills`;
+  return undefined;
+}
+
+/**
+ * Each skill's standing under the policy and the agent's profile (when one is registered), its
+ * latest version only (what a call gets by default).
+ */
+export function skillPermissions(
+  policy: HashedPolicy,
+  latest: readonly SkillDescription[],
+  agent: AgentProfile | null = null,
+) {
   return latest.map((skill) => {
-    const denial = skillVerdict(policy.rules, skill.name);
+    const denial = denialOf(policy, agent, skill.name);
     return {
       name: skill.name,
       version: skill.version,
       allowed: denial === undefined,
       approval: approvalOf(policy, skill),
-      reason: denial?.reason ?? 'no rule denies the skill',
+      reason: denial ?? 'no rule denies the skill',
     };
   });
 }

@@ -42,6 +42,8 @@ export interface ExecutorDeps {
   dayLimitMicros: (tenantId: string) => number;
   log?: { info: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
   metrics?: CommandMetrics;
+  /** Child runs are submitted under the same exemptions as any run (AOS_HTTP_ALLOW_HOSTS). */
+  localAllowHosts?: readonly string[];
 }
 
 /** The ceiling on one skill call unless the executor is given another (within the run's deadline). */
@@ -91,7 +93,14 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   const childPollMs = options.childPollMs ?? 5_000;
   const { store, queue, skills, clock } = deps;
   /** Child runs are submitted like any run: same checks, same policy and price snapshots. */
-  const childDeps = { store, skills, clock, runs: queue, ...(deps.metrics ? { metrics: deps.metrics } : {}) };
+  const childDeps = {
+    store,
+    skills,
+    clock,
+    runs: queue,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.localAllowHosts ? { localAllowHosts: deps.localAllowHosts } : {}),
+  };
   const metrics = deps.metrics ?? noopMetrics;
   const active = new Map<string, Promise<void>>();
   const shutdown = new AbortController();

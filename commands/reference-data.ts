@@ -2,6 +2,7 @@
 // events too, so every charge and decision names the exact version it used. Until a
 // tenant publishes a policy, the default one is in force.
 
+import { DomainError } from '../domain/domain-error.ts';
 import { validateNewEvent } from '../domain/events/catalog.ts';
 import { deterministicUuid } from '../domain/hashing.ts';
 import { defaultPolicy, type HashedPolicy, type Policy, withPolicyHash } from '../domain/policy.ts';
@@ -33,6 +34,25 @@ export async function currentPolicy(store: EventStore, tenantId: string): Promis
   if (!event) return withPolicyHash(defaultPolicy);
   const { version, hash, rules } = event.data as HashedPolicy;
   return { version, hash, rules };
+}
+
+/**
+ * The policy a call is decided by: the tenant's, with the installation's exemptions from the
+ * local-address rule (AOS_HTTP_ALLOW_HOSTS) among its rules, so that simulate, submission and
+ * execution (which reads it from RunSubmitted) all decide with them. Without exemptions it is
+ * the tenant's policy, hash and all.
+ */
+export async function policyInForce(
+  deps: { store: EventStore; localAllowHosts?: readonly string[] | undefined },
+  tenantId: string,
+): Promise<HashedPolicy> {
+  const policy = await currentPolicy(deps.store, tenantId);
+  const exempt = deps.localAllowHosts ?? [];
+  if (exempt.length === 0) return policy;
+  return withPolicyHash({
+    version: policy.version,
+    rules: { ...policy.rules, httpLocalAllowHosts: [...exempt] },
+  });
 }
 
 /** Adopts a price table; adopting the same table (by hash) again changes nothing. */
@@ -76,6 +96,13 @@ export async function publishPolicy(
   policy: Policy,
   actor: string,
 ): Promise<HashedPolicy> {
+  if (policy.rules.httpLocalAllowHosts !== undefined) {
+    throw new DomainError(
+      'INVALID_INPUT',
+      "rules.httpLocalAllowHosts is the installation's (AOS_HTTP_ALLOW_HOSTS), not a tenant's to set",
+      { path: 'rules.httpLocalAllowHosts' },
+    );
+  }
   const hashed = withPolicyHash(policy);
   const current = await latest(store, policyStreamId(tenantId));
   const event = validateNewEvent({ type: 'PolicyPublished', data: hashed });

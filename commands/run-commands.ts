@@ -10,7 +10,7 @@ import type { SkillFacts } from '../domain/skill-catalog.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
 import { type CommandContext, type Handled, handleCommand, type Loaded } from './handle-command.ts';
 import { type CommandMetrics, reportRunEvents } from './metrics.ts';
-import { currentPolicy, currentPriceTable } from './reference-data.ts';
+import { currentPriceTable, policyInForce } from './reference-data.ts';
 import type { RunQueue } from './run-queue.ts';
 import type { SkillPort } from './skill-port.ts';
 import { calledSkills, refuseInvalidPlan, validatePlanForSubmission } from './validate-submission.ts';
@@ -26,6 +26,8 @@ export interface CommandDeps {
    * never waits for the gap-free reader (the run-queue feeder remains the safety net).
    */
   runs?: Pick<RunQueue, 'enqueue'>;
+  /** The installation's exemptions from the local-address rule (AOS_HTTP_ALLOW_HOSTS); see policyInForce. */
+  localAllowHosts?: readonly string[];
 }
 
 /** Makes the run due now; a failure leaves it to the feeder, which reads the same events. */
@@ -63,6 +65,8 @@ export interface SubmissionTarget {
   context: Pick<CommandContext, 'commandId' | 'metadata'>;
   /** A child run: the run and step that start it, and its depth. */
   parent?: { runId: string; stepIndex: number; depth: number };
+  /** A planned goal's run: what planning was charged (never a client's to set). */
+  planningMicros?: number;
   known?: Loaded<ReturnType<typeof runDecider.initialState>>;
 }
 
@@ -78,7 +82,7 @@ export async function recordSubmission(deps: CommandDeps, target: SubmissionTarg
     skills[called.skill] = deps.skills.facts(called.skill, called.skillVersion)!;
   }
   const [policy, priceTable] = await Promise.all([
-    currentPolicy(deps.store, tenantId),
+    policyInForce(deps, tenantId),
     currentPriceTable(deps.store),
   ]);
   return handleCommand(
@@ -93,6 +97,7 @@ export async function recordSubmission(deps: CommandDeps, target: SubmissionTarg
       plan: body.plan,
       ...(body.input === undefined ? {} : { input: body.input }),
       ...(target.parent === undefined ? {} : { parent: target.parent }),
+      ...(target.planningMicros === undefined ? {} : { planningMicros: target.planningMicros }),
       budget: body.budget,
       seed: body.seed,
       policy,
@@ -110,6 +115,8 @@ export async function submitRun(
   principal: Principal,
   request: SubmitRunRequest,
   idempotencyKey?: string,
+  /** A planned goal's run: what planning was charged (never a client's to set). */
+  planningMicros?: number,
 ): Promise<SubmittedRunReceipt> {
   const body = submitRunRequestSchema.parse(request);
   const runId = idempotencyKey ? deterministicUuid('run', principal.tenantId, idempotencyKey) : randomUUID();
@@ -131,6 +138,7 @@ export async function submitRun(
     tenantId: principal.tenantId,
     body: { ...body, seed: body.seed ?? Number.parseInt(canonicalHash(runId).slice(0, 8), 16) },
     context: { commandId, metadata: metadataFor(principal, idempotencyKey ?? runId) },
+    ...(planningMicros === undefined ? {} : { planningMicros }),
     // Read empty above: no second read. Had another request created it meanwhile, the append
     // (expected: no stream) would find its events or conflict, and the handler reloads.
     known: first ? undefined : { state: runDecider.initialState(), version: -1 },

@@ -8,7 +8,7 @@ import { isExpression } from '../domain/plan/validate-inputs.ts';
 import { type SubmitRunRequest, submitRunRequestSchema } from '../domain/run/submit-request.ts';
 import { stepSideEffecting } from '../domain/skill-catalog.ts';
 import { decideStepPolicy } from '../domain/step-policy.ts';
-import { currentPolicy, currentPriceTable } from './reference-data.ts';
+import { currentPriceTable, policyInForce } from './reference-data.ts';
 import type { CommandDeps, Principal } from './run-commands.ts';
 import { refuseInvalidPlan, validatePlanForSubmission } from './validate-submission.ts';
 
@@ -37,7 +37,7 @@ export async function simulateRun(deps: CommandDeps, principal: Principal, reque
   // wrong with a skill or an input is an answer, not an error: the plan is not feasible.
   refuseInvalidPlan(issues.filter((issue) => issue.about === 'plan'));
   const [policy, priceTable] = await Promise.all([
-    currentPolicy(deps.store, principal.tenantId),
+    policyInForce(deps, principal.tenantId),
     currentPriceTable(deps.store),
   ]);
   const graph = planGraph({ steps: body.plan.steps });

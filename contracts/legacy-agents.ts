@@ -4,9 +4,7 @@ import { z } from 'zod';
 import { goalTextSchema } from '../domain/agent/requests.ts';
 import { legacyRunStatuses } from '../domain/run/run-statuses.ts';
 import { agentParams } from './agents.ts';
-import { defineRoute } from './route.ts';
-
-const tags = ['legacy'];
+import { olderSdkRoute, olderSdkStepSchema } from './older-sdk-route.ts';
 
 export const legacyRunSchema = z.object({
   id: z.string(),
@@ -24,21 +22,19 @@ export const legacyRunSchema = z.object({
     .optional(),
 });
 
-export const legacyCreateAgent = defineRoute({
+export const legacyCreateAgent = olderSdkRoute({
   method: 'POST',
   url: '/agents',
-  summary: 'Older SDK: register an agent by name (every built-in skill, the rule planner)',
-  tags,
+  summary: 'register an agent by name (every built-in skill, the rule planner)',
   permission: 'submit',
   body: z.object({ name: z.string().min(1).max(256) }),
   response: { 201: z.object({ agent_id: z.string() }) },
 });
 
-export const legacyPostGoal = defineRoute({
+export const legacyPostGoal = olderSdkRoute({
   method: 'POST',
   url: '/agents/:id/goals',
-  summary: "Older SDK: plan and start a goal with the agent's planner",
-  tags,
+  summary: "plan and start a goal with the agent's planner",
   permission: 'submit',
   params: agentParams,
   body: z.object({ goal: goalTextSchema, force_skill: z.string().min(1).max(128).optional() }),
@@ -46,42 +42,36 @@ export const legacyPostGoal = defineRoute({
   errors: [404, 413, 422],
 });
 
-export const legacyAgentRun = defineRoute({
-  method: 'GET',
-  url: '/agents/:id/runs/:runId',
-  summary: "Older SDK: one of the agent's runs",
-  tags,
-  permission: 'read',
-  params: z.strictObject({ id: agentParams.shape.id, runId: z.uuid() }),
-  response: { 200: legacyRunSchema },
-  errors: [404],
-});
+/** A GET of one run in the older shape, named by the path parameters `params`. */
+const legacyRunRead = <const U extends string, P extends z.ZodType>(url: U, summary: string, params: P) =>
+  olderSdkRoute({
+    method: 'GET',
+    url,
+    summary,
+    permission: 'read',
+    params,
+    response: { 200: legacyRunSchema },
+    errors: [404],
+  });
 
-export const legacySubmitRun = defineRoute({
+export const legacyAgentRun = legacyRunRead(
+  '/agents/:id/runs/:runId',
+  "one of the agent's runs",
+  z.strictObject({ id: agentParams.shape.id, runId: z.uuid() }),
+);
+
+export const legacySubmitRun = olderSdkRoute({
   method: 'POST',
   url: '/api/v1/runs',
-  summary: "Older SDK: a run of a given plan, or of the agent's planned goal",
-  tags,
+  summary: "a run of a given plan, or of the agent's planned goal",
   permission: 'submit',
   body: z.object({
     agent_id: z.string().min(1).max(256),
     goal: goalTextSchema,
-    plan: z
-      .array(z.object({ skill: z.string().min(1), params: z.record(z.string(), z.unknown()).default({}) }))
-      .min(1)
-      .optional(),
+    plan: z.array(olderSdkStepSchema).min(1).optional(),
   }),
   response: { 202: legacyRunSchema },
   errors: [404, 413, 422],
 });
 
-export const legacyGetRun = defineRoute({
-  method: 'GET',
-  url: '/api/v1/runs/:id',
-  summary: 'Older SDK: a run',
-  tags,
-  permission: 'read',
-  params: z.strictObject({ id: z.uuid() }),
-  response: { 200: legacyRunSchema },
-  errors: [404],
-});
+export const legacyGetRun = legacyRunRead('/api/v1/runs/:id', 'a run', z.strictObject({ id: z.uuid() }));

@@ -2,28 +2,20 @@
 // adapters over /v1/simulate, /v1/skills and /v1/capabilities. Money is in cents, rounded up
 // from micro-dollars for a cost, down for what remains. The tenant is the key's, never the body's.
 import { z } from 'zod';
-import { defineRoute } from './route.ts';
-
-const tags = ['older SDK'];
+import { olderSdkRoute, olderSdkStepSchema } from './older-sdk-route.ts';
 
 export const legacySimulateBody = z.strictObject({
-  plan: z
-    .array(
-      z.strictObject({ skill: z.string().min(1), params: z.record(z.string(), z.unknown()).default({}) }),
-    )
-    .min(1)
-    .max(1000),
+  plan: z.array(olderSdkStepSchema).min(1).max(1000),
   budget_cents: z.number().nonnegative().max(1e11),
   agent_id: z.string().min(1).max(256).optional(),
   /** Accepted for the older clients, ignored: the tenant is the API key's. */
   tenant_id: z.string().max(256).optional(),
 });
 
-export const legacySimulate = defineRoute({
+export const legacySimulate = olderSdkRoute({
   method: 'POST',
   url: '/api/v1/runtime/simulate',
-  summary: 'Older SDK: simulate a plan of [{skill, params}] (adapter over POST /v1/simulate)',
-  tags,
+  summary: 'simulate a plan of [{skill, params}] (adapter over POST /v1/simulate)',
   permission: 'read',
   body: legacySimulateBody,
   response: {
@@ -47,11 +39,10 @@ const legacySkillSummary = z.object({
   version: z.string(),
 });
 
-export const legacySkills = defineRoute({
+export const legacySkills = olderSdkRoute({
   method: 'GET',
   url: '/api/v1/runtime/skills',
-  summary: 'Older SDK: the skills (adapter over GET /v1/skills)',
-  tags,
+  summary: 'the skills (adapter over GET /v1/skills)',
   permission: 'read',
   response: { 200: z.object({ skills: z.array(legacySkillSummary), count: z.int() }) },
 });
@@ -60,11 +51,10 @@ const skillId = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_.-]+(@[0-9A-Za-z.+-]+)?$/, 'a skill name, optionally @version'),
 });
 
-export const legacySkill = defineRoute({
+export const legacySkill = olderSdkRoute({
   method: 'GET',
   url: '/api/v1/runtime/skills/:id',
-  summary: "Older SDK: a skill's contract (adapter over GET /v1/skills/:name)",
-  tags,
+  summary: "a skill's contract (adapter over GET /v1/skills/:name)",
   permission: 'read',
   params: skillId,
   response: {
@@ -86,11 +76,10 @@ const rateLimits = z.array(
   z.object({ resource: z.string(), limit: z.int(), current: z.int(), resets_at: z.string() }),
 );
 
-export const legacyCapabilities = defineRoute({
+export const legacyCapabilities = olderSdkRoute({
   method: 'GET',
   url: '/api/v1/runtime/capabilities',
-  summary: 'Older SDK: what the caller may use (adapter over GET /v1/capabilities)',
-  tags,
+  summary: 'what the caller may use (adapter over GET /v1/capabilities)',
   permission: 'read',
   querystring: z.strictObject({
     agent_id: z.string().min(1).max(256).optional(),
@@ -107,11 +96,10 @@ export const legacyCapabilities = defineRoute({
   },
 });
 
-export const legacyResourceContract = defineRoute({
+export const legacyResourceContract = olderSdkRoute({
   method: 'GET',
   url: '/api/v1/runtime/resource-contract/:id',
-  summary: "Older SDK: a skill's resource contract: budget left today, rate limits, concurrency",
-  tags,
+  summary: "a skill's resource contract: budget left today, rate limits, concurrency",
   permission: 'read',
   params: skillId,
   response: {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { errorCategories, errorCodeNames } from '../domain/errors.ts';
 import { retryPolicySchema } from '../domain/retry.ts';
+import { runBudgetInputSchema } from '../domain/run/commands.ts';
 import { defineRoute } from './route.ts';
 
 const jsonSchema = z.record(z.string(), z.unknown()).describe('a JSON Schema (draft 2020-12)');
@@ -56,7 +57,9 @@ export const skillContractSchema = skillSummarySchema.extend({
     observed: z
       .object({ samples: z.int(), p50Ms: z.number(), p95Ms: z.number() })
       .nullable()
-      .describe('null: no read model records attempt durations yet'),
+      .describe(
+        "nearest-rank p50/p95 of the attempts of the skill's steps in the tenant's latest 1,000 runs; null: none timed",
+      ),
   }),
   resources: z.object({
     timeoutMs: z.int(),
@@ -102,6 +105,16 @@ const approvalSchema = z
 export const capabilitiesSchema = z.object({
   tenantId: z.string(),
   agentId: z.string().nullable(),
+  /** The agent's registered profile, when `agentId` names one: its skills narrow the tenant's. */
+  agent: z
+    .object({
+      name: z.string(),
+      allowedSkills: z.array(z.string()),
+      defaultBudget: runBudgetInputSchema,
+      planner: z.string(),
+    })
+    .nullable()
+    .describe('null without agentId or for an id no agent is registered under'),
   role: z.string(),
   permissions: z.array(z.string()).describe("what the caller's key may do"),
   policy: z.object({ version: z.string(), hash: z.string() }),

@@ -4,6 +4,7 @@
 // included, so an auditor can see why every call was or was not made.
 import { z } from 'zod';
 import { canonicalHash, deterministicUuid } from './hashing.ts';
+import { localHostReason, normaliseHost } from './local-address.ts';
 import { microsSchema } from './money.ts';
 
 /** Exact host ("api.example.com") or any subdomain of a suffix ("*.example.com", not the apex). */
@@ -21,6 +22,11 @@ export const policyRulesSchema = z.strictObject({
   /** http_call: when present, only these hosts. */
   httpAllowHosts: z.array(hostPatternSchema).optional(),
   httpDenyHosts: z.array(hostPatternSchema).optional(),
+  /**
+   * The installation's exemptions from the local-address rule (AOS_HTTP_ALLOW_HOSTS: exact
+   * hosts or IPs), put into the policy in force by policyInForce, never by a tenant.
+   */
+  httpLocalAllowHosts: z.array(z.string().min(1)).optional(),
   /** Calls of skills marked side-effecting wait for a human (admin/operator) approval. */
   requireApprovalForSideEffecting: z.boolean().optional(),
   requireApprovalSkills: z.array(z.string().min(1)).optional(),
@@ -123,6 +129,26 @@ function httpVerdict(rules: PolicyRules, input: PolicyInput): Verdict | undefine
   return undefined;
 }
 
+/**
+ * http_call to a local address, a metadata or a local name (domain/local-address.ts) is denied
+ * under every policy, unless the installation exempts that host: what the skill's address guard
+ * would refuse at call time, known before the call. A name that resolves to a local address is
+ * the guard's alone to refuse (it takes DNS).
+ */
+function localAddressVerdict(rules: PolicyRules, input: PolicyInput): Verdict | undefined {
+  const host = input.skill === 'http_call' ? input.httpHost : undefined;
+  if (host === undefined) return undefined;
+  const reason = localHostReason(host);
+  if (reason === undefined) return undefined;
+  const normal = normaliseHost(host);
+  if (rules.httpLocalAllowHosts?.some((allowed) => normaliseHost(allowed) === normal)) return undefined;
+  return {
+    ruleId: 'http.local_address',
+    result: 'deny',
+    reason: `host ${host} is a ${reason}: LOCAL_URL_FORBIDDEN (AOS_HTTP_ALLOW_HOSTS exempts a host)`,
+  };
+}
+
 /** Skill allow/deny lists alone: also checked at submission, where a denied skill refuses the plan. */
 export function skillVerdict(rules: PolicyRules, skill: string): Verdict | undefined {
   if (rules.denySkills?.includes(skill)) {
@@ -147,6 +173,7 @@ function verdict(rules: PolicyRules, input: PolicyInput): Verdict {
   const denial =
     skillVerdict(rules, input.skill) ??
     httpVerdict(rules, input) ??
+    localAddressVerdict(rules, input) ??
     (rules.maxCostMicrosPerCall !== undefined && input.estimateMicros > rules.maxCostMicrosPerCall
       ? {
           ruleId: 'cost.max_per_call',

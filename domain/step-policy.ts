@@ -1,7 +1,10 @@
 // The one way a step's call is put to the policy: execution (domain/run/decide.ts, before
 // every attempt) and simulate (before anything is written) build the same PolicyInput and ask
-// evaluatePolicy, so host, method (side effects), approval and cost rules decide a simulated
-// step exactly as they will decide its run.
+// evaluatePolicy, so host, local-address (SSRF: domain/local-address.ts), method (side
+// effects), approval and cost rules decide a simulated step exactly as they will decide its
+// run. Both read the policy in force with the installation's local exemptions
+// (commands/reference-data.ts, policyInForce); only a name resolving to a local address is
+// left to the skill's guard at call time.
 import {
   evaluatePolicy,
   type HashedPolicy,

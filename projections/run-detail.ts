@@ -150,7 +150,7 @@ export function applyToDetail(detail: RunDetail | null, event: RunEvent): RunDet
       edges: steps.flatMap((step) => step.dependsOn.map((from) => ({ from, to: step.id }))),
       output: null,
       compensations: [],
-      costMicros: 0,
+      costMicros: event.data.planningMicros ?? 0,
       estimate: null,
       reason: null,
       parentRunId: event.data.parent?.runId ?? null,

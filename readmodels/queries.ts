@@ -199,6 +199,32 @@ export async function statusHistoryStats(sql: Sql, tenantId: string) {
   };
 }
 
+// ---- observed latency ----------------------------------------------------------------------
+
+/** How many of the tenant's latest runs the observed latency of a skill is read from. */
+export const LATENCY_RUNS = 1000;
+
+/**
+ * p50 and p95 (nearest rank: each a recorded figure) of the latencies of the attempts of
+ * `skill`'s steps in the tenant's latest runs, from rm_runs' details; null when none was timed.
+ */
+export async function observedLatency(sql: Sql, tenantId: string, skill: string) {
+  const [row] = await sql.query<Row>(
+    `SELECT count(*) AS samples,
+            percentile_disc(0.5) WITHIN GROUP (ORDER BY latency) AS p50,
+            percentile_disc(0.95) WITHIN GROUP (ORDER BY latency) AS p95
+       FROM (SELECT detail FROM rm_runs WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT $3) AS r,
+            jsonb_array_elements(r.detail->'steps') AS step,
+            jsonb_array_elements(step->'attempts') AS attempt,
+            LATERAL (SELECT (attempt->>'latencyMs')::numeric AS latency) AS timed
+      WHERE step->>'skill' = $2 AND timed.latency IS NOT NULL`,
+    [tenantId, skill, LATENCY_RUNS],
+  );
+  const samples = Number(row?.samples ?? 0);
+  if (samples === 0) return null;
+  return { samples, p50Ms: Number(row!.p50), p95Ms: Number(row!.p95) };
+}
+
 // ---- costs, failures, policy decisions -----------------------------------------------------
 
 export async function costs(

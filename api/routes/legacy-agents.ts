@@ -1,20 +1,20 @@
 // The older SDK's agent and run routes (contracts/legacy-agents.ts): each calls the same
 // command or read as its /v1 route and reshapes the answer.
 import type { FastifyPluginAsync } from 'fastify';
-import { type AgentDeps, agentProfile, registerAgent, submitGoal } from '../../commands/agent-commands.ts';
+import { type AgentDeps, registerAgent, registeredAgent, submitGoal } from '../../commands/agent-commands.ts';
 import { readWholeStream, toDomainEvent } from '../../commands/handle-command.ts';
 import type { Principal } from '../../commands/run-commands.ts';
 import { submitRun } from '../../commands/run-commands.ts';
 import * as contracts from '../../contracts/legacy-agents.ts';
+import { stepsOfOlderPlan } from '../../contracts/older-sdk-route.ts';
 import type { RunEvent } from '../../domain/events/run-events.ts';
 import { goalStreamId } from '../../domain/planner/goal-decider.ts';
 import { runStreamId } from '../../domain/run/decider.ts';
 import { builtinSkillNames } from '../../domain/skill-catalog.ts';
 import { legacyRunOf } from '../../projections/legacy-run.ts';
 import { runDetailOf, runOutputOf } from '../../projections/run-detail.ts';
-import { principalOf } from '../auth/plugin.ts';
-import { routeOf, typed } from '../contract-route.ts';
 import { HttpError } from '../errors.ts';
+import { serveOlderSdk } from './older-sdk-route.ts';
 
 /** The older clients name no budget: a registered agent's default, else one dollar. */
 const FALLBACK_BUDGET = { maxCostMicros: 1_000_000 };
@@ -56,60 +56,39 @@ async function plannedRun(
 }
 
 export const legacyAgentRoutes: FastifyPluginAsync<{ commands: AgentDeps }> = async (app, { commands }) => {
-  const api = typed(app);
-
-  api.route({
-    ...routeOf(contracts.legacyCreateAgent),
-    handler: async (request, reply) => {
-      const { agentId } = await registerAgent(commands, principalOf(request), {
-        name: request.body.name,
-        allowedSkills: [...builtinSkillNames],
-        defaultBudget: FALLBACK_BUDGET,
-      });
-      return reply.status(201).send({ agent_id: agentId });
-    },
+  serveOlderSdk(app, contracts.legacyCreateAgent, async ({ body, principal }) => {
+    const { agentId } = await registerAgent(commands, principal, {
+      name: body.name,
+      allowedSkills: [...builtinSkillNames],
+      defaultBudget: FALLBACK_BUDGET,
+    });
+    return { agent_id: agentId };
   });
 
-  api.route({
-    ...routeOf(contracts.legacyPostGoal),
-    handler: async (request, reply) => {
-      const { goal, force_skill } = request.body;
-      const runId = await plannedRun(commands, principalOf(request), request.params.id, goal, force_skill);
-      return reply.status(202).send({ run_id: runId });
-    },
+  serveOlderSdk(app, contracts.legacyPostGoal, async ({ params, body, principal }) => ({
+    run_id: await plannedRun(commands, principal, params.id, body.goal, body.force_skill),
+  }));
+
+  serveOlderSdk(app, contracts.legacyAgentRun, async ({ params, principal }) =>
+    legacyRun(commands, principal, params.runId, params.id),
+  );
+
+  serveOlderSdk(app, contracts.legacySubmitRun, async ({ body, principal }) => {
+    const { agent_id, goal, plan } = body;
+    if (!plan) return legacyRun(commands, principal, await plannedRun(commands, principal, agent_id, goal));
+    const budget = await registeredAgent(commands, principal.tenantId, agent_id).then(
+      (profile) => profile?.defaultBudget ?? FALLBACK_BUDGET,
+    );
+    const receipt = await submitRun(commands, principal, {
+      agentId: agent_id,
+      plan: { steps: stepsOfOlderPlan(plan) },
+      input: { goal },
+      budget,
+    });
+    return legacyRun(commands, principal, receipt.runId);
   });
 
-  api.route({
-    ...routeOf(contracts.legacyAgentRun),
-    handler: async (request) =>
-      legacyRun(commands, principalOf(request), request.params.runId, request.params.id),
-  });
-
-  api.route({
-    ...routeOf(contracts.legacySubmitRun),
-    handler: async (request, reply) => {
-      const principal = principalOf(request);
-      const { agent_id, goal, plan } = request.body;
-      if (!plan) {
-        const runId = await plannedRun(commands, principal, agent_id, goal);
-        return reply.status(202).send(await legacyRun(commands, principal, runId));
-      }
-      const budget = await agentProfile(commands, principal.tenantId, agent_id).then(
-        (profile) => profile.defaultBudget,
-        () => FALLBACK_BUDGET,
-      );
-      const receipt = await submitRun(commands, principal, {
-        agentId: agent_id,
-        plan: { steps: plan.map((step) => ({ skill: step.skill, input: step.params })) },
-        input: { goal },
-        budget,
-      });
-      return reply.status(202).send(await legacyRun(commands, principal, receipt.runId));
-    },
-  });
-
-  api.route({
-    ...routeOf(contracts.legacyGetRun),
-    handler: async (request) => legacyRun(commands, principalOf(request), request.params.id),
-  });
+  serveOlderSdk(app, contracts.legacyGetRun, async ({ params, principal }) =>
+    legacyRun(commands, principal, params.id),
+  );
 };

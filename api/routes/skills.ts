@@ -1,7 +1,8 @@
 // Skills and capabilities: what an agent may ask before it plans. Shapes: contracts/skills.ts.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { registeredAgent } from '../../commands/agent-commands.ts';
 import { skillPermissions } from '../../commands/capabilities.ts';
-import { currentPolicy, currentPriceTable } from '../../commands/reference-data.ts';
+import { currentPriceTable, policyInForce } from '../../commands/reference-data.ts';
 import type { CommandDeps } from '../../commands/run-commands.ts';
 import type { Capabilities } from '../../contracts/skills.ts';
 import * as contracts from '../../contracts/skills.ts';
@@ -15,6 +16,7 @@ import {
 } from '../../domain/skill-contract.ts';
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
 import { budgetDayUsage } from '../../infra/executor/budget-day-usage.ts';
+import { observedLatency } from '../../readmodels/queries.ts';
 import { permissions } from '../auth/permissions.ts';
 import { type Principal, principalOf } from '../auth/plugin.ts';
 import { routeOf, typed } from '../contract-route.ts';
@@ -68,19 +70,26 @@ export async function capabilitiesOf(
   reply: FastifyReply,
 ): Promise<Capabilities> {
   const { commands, limits } = options;
-  const [policy, usage] = await Promise.all([
-    currentPolicy(commands.store, principal.tenantId),
+  const [policy, usage, agent] = await Promise.all([
+    policyInForce(commands, principal.tenantId),
     budgetDayUsage(options.sql, principal.tenantId, commands.clock()),
+    agentId === undefined ? null : registeredAgent(commands, principal.tenantId, agentId),
   ]);
   const day = usage.scopes.find((scope) => scope.scope === '');
   const committed = (day?.reservedMicros ?? 0) + (day?.settledMicros ?? 0);
   return {
     tenantId: principal.tenantId,
     agentId: agentId ?? null,
+    agent: agent && {
+      name: agent.name,
+      allowedSkills: agent.allowedSkills,
+      defaultBudget: agent.defaultBudget,
+      planner: agent.planner,
+    },
     role: principal.role,
     permissions: [...(permissions[principal.role] ?? [])],
     policy: { version: policy.version, hash: policy.hash },
-    skills: skillPermissions(policy, latestSkills(commands.skills)),
+    skills: skillPermissions(policy, latestSkills(commands.skills), agent),
     budget: {
       day: usage.day,
       limitMicros: limits.dayLimitMicros,
@@ -108,14 +117,20 @@ export async function capabilitiesOf(
   };
 }
 
-export async function skillContract(options: SkillRoutesOptions, nameAndVersion: string) {
+export async function skillContract(
+  options: SkillRoutesOptions,
+  principal: Principal,
+  nameAndVersion: string,
+) {
   const skill = resolveSkill(options.commands.skills, nameAndVersion);
-  const priceTable = await currentPriceTable(options.commands.store);
+  const [priceTable, observed] = await Promise.all([
+    currentPriceTable(options.commands.store),
+    observedLatency(options.sql, principal.tenantId, skill.name),
+  ]);
   return skillContractOf(skill, {
     priceTable,
     limits: options.limits,
-    // No read model records attempt durations yet (rm_costs and rm_failures keep none).
-    observed: null,
+    observed,
     versions: versionsOf(options.commands.skills, skill.name),
   });
 }
@@ -136,7 +151,7 @@ export const skillRoutes: FastifyPluginAsync<SkillRoutesOptions> = async (app, o
 
   api.route({
     ...routeOf(contracts.getSkill),
-    handler: async (request) => skillContract(options, request.params.name),
+    handler: async (request) => skillContract(options, principalOf(request), request.params.name),
   });
 
   api.route({

@@ -1,6 +1,9 @@
-// An agent's stream: its profile, registered once and changed by later registrations under
-// the same id (AgentRegistered again). Goals are planned in their own streams (goal-decider).
+// An agent's stream: its profile, registered once. The id follows the Idempotency-Key, so a
+// retry with the same body finds its own AgentRegistered (commands/handle-command.ts) and a
+// different body under the same id is a conflict, never a silent change of profile. Goals are
+// planned in their own streams (goal-decider).
 import type { Decider } from '../decider.ts';
+import { DomainError } from '../domain-error.ts';
 import type { AgentEvent, AgentProfile } from '../events/agent-events.ts';
 
 export interface AgentState {
@@ -22,10 +25,17 @@ export const agentStreamId = (tenantId: string, agentId: string) => `agent-${ten
 export const agentDecider: Decider<AgentState, RegisterAgent, AgentStreamEvent> = {
   initialState: () => ({ agentId: null, profile: null }),
   evolve: (_state, event) => ({ agentId: event.data.agentId, profile: event.data.profile }),
-  decide: (command) => [
-    {
-      type: 'AgentRegistered',
-      data: { agentId: command.agentId, profile: command.profile, at: command.now },
-    },
-  ],
+  decide: (command, state) => {
+    if (state.profile) {
+      throw new DomainError('CONFLICT', `agent ${command.agentId} is registered with another profile`, {
+        agentId: command.agentId,
+      });
+    }
+    return [
+      {
+        type: 'AgentRegistered',
+        data: { agentId: command.agentId, profile: command.profile, at: command.now },
+      },
+    ];
+  },
 };

@@ -83,6 +83,8 @@ export const runSubmitted = z
     seed: seedSchema,
     policy: z.strictObject({ version: z.string().min(1), hash: hashSchema, rules: policyRulesSchema }),
     priceTable: z.strictObject({ version: z.string().min(1), hash: hashSchema, models: priceModelsSchema }),
+    /** A planned goal's run: what its planner's call was charged (PlanProposed.charge), already spent. */
+    planningMicros: microsSchema.optional(),
     deadlineAt: atSchema,
     /** A child run: the run and step that started it, and its depth in the tree (root: 0). */
     parent: z

@@ -50,8 +50,9 @@ export function commandFor(events: readonly RunEvent[], index: number): RunComma
   const event = events[index]!;
   switch (event.type) {
     case 'RunSubmitted': {
-      const { runId, tenantId, agentId, plan, input, budget, seed, policy, priceTable, parent, at } =
-        event.data;
+      const { runId, tenantId, agentId, plan, input, budget, seed, policy, priceTable } = event.data;
+      const { planningMicros, parent, at } = event.data;
+      event.data;
       const submit: RunCommand = {
         type: 'SubmitRun',
         runId,
@@ -64,7 +65,7 @@ export function commandFor(events: readonly RunEvent[], index: number): RunComma
         priceTable,
         now: at,
       };
-      return withOptional(submit, { input, parent });
+      return withOptional(submit, { input, parent, planningMicros });
     }
     case 'PolicyDecided':
     case 'StepSkipped':

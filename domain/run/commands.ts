@@ -50,6 +50,8 @@ export const submitRunSchema = z.strictObject({
   parent: z
     .strictObject({ runId: z.string().min(1), stepIndex: z.int().nonnegative(), depth: z.int().positive() })
     .optional(),
+  /** What planning the run's goal was charged (its PlanProposed); counts against the budget. */
+  planningMicros: microsSchema.optional(),
   now: isoInstantSchema,
 });
 export type SubmitRun = z.input<typeof submitRunSchema>;

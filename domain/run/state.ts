@@ -353,7 +353,8 @@ function submittedRun(submission: RunEventData<'RunSubmitted'>): SubmittedRun {
     })),
     completionOrder: [],
     approvals: {},
-    chargedMicros: 0,
+    // A planned goal starts having spent what its planner's call cost.
+    chargedMicros: submission.planningMicros ?? 0,
     failure: null,
     compensation: null,
     cancelRequest: null,

@@ -140,14 +140,16 @@ export function decideSubmitRun(command: SubmitRun, state: RunState) {
   });
 
   const deps = planGraph({ steps }).deps;
+  // What planning spent is gone from the budget before the first step.
+  const planningMicros = submission.planningMicros ?? 0;
   const estimates = estimatePlan(steps, {
     priceTable: hashedPrices,
-    maxCostMicros: budget.maxCostMicros,
+    maxCostMicros: Math.max(0, budget.maxCostMicros - planningMicros),
     deps,
   });
   const flagged = !estimates.v2.feasible;
   if (flagged && policy.rules.infeasibleEstimate !== 'flag') {
-    const overBudget = estimates.v2.costMicros > budget.maxCostMicros;
+    const overBudget = estimates.v2.costMicros + planningMicros > budget.maxCostMicros;
     throw new DomainError(
       overBudget ? 'BUDGET_EXCEEDED' : 'POLICY_DENIED',
       `plan refused: ${estimates.v2.reasons.join('; ')}`,
@@ -171,6 +173,7 @@ export function decideSubmitRun(command: SubmitRun, state: RunState) {
       seed: submission.seed,
       policy: hashedPolicy,
       priceTable: hashedPrices,
+      ...(submission.planningMicros === undefined ? {} : { planningMicros }),
       deadlineAt: isoFromMs(nowMs + budget.deadlineMs),
       parent: submission.parent,
       at: isoFromMs(nowMs),

@@ -90,7 +90,8 @@ function chatMessages(input: LlmInvokeInput): Array<Record<string, unknown>> {
   return messages;
 }
 
-const completionSchema = z.looseObject({
+/** An OpenAI-compatible chat completion, as far as AOS reads it (the LLM planner reads it too). */
+export const completionSchema = z.looseObject({
   model: z.string().optional(),
   choices: z
     .array(

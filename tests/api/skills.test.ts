@@ -1,12 +1,28 @@
 // Skill contracts, capabilities, one policy evaluation for simulate and execution, and the
 // checks made at submission — through the in-process app on PGlite and PostgreSQL.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishPolicy } from '../../commands/reference-data.ts';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 import { postgresReachable } from '../support/postgres.ts';
 
 const stores = ['pglite', ...((await postgresReachable()) ? ['postgres' as const] : [])] as const;
 
 const budget = { maxCostMicros: 1_000_000 };
+
+/** A local server that answers /slow/<ms> after that many milliseconds. */
+const slow = createServer((req, res) => {
+  const ms = Number(req.url?.split('/')[2] ?? 0);
+  setTimeout(() => res.end('{}'), ms);
+});
+await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+const slowBase = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+afterAll(() => new Promise<void>((resolve) => slow.close(() => resolve())));
+
+/** Nearest rank: the smallest recorded figure with at least fraction p of them at or below it. */
+const nearestRank = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.ceil(p * values.length) - 1];
 const metadataGet = { skill: 'http_call', input: { url: 'http://169.254.169.254/latest/meta-data/' } };
 
 for (const storeName of stores) {
@@ -87,6 +103,7 @@ for (const storeName of stores) {
       expect(answer.body).toMatchObject({
         tenantId: 'acme',
         agentId: 'agent-7',
+        agent: null,
         role: 'operator',
         policy: { version: 'aos-default-1' },
         budget: { limitMicros: 100_000_000 },
@@ -105,6 +122,83 @@ for (const storeName of stores) {
       expect(answer.body.rateLimit.limit).toBe(600);
       expect(answer.body.rateLimit.used).toBeGreaterThanOrEqual(1);
       expect(answer.body.rateLimit.used + answer.body.rateLimit.remaining).toBe(600);
+    });
+
+    it("narrows the skills to a registered agent's allowed skills and shows its default budget", async () => {
+      const registered = await app.request('POST', '/v1/agents', {
+        key: operator,
+        body: {
+          name: 'transformer',
+          allowedSkills: ['json_transform'],
+          defaultBudget: { maxCostMicros: 5_000 },
+        },
+      });
+      expect(registered.status).toBe(201);
+      const { agentId } = registered.body;
+      const answer = await app.request('GET', `/v1/capabilities?agentId=${agentId}`, { key: operator });
+      expect(answer.status).toBe(200);
+      expect(answer.body.agent).toMatchObject({
+        name: 'transformer',
+        allowedSkills: ['json_transform'],
+        defaultBudget: { maxCostMicros: 5_000, maxSteps: 50 },
+        planner: 'rules',
+      });
+      const allowed = Object.fromEntries(
+        answer.body.skills.map((skill: { name: string; allowed: boolean }) => [skill.name, skill.allowed]),
+      );
+      expect(allowed).toEqual({ http_call: false, json_transform: true, llm_invoke: false });
+      const http = answer.body.skills.find((skill: { name: string }) => skill.name === 'http_call');
+      expect(http.reason).toBe("skill http_call is not in agent transformer's allowed skills");
+      // Another tenant's agent of that id is none of this caller's.
+      const elsewhere = await app.request('GET', `/v1/capabilities?agentId=${agentId}`, {
+        key: await app.keyFor(`other-${storeName}`, 'viewer'),
+      });
+      expect(elsewhere.body.agent).toBeNull();
+      expect(elsewhere.body.skills.every((skill: { allowed: boolean }) => skill.allowed)).toBe(true);
+    });
+
+    it("fills a skill's observed p50/p95 from the tenant's timed attempts", async () => {
+      const tenant = await app.keyFor(`timed-${storeName}`, 'operator');
+      const before = await app.request('GET', '/v1/skills/http_call', { key: tenant });
+      expect(before.body.latency.observed).toBeNull();
+      const runIds: string[] = [];
+      for (const ms of [20, 120, 60, 200]) {
+        const submitted = await app.request('POST', '/v1/runs', {
+          key: tenant,
+          body: {
+            agentId: 'a',
+            budget,
+            plan: { steps: [{ skill: 'http_call', input: { url: `${slowBase}/slow/${ms}` } }] },
+          },
+        });
+        expect(submitted.status).toBe(202);
+        runIds.push(submitted.body.runId);
+      }
+      const latencies: number[] = [];
+      for (const runId of runIds) {
+        expect((await waitForRun(app, tenant, runId, ['succeeded', 'failed'])).status).toBe('succeeded');
+        const events = await app.request('GET', `/v1/runs/${runId}/events`, { key: tenant });
+        for (const event of events.body.events) {
+          if (event.type === 'SkillCallSucceeded') latencies.push(event.data.latencyMs);
+        }
+      }
+      expect(latencies).toHaveLength(4);
+      let observed = null;
+      for (let tries = 0; tries < 200 && observed?.samples !== 4; tries++) {
+        observed = (await app.request('GET', '/v1/skills/http_call', { key: tenant })).body.latency.observed;
+        if (observed?.samples !== 4) await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(observed).toEqual({
+        samples: 4,
+        p50Ms: nearestRank(latencies, 0.5),
+        p95Ms: nearestRank(latencies, 0.95),
+      });
+      expect(observed.p95Ms).toBeGreaterThanOrEqual(200);
+      // Per tenant: another tenant has timed none.
+      const other = await app.request('GET', '/v1/skills/http_call', {
+        key: await app.keyFor(`untimed-${storeName}`, 'viewer'),
+      });
+      expect(other.body.latency.observed).toBeNull();
     });
 
     it('takes the tenant-day budget from the ledger once a run has been charged', async () => {
@@ -134,6 +228,22 @@ for (const storeName of stores) {
       ]);
     });
 
+    /** Runs a one-step plan to its end: the run, its events and its first policy decision. */
+    async function runOneStep(step: { skill: string; input: Record<string, unknown> }) {
+      const submitted = await app.request('POST', '/v1/runs', {
+        key: operator,
+        body: { agentId: 'a', budget, plan: { steps: [step] } },
+      });
+      const run = await waitForRun(app, operator, submitted.body.runId, [
+        'policy_denied',
+        'failed',
+        'succeeded',
+      ]);
+      const events = (await app.request('GET', `/v1/runs/${submitted.body.runId}/events`, { key: operator }))
+        .body.events as Array<{ type: string; data: any }>;
+      return { run, events, decided: events.find((event) => event.type === 'PolicyDecided')! };
+    }
+
     it('simulates a GET to the metadata address as denied, as the run is', async () => {
       const simulated = await app.request('POST', '/v1/simulate', {
         key: operator,
@@ -143,21 +253,48 @@ for (const storeName of stores) {
       expect(simulated.body.feasible).toBe(false);
       expect(simulated.body.steps[0].policy).toMatchObject({ result: 'deny', ruleId: 'http.hosts.deny' });
 
-      const submitted = await app.request('POST', '/v1/runs', {
-        key: operator,
-        body: { agentId: 'a', budget, plan: { steps: [metadataGet] } },
-      });
-      const run = await waitForRun(app, operator, submitted.body.runId, [
-        'policy_denied',
-        'failed',
-        'succeeded',
-      ]);
+      const { run, decided } = await runOneStep(metadataGet);
       expect(run.status).toBe('policy_denied');
-      const decisions = await app.request('GET', `/v1/runs/${submitted.body.runId}/events`, {
-        key: operator,
-      });
-      const decided = decisions.body.events.find((event: { type: string }) => event.type === 'PolicyDecided');
       expect(decided.data).toMatchObject({ result: 'deny', ruleId: simulated.body.steps[0].policy.ruleId });
+    });
+
+    it("simulates a local address as denied per step, as execution refuses it; the installation's exemption holds in both", async () => {
+      const steps = [
+        { skill: 'http_call', input: { url: 'http://10.0.0.7/x' } },
+        { skill: 'http_call', input: { url: 'http://[::ffff:192.168.0.1]/x' } },
+        { skill: 'http_call', input: { url: 'http://localhost:1/x' } },
+        { skill: 'http_call', input: { url: `${slowBase}/slow/0` } },
+      ];
+      const simulated = await app.request('POST', '/v1/simulate', {
+        key: operator,
+        body: { agentId: 'a', budget, plan: { steps } },
+      });
+      expect(simulated.status).toBe(200);
+      expect(simulated.body.feasible).toBe(false);
+      expect(simulated.body.steps.map((step: { policy: { ruleId: string } }) => step.policy.ruleId)).toEqual([
+        'http.local_address',
+        'http.local_address',
+        'http.local_address',
+        'default.allow',
+      ]);
+      expect(simulated.body.reasons).toContainEqual(expect.stringContaining('LOCAL_URL_FORBIDDEN'));
+      for (const [index, step] of steps.entries()) {
+        const { run, events, decided } = await runOneStep(step);
+        expect(decided.data.ruleId).toBe(simulated.body.steps[index].policy.ruleId);
+        expect(run.status).toBe(index < 3 ? 'policy_denied' : 'succeeded');
+        // The skill was never called for a refused step: no attempt started.
+        const started = events.some((event) => event.type === 'SkillCallStarted');
+        expect(started).toBe(index === 3);
+      }
+      // The exemptions are the installation's: a tenant's policy cannot carry them.
+      await expect(
+        publishPolicy(
+          app.store,
+          'acme',
+          { version: 'open', rules: { httpLocalAllowHosts: ['10.0.0.7'] } },
+          'admin:x',
+        ),
+      ).rejects.toThrow(/installation/);
     });
 
     it('simulates approvals, cost and risks, keeping the earlier fields', async () => {

@@ -47,6 +47,40 @@ describe('evaluatePolicy', () => {
     expect(evaluatePolicy(policy({}), input({ attempt: 2 })).decisionId).not.toBe(a.decisionId);
   });
 
+  it('denies http_call to local addresses and names under every policy, unless the installation exempts the host', () => {
+    const http = (url: string) => input({ skill: 'http_call', httpHost: new URL(url).hostname });
+    for (const url of [
+      'http://127.0.0.1:8080/',
+      'http://10.1.2.3/',
+      'http://169.254.169.254/latest/meta-data/',
+      'http://[::1]/',
+      'http://[::ffff:192.168.0.1]/',
+      'http://[fe80::1]/',
+      'http://0x7f000001/',
+      'http://localhost/',
+      'http://api.localhost/',
+      'http://metadata.google.internal/',
+    ]) {
+      expect(evaluatePolicy(policy({}), http(url)), url).toMatchObject({
+        result: 'deny',
+        ruleId: 'http.local_address',
+        reason: expect.stringContaining('LOCAL_URL_FORBIDDEN'),
+      });
+    }
+    expect(evaluatePolicy(policy({}), http('https://example.com/')).result).toBe('allow');
+    expect(evaluatePolicy(policy({}), http('http://[::ffff:8.8.8.8]/')).result).toBe('allow');
+    const exempt = policy({ httpLocalAllowHosts: ['127.0.0.1', '[::1]'] });
+    expect(evaluatePolicy(exempt, http('http://127.0.0.1:9/')).result).toBe('allow');
+    expect(evaluatePolicy(exempt, http('http://[0:0:0:0:0:0:0:1]/')).result).toBe('allow');
+    // An exempt address does not open a name (nor another address) that means the same.
+    expect(evaluatePolicy(exempt, http('http://localhost/')).ruleId).toBe('http.local_address');
+    expect(evaluatePolicy(exempt, http('http://127.0.0.2/')).ruleId).toBe('http.local_address');
+    // A tenant's own host rule names itself first.
+    expect(evaluatePolicy(defaultPolicy, http('http://169.254.169.254/')).ruleId).toBe('http.hosts.deny');
+    // Other skills are not http calls.
+    expect(evaluatePolicy(policy({}), input({ httpHost: '127.0.0.1' })).result).toBe('allow');
+  });
+
   it('denies skills on the deny list or off the allow list', () => {
     expect(evaluatePolicy(policy({ denySkills: ['llm_invoke'] }), input())).toMatchObject({
       result: 'deny',

@@ -5,7 +5,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { submitGoal } from '../../commands/agent-commands.ts';
+import { deterministicUuid } from '../../domain/hashing.ts';
+import { computeChargeMicros, defaultPriceTable } from '../../domain/pricing.ts';
 import type { RecordedEvent } from '../../domain/store/envelope.ts';
+import type { EventStore } from '../../domain/store/event-store.ts';
+import { createSqlBudgetLedger } from '../../infra/executor/sql-budget-ledger.ts';
+import { createPlanners } from '../../infra/planners/index.ts';
+import { createDefaultSkillPort } from '../../infra/skills/index.ts';
 import { RunCertifier } from '../../replay/certify-runs.ts';
 import { ReplayFold } from '../../replay/replay-fold.ts';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
@@ -176,6 +183,41 @@ describe.each(stores)('agents and planned goals on %s', (store) => {
     const [, proposed] = await app.store.readStream(`goal-${posted.body.runId}`);
     expect(proposed!.data).toMatchObject({ planner: 'llm', version: 'llm-1' });
 
+    // The planner's call is charged like an llm_invoke: the stub's usage at the price table,
+    // reserved and settled on the run's ledger, spent by the run, counted in the costs.
+    const usage = { model: 'planner-model', inputTokens: 40, outputTokens: 20, cachedInputTokens: 0 };
+    const expected = computeChargeMicros(usage, defaultPriceTable);
+    expect(expected).toBeGreaterThan(0);
+    const charge = (proposed!.data as { charge: any }).charge;
+    expect(charge).toMatchObject({
+      runId: posted.body.runId,
+      usage,
+      computedMicros: expected,
+      chargedMicros: expected,
+    });
+    expect(charge.estimateMicros).toBeGreaterThan(0);
+    const day = charge.at.slice(0, 10);
+    const ledger = await app.store.readStream(`budget-acme-${day}:${posted.body.runId}`);
+    // Before the run's own steps reserve theirs on the same ledger.
+    expect(
+      ledger.slice(0, 2).map((e) => [e.type, (e.data as { reservationId: string }).reservationId]),
+    ).toEqual([
+      ['BudgetReserved', charge.reservationId],
+      ['BudgetSettled', charge.reservationId],
+    ]);
+    expect(ledger[1]!.data).toMatchObject({ actualMicros: expected });
+    const [submitted] = await app.store.readStream(`run-${posted.body.runId}`, { limit: 1 });
+    expect(submitted!.data).toMatchObject({ planningMicros: expected });
+    const detail = await app.request('GET', `/v1/runs/${posted.body.runId}`, { key });
+    expect(detail.body.costMicros).toBe(expected);
+    let planner: { chargedMicros: number; charges: number } | undefined;
+    for (let tries = 0; tries < 400 && !planner; tries++) {
+      const costs = await app.request('GET', '/v1/costs?group_by=skill', { key });
+      planner = costs.body.items.find((row: { skill: string }) => row.skill === 'planner');
+      if (!planner) await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(planner).toMatchObject({ charges: 1, chargedMicros: expected });
+
     const events: RecordedEvent[] = [];
     for (let after: any; ; ) {
       const page = await app.store.readAll({ ...(after ? { after } : {}), limit: 1000 });
@@ -194,6 +236,90 @@ describe.each(stores)('agents and planned goals on %s', (store) => {
     expect(report.results.map((r) => r.runId)).toContain(posted.body.runId);
     expect(local.completions()).toBe(before + 1);
   });
+  it('refuses a goal whose planning cannot fit its budget before asking the planner: nothing recorded', async () => {
+    const { agentId } = (
+      await register({ name: 'poor', allowedSkills: ['http_call'], defaultBudget: budget, planner: 'llm' })
+    ).body;
+    const before = local.completions();
+    const posted = await goal(
+      agentId,
+      { goal: 'get the price', budget: { maxCostMicros: 1 } },
+      { 'idempotency-key': 'poor-1' },
+    );
+    expect(posted.status).toBe(422);
+    expect(posted.body.error.code).toBe('BUDGET_EXCEEDED');
+    expect(local.completions()).toBe(before);
+    const runId = deterministicUuid('run', 'acme', 'poor-1');
+    expect(await typesOf(`goal-${runId}`)).toEqual([]);
+    expect(await typesOf(`run-${runId}`)).toEqual([]);
+  });
+
+  it('a goal retried after a crash between its proposal and its run converges on one run, planned once', async () => {
+    const { agentId } = (
+      await register({ name: 'crashy', allowedSkills: ['http_call'], defaultBudget: budget, planner: 'llm' })
+    ).body;
+    // The same commands the route calls, over a store that loses the run's submission once.
+    const crashing: EventStore = new Proxy(app.store, {
+      get(target, property, receiver) {
+        if (property !== 'append') return Reflect.get(target, property, receiver);
+        return (streamId: string, ...rest: unknown[]) => {
+          if (streamId.startsWith('run-')) return Promise.reject(new Error('the process died here'));
+          return (target.append as (...args: unknown[]) => unknown).call(target, streamId, ...rest);
+        };
+      },
+    });
+    const deps = {
+      store: crashing,
+      skills: createDefaultSkillPort({ allowHosts: ['127.0.0.1'] }),
+      clock: () => new Date(),
+      planners: createPlanners({ AOS_LLM_BASE_URL: base, AOS_PLANNER_MODEL: 'planner-model' }),
+      ledger: createSqlBudgetLedger(app.store),
+      dayLimitMicros: () => 100_000_000,
+      localAllowHosts: ['127.0.0.1'],
+    };
+    const operator = { tenantId: 'acme', actor: { role: 'operator' as const, id: 'crash-test' } };
+    const before = local.completions();
+    await expect(submitGoal(deps, operator, agentId, { goal: 'get the price' }, 'crash-1')).rejects.toThrow(
+      'the process died here',
+    );
+    expect(local.completions()).toBe(before + 1);
+
+    const retried = await goal(agentId, { goal: 'get the price' }, { 'idempotency-key': 'crash-1' });
+    expect(retried.status).toBe(202);
+    const { runId } = retried.body;
+    expect(await typesOf(`goal-${runId}`)).toEqual(['PlanRequested', 'PlanProposed', 'PlanAccepted']);
+    expect(local.completions()).toBe(before + 1);
+    const again = await goal(agentId, { goal: 'get the price' }, { 'idempotency-key': 'crash-1' });
+    expect(again.status).toBe(200);
+    expect(again.body.runId).toBe(runId);
+    expect(await typesOf(`goal-${runId}`)).toHaveLength(3);
+    expect((await typesOf(`run-${runId}`)).filter((type) => type === 'RunSubmitted')).toHaveLength(1);
+    expect((await waitForRun(app, key, runId, ['succeeded', 'failed'])).status).toBe('succeeded');
+  });
+
+  it('POST /v1/agents retried with the same body and key answers the original; another body under that key is a 409', async () => {
+    const body = { name: 'twice', allowedSkills: ['llm_invoke'], defaultBudget: budget };
+    const headers = { 'idempotency-key': 'agent-twice' };
+    const first = await app.request('POST', '/v1/agents', { key, body, headers });
+    expect(first.status).toBe(201);
+    const retried = await app.request('POST', '/v1/agents', { key, body, headers });
+    expect(retried.status).toBe(200);
+    expect(retried.body).toEqual(first.body);
+    const changed = await app.request('POST', '/v1/agents', {
+      key,
+      body: { ...body, allowedSkills: ['http_call'] },
+      headers,
+    });
+    expect(changed.status).toBe(409);
+    expect(await typesOf(`agent-acme-${first.body.agentId}`)).toEqual(['AgentRegistered']);
+    let read = { status: 0, body: null as any };
+    for (let tries = 0; tries < 400 && read.status !== 200; tries++) {
+      read = await app.request('GET', `/v1/agents/${first.body.agentId}`, { key });
+      if (read.status !== 200) await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(read.body.allowedSkills).toEqual(['llm_invoke']);
+  });
+
   it('serves the older SDK: POST /agents, its goals and runs, POST and GET /api/v1/runs', async () => {
     const created = await app.request('POST', '/agents', { key, body: { name: 'sdk-agent' } });
     expect(created.status).toBe(201);

@@ -59,6 +59,12 @@ for (const storeName of stores) {
         (r) => r.body.sample_count === 3,
         'divergence projected',
       );
+      // The status history is a projection of its own: it may still be behind the runs'.
+      await eventually(
+        () => app.request('GET', `/v1/status-history?entity_id=${runIds[1]}`, { key }),
+        (r) => r.body.items?.at(-1)?.new_status === 'succeeded',
+        'status history projected',
+      );
     });
     afterAll(() => app.stop());
 

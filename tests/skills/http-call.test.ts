@@ -294,13 +294,13 @@ describe('http_call address guard', () => {
     expect(server.requests.length).toBe(before);
   });
 
-  it('refuses localhost at connect time even when 127.0.0.1 is allow-listed', async () => {
+  it('refuses localhost, a local name, before looking it up, even when 127.0.0.1 is allow-listed', async () => {
     const before = server.requests.length;
     const outcome = await port.invoke(
       skillCall('http_call', { url: `http://localhost:${server.port}/json` }),
     );
     expect(outcome).toMatchObject({ ok: false, errorCode: 'LOCAL_URL_FORBIDDEN' });
-    expect(!outcome.ok && outcome.message).toMatch(/resolves to loopback address/);
+    expect(!outcome.ok && outcome.message).toMatch(/local name/);
     expect(server.requests.length).toBe(before);
   });
 

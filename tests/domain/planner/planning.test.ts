@@ -75,7 +75,7 @@ describe('goal decider', () => {
     type: 'RecordPlanning',
     request: { runId: 'r1', agentId: 'a1', goal: 'hello', planner: 'rules', at: '2026-01-01T00:00:00.000Z' },
     proposal: { planner: 'rules', version: 'rules-1', promptHash: 'a'.repeat(64), rawOutput: '{}' },
-    verdict: { violations: [{ path: 'plan', message: 'no' }] },
+    violations: [{ path: 'plan', message: 'no' }],
   };
 
   it('records request, proposal and rejection', () => {
@@ -85,18 +85,31 @@ describe('goal decider', () => {
       .thenMatches([{ type: 'PlanRequested' }, { type: 'PlanProposed' }, { type: 'PlanRejected' }]);
   });
 
-  it('records an accepted plan', () => {
+  it('records an acceptable proposal without a verdict, and accepts it once its run exists', () => {
     const plan = {
       steps: [{ skill: 'llm_invoke', input: { model: 'stub', prompt: 'hi' }, onFailure: 'fail' as const }],
     };
+    const { violations: _, ...acceptable } = command;
     deciderSpec(goalDecider)
       .given([])
-      .when({ ...command, verdict: { plan } })
-      .thenMatches([
-        { type: 'PlanRequested' },
-        { type: 'PlanProposed' },
-        { type: 'PlanAccepted', data: { plan } },
-      ]);
+      .when(acceptable)
+      .thenMatches([{ type: 'PlanRequested' }, { type: 'PlanProposed' }]);
+    const proposed = [
+      { type: 'PlanRequested' as const, data: command.request },
+      { type: 'PlanProposed' as const, data: command.proposal },
+    ];
+    deciderSpec(goalDecider)
+      .given(proposed)
+      .when({ type: 'AcceptPlan', plan })
+      .thenMatches([{ type: 'PlanAccepted', data: { plan } }]);
+    deciderSpec(goalDecider)
+      .given([...proposed, { type: 'PlanAccepted', data: { plan } }])
+      .when({ type: 'AcceptPlan', plan })
+      .thenMatches([]);
+    deciderSpec(goalDecider)
+      .given([...proposed, { type: 'PlanRejected', data: { violations: [{ path: 'plan', message: 'no' }] } }])
+      .when({ type: 'AcceptPlan', plan })
+      .thenThrows('CONFLICT');
   });
 
   it('plans a goal once', () => {
