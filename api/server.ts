@@ -27,6 +27,7 @@ import { legacySdkRoutes } from './routes/legacy-sdk.ts';
 import { type ProjectionRoutesOptions, projectionRoutes } from './routes/projections.ts';
 import { queryRoutes } from './routes/queries.ts';
 import { runRoutes } from './routes/runs.ts';
+import { runtimeQueryRoutes } from './routes/runtime-queries.ts';
 import { skillRoutes } from './routes/skills.ts';
 import { whoamiRoutes } from './routes/whoami.ts';
 import { slowBodyGuard } from './slow-body-guard.ts';
@@ -148,6 +149,7 @@ export async function buildServer({
     },
   };
   await app.register(skillRoutes, skillOptions);
+  await app.register(runtimeQueryRoutes, skillOptions);
   await app.register(legacySdkRoutes, skillOptions);
   if (projections) await app.register(projectionRoutes, { sql: readModels, ...projections });
   if (signing) await app.register(exportRoutes, { store, signing, clock: commands.clock });

@@ -7,6 +7,7 @@ import * as legacySdk from './legacy-sdk.ts';
 import * as ops from './ops.ts';
 import * as queries from './queries.ts';
 import * as runs from './runs.ts';
+import * as runtimeQueries from './runtime-queries.ts';
 import * as skills from './skills.ts';
 
 export const routes = {
@@ -42,11 +43,14 @@ export const routes = {
   listSkills: skills.listSkills,
   getSkill: skills.getSkill,
   capabilities: skills.capabilities,
+  runtimeQuery: runtimeQueries.runtimeQuery,
+  runtimeQueryGet: runtimeQueries.runtimeQueryGet,
   legacySdkSimulate: legacySdk.legacySimulate,
   legacySdkSkills: legacySdk.legacySkills,
   legacySdkSkill: legacySdk.legacySkill,
   legacySdkCapabilities: legacySdk.legacyCapabilities,
   legacySdkResourceContract: legacySdk.legacyResourceContract,
+  legacySdkQuery: legacySdk.legacyQuery,
   registerAgent: agents.registerAgent,
   listAgents: agents.listAgents,
   getAgent: agents.getAgent,

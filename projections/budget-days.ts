@@ -9,7 +9,7 @@ import {
   isLedgerStream,
   ledgerDayId,
 } from '../domain/budget/ledger.ts';
-import { budgetEventSchemas, type BudgetEvent } from '../domain/events/budget-events.ts';
+import { type BudgetEvent, budgetEventSchemas } from '../domain/events/budget-events.ts';
 import type { Projection } from './projection.ts';
 
 export interface BudgetDay extends DayTotals {

@@ -4,7 +4,7 @@
 // decider; the figures are read from their own events.
 import { describe, expect, it } from 'vitest';
 import { runLedgerStreamId } from '../../domain/budget/ledger.ts';
-import type { RunEvent } from '../../domain/events/run-events.ts';
+import type { RunEvent, RunEventData, RunEventType } from '../../domain/events/run-events.ts';
 import { canonicalHash } from '../../domain/hashing.ts';
 import { attemptsProjection } from '../../projections/attempts.ts';
 import { budgetDaysProjection } from '../../projections/budget-days.ts';
@@ -33,8 +33,8 @@ const retried = history(
   start(60_004, 'res-3', 0),
   succeed(60_005, 1),
 );
-const of = <T extends RunEvent['type']>(events: RunEvent[], type: T) =>
-  events.filter((e): e is Extract<RunEvent, { type: T }> => e.type === type).map((e) => e.data);
+const of = <T extends RunEventType>(events: RunEvent[], type: T): RunEventData<T>[] =>
+  events.filter((e) => e.type === type).map((e) => e.data as RunEventData<T>);
 
 const metadataStep = { skill: 'http_call', input: { method: 'GET', url: 'http://169.254.169.254/latest' } };
 const denied = history(submit({ runId: 'run-2', plan: { steps: [metadataStep] } }), evaluate(1));
