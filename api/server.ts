@@ -26,6 +26,7 @@ import { legacyAgentRoutes } from './routes/legacy-agents.ts';
 import { legacySdkRoutes } from './routes/legacy-sdk.ts';
 import { type ProjectionRoutesOptions, projectionRoutes } from './routes/projections.ts';
 import { queryRoutes } from './routes/queries.ts';
+import { referenceDataRoutes } from './routes/reference-data.ts';
 import { runRoutes } from './routes/runs.ts';
 import { runtimeQueryRoutes } from './routes/runtime-queries.ts';
 import { skillRoutes } from './routes/skills.ts';
@@ -133,6 +134,7 @@ export async function buildServer({
   await app.register(keyRoutes, { keys });
   await app.register(whoamiRoutes);
   await app.register(runRoutes, commands);
+  await app.register(referenceDataRoutes, commands);
   await app.register(queryRoutes, {
     sql: readModels,
     clock: commands.clock,

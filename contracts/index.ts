@@ -6,6 +6,7 @@ import * as legacyAgents from './legacy-agents.ts';
 import * as legacySdk from './legacy-sdk.ts';
 import * as ops from './ops.ts';
 import * as queries from './queries.ts';
+import * as referenceData from './reference-data.ts';
 import * as runs from './runs.ts';
 import * as runtimeQueries from './runtime-queries.ts';
 import * as skills from './skills.ts';
@@ -22,6 +23,12 @@ export const routes = {
   revokeKey: admin.revokeKey,
   listProjections: admin.listProjections,
   rebuildProjection: admin.rebuildProjection,
+  setPolicy: referenceData.setPolicy,
+  getPolicy: referenceData.getPolicy,
+  policyHistory: referenceData.policyHistory,
+  setPriceTable: referenceData.setPriceTable,
+  getPriceTable: referenceData.getPriceTable,
+  priceTableHistory: referenceData.priceTableHistory,
   submitRun: runs.submitRun,
   simulateRun: runs.simulateRun,
   getRun: runs.getRun,

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutor } from '../../commands/executor.ts';
-import { publishPolicy } from '../../commands/reference-data.ts';
+import { setPolicy } from '../../commands/reference-data.ts';
 import type { SkillCall, SkillPort } from '../../commands/skill-port.ts';
 import { defaultPolicy } from '../../domain/policy.ts';
 import { StoreUnavailableError } from '../../domain/store/store-errors.ts';
@@ -141,11 +141,11 @@ describe.runIf(await postgresReachable())('run lifecycle paths on PostgreSQL', (
 
   it('expires an approval nobody decided, failing its step with TIMEOUT', async () => {
     // A tenant whose policy gives approvers 300 ms.
-    await publishPolicy(
+    await setPolicy(
       app.store,
       'hasty',
       { version: 'hasty-1', rules: { ...defaultPolicy.rules, approvalTimeoutMs: 300 } },
-      'test',
+      { id: 'test', role: 'admin' },
     );
     const hasty = await app.keyFor('hasty', 'operator');
     const submitted = await app.request('POST', '/v1/runs', {
