@@ -6,6 +6,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalHash } from '../../domain/hashing.ts';
+import type { RecordedEvent } from '../../domain/store/envelope.ts';
+import { ReplayFold } from '../../replay/replay-fold.ts';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 import { postgresReachable } from '../support/postgres.ts';
 
@@ -247,6 +249,52 @@ describe.each(stores)('runtime queries on %s', (store) => {
     expect(legacy.status).toBe(404);
     const theirs = await ask({ type: 'what_did_i_try_already', agentId: 'scout' }, otherKey);
     expect(theirs.body.result).toEqual({ attempts: [], count: 0 });
+  });
+
+  it('replay folds the same rows the live runner wrote', async () => {
+    const events: RecordedEvent[] = [];
+    for (let after: string | undefined; ; ) {
+      const page = await app.store.readAll({ ...(after ? { after } : {}), limit: 1000 });
+      events.push(...page.events);
+      if (page.events.length === 0) break;
+      after = page.checkpoint;
+    }
+    const fold = new ReplayFold();
+    for (const event of events) fold.add(event);
+    const replayed = fold.readModels();
+    // Live rows as JSON would carry them: instants as ISO strings, bigints as numbers.
+    const asJson = (row: Record<string, unknown>) =>
+      Object.fromEntries(
+        Object.entries(row).map(([column, value]) => [
+          column,
+          value instanceof Date
+            ? value.toISOString()
+            : column.endsWith('_micros') && value !== null
+              ? Number(value)
+              : value,
+        ]),
+      );
+    for (const [name, table, order] of [
+      ['attempts', 'rm_attempts', 'run_id, step_index, attempt, compensation'],
+      ['run_context', 'rm_run_context', 'run_id'],
+    ] as const) {
+      const live = (await app.store.client.query(`SELECT * FROM ${table} ORDER BY ${order}`)).map(asJson);
+      const sorted = [...replayed[name]].sort((a, b) =>
+        JSON.stringify([a.run_id, a.step_index, a.attempt, a.compensation]) <
+        JSON.stringify([b.run_id, b.step_index, b.attempt, b.compensation])
+          ? -1
+          : 1,
+      );
+      expect(live.length).toBeGreaterThan(0);
+      expect(live, name).toEqual(sorted);
+    }
+    const [day] = await app.store.client.query<{ reserved_micros: string; settled_micros: string }>(
+      "SELECT * FROM rm_budget_days WHERE tenant_id = 'acme'",
+    );
+    expect(replayed.budget_days.find((row) => row.tenant_id === 'acme')).toMatchObject({
+      reserved_micros: Number(day!.reserved_micros),
+      settled_micros: Number(day!.settled_micros),
+    });
   });
 
   it('refuses a question without what it needs, naming the field', async () => {
