@@ -1,6 +1,6 @@
 // Which skills a goal's words point at (the `skills_available_for_goal` query): a deterministic
 // match of the goal's words against each skill's name, description and tags. Rules
-// (docs/planner.md): words are runs of letters and digits, lower-cased; words of fewer than
+// (docs/runtime-queries.md): words are runs of letters and digits, lower-cased; words of fewer than
 // three letters and common English words are dropped; a word is reduced to a stem by taking
 // "ise"/"ize" as one spelling and dropping one ending of "ing", "ed", "es", "s" or "e" when at
 // least three letters remain. A skill scores one point per distinct goal stem found among its
