@@ -6,7 +6,7 @@ import type { RunEventData } from '../domain/events/run-events.ts';
 import { canonicalHash } from '../domain/hashing.ts';
 import { normalizedSteps } from '../domain/plan/graph.ts';
 import type { ProjectedEvent, Projection, RowValues } from './projection.ts';
-import { runKeyOf } from './run-steps.ts';
+import { attemptKeyOf, runKeyOf } from './run-steps.ts';
 
 interface PlannedCall {
   skill: string;
@@ -22,14 +22,11 @@ interface PlannedStep extends PlannedCall {
 export interface RunAttempts {
   agentId: string;
   steps: PlannedStep[];
-  /** Attempts started and not yet ended, by attemptKey: the row written when each ends. */
+  /** Attempts started and not yet ended, by attemptKeyOf: the row written when each ends. */
   open: Record<string, RowValues>;
 }
 
 type Outcome = 'running' | 'succeeded' | 'failed' | 'denied' | 'refused';
-
-const attemptKey = (stepIndex: number, attempt: number, compensation: boolean) =>
-  `${stepIndex}:${attempt}${compensation ? ':c' : ''}`;
 
 function plannedSteps(plan: RunEventData<'RunSubmitted'>['plan']): PlannedStep[] {
   return normalizedSteps(plan.steps).map((step) => ({
@@ -169,7 +166,7 @@ export const attemptsProjection: Projection<RunAttempts | null> = {
           ...(data.inputHash ? { input_hash: data.inputHash } : {}),
           started_at: data.at,
         });
-        const key = attemptKey(at.stepIndex, at.attempt, at.compensation);
+        const key = attemptKeyOf(at);
         return { state: { ...state, open: { ...state.open, [key]: change.values } }, changes: [change] };
       }
       default: {
@@ -180,7 +177,7 @@ export const attemptsProjection: Projection<RunAttempts | null> = {
           attempt: data.attempt,
           compensation: data.compensation === true,
         };
-        const key = attemptKey(at.stepIndex, at.attempt, at.compensation);
+        const key = attemptKeyOf(at);
         const { [key]: started, ...open } = state.open;
         const failure =
           event.type === 'SkillCallFailed'

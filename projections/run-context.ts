@@ -6,7 +6,7 @@ import { normalizedSteps } from '../domain/plan/graph.ts';
 import { type RunStatus, statusAfter } from '../domain/run/status.ts';
 import type { ProjectedEvent, Projection } from './projection.ts';
 import { shownValue } from './run-detail.ts';
-import { runKeyOf } from './run-steps.ts';
+import { attemptKeyOf, runKeyOf } from './run-steps.ts';
 
 export interface LastStepOutcome {
   stepIndex: number;
@@ -32,9 +32,6 @@ export interface RunContext {
   lastStep: LastStepOutcome | null;
   updatedAt: string;
 }
-
-const attemptKey = (data: { stepIndex: number; attempt: number; compensation?: true }) =>
-  `${data.stepIndex}:${data.attempt}${data.compensation ? ':c' : ''}`;
 
 function lastStepOf(state: RunContext, event: ProjectedEvent): LastStepOutcome | null {
   const data = event.data as {
@@ -77,11 +74,11 @@ function evolve(state: RunContext, event: ProjectedEvent): RunContext {
   switch (event.type) {
     case 'SkillCallStarted': {
       const data = event.data as RunEventData<'SkillCallStarted'>;
-      return { ...next, inFlight: { ...state.inFlight, [attemptKey(data)]: data.reservedMicros } };
+      return { ...next, inFlight: { ...state.inFlight, [attemptKeyOf(data)]: data.reservedMicros } };
     }
     case 'SkillCallSucceeded':
     case 'SkillCallFailed': {
-      const { [attemptKey(event.data as RunEventData<'SkillCallFailed'>)]: _ended, ...inFlight } =
+      const { [attemptKeyOf(event.data as RunEventData<'SkillCallFailed'>)]: _ended, ...inFlight } =
         state.inFlight;
       return { ...next, inFlight };
     }
