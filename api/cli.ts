@@ -10,6 +10,7 @@ import { kafkaCommands } from './cli/kafka.ts';
 import { keysCommand } from './cli/keys.ts';
 import { migrateCommand } from './cli/migrate.ts';
 import { rebuildCommand } from './cli/rebuild.ts';
+import { referenceDataCommands } from './cli/reference-data.ts';
 import { replayCommand } from './cli/replay.ts';
 import { runsCommand } from './cli/runs.ts';
 import { cliMessage } from './cli/server-client.ts';
@@ -50,6 +51,7 @@ verifyCommand(program);
 replayCommand(program);
 divergenceCommand(program);
 keysCommand(program);
+referenceDataCommands(program);
 kafkaCommands(program, configOrExit);
 estimatorsCommand(program);
 

@@ -27,7 +27,9 @@ import { legacyAgentRoutes } from './routes/legacy-agents.ts';
 import { legacySdkRoutes } from './routes/legacy-sdk.ts';
 import { type ProjectionRoutesOptions, projectionRoutes } from './routes/projections.ts';
 import { queryRoutes } from './routes/queries.ts';
+import { referenceDataRoutes } from './routes/reference-data.ts';
 import { runRoutes } from './routes/runs.ts';
+import { runtimeQueryRoutes } from './routes/runtime-queries.ts';
 import { skillRoutes } from './routes/skills.ts';
 import { whoamiRoutes } from './routes/whoami.ts';
 import { slowBodyGuard } from './slow-body-guard.ts';
@@ -136,6 +138,7 @@ export async function buildServer({
   await app.register(keyRoutes, { keys });
   await app.register(whoamiRoutes);
   await app.register(runRoutes, commands);
+  await app.register(referenceDataRoutes, commands);
   await app.register(queryRoutes, {
     sql: readModels,
     clock: commands.clock,
@@ -152,6 +155,7 @@ export async function buildServer({
     },
   };
   await app.register(skillRoutes, skillOptions);
+  await app.register(runtimeQueryRoutes, skillOptions);
   await app.register(legacySdkRoutes, skillOptions);
   if (projections) await app.register(projectionRoutes, { sql: readModels, ...projections });
   if (signing) await app.register(exportRoutes, { store, signing, clock: commands.clock });

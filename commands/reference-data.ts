@@ -1,10 +1,11 @@
 // Price tables (stream `pricing`) and tenant policies (stream `policy-<tenantId>`) are
 // events too, so every charge and decision names the exact version it used. Until a
-// tenant publishes a policy, the default one is in force.
-
+// tenant publishes a policy, the default one is in force. Putting a version in force is a
+// command (domain/reference-data.ts decides it): PUT /v1/policy, PUT /v1/admin/price-tables,
+// `aos policy set`, `aos prices set`.
+import { randomUUID } from 'node:crypto';
+import type { Actor } from '../domain/actor.ts';
 import { DomainError } from '../domain/domain-error.ts';
-import { validateNewEvent } from '../domain/events/catalog.ts';
-import { deterministicUuid } from '../domain/hashing.ts';
 import { defaultPolicy, type HashedPolicy, type Policy, withPolicyHash } from '../domain/policy.ts';
 import {
   defaultPriceTable,
@@ -12,10 +13,14 @@ import {
   type PriceTable,
   withPriceTableHash,
 } from '../domain/pricing.ts';
+import { type ReferenceEvent, referenceDecider } from '../domain/reference-data.ts';
+import type { RecordedEvent } from '../domain/store/envelope.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
+import { handleCommand, readWholeStream } from './handle-command.ts';
 
 export const PRICING_STREAM = 'pricing';
 export const policyStreamId = (tenantId: string) => `policy-${tenantId}`;
+const PRICING_TENANT = 'system';
 
 async function latest(store: EventStore, streamId: string) {
   const [event] = await store.readStream(streamId, { direction: 'backward', limit: 1 });
@@ -55,47 +60,72 @@ export async function policyInForce(
   });
 }
 
-/** Adopts a price table; adopting the same table (by hash) again changes nothing. */
-export async function adoptPriceTable(store: EventStore, table: PriceTable, now: Date, actor: string) {
-  const hashed = withPriceTableHash(table);
-  const event = validateNewEvent({
-    type: 'PriceTableAdopted',
-    data: { ...hashed, effectiveFrom: now.toISOString() },
-  });
-  const current = await latest(store, PRICING_STREAM);
-  if (current && (current.data as HashedPriceTable).hash === hashed.hash) return hashed;
-  await store.append(
-    PRICING_STREAM,
-    [
-      {
-        eventId: deterministicUuid('price-table', hashed.hash, current?.streamPosition ?? -1),
-        ...event,
-        metadata: { tenantId: 'system', actor },
-      },
-    ],
-    { expectedVersion: current ? current.streamPosition : 'no_stream' },
-  );
-  return hashed;
+/** One version as it was put in force: when, by whom, where in its stream. */
+export interface InForce<T> {
+  value: T;
+  position: number;
+  recordedAt: string;
+  actor: string | null;
 }
 
-/** The default price table is recorded on first start, so charges can name it by hash. */
-export async function ensurePriceTable(store: EventStore, now: Date): Promise<HashedPriceTable> {
-  const current = await latest(store, PRICING_STREAM);
-  if (current) return currentPriceTable(store);
-  try {
-    return await adoptPriceTable(store, defaultPriceTable, now, 'system:bootstrap');
-  } catch {
-    // Another process adopted it first.
-    return currentPriceTable(store);
-  }
+const inForceOf = <T>(event: RecordedEvent, value: T): InForce<T> => ({
+  value,
+  position: event.streamPosition,
+  recordedAt: event.recordedAt,
+  actor: event.metadata.actor ?? null,
+});
+
+const policyOf = (event: RecordedEvent) => {
+  const { version, hash, rules } = event.data as HashedPolicy;
+  return inForceOf<HashedPolicy>(event, { version, hash, rules });
+};
+const priceTableOf = (event: RecordedEvent) => {
+  const { version, hash, models } = event.data as HashedPriceTable;
+  return inForceOf<HashedPriceTable>(event, { version, hash, models });
+};
+
+/** Every version of the tenant's policy, oldest first (empty: the default has always been in force). */
+export async function policyHistory(store: EventStore, tenantId: string): Promise<InForce<HashedPolicy>[]> {
+  return (await readWholeStream(store, policyStreamId(tenantId))).map(policyOf);
 }
 
-export async function publishPolicy(
+/** Every price table adopted, oldest first (the first is the default, recorded at first start). */
+export async function priceTableHistory(store: EventStore): Promise<InForce<HashedPriceTable>[]> {
+  return (await readWholeStream(store, PRICING_STREAM)).map(priceTableOf);
+}
+
+/** The version now in force, or null when nothing was recorded yet. */
+export async function policyVersionInForce(store: EventStore, tenantId: string) {
+  const event = await latest(store, policyStreamId(tenantId));
+  return event ? policyOf(event) : null;
+}
+
+export async function priceTableInForce(store: EventStore) {
+  const event = await latest(store, PRICING_STREAM);
+  return event ? priceTableOf(event) : null;
+}
+
+/** Puts a version in force; `changed` is false when it already was. */
+async function putInForce(
   store: EventStore,
-  tenantId: string,
-  policy: Policy,
-  actor: string,
-): Promise<HashedPolicy> {
+  streamId: string,
+  event: ReferenceEvent,
+  metadata: { tenantId: string; actor: string },
+): Promise<{ changed: boolean; event: RecordedEvent }> {
+  const handled = await handleCommand(
+    store,
+    streamId,
+    referenceDecider,
+    { type: 'PutInForce', event },
+    // Not derived from the content: putting an earlier version back in force is a new command.
+    { commandId: `put-in-force:${randomUUID()}`, metadata },
+  );
+  return { changed: handled.events.length > 0, event: (await latest(store, streamId))! };
+}
+
+const actorName = (actor: Actor) => `${actor.role}:${actor.id}`;
+
+export async function setPolicy(store: EventStore, tenantId: string, policy: Policy, actor: Actor) {
   if (policy.rules.httpLocalAllowHosts !== undefined) {
     throw new DomainError(
       'INVALID_INPUT',
@@ -104,18 +134,30 @@ export async function publishPolicy(
     );
   }
   const hashed = withPolicyHash(policy);
-  const current = await latest(store, policyStreamId(tenantId));
-  const event = validateNewEvent({ type: 'PolicyPublished', data: hashed });
-  await store.append(
+  const put = await putInForce(
+    store,
     policyStreamId(tenantId),
-    [
-      {
-        eventId: deterministicUuid('policy', tenantId, hashed.hash, current?.streamPosition ?? -1),
-        ...event,
-        metadata: { tenantId, actor },
-      },
-    ],
-    { expectedVersion: current ? current.streamPosition : 'no_stream' },
+    { type: 'PolicyPublished', data: hashed },
+    { tenantId, actor: actorName(actor) },
   );
-  return hashed;
+  return { changed: put.changed, policy: policyOf(put.event) };
+}
+
+export async function setPriceTable(store: EventStore, table: PriceTable, now: Date, actor: Actor) {
+  const put = await putInForce(
+    store,
+    PRICING_STREAM,
+    { type: 'PriceTableAdopted', data: { ...withPriceTableHash(table), effectiveFrom: now.toISOString() } },
+    { tenantId: PRICING_TENANT, actor: actorName(actor) },
+  );
+  return { changed: put.changed, priceTable: priceTableOf(put.event) };
+}
+
+/** The default price table is recorded on first start, so charges can name it by hash. */
+export async function ensurePriceTable(store: EventStore, now: Date): Promise<HashedPriceTable> {
+  if (!(await latest(store, PRICING_STREAM))) {
+    // Another process starting at once may adopt it first: the decider then changes nothing.
+    await setPriceTable(store, defaultPriceTable, now, { id: 'bootstrap', role: 'system' });
+  }
+  return currentPriceTable(store);
 }

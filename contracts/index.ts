@@ -6,7 +6,9 @@ import * as legacyAgents from './legacy-agents.ts';
 import * as legacySdk from './legacy-sdk.ts';
 import * as ops from './ops.ts';
 import * as queries from './queries.ts';
+import * as referenceData from './reference-data.ts';
 import * as runs from './runs.ts';
+import * as runtimeQueries from './runtime-queries.ts';
 import * as skills from './skills.ts';
 
 export const routes = {
@@ -21,6 +23,12 @@ export const routes = {
   revokeKey: admin.revokeKey,
   listProjections: admin.listProjections,
   rebuildProjection: admin.rebuildProjection,
+  setPolicy: referenceData.setPolicy,
+  getPolicy: referenceData.getPolicy,
+  policyHistory: referenceData.policyHistory,
+  setPriceTable: referenceData.setPriceTable,
+  getPriceTable: referenceData.getPriceTable,
+  priceTableHistory: referenceData.priceTableHistory,
   submitRun: runs.submitRun,
   simulateRun: runs.simulateRun,
   getRun: runs.getRun,
@@ -42,11 +50,14 @@ export const routes = {
   listSkills: skills.listSkills,
   getSkill: skills.getSkill,
   capabilities: skills.capabilities,
+  runtimeQuery: runtimeQueries.runtimeQuery,
+  runtimeQueryGet: runtimeQueries.runtimeQueryGet,
   legacySdkSimulate: legacySdk.legacySimulate,
   legacySdkSkills: legacySdk.legacySkills,
   legacySdkSkill: legacySdk.legacySkill,
   legacySdkCapabilities: legacySdk.legacyCapabilities,
   legacySdkResourceContract: legacySdk.legacyResourceContract,
+  legacySdkQuery: legacySdk.legacyQuery,
   registerAgent: agents.registerAgent,
   listAgents: agents.listAgents,
   getAgent: agents.getAgent,

@@ -112,3 +112,87 @@ export const legacyResourceContract = olderSdkRoute({
   },
   errors: [404],
 });
+
+export const legacyQueryTypes = [
+  'remaining_budget_cents',
+  'what_did_i_try_already',
+  'allowed_skills',
+  'last_step_outcome',
+  'skills_available_for_goal',
+] as const;
+
+export const legacyQuery = olderSdkRoute({
+  method: 'POST',
+  url: '/api/v1/runtime/query',
+  summary: 'ask the runtime (adapter over POST /v1/runtime/query; money in cents)',
+  permission: 'read',
+  body: z.strictObject({
+    query_type: z.enum(legacyQueryTypes),
+    /** `goal` (skills_available_for_goal) and `limit` (what_did_i_try_already) are read; others ignored. */
+    params: z.record(z.string(), z.unknown()).optional(),
+    agent_id: z.string().min(1).max(256).optional(),
+    run_id: z.string().min(1).max(256).optional(),
+    /** Accepted for the older clients, ignored: the tenant is the API key's. */
+    tenant_id: z.string().max(256).optional(),
+  }),
+  response: {
+    200: z.object({
+      query_type: z.enum(legacyQueryTypes),
+      result: z.union([
+        z.object({
+          remaining_budget_cents: z.int().describe('the tighter of the run and the tenant day'),
+          run: z
+            .object({
+              budget_cents: z.int(),
+              spent_cents: z.int(),
+              in_flight_cents: z.int(),
+              remaining_cents: z.int(),
+            })
+            .nullable(),
+          tenant_day: z.object({
+            day: z.string(),
+            limit_cents: z.int(),
+            spent_cents: z.int(),
+            reserved_cents: z.int(),
+            remaining_cents: z.int(),
+          }),
+        }),
+        z.object({
+          attempts: z.array(
+            z.object({
+              run_id: z.string(),
+              step_id: z.string(),
+              attempt: z.int(),
+              skill: z.string(),
+              input_hash: z.string().nullable(),
+              outcome: z.string(),
+              error_code: z.string().nullable().describe("the older AOS's code name (ERR_…)"),
+              category: z.string().nullable(),
+              at: z.string(),
+            }),
+          ),
+          count: z.int(),
+        }),
+        z.object({ skills: z.array(z.string()), requires_approval: z.array(z.string()) }),
+        z.object({
+          run_id: z.string().nullable(),
+          step: z
+            .object({
+              step_id: z.string(),
+              skill: z.string(),
+              success: z.boolean(),
+              error: z.object({ code: z.string(), message: z.string() }).optional(),
+              at: z.string(),
+            })
+            .nullable(),
+        }),
+        z.object({
+          skills: z.array(
+            z.object({ id: z.string(), name: z.string(), score: z.int(), matched: z.array(z.string()) }),
+          ),
+        }),
+      ]),
+    }),
+  },
+  errors: [404],
+});

@@ -12,7 +12,7 @@ export interface ContentResponse {
 }
 
 export interface RouteContract {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   summary: string;
   tags: readonly string[];

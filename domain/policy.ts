@@ -30,8 +30,12 @@ export const policyRulesSchema = z.strictObject({
   /** Calls of skills marked side-effecting wait for a human (admin/operator) approval. */
   requireApprovalForSideEffecting: z.boolean().optional(),
   requireApprovalSkills: z.array(z.string().min(1)).optional(),
-  /** How long an approval request stays open; 24 hours unless set. */
-  approvalTimeoutMs: z.int().positive().optional(),
+  /**
+   * How long an approval request stays open; 24 hours unless set. (`min(1)`, not `positive()`:
+   * the same for an integer, documented as `minimum: 1` rather than OpenAPI 3.0's boolean
+   * `exclusiveMinimum`, which JSON Schema validators of the answers read as an error.)
+   */
+  approvalTimeoutMs: z.int().min(1).optional(),
   /**
    * A plan whose (v2) estimate is infeasible — over its budget or above the risk limit — is
    * refused at submission (the default), or with `flag` accepted and flagged in RunEstimated.

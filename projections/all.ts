@@ -1,10 +1,13 @@
 // Every projection, in the order the runner and replay apply them.
 import { agentsProjection } from './agents.ts';
+import { attemptsProjection } from './attempts.ts';
+import { budgetDaysProjection } from './budget-days.ts';
 import { costsProjection } from './costs.ts';
 import { divergenceSamplesProjection } from './divergence-samples.ts';
 import { failuresProjection } from './failures.ts';
 import { policyDecisionsProjection } from './policy-decisions.ts';
 import type { AnyProjection } from './projection.ts';
+import { runContextProjection } from './run-context.ts';
 import { runsProjection } from './runs.ts';
 import { statusHistoryProjection } from './status-history.ts';
 
@@ -16,4 +19,7 @@ export const allProjections: readonly AnyProjection[] = [
   policyDecisionsProjection,
   divergenceSamplesProjection,
   agentsProjection,
+  attemptsProjection,
+  runContextProjection,
+  budgetDaysProjection,
 ];

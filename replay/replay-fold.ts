@@ -13,6 +13,9 @@ export const readModelTables = {
   costs: 'rm_costs',
   policy_decisions: 'rm_policy_decisions',
   failures: 'rm_failures',
+  attempts: 'rm_attempts',
+  run_context: 'rm_run_context',
+  budget_days: 'rm_budget_days',
 } as const;
 export type ReadModelName = keyof typeof readModelTables;
 export const readModelNames = Object.keys(readModelTables) as ReadModelName[];

@@ -2,22 +2,33 @@
 // never a list of roles, so the table below is the one place where roles get their meaning.
 import type { ActorRole } from '../../domain/actor.ts';
 
-export const actions = ['read', 'submit', 'cancel', 'approve', 'export', 'manage_keys', 'operate'] as const;
+export const actions = [
+  'read',
+  'submit',
+  'cancel',
+  'approve',
+  'export',
+  'manage_policy',
+  'manage_keys',
+  'operate',
+] as const;
 export type Action = (typeof actions)[number];
 
 /**
  * - viewer: reads its tenant's runs and reports.
  * - operator: reads, submits runs (and simulations), cancels runs, decides approvals.
  * - auditor: reads and exports audit streams.
- * - admin: everything within its tenant (keys excepted: those belong to system).
+ * - admin: everything within its tenant, and alone sets its policy (keys excepted: those belong
+ *   to system).
  * - system: manages keys of every tenant and operates the installation (projection status and
- *   rebuilds, which hold no tenant's data); it cannot read any tenant's runs.
+ *   rebuilds, which hold no tenant's data, and the price table every tenant is charged by); it
+ *   cannot read any tenant's runs.
  */
 export const permissions: Readonly<Record<ActorRole, readonly Action[]>> = {
   viewer: ['read'],
   operator: ['read', 'submit', 'cancel', 'approve'],
   auditor: ['read', 'export'],
-  admin: ['read', 'submit', 'cancel', 'approve', 'export'],
+  admin: ['read', 'submit', 'cancel', 'approve', 'export', 'manage_policy'],
   system: ['manage_keys', 'operate'],
 };
 

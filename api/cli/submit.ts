@@ -1,26 +1,12 @@
 // `aos submit [FILE] [--idempotency-key KEY] [--wait]`: submits a run (the body of
 // POST /v1/runs, read from FILE or stdin) through the server with an operator's key in
 // AOS_API_KEY, prints the receipt, and with --wait follows the run to its final status.
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { RequestOf } from '../../client/index.ts';
 import type { submitRun as submitRunRoute } from '../../contracts/runs.ts';
 import { isFinalStatus } from '../../domain/run/status.ts';
+import { readJsonInput } from './json-input.ts';
 import { ServerError, serverClient } from './server-client.ts';
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-export function parseRunRequest(text: string, source: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new ServerError(`${source} is not JSON: ${(error as Error).message}`);
-  }
-}
 
 export function submitCommand(program: Command): void {
   program
@@ -36,12 +22,10 @@ export function submitCommand(program: Command): void {
         file: string | undefined,
         options: { idempotencyKey?: string; wait?: boolean; timeout: string },
       ) => {
-        const source = file && file !== '-' ? file : 'stdin';
-        const text = source === 'stdin' ? await readStdin() : await readFile(source, 'utf8');
         const server = serverClient();
         const receipt = await server.submitRun({
           // Checked by the server against the same schema: the CLI sends the file as it is.
-          body: parseRunRequest(text, source) as RequestOf<typeof submitRunRoute>['body'],
+          body: (await readJsonInput(file)) as RequestOf<typeof submitRunRoute>['body'],
           headers: { 'idempotency-key': options.idempotencyKey },
         });
         if (!options.wait) {

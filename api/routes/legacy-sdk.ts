@@ -2,14 +2,22 @@
 // Each converts the request to ours, calls what the /v1 route calls, and converts the answer
 // back: cents rounded up for a cost, down for what remains.
 import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
 import { simulateRun } from '../../commands/simulate-run.ts';
 import * as contracts from '../../contracts/legacy-sdk.ts';
 import { stepsOfOlderPlan } from '../../contracts/older-sdk-route.ts';
+import {
+  type RuntimeAnswer,
+  type RuntimeQuery,
+  runtimeQuerySchema,
+} from '../../contracts/runtime-queries.ts';
 import type { Capabilities } from '../../contracts/skills.ts';
-import { describeError } from '../../domain/errors.ts';
+import { describeError, type ErrorCode } from '../../domain/errors.ts';
 import { centsRoundedDown, centsRoundedUp, MICROS_PER_CENT } from '../../domain/money.ts';
 import { DEFAULT_MAX_PARALLEL } from '../../domain/plan/graph.ts';
+import { RequestValidationError } from '../contract-route.ts';
 import { serveOlderSdk } from './older-sdk-route.ts';
+import { answerRuntimeQuery } from './runtime-queries.ts';
 import {
   capabilitiesOf,
   latestSkills,
@@ -47,6 +55,99 @@ function budgetAndLimits(capabilities: Capabilities, now: Date) {
       },
     ],
   };
+}
+
+type LegacyQueryBody = z.infer<typeof contracts.legacyQuery.body>;
+
+const legacyFieldNames: Record<string, string> = { runId: 'run_id', agentId: 'agent_id' };
+
+/** The older body as ours; a refusal names the older fields (run_id, params.goal). */
+function queryOf(body: LegacyQueryBody): RuntimeQuery {
+  const { goal, limit } = body.params ?? {};
+  const parsed = runtimeQuerySchema.safeParse({
+    type: body.query_type === 'remaining_budget_cents' ? 'remaining_budget' : body.query_type,
+    ...(body.run_id === undefined ? {} : { runId: body.run_id }),
+    ...(body.agent_id === undefined ? {} : { agentId: body.agent_id }),
+    params: { ...(goal === undefined ? {} : { goal }), ...(limit === undefined ? {} : { limit }) },
+  });
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => ({
+    ...issue,
+    path: issue.path.map((part) => legacyFieldNames[String(part)] ?? part),
+  }));
+  throw new RequestValidationError('body', new z.ZodError(issues));
+}
+
+const legacyCode = (code: string | null) => (code === null ? null : describeError(code as ErrorCode).legacy);
+
+/** Our answer in the older shape: cents rounded up for what was spent, down for what remains. */
+function legacyResult(answer: RuntimeAnswer) {
+  switch (answer.type) {
+    case 'remaining_budget': {
+      const { run, tenantDay } = answer.result;
+      const day = centsRoundedDown(tenantDay.remainingMicros);
+      const left = run ? centsRoundedDown(run.remainingMicros) : day;
+      return {
+        remaining_budget_cents: Math.min(left, day),
+        run: run && {
+          budget_cents: centsRoundedDown(run.maxCostMicros),
+          spent_cents: centsRoundedUp(run.chargedMicros),
+          in_flight_cents: centsRoundedUp(run.inFlightMicros),
+          remaining_cents: left,
+        },
+        tenant_day: {
+          day: tenantDay.day,
+          limit_cents: centsRoundedDown(tenantDay.limitMicros),
+          spent_cents: centsRoundedUp(tenantDay.settledMicros),
+          reserved_cents: centsRoundedUp(tenantDay.reservedMicros),
+          remaining_cents: day,
+        },
+      };
+    }
+    case 'what_did_i_try_already':
+      return {
+        attempts: answer.result.attempts.map((attempt) => ({
+          run_id: attempt.runId,
+          step_id: attempt.stepId,
+          attempt: attempt.attempt,
+          skill: attempt.skill,
+          input_hash: attempt.inputHash,
+          outcome: attempt.outcome,
+          error_code: legacyCode(attempt.errorCode),
+          category: attempt.category,
+          at: attempt.startedAt,
+        })),
+        count: answer.result.count,
+      };
+    case 'allowed_skills': {
+      const allowed = answer.result.skills.filter((skill) => skill.allowed);
+      return {
+        skills: allowed.map((skill) => skill.name),
+        requires_approval: allowed.filter((skill) => skill.approval !== 'never').map((skill) => skill.name),
+      };
+    }
+    case 'last_step_outcome': {
+      const { runId, step } = answer.result;
+      return {
+        run_id: runId,
+        step: step && {
+          step_id: step.stepId,
+          skill: step.skill,
+          success: step.outcome === 'succeeded' || step.outcome === 'compensated',
+          ...(step.errorCode === null
+            ? {}
+            : { error: { code: legacyCode(step.errorCode)!, message: step.reason ?? step.errorCode } }),
+          at: step.at,
+        },
+      };
+    }
+    case 'skills_available_for_goal':
+      return {
+        skills: answer.result.skills
+          .filter((skill) => skill.allowed)
+          .map((skill) => ({ id: skill.name, name: skill.name, score: skill.score, matched: skill.matched })),
+      };
+  }
 }
 
 export const legacySdkRoutes: FastifyPluginAsync<SkillRoutesOptions> = async (app, options) => {
@@ -113,6 +214,11 @@ export const legacySdkRoutes: FastifyPluginAsync<SkillRoutesOptions> = async (ap
       ...budgetAndLimits(capabilities, commands.clock()),
       permissions: capabilities.permissions,
     };
+  });
+
+  serveOlderSdk(app, contracts.legacyQuery, async ({ body, principal }) => {
+    const answer = await answerRuntimeQuery(options, principal, queryOf(body));
+    return { query_type: body.query_type, result: legacyResult(answer) };
   });
 
   serveOlderSdk(app, contracts.legacyResourceContract, async ({ params, principal, reply }) => {

@@ -5,7 +5,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
+import { SYSTEM_KEY, startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 
 const methods = ['get', 'post', 'put', 'patch', 'delete'] as const;
 const pointer = (...parts: string[]) =>
@@ -179,6 +179,34 @@ describe('OpenAPI at /docs', () => {
     expect(invalid.body.error.details.issues[0].path).toEqual(['start_time']);
     const unauthenticated = await expectDocumented('GET', '/v1/runs', '/v1/runs');
     expect(unauthenticated.status).toBe(401);
+  });
+
+  it('answers what it documents: the policy, its history and the runtime queries', async () => {
+    expect((await expectDocumented('GET', '/v1/policy', '/v1/policy', key)).body.source).toBe('default');
+    await expectDocumented('GET', '/v1/policy/history', '/v1/policy/history', key);
+    await expectDocumented('GET', '/v1/admin/price-tables', '/v1/admin/price-tables', SYSTEM_KEY);
+    for (const query of [
+      'remaining_budget',
+      'what_did_i_try_already?agentId=researcher',
+      'last_step_outcome?agentId=researcher',
+      'allowed_skills',
+      'skills_available_for_goal?goal=fetch%20a%20page',
+    ]) {
+      const answer = await expectDocumented(
+        'GET',
+        '/v1/runtime/query/{type}',
+        `/v1/runtime/query/${query}`,
+        key,
+      );
+      expect(answer.status, query).toBe(200);
+    }
+    const refused = await expectDocumented(
+      'GET',
+      '/v1/runtime/query/{type}',
+      '/v1/runtime/query/last_step_outcome',
+      key,
+    );
+    expect(refused.status).toBe(400);
   });
 
   it('serves the UI without a key', async () => {

@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishPolicy } from '../../commands/reference-data.ts';
+import { setPolicy } from '../../commands/reference-data.ts';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 import { postgresReachable } from '../support/postgres.ts';
 
@@ -288,11 +288,11 @@ for (const storeName of stores) {
       }
       // The exemptions are the installation's: a tenant's policy cannot carry them.
       await expect(
-        publishPolicy(
+        setPolicy(
           app.store,
           'acme',
           { version: 'open', rules: { httpLocalAllowHosts: ['10.0.0.7'] } },
-          'admin:x',
+          { id: 'x', role: 'admin' },
         ),
       ).rejects.toThrow(/installation/);
     });

@@ -37,13 +37,14 @@ describe('permissions', () => {
   it('gives each role what ARCHITECTURE.md says, and system nothing but keys and operations', () => {
     const table = Object.fromEntries(actorRoles.map((role) => [role, actions.filter((a) => can(role, a))]));
     expect(table).toEqual({
-      admin: ['read', 'submit', 'cancel', 'approve', 'export'],
+      admin: ['read', 'submit', 'cancel', 'approve', 'export', 'manage_policy'],
       operator: ['read', 'submit', 'cancel', 'approve'],
       auditor: ['read', 'export'],
       viewer: ['read'],
       system: ['manage_keys', 'operate'],
     });
     expect(rolesThatCan('manage_keys')).toEqual(['system']);
+    expect(rolesThatCan('manage_policy')).toEqual(['admin']);
     expect(can('nobody' as never, 'read')).toBe(false);
   });
 });

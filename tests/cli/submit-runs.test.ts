@@ -1,24 +1,11 @@
 // `aos submit` and `aos runs` as a user runs them: real processes talking to a real server.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aos } from '../support/aos-cli.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { examplePlan } from '../support/example-plan.ts';
-
-/** Runs `aos ARGS`, `stdin` piped in; resolves to its exit code and output. */
-function aos(args: string[], env: Record<string, string>, stdin?: string) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['bin/aos.js', ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
 
 describe('aos submit and aos runs', () => {
   let app: TestApp;

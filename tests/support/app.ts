@@ -12,7 +12,7 @@ export const SYSTEM_KEY = `aos_test_system_key_${'x'.repeat(40)}`;
 
 export interface TestApp extends App {
   request(
-    method: 'GET' | 'POST' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     url: string,
     options?: { key?: string; body?: unknown; headers?: Record<string, string> },
   ): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
