@@ -40,14 +40,16 @@ for (const storeName of stores) {
     it('lists the skills with their versions and tags', async () => {
       const listed = await app.request('GET', '/v1/skills', { key: viewer });
       expect(listed.status).toBe(200);
-      expect(listed.body.count).toBe(3);
+      expect(listed.body.count).toBe(5);
       expect(listed.body.skills.map((skill: { name: string }) => skill.name)).toEqual([
+        'agent_invoke',
+        'agent_spawn',
         'http_call',
         'json_transform',
         'llm_invoke',
       ]);
-      expect(listed.body.skills[1]).toMatchObject({ version: '1.0.0', versions: ['1.0.0'] });
-      expect(listed.body.skills[1].tags).toContain('jmespath');
+      expect(listed.body.skills[3]).toMatchObject({ version: '1.0.0', versions: ['1.0.0'] });
+      expect(listed.body.skills[3].tags).toContain('jmespath');
     });
 
     it('describes a skill from its own zod schemas, the error taxonomy and the price table', async () => {
@@ -115,6 +117,8 @@ for (const storeName of stores) {
       );
       // The default policy asks for an approval of side-effecting calls (non-GET http_call).
       expect(bySkill).toEqual({
+        agent_invoke: 'never',
+        agent_spawn: 'never',
         http_call: 'when_side_effecting',
         json_transform: 'never',
         llm_invoke: 'never',
@@ -146,7 +150,13 @@ for (const storeName of stores) {
       const allowed = Object.fromEntries(
         answer.body.skills.map((skill: { name: string; allowed: boolean }) => [skill.name, skill.allowed]),
       );
-      expect(allowed).toEqual({ http_call: false, json_transform: true, llm_invoke: false });
+      expect(allowed).toEqual({
+        agent_invoke: false,
+        agent_spawn: false,
+        http_call: false,
+        json_transform: true,
+        llm_invoke: false,
+      });
       const http = answer.body.skills.find((skill: { name: string }) => skill.name === 'http_call');
       expect(http.reason).toBe("skill http_call is not in agent transformer's allowed skills");
       // Another tenant's agent of that id is none of this caller's.

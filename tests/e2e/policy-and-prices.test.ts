@@ -125,7 +125,9 @@ describe.each(stores)('policy and prices as commands on %s', (store) => {
       result: 'deny',
       ruleId: 'http.hosts.deny',
       policyVersion: 'lockdown-1',
-      policyHash: first.body.policy.hash,
+      // The policy in force: the published one with the installation's local-address
+      // exemptions (the test app's AOS_HTTP_ALLOW_HOSTS), as simulate reports it too.
+      policyHash: simulated.policy.hash,
     });
 
     // Another tenant's policy is its own.

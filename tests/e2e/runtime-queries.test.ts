@@ -230,7 +230,7 @@ describe.each(stores)('runtime queries on %s', (store) => {
       body: { query_type: 'allowed_skills' },
     });
     expect(legacyAllowed.body.result).toEqual({
-      skills: ['http_call', 'json_transform', 'llm_invoke'],
+      skills: ['agent_invoke', 'agent_spawn', 'http_call', 'json_transform', 'llm_invoke'],
       requires_approval: ['http_call'],
     });
   });
