@@ -1,5 +1,6 @@
 // Every projection, in the order the runner and replay apply them.
 import { agentsProjection } from './agents.ts';
+import { approvalsProjection } from './approvals.ts';
 import { costsProjection } from './costs.ts';
 import { divergenceSamplesProjection } from './divergence-samples.ts';
 import { failuresProjection } from './failures.ts';
@@ -16,4 +17,5 @@ export const allProjections: readonly AnyProjection[] = [
   policyDecisionsProjection,
   divergenceSamplesProjection,
   agentsProjection,
+  approvalsProjection,
 ];

@@ -152,6 +152,20 @@ export const approvalExpired = z.strictObject({
   at: atSchema,
 });
 
+/** Why an approval still pending was closed: its run ended without it being decided. */
+export const approvalClosedReasons = ['run_cancelled', 'run_failed', 'run_ended'] as const;
+
+/** The run ended while the approval was pending: nobody can decide it any more. */
+export const approvalClosed = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  approvalId: z.uuid(),
+  reason: z.enum(approvalClosedReasons),
+  /** The run's final status. */
+  runStatus: finalRunStatusSchema,
+  at: atSchema,
+});
+
 export const skillCallStarted = z.strictObject({
   runId: runIdSchema,
   stepIndex: stepIndexSchema,
@@ -315,6 +329,7 @@ export const runEventSchemas = {
   ApprovalGranted: approvalGranted,
   ApprovalRejected: approvalRejected,
   ApprovalExpired: approvalExpired,
+  ApprovalClosed: approvalClosed,
   SkillCallStarted: skillCallStarted,
   SkillCallSucceeded: skillCallSucceeded,
   SkillCallFailed: skillCallFailed,

@@ -634,7 +634,10 @@ describe('cancellation', () => {
     spec
       .given(given)
       .when(evaluate(1_600))
-      .thenMatches([{ type: 'RunCompleted', data: { status: 'cancelled' } }]);
+      .thenMatches([
+        { type: 'RunCompleted', data: { status: 'cancelled' } },
+        { type: 'ApprovalClosed', data: { approvalId, reason: 'run_cancelled' } },
+      ]);
   });
 
   it('is idempotent, needs a role that may cancel, and is refused on an ended run', () => {
