@@ -13,6 +13,7 @@ export const readModelTables = {
   costs: 'rm_costs',
   policy_decisions: 'rm_policy_decisions',
   failures: 'rm_failures',
+  approvals: 'rm_approvals',
 } as const;
 export type ReadModelName = keyof typeof readModelTables;
 export const readModelNames = Object.keys(readModelTables) as ReadModelName[];

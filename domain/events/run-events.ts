@@ -155,7 +155,7 @@ export const approvalExpired = z.strictObject({
 /** Why an approval still pending was closed: its run ended without it being decided. */
 export const approvalClosedReasons = ['run_cancelled', 'run_failed', 'run_ended'] as const;
 
-/** The run ended while the approval was pending: nobody can decide it any more. */
+/** The run is ending while the approval is pending (just before its RunCompleted): nobody can decide it any more. */
 export const approvalClosed = z.strictObject({
   runId: runIdSchema,
   stepIndex: stepIndexSchema,

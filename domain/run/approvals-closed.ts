@@ -1,7 +1,8 @@
 // An approval still pending when its run ends can never be decided: the command that ends
-// the run also closes it (ApprovalClosed, after RunCompleted), so the approval's history ends
-// too instead of staying `pending` forever.
-import type { RunEvent } from '../events/run-events.ts';
+// the run also closes it (ApprovalClosed), so the approval's history ends too instead of
+// staying `pending` forever. The closings come just before RunCompleted, which stays a
+// run's last event (certification takes a run as whole when its RunCompleted arrives).
+import type { RunEvent, RunEventData } from '../events/run-events.ts';
 import { runEvent } from './emit.ts';
 import { foldRun, isSubmitted, type RunState } from './state.ts';
 import type { FinalRunStatus } from './status.ts';
@@ -13,17 +14,11 @@ function closedReason(status: FinalRunStatus) {
   return 'run_failed' as const;
 }
 
-/**
- * The ApprovalClosed events that follow `events` (one command's, decided on `state`): one per
- * approval still pending once they are folded, when they end the run; none otherwise.
- */
-export function approvalsClosedByEnd(state: RunState, events: readonly RunEvent[]): RunEvent[] {
-  const completed = events.find((event) => event.type === 'RunCompleted');
-  if (completed?.type !== 'RunCompleted') return [];
-  const ended = foldRun(events, state);
-  if (!isSubmitted(ended)) return [];
-  const { runId, status, at } = completed.data;
-  return Object.values(ended.approvals)
+/** One ApprovalClosed per approval still pending in `ending`, the state the run ends from. */
+export function approvalsClosedByEnd(ending: RunState, completed: RunEventData<'RunCompleted'>): RunEvent[] {
+  if (!isSubmitted(ending)) return [];
+  const { runId, status, at } = completed;
+  return Object.values(ending.approvals)
     .filter((approval) => approval.status === 'pending')
     .map((approval) =>
       runEvent('ApprovalClosed', {
@@ -35,4 +30,13 @@ export function approvalsClosedByEnd(state: RunState, events: readonly RunEvent[
         at,
       }),
     );
+}
+
+/** A command's events (decided on `state`) with the approvals its RunCompleted closes placed before it. */
+export function withApprovalsClosed(state: RunState, events: readonly RunEvent[]): RunEvent[] {
+  const end = events.findIndex((event) => event.type === 'RunCompleted');
+  const completed = events[end];
+  if (completed?.type !== 'RunCompleted') return [...events];
+  const before = events.slice(0, end);
+  return [...before, ...approvalsClosedByEnd(foldRun(before, state), completed.data), ...events.slice(end)];
 }

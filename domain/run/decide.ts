@@ -20,7 +20,7 @@ import type { SkillOutcome } from '../skill.ts';
 import type { StepInput } from '../step-input.ts';
 import { stepPolicyInput } from '../step-policy.ts';
 import { addMs, instantMs, normalizeInstant } from '../time.ts';
-import { approvalsClosedByEnd } from './approvals-closed.ts';
+import { withApprovalsClosed } from './approvals-closed.ts';
 import {
   type DecideApproval,
   type EvaluateStep,
@@ -56,8 +56,7 @@ import { decideSubmitRun } from './submit.ts';
 export const WORKER_LOST_MESSAGE = 'worker lost: the attempt lease expired before an outcome was recorded';
 
 export function decide(command: RunCommand, state: RunState): RunEvent[] {
-  const events = decideCommand(command, state);
-  return [...events, ...approvalsClosedByEnd(state, events)];
+  return withApprovalsClosed(state, decideCommand(command, state));
 }
 
 function decideCommand(command: RunCommand, state: RunState): RunEvent[] {

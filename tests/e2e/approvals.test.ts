@@ -87,11 +87,11 @@ for (const storeName of stores) {
       expect(run.pendingApprovalIds).toEqual([]);
       const events = (await app.request('GET', `/v1/runs/${runId}/events`, { key })).body.events;
       expect(events.slice(-2).map((e: { type: string; data: unknown }) => [e.type, e.data])).toEqual([
-        ['RunCompleted', expect.objectContaining({ status: 'cancelled' })],
         [
           'ApprovalClosed',
           expect.objectContaining({ approvalId, reason: 'run_cancelled', runStatus: 'cancelled' }),
         ],
+        ['RunCompleted', expect.objectContaining({ status: 'cancelled' })],
       ]);
 
       await until('the approval is projected as closed', async () =>

@@ -1,5 +1,6 @@
 // Given/when/then specs of ApprovalClosed: an approval still pending when its run ends is
-// closed by the command that ends the run, with the reason the run ended.
+// closed by the command that ends the run, with the reason the run ended, just before its
+// RunCompleted (which stays the run's last event).
 import { describe, expect, it } from 'vitest';
 import { certifyRun } from '../../../domain/run/certify.ts';
 import type { RunCommand } from '../../../domain/run/commands.ts';
@@ -18,7 +19,6 @@ describe('ApprovalClosed', () => {
       .given(cancelledWhileWaiting)
       .when(evaluate(1_600))
       .thenMatches([
-        { type: 'RunCompleted', data: { status: 'cancelled' } },
         {
           type: 'ApprovalClosed',
           data: {
@@ -30,6 +30,7 @@ describe('ApprovalClosed', () => {
             at: at(1_600),
           },
         },
+        { type: 'RunCompleted', data: { status: 'cancelled' } },
       ]);
     const state = foldRun([...cancelledWhileWaiting, ...events]);
     expect(isSubmitted(state) && state.approvals[approvalId]?.status).toBe('closed');
@@ -45,8 +46,8 @@ describe('ApprovalClosed', () => {
       )
       .when(evaluate(6_000))
       .thenMatches([
-        { type: 'RunCompleted', data: { status: 'timed_out' } },
         { type: 'ApprovalClosed', data: { approvalId, reason: 'run_failed', runStatus: 'timed_out' } },
+        { type: 'RunCompleted', data: { status: 'timed_out' } },
       ]);
   });
 
@@ -80,7 +81,6 @@ describe('ApprovalClosed', () => {
       .thenMatches([
         { type: 'SkillCallFailed' },
         { type: 'StepCompleted', data: { stepIndex: 1, outcome: 'failed' } },
-        { type: 'RunCompleted', data: { status: 'failed' } },
         {
           type: 'ApprovalClosed',
           data: {
@@ -90,6 +90,7 @@ describe('ApprovalClosed', () => {
             runStatus: 'failed',
           },
         },
+        { type: 'RunCompleted', data: { status: 'failed' } },
       ]);
   });
 
@@ -118,7 +119,7 @@ describe('ApprovalClosed', () => {
 
   it('a run whose approval was closed certifies', () => {
     const events = history(submit({ policy: approvalPolicy }), evaluate(1_000), cancel, evaluate(1_600));
-    expect(events.at(-1)?.type).toBe('ApprovalClosed');
+    expect(events.slice(-2).map((event) => event.type)).toEqual(['ApprovalClosed', 'RunCompleted']);
     expect(certifyRun(events)).toMatchObject({ certified: true });
   });
 });

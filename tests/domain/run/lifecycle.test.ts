@@ -635,8 +635,8 @@ describe('cancellation', () => {
       .given(given)
       .when(evaluate(1_600))
       .thenMatches([
-        { type: 'RunCompleted', data: { status: 'cancelled' } },
         { type: 'ApprovalClosed', data: { approvalId, reason: 'run_cancelled' } },
+        { type: 'RunCompleted', data: { status: 'cancelled' } },
       ]);
   });
 
