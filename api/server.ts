@@ -21,6 +21,7 @@ import { guardInput } from './input-guard.ts';
 import { metricsPath, metricsPlugin } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { approvalRoutes } from './routes/approvals.ts';
 import { exportRoutes } from './routes/export.ts';
 import { healthRoutes } from './routes/health.ts';
 import { legacyAgentRoutes } from './routes/legacy-agents.ts';
@@ -144,6 +145,7 @@ export async function buildServer({
     clock: commands.clock,
     ...(config.AOS_DRIFT_MIN_SAMPLES ? { drift: { minSamples: config.AOS_DRIFT_MIN_SAMPLES } } : {}),
   });
+  await app.register(approvalRoutes, { sql: readModels });
   const skillOptions = {
     commands,
     sql: readModels,

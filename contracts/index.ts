@@ -2,6 +2,7 @@
 // (client/) has one method per name, and /docs/json is generated from them.
 import * as admin from './admin.ts';
 import * as agents from './agents.ts';
+import * as approvals from './approvals.ts';
 import * as legacyAgents from './legacy-agents.ts';
 import * as legacySdk from './legacy-sdk.ts';
 import * as ops from './ops.ts';
@@ -35,6 +36,7 @@ export const routes = {
   runEvents: runs.runEvents,
   cancelRun: runs.cancelRun,
   decideApproval: runs.decideApproval,
+  listApprovals: approvals.listApprovals,
   listRuns: queries.listRuns,
   statusHistory: queries.statusHistory,
   statusHistoryStats: queries.statusHistoryStats,
@@ -71,6 +73,7 @@ export const routes = {
 export type Routes = typeof routes;
 export type RouteName = keyof Routes;
 
+export type { ApprovalView } from './approvals.ts';
 export type { CostRow, RunSummary, StatusHistoryRow } from './queries.ts';
 export { type ErrorBody, errorBodySchema, type RouteContract } from './route.ts';
 export type { RecordedEventView, RunDetail } from './runs.ts';

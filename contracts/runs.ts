@@ -75,6 +75,9 @@ export const runDetailSchema = z.object({
     .describe('dependency → dependent, by step id'),
   output: shownValue.nullable().describe("the plan's output, resolved, once the run has succeeded"),
   compensations: z.array(z.object({ stepIndex: z.int(), outcome: z.enum(['succeeded', 'failed']) })),
+  pendingApprovalIds: z
+    .array(z.uuid())
+    .describe('approvals asked for and not yet decided, expired or closed (POST …/approvals/:approvalId)'),
   costMicros: z.int().describe("what the run's own attempts were charged plus what its child runs spent"),
   estimate: estimates.nullable(),
   reason: z.string().nullable(),

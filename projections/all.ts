@@ -1,5 +1,6 @@
 // Every projection, in the order the runner and replay apply them.
 import { agentsProjection } from './agents.ts';
+import { approvalsProjection } from './approvals.ts';
 import { attemptsProjection } from './attempts.ts';
 import { budgetDaysProjection } from './budget-days.ts';
 import { costsProjection } from './costs.ts';
@@ -19,6 +20,7 @@ export const allProjections: readonly AnyProjection[] = [
   policyDecisionsProjection,
   divergenceSamplesProjection,
   agentsProjection,
+  approvalsProjection,
   attemptsProjection,
   runContextProjection,
   budgetDaysProjection,

@@ -61,6 +61,8 @@ export interface RunDetail {
   /** The plan's `output`, resolved, once the run has succeeded. */
   output: ShownValue | null;
   compensations: Array<{ stepIndex: number; outcome: 'succeeded' | 'failed' }>;
+  /** Approvals asked for and not yet granted, rejected, expired or closed. */
+  pendingApprovalIds: string[];
   costMicros: number;
   estimate: { v1: PlanEstimate; v2: PlanEstimate } | null;
   reason: string | null;
@@ -150,6 +152,7 @@ export function applyToDetail(detail: RunDetail | null, event: RunEvent): RunDet
       edges: steps.flatMap((step) => step.dependsOn.map((from) => ({ from, to: step.id }))),
       output: null,
       compensations: [],
+      pendingApprovalIds: [],
       costMicros: event.data.planningMicros ?? 0,
       estimate: null,
       reason: null,
@@ -170,7 +173,19 @@ export function applyToDetail(detail: RunDetail | null, event: RunEvent): RunDet
     case 'RunEstimated':
       return { ...next, estimate: { v1: event.data.v1, v2: event.data.v2 } };
     case 'ApprovalRequested':
-      return withStep(next, event.data.stepIndex, (s) => ({ ...s, status: 'waiting_approval' }));
+      return withStep(
+        { ...next, pendingApprovalIds: [...next.pendingApprovalIds, event.data.approvalId] },
+        event.data.stepIndex,
+        (s) => ({ ...s, status: 'waiting_approval' }),
+      );
+    case 'ApprovalGranted':
+    case 'ApprovalRejected':
+    case 'ApprovalExpired':
+    case 'ApprovalClosed':
+      return {
+        ...next,
+        pendingApprovalIds: next.pendingApprovalIds.filter((id) => id !== event.data.approvalId),
+      };
     case 'SkillCallStarted': {
       const { stepIndex, attempt, compensation, skill } = event.data;
       const view: AttemptView = {

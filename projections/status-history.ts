@@ -46,6 +46,7 @@ const approvalStatus: Record<string, string> = {
   ApprovalGranted: 'approved',
   ApprovalRejected: 'rejected',
   ApprovalExpired: 'expired',
+  ApprovalClosed: 'closed',
 };
 const budgetEventTypes = ['BudgetReserved', 'BudgetSettled', 'BudgetReleased'];
 

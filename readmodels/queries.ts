@@ -314,6 +314,54 @@ export async function policyDecisions(
   };
 }
 
+// ---- approvals ---------------------------------------------------------------------------
+
+export function approvalItem(row: Row) {
+  return {
+    approvalId: row.approval_id as string,
+    runId: row.run_id as string,
+    stepIndex: row.step_index as number,
+    stepId: (row.step_id as string | null) ?? null,
+    attempt: row.attempt as number,
+    status: row.status as string,
+    reason: row.reason as string,
+    requestedAt: iso(row.requested_at) as string,
+    expiresAt: iso(row.expires_at) as string,
+    endedAt: iso(row.ended_at ?? null),
+    decidedBy: (row.decided_by as string | null) ?? null,
+    comment: (row.comment as string | null) ?? null,
+    closedReason: (row.closed_reason as string | null) ?? null,
+    position: String(row.requested_position),
+  };
+}
+
+/** The tenant's approvals, oldest request first; the step's id comes from the run's detail. */
+export async function listApprovals(
+  sql: Sql,
+  tenantId: string,
+  filters: { status?: string; runId?: string },
+  page: { limit: number; cursor?: string },
+): Promise<Page<ReturnType<typeof approvalItem>>> {
+  const where = new Where()
+    .filter('a.tenant_id = ?', tenantId)
+    .filter('a.status = ?', filters.status)
+    .filter('a.run_id = ?', filters.runId);
+  const after = decodeCursor(page.cursor, cursorKeys.position);
+  if (after) where.add(`a.requested_position > ${where.param(after[0])}::bigint`);
+  const rows = await sql.query<Row>(
+    `SELECT a.*, r.detail->'steps'->a.step_index->>'id' AS step_id
+       FROM rm_approvals a LEFT JOIN rm_runs r ON r.run_id = a.run_id AND r.tenant_id = a.tenant_id
+       ${where} ORDER BY a.requested_position LIMIT ${where.param(page.limit + 1)}`,
+    where.params,
+  );
+  const items = rows.slice(0, page.limit).map(approvalItem);
+  const last = items.at(-1);
+  return {
+    items,
+    next_cursor: rows.length > page.limit && last ? encodeCursor([last.position]) : null,
+  };
+}
+
 // ---- divergence ------------------------------------------------------------------------------
 
 export async function divergenceSamples(

@@ -16,6 +16,7 @@ export const readModelTables = {
   attempts: 'rm_attempts',
   run_context: 'rm_run_context',
   budget_days: 'rm_budget_days',
+  approvals: 'rm_approvals',
 } as const;
 export type ReadModelName = keyof typeof readModelTables;
 export const readModelNames = Object.keys(readModelTables) as ReadModelName[];

@@ -7,6 +7,7 @@ import { type DivergenceSource, divergenceReport } from '../../domain/divergence
 import { roundRatios } from '../../projections/divergence-wire.ts';
 import type { RowValues } from '../../projections/projection.ts';
 import {
+  approvalItem,
   divergenceSampleOf,
   failureItem,
   policyDecisionItem,
@@ -62,10 +63,24 @@ const divergenceWindow = (source: DivergenceSource) => ({
   source,
 });
 
+/** An approval row with its step's id, which the API reads from the run's row. */
+function withStepId(runs: readonly RowValues[]) {
+  const steps = new Map(
+    runs.map((run) => [run.run_id, (run.detail as { steps: Array<{ id: string }> }).steps]),
+  );
+  return (row: RowValues) => ({
+    ...row,
+    step_id: steps.get(row.run_id)?.[row.step_index as number]?.id ?? null,
+  });
+}
+
 /** The replayed rows of one tenant, in the API's shapes. */
 export function replayedViews(models: ReadModels, tenantId: string): Record<string, KeyedRows> {
   const mine = (rows: readonly RowValues[]) => rows.filter((row) => row.tenant_id === tenantId);
   const samples = mine(models.divergence);
+  const approvals = mine(models.approvals)
+    .map(withStepId(mine(models.runs)))
+    .map(approvalItem);
   return {
     status_history: keyed(mine(models.status_history).map(statusHistoryRow), (row) => String(row.id)),
     runs: keyed(mine(models.runs).map(runListItem), (row) => row.runId),
@@ -74,6 +89,7 @@ export function replayedViews(models: ReadModels, tenantId: string): Record<stri
     policy_decisions: keyed(mine(models.policy_decisions).map(policyDecisionItem), (row) =>
       String(row.decisionId),
     ),
+    approvals: keyed(approvals, (row) => row.approvalId),
     divergence: keyed(
       SOURCES.map((source) =>
         roundRatios(
@@ -122,6 +138,9 @@ export async function liveViews(server: AosClient): Promise<Record<string, Keyed
     failures: keyed((await server.failures()).items, (row) => `${row.errorCode}/${row.skill}`),
     policy_decisions: keyed(await allPages((query) => server.policyDecisions({ query })), (row) =>
       String(row.decisionId),
+    ),
+    approvals: keyed(await allPages((query) => server.listApprovals({ query })), (row) =>
+      String(row.approvalId),
     ),
     divergence: keyed(reports, (report) => String(report.source)),
   };

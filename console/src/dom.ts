@@ -75,6 +75,11 @@ const badgeTones: Record<string, string> = {
   budget_exceeded: 'bad',
   policy_denied: 'bad',
   timed_out: 'bad',
+  skipped: 'muted',
+  compensating: 'info',
+  compensated: 'comp',
+  compensation: 'comp',
+  compensation_failed: 'bad',
 };
 
 /** A status badge: the word is always shown, the colour only repeats it. */

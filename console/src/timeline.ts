@@ -1,6 +1,7 @@
 // A run's events turned into what the timeline shows: per step, each attempt with its
-// duration, each retry's wait, each charge, policy decision and approval, in recorded order.
-// Pure over the events (no DOM), so the page only lays it out.
+// duration, each retry's wait, each charge, policy decision and approval, the step's skip or
+// its compensation (the attempts that undid it, marked), in recorded order. Pure over the
+// events (no DOM), so the page only lays it out.
 
 import type { RecordedEventView as RecordedEvent } from '../../client/index.ts';
 import { ms, usd } from './format.ts';
@@ -16,6 +17,8 @@ export interface TimelineEntry {
   /** Drawn as a bar from offsetMs for this long: an attempt's call, a retry's wait. */
   spanMs?: number;
   bar?: 'attempt' | 'wait';
+  /** Part of the step's compensation (undoing it after the run failed), not its own attempts. */
+  compensation?: boolean;
 }
 
 export interface StepTimeline {
@@ -42,8 +45,21 @@ export interface Timeline {
 
 const text = (value: unknown): string => (value === undefined || value === null ? '' : String(value));
 const num = (value: unknown): number => (typeof value === 'number' ? value : 0);
+const stepNumbers = (value: unknown) =>
+  Array.isArray(value) ? value.map((index) => `step ${num(index) + 1}`).join(', ') : '';
 
+/** Run-level events that close the timeline, although some name a step (the one that failed). */
+const endingTypes = new Set(['RunCompleted', 'RunCancelRequested', 'CompensationRequested']);
+
+/** A compensation's attempt events read as such ("Compensation attempt 1 started"). */
 function describe(event: RecordedEvent): Omit<TimelineEntry, 'at' | 'offsetMs'> | null {
+  const described = describeEvent(event);
+  if (!described || event.data.compensation !== true) return described;
+  const title = `Compensation ${described.title.charAt(0).toLowerCase()}${described.title.slice(1)}`;
+  return { ...described, title, compensation: true };
+}
+
+function describeEvent(event: RecordedEvent): Omit<TimelineEntry, 'at' | 'offsetMs'> | null {
   const d = event.data;
   switch (event.type) {
     case 'RunSubmitted':
@@ -85,6 +101,30 @@ function describe(event: RecordedEvent): Omit<TimelineEntry, 'at' | 'offsetMs'> 
     }
     case 'ApprovalExpired':
       return { kind: 'approval', title: 'Approval expired', detail: `at ${text(d.expiresAt)}`, tone: 'bad' };
+    case 'ApprovalClosed':
+      return {
+        kind: 'approval',
+        title: 'Approval closed',
+        detail: `undecided when the run ended (${text(d.runStatus).replaceAll('_', ' ')}): ${text(d.reason).replaceAll('_', ' ')}`,
+        tone: 'muted',
+      };
+    case 'StepSkipped':
+      return { kind: 'skip', title: 'Skipped', detail: text(d.reason), tone: 'muted' };
+    case 'CompensationRequested':
+      return {
+        kind: 'compensation',
+        title: 'Compensation requested',
+        detail: `step ${num(d.stepIndex) + 1} failed (${text(d.errorCode)}): undoing ${stepNumbers(d.steps)}, in this order`,
+        tone: 'warn',
+      };
+    case 'StepCompensated':
+      return {
+        kind: 'compensation',
+        title: d.outcome === 'succeeded' ? 'Compensated' : 'Compensation failed',
+        detail: `${num(d.attempts)} attempt(s)${d.errorCode ? `; ${text(d.errorCode)}` : ''}${d.reason ? `; ${text(d.reason)}` : ''}`,
+        tone: d.outcome === 'succeeded' ? 'warn' : 'bad',
+        compensation: true,
+      };
     case 'SkillCallStarted':
       return {
         kind: 'attempt',
@@ -185,12 +225,12 @@ export function buildTimeline(events: readonly RecordedEvent[]): Timeline {
       Object.assign(entry, { offsetMs: Math.max(0, offsetMs - latency), spanMs: latency, bar: 'attempt' });
     }
     if (entry.spanMs) end = Math.max(end, start + entry.offsetMs + entry.spanMs);
-    if (typeof d.stepIndex === 'number' && event.type !== 'RunCompleted') {
+    if (endingTypes.has(event.type)) {
+      ending.push(entry);
+    } else if (typeof d.stepIndex === 'number') {
       const list = steps.get(d.stepIndex) ?? [];
       list.push(entry);
       steps.set(d.stepIndex, list);
-    } else if (event.type === 'RunCompleted' || event.type === 'RunCancelRequested') {
-      ending.push(entry);
     } else {
       run.push(entry);
     }

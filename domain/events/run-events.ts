@@ -158,6 +158,20 @@ export const approvalExpired = z.strictObject({
   at: atSchema,
 });
 
+/** Why an approval still pending was closed: its run ended without it being decided. */
+export const approvalClosedReasons = ['run_cancelled', 'run_failed', 'run_ended'] as const;
+
+/** The run is ending while the approval is pending (just before its RunCompleted): nobody can decide it any more. */
+export const approvalClosed = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  approvalId: z.uuid(),
+  reason: z.enum(approvalClosedReasons),
+  /** The run's final status. */
+  runStatus: finalRunStatusSchema,
+  at: atSchema,
+});
+
 export const skillCallStarted = z.strictObject({
   runId: runIdSchema,
   stepIndex: stepIndexSchema,
@@ -366,6 +380,7 @@ export const runEventSchemas = {
   ApprovalGranted: approvalGranted,
   ApprovalRejected: approvalRejected,
   ApprovalExpired: approvalExpired,
+  ApprovalClosed: approvalClosed,
   SkillCallStarted: skillCallStarted,
   SkillCallSucceeded: skillCallSucceeded,
   SkillCallFailed: skillCallFailed,

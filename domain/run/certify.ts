@@ -86,9 +86,10 @@ export function commandFor(events: readonly RunEvent[], index: number): RunComma
         now: event.data.at,
       };
     case 'CompensationRequested':
+    case 'ApprovalClosed':
     case 'RunCompleted':
       // Alone (not after StepCompleted or BudgetExceeded of the same command): a cancel or
-      // deadline that took effect at a step boundary.
+      // deadline that took effect at a step boundary (closing the approvals still pending first).
       return { type: 'EvaluateStep', now: event.data.at };
     case 'ApprovalGranted':
     case 'ApprovalRejected':

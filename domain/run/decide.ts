@@ -26,6 +26,7 @@ import type { SkillOutcome } from '../skill.ts';
 import type { StepInput } from '../step-input.ts';
 import { stepPolicyInput } from '../step-policy.ts';
 import { addMs, instantMs, normalizeInstant } from '../time.ts';
+import { withApprovalsClosed } from './approvals-closed.ts';
 import {
   type DecideApproval,
   type EvaluateStep,
@@ -66,6 +67,10 @@ import { decideSubmitRun } from './submit.ts';
 export const WORKER_LOST_MESSAGE = 'worker lost: the attempt lease expired before an outcome was recorded';
 
 export function decide(command: RunCommand, state: RunState): RunEvent[] {
+  return withApprovalsClosed(state, decideCommand(command, state));
+}
+
+function decideCommand(command: RunCommand, state: RunState): RunEvent[] {
   if (command.type === 'SubmitRun') return decideSubmitRun(command, state);
   if (!isSubmitted(state)) throw new DomainError('NOT_FOUND', 'the run does not exist');
   if (isFinalStatus(state.status)) {

@@ -55,7 +55,7 @@ export interface ApprovalRecord {
   stepIndex: number;
   attempt: number;
   expiresAt: string;
-  status: 'pending' | 'granted' | 'rejected' | 'expired';
+  status: 'pending' | 'granted' | 'rejected' | 'expired' | 'closed';
 }
 
 /** Why the run will end: set by a failed step (not continued) or a budget refusal. */
@@ -178,6 +178,8 @@ function applyToRun(run: SubmittedRun, event: RunEvent): SubmittedRun {
       return withApprovalStatus(run, event.data.approvalId, 'rejected');
     case 'ApprovalExpired':
       return withApprovalStatus(run, event.data.approvalId, 'expired');
+    case 'ApprovalClosed':
+      return withApprovalStatus(run, event.data.approvalId, 'closed');
     case 'SkillCallStarted': {
       const { reservationId, reservedMicros, estimateMicros, at } = event.data;
       return withPhase(run, event.data, {

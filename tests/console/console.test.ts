@@ -1,7 +1,8 @@
 // The web console in a real browser (Debian's Chromium driven by playwright-core) against the
-// real server: sign in, watch a submitted run finish in the list, read its timeline, approve a
-// waiting step, download the status history as CSV and a signed export, and check that another
-// tenant's key sees none of it. Screenshots of every page, at desktop and phone width, are
+// real server: sign in, watch a submitted run finish in the list, read its timeline, see a DAG
+// plan's parallel lanes, its skipped branch and a failed run's compensations, links to parent
+// and child runs, approve a waiting step, download the status history as CSV and a signed
+// export, and check that another tenant's key sees none of it. Screenshots of every page, at desktop and phone width, are
 // written to tests/console/screenshots/ (committed as evidence of what the pages look like).
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -43,7 +44,29 @@ describe('web console in Chromium', () => {
     admin = await app.keyFor('acme', 'admin');
     otherTenant = await app.keyFor('globex', 'admin');
     // The side-effecting call's target: a POST needs an approval under the default policy.
-    target = createServer((_req, res) => res.end('{"ok":true}'));
+    // /answer/<n> answers after 400 ms (parallel steps overlap), /big with 20 kB (shown
+    // truncated), /missing with a 404.
+    target = createServer((req, res) => {
+      const url = req.url ?? '';
+      const answer = /^\/answer\/(\d+)/.exec(url)?.[1];
+      setTimeout(
+        () => {
+          if (url.startsWith('/missing')) {
+            res.statusCode = 404;
+            res.end('no such thing');
+          } else if (url.startsWith('/big')) {
+            res.setHeader('content-type', 'application/json');
+            res.end(
+              JSON.stringify({ rows: Array.from({ length: 400 }, (_, n) => ({ n, text: 'x'.repeat(40) })) }),
+            );
+          } else {
+            res.setHeader('content-type', 'application/json');
+            res.end(answer === undefined ? '{"ok":true}' : JSON.stringify({ answer: `answer-${answer}` }));
+          }
+        },
+        answer === undefined ? 0 : 400,
+      );
+    });
     await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
     targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/hook`;
     userDataDir = await mkdtemp(join(tmpdir(), 'aos-chromium-'));
@@ -152,6 +175,189 @@ describe('web console in Chromium', () => {
     await shoot('desktop-run-timeline');
   });
 
+  let dag: string;
+  let compensated: string;
+  const laneOf = async (stepIndex: number) =>
+    Number(
+      await page
+        .locator(`li[data-lane-step="${stepIndex}"]`)
+        .first()
+        .evaluate((li) => li.parentElement?.dataset.lane),
+    );
+
+  it('draws a DAG plan as parallel lanes, with its skipped branch, resolved inputs, truncated output and the run output', async () => {
+    const fetches = [1, 2, 3, 4].map((n) => ({
+      id: `fetch_${n}`,
+      skill: 'http_call',
+      dependsOn: [],
+      input: { url: targetUrl.replace('/hook', `/answer/${n}`) },
+    }));
+    dag = await submit({
+      agentId: 'researcher',
+      input: { tier: 'basic' },
+      plan: {
+        maxParallel: 5,
+        steps: [
+          ...fetches,
+          {
+            id: 'archive',
+            skill: 'http_call',
+            dependsOn: [],
+            input: { url: targetUrl.replace('/hook', '/big') },
+          },
+          {
+            id: 'premium',
+            skill: 'http_call',
+            dependsOn: [],
+            when: "input.tier == 'premium'",
+            input: { url: targetUrl.replace('/hook', '/premium') },
+          },
+          {
+            id: 'join',
+            skill: 'json_transform',
+            dependsOn: fetches.map((f) => f.id),
+            input: {
+              expression: '[*].answer',
+              data: fetches.map((f) => ({ $ref: `steps.${f.id}.output.body` })),
+            },
+          },
+        ],
+        output: { answers: { $ref: 'steps.join.output' } },
+      },
+      budget: { maxCostMicros: 1_000_000 },
+    });
+    await page.goto(`${base}/console/#/runs/${dag}`);
+    await page.locator('dl.summary .badge', { hasText: 'succeeded' }).waitFor();
+    const lanes = page.getByRole('region', { name: 'Lanes' });
+    await lanes.waitFor();
+    // Steps whose spans overlap are never in one lane; the fetches ran at once, so in several.
+    const spans = await lanes
+      .locator('ol.lane')
+      .evaluateAll((lists) =>
+        lists.map((list) =>
+          [...list.querySelectorAll('li')].map((li) => [Number(li.dataset.start), Number(li.dataset.end)]),
+        ),
+      );
+    for (const lane of spans) {
+      for (let i = 1; i < lane.length; i++) expect(lane[i]![0]).toBeGreaterThanOrEqual(lane[i - 1]![1]!);
+    }
+    expect(new Set(await Promise.all([0, 1, 2, 3].map(laneOf))).size).toBeGreaterThanOrEqual(2);
+    expect(spans.length).toBeGreaterThanOrEqual(3);
+    await lanes.locator('li[data-lane-step="0"]').getByText('fetch_1 · http_call').waitFor();
+    await lanes.locator('li.segment-skipped').getByText('premium · http_call').waitFor();
+    const premium = page.locator('[data-step="5"]');
+    await premium.locator('h3 .badge', { hasText: 'skipped' }).waitFor();
+    await premium.getByText(`Skipped: when "input.tier == 'premium'" is false`).waitFor();
+    const joinStep = page.locator('[data-step="6"]');
+    await joinStep.locator('[data-value="input"] pre', { hasText: 'answer-4' }).waitFor();
+    await joinStep.locator('[data-value="output"] pre', { hasText: 'answer-1' }).waitFor();
+    const archive = page.locator('[data-step="4"] [data-value="output"]');
+    await archive.getByText('truncated', { exact: true }).waitFor();
+    await archive.getByText(/^Only the start is shown; the whole value has hash [0-9a-f]{64}\.$/).waitFor();
+    await page.getByRole('region', { name: 'Output' }).locator('pre', { hasText: 'answer-3' }).waitFor();
+    // Without links to other runs in the detail, none are shown.
+    expect(await page.getByRole('region', { name: 'Child runs' }).count()).toBe(0);
+    expect(await page.getByText('Parent run').count()).toBe(0);
+    await shoot('desktop-run-lanes');
+    await lanes.screenshot({ path: join(screenshots, 'desktop-run-lanes-detail.png') });
+  });
+
+  it("shows a failed run's compensations after the steps they undid, marked", async () => {
+    const undo = (id: string) => ({
+      skill: 'http_call',
+      input: { url: targetUrl.replace('/hook', `/undo/${id}`) },
+    });
+    compensated = await submit({
+      agentId: 'booker',
+      plan: {
+        steps: [
+          {
+            id: 'flight',
+            skill: 'http_call',
+            input: { url: targetUrl.replace('/hook', '/answer/7') },
+            compensate: undo('flight'),
+          },
+          {
+            id: 'hotel',
+            skill: 'http_call',
+            input: { url: targetUrl.replace('/hook', '/answer/8') },
+            compensate: undo('hotel'),
+          },
+          {
+            id: 'pay',
+            skill: 'http_call',
+            input: { url: targetUrl.replace('/hook', '/missing/pay') },
+            onFailure: 'compensate',
+            retry: { maxAttempts: 1 },
+          },
+        ],
+      },
+      budget: { maxCostMicros: 1_000_000 },
+    });
+    await page.goto(`${base}/console/#/runs/${compensated}`);
+    await page.locator('dl.summary .badge', { hasText: 'failed' }).waitFor();
+    const lanes = page.getByRole('region', { name: 'Lanes' });
+    await lanes.locator('li.segment-compensation').nth(1).waitFor();
+    // In the order they ran (hotel undone first), after the failed step, each marked.
+    const segments = await lanes
+      .locator('li[data-lane-step]')
+      .evaluateAll((items) =>
+        items
+          .map((li) => ({ kind: li.dataset.kind, start: Number(li.dataset.start), text: li.textContent }))
+          .sort((a, b) => a.start - b.start),
+      );
+    expect(segments.map((segment) => segment.text)).toEqual([
+      'flight · http_call compensated',
+      'hotel · http_call compensated',
+      'pay · http_call failed',
+      '↩ undo hotel compensated',
+      '↩ undo flight compensated',
+    ]);
+    for (const index of [0, 1]) {
+      const step = page.locator(`[data-step="${index}"]`);
+      await step.locator('h3 .badge', { hasText: 'compensated' }).waitFor();
+      await step.getByText('Compensation attempt 1 succeeded').waitFor();
+      await step.getByText('Compensated', { exact: true }).waitFor();
+    }
+    await page.locator('[data-step="2"] h3 .badge', { hasText: 'failed' }).waitFor();
+    await page.getByText('Compensation requested').waitFor();
+    await shoot('desktop-run-compensation');
+    await lanes.screenshot({ path: join(screenshots, 'desktop-run-compensation-lanes.png') });
+  });
+
+  it('links to the parent run and the child runs when the run detail has them', async () => {
+    // The console reads these optional fields of the detail; the answer is the real server's
+    // with them added, as a server with child runs sends it.
+    await page.route(`**/v1/runs/${dag}`, async (route) => {
+      const response = await route.fetch();
+      const body = {
+        ...(await response.json()),
+        parentRunId: finished,
+        children: [
+          { runId: compensated, stepId: 'join', mode: 'invoke', status: 'failed' },
+          { runId: waiting, stepId: 'archive', mode: 'spawn', status: 'waiting_approval' },
+        ],
+      };
+      await route.fulfill({ response, json: body });
+    });
+    await page.goto(`${base}/console/#/runs/${dag}`);
+    const children = page.getByRole('region', { name: 'Child runs' });
+    await children.locator(`tr[data-child="${compensated}"]`).getByText('invoke (waited for)').waitFor();
+    await children.locator(`tr[data-child="${waiting}"] .badge`, { hasText: 'waiting approval' }).waitFor();
+    await shoot('desktop-run-children');
+    await page.locator('dl.summary').getByRole('link', { name: finished }).click();
+    await page
+      .locator('dl.summary code', { hasText: finished })
+      .or(page.locator('h2.run-id code', { hasText: finished }))
+      .first()
+      .waitFor();
+    expect(await inBrowser('location.hash')).toBe(`#/runs/${finished}`);
+    await page.goto(`${base}/console/#/runs/${dag}`);
+    await children.getByRole('link', { name: compensated }).click();
+    await page.locator('h2.run-id code', { hasText: compensated }).waitFor();
+    await page.unroute(`**/v1/runs/${dag}`);
+  });
+
   it('approves a waiting step with the Approve button, and the run goes on to succeed', async () => {
     await page.goto(`${base}/console/#/runs/${waiting}`);
     const panel = page.getByRole('region', { name: 'Waiting for approval' });
@@ -222,6 +428,7 @@ describe('web console in Chromium', () => {
     const views: [string, string, () => Promise<void>][] = [
       ['runs', '#/runs', () => runRow(finished).waitFor()],
       ['run-timeline', `#/runs/${finished}`, () => page.getByRole('heading', { name: 'Timeline' }).waitFor()],
+      ['run-lanes', `#/runs/${dag}`, () => page.getByRole('region', { name: 'Lanes' }).waitFor()],
       ['status-history', `#/history?entity_id=${finished}`, () => page.locator('tbody tr').first().waitFor()],
       ['costs', '#/costs', () => page.getByRole('region', { name: 'By model' }).locator('canvas').waitFor()],
       [
@@ -234,7 +441,11 @@ describe('web console in Chromium', () => {
     for (const [name, hash, ready] of views) {
       await page.goto(`${base}/console/${hash}`);
       await ready();
-      // Nothing wider than the screen but the tables, which scroll inside their frame.
+      // Nothing wider than the screen but the tables, lanes and values, which scroll inside their frame.
+      const wide = await inBrowser(
+        `[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > ${phone.width} && !e.closest('.table-wrap, .lanes, pre')).map((e) => e.tagName + '.' + e.className).slice(0, 5)`,
+      );
+      expect(wide, name).toEqual([]);
       expect(await inBrowser('document.documentElement.scrollWidth')).toBeLessThanOrEqual(phone.width);
       await shoot(`phone-${name}`);
     }
@@ -277,7 +488,13 @@ describe('web console in Chromium', () => {
     await page.goto(`${base}/console/#/history`);
     await page.getByText('No status changes match.').waitFor();
     await page.goto(`${base}/console/#/costs`);
-    await page.getByRole('region', { name: 'By model' }).getByText('No charges in this range.').waitFor();
+    // Each chart loads on its own: wait for all three.
+    for (const group of ['day', 'skill', 'model']) {
+      await page
+        .getByRole('region', { name: `By ${group}` })
+        .getByText('No charges in this range.')
+        .waitFor();
+    }
     expect(await page.getByText('No charges in this range.').count()).toBe(3);
     await shoot('desktop-other-tenant-costs');
   });
@@ -303,4 +520,4 @@ describe('web console in Chromium', () => {
     expect(await inBrowser('document.activeElement?.id')).toBe('main');
     expect(await inBrowser('location.hash')).toBe('#/costs');
   });
-}, 90_000);
+}, 150_000);

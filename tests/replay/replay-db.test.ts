@@ -1,5 +1,6 @@
 // `aos replay --db` on PostgreSQL: the events read straight from the store (DATABASE_URL, read
-// only) re-fold into the read models the API serves, and every run certifies.
+// only) re-fold into the read models the API serves, and every run certifies — one of them
+// cancelled while it waited for an approval, which its end closed (ApprovalClosed).
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,11 +45,32 @@ describe.runIf(await postgresReachable())('aos replay --db on PostgreSQL', () =>
       runIds.push(submitted.body.runId);
       await waitForRun(app, key, submitted.body.runId, ['succeeded']);
     }
+    // A side-effecting POST waits for approval under the default policy; cancelled, it closes it.
+    const waiting = await app.request('POST', '/v1/runs', {
+      key: operator,
+      body: {
+        agentId: 'replayer',
+        plan: {
+          steps: [
+            {
+              skill: 'http_call',
+              input: { url: 'http://127.0.0.1:9/hook', method: 'POST', idempotencyKey: 'hook-1' },
+            },
+          ],
+        },
+        budget: { maxCostMicros: 1_000_000 },
+      },
+    });
+    await waitForRun(app, operator, waiting.body.runId, ['waiting_approval']);
+    await app.request('POST', `/v1/runs/${waiting.body.runId}/cancel`, { key: operator, body: {} });
+    await waitForRun(app, operator, waiting.body.runId, ['cancelled']);
     for (;;) {
       const listed = await app.request('GET', '/v1/runs', { key: auditor });
+      const closed = await app.request('GET', '/v1/approvals?status=closed', { key: auditor });
       if (
-        listed.body.items.length === 2 &&
-        listed.body.items.every((r: { status: string }) => r.status === 'succeeded')
+        listed.body.items.length === 3 &&
+        listed.body.items.every((r: { status: string }) => ['succeeded', 'cancelled'].includes(r.status)) &&
+        closed.body.items.length === 1
       )
         break;
       await new Promise((resolve) => setTimeout(resolve, 25));
@@ -73,7 +95,8 @@ describe.runIf(await postgresReachable())('aos replay --db on PostgreSQL', () =>
     const summary = JSON.parse(stdout);
     expect(summary.comparison.differences).toEqual([]);
     expect(summary.ok).toBe(true);
-    expect(summary.rows.runs).toBe(2);
-    expect(summary.certification).toMatchObject({ runs: 2, certified: 2 });
+    expect(summary.rows.runs).toBe(3);
+    expect(summary.rows.approvals).toBe(1);
+    expect(summary.certification).toMatchObject({ runs: 3, certified: 3 });
   });
 });

@@ -1,17 +1,33 @@
-// One run: its summary, the approvals waiting on it (with approve/reject for roles that may),
-// and its timeline: per step, each attempt, retry wait, charge and policy decision.
+// One run: its summary (and its parent and child runs), the approvals waiting on it (with
+// approve/reject for roles that may), its output, the lanes of its steps (parallel branches
+// side by side, skipped steps and compensations marked) and its timeline: per step, its
+// status, resolved input and output, each attempt, retry wait, charge and policy decision.
 
 import type { RunDetail } from '../../../client/index.ts';
 import { finalRunStatuses } from '../../../domain/run/run-statuses.ts';
 import { AosError, api, download } from '../api.ts';
 import { badge, emptyState, errorState, h, loading } from '../dom.ts';
 import { ms, time, usd } from '../format.ts';
+import { assignLanes, type LaneSegment, laneSegments, lanesSpanMs } from '../lanes.ts';
 import type { Page, PageContext } from '../page.ts';
 import { buildTimeline, type PendingApproval, type Timeline, type TimelineEntry } from '../timeline.ts';
 
 const finalStatuses = new Set<string>(finalRunStatuses);
 
-function summary(run: RunDetail): HTMLElement {
+/** A run started by a step of this one (agent_invoke waits for it, agent_spawn does not). */
+interface ChildRun {
+  runId: string;
+  stepId: string;
+  mode: 'invoke' | 'spawn';
+  status: string;
+}
+/** The run detail with its links to other runs, which servers before child runs do not send. */
+type LinkedRun = RunDetail & { parentRunId?: string | null; children?: ChildRun[] };
+type ShownValue = NonNullable<RunDetail['output']>;
+
+const runLink = (runId: string) => h('a', { href: `#/runs/${runId}` }, h('code', {}, runId));
+
+function summary(run: LinkedRun): HTMLElement {
   const rows: [string, Node | string][] = [
     ['Status', badge(run.status)],
     ['Agent', run.agentId],
@@ -24,6 +40,7 @@ function summary(run: RunDetail): HTMLElement {
     ['Updated', time(run.updatedAt)],
   ];
   if (run.reason) rows.push(['Reason', run.reason]);
+  if (run.parentRunId) rows.push(['Parent run', runLink(run.parentRunId)]);
   return h(
     'dl',
     { class: 'summary' },
@@ -94,6 +111,162 @@ function approvals(
   );
 }
 
+function childRuns(children: ChildRun[] | undefined): HTMLElement | null {
+  if (!children || children.length === 0) return null;
+  return h(
+    'section',
+    { 'aria-labelledby': 'children-title' },
+    h('h2', { id: 'children-title' }, 'Child runs'),
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        {},
+        h(
+          'thead',
+          {},
+          h('tr', {}, h('th', {}, 'Run'), h('th', {}, 'Step'), h('th', {}, 'Mode'), h('th', {}, 'Status')),
+        ),
+        h(
+          'tbody',
+          {},
+          ...children.map((child) =>
+            h(
+              'tr',
+              { 'data-child': child.runId },
+              h('td', {}, runLink(child.runId)),
+              h('td', {}, child.stepId),
+              h('td', {}, child.mode === 'invoke' ? 'invoke (waited for)' : 'spawn (not waited for)'),
+              h('td', {}, badge(child.status)),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** A recorded value: in full, or (past the size the API shows) its hash and a truncated copy. */
+function valueView(label: string, shown: ShownValue | null | undefined): HTMLElement | null {
+  if (!shown) return null;
+  const full = shown.value !== undefined;
+  return h(
+    'div',
+    { class: 'value', 'data-value': label.toLowerCase() },
+    h(
+      'p',
+      { class: 'value-head' },
+      h('strong', {}, label),
+      full ? '' : h('span', { class: 'badge badge-warn' }, 'truncated'),
+      h('span', { class: 'hash', title: shown.hash }, `sha256 ${shown.hash.slice(0, 16)}…`),
+    ),
+    h('pre', {}, full ? JSON.stringify(shown.value, null, 2) : `${shown.truncated ?? ''}…`),
+    full
+      ? null
+      : h('p', { class: 'muted' }, `Only the start is shown; the whole value has hash ${shown.hash}.`),
+  );
+}
+
+function segmentView(segment: LaneSegment, next: LaneSegment | undefined, scale: number): HTMLElement {
+  const percent = (value: number) => `${value.toFixed(2)}%`;
+  const left = (segment.startMs / scale) * 100;
+  // The segment's box runs to where the next one in its lane starts (or the end), so its label
+  // has room even when the step itself took an instant; the bar inside is to scale.
+  const room = Math.max((((next ? next.startMs : scale) - segment.startMs) / scale) * 100, 0.8);
+  const duration = Math.max(segment.endMs - segment.startMs, 1);
+  const width = Math.min(Math.max((duration / scale) * 100, 0.6) / room, 1) * 100;
+  const marker = { step: '', skipped: '⊘ ', compensation: '↩ ' }[segment.kind];
+  return h(
+    'li',
+    {
+      class: `segment segment-${segment.kind}`,
+      'data-lane-step': segment.stepIndex,
+      'data-kind': segment.kind,
+      'data-start': segment.startMs,
+      'data-end': segment.endMs,
+      style: `left:${percent(left)};width:${percent(Math.min(room, 100 - left))}`,
+      title: `${segment.kind === 'compensation' ? 'compensation: ' : ''}${segment.label}: ${segment.status.replaceAll('_', ' ')}, +${ms(segment.startMs)} to +${ms(segment.endMs)}`,
+    },
+    h('span', { class: 'segment-label' }, marker, h('strong', {}, segment.label), ' ', badge(segment.status)),
+    h(
+      'span',
+      { class: 'segment-span', style: `width:${percent(width)}`, 'aria-hidden': 'true' },
+      ...segment.bars.map((bar) =>
+        h('span', {
+          class: `bar bar-${bar.compensation ? 'compensation' : bar.bar} tone-${bar.tone}`,
+          style: `left:${percent(((bar.offsetMs - segment.startMs) / duration) * 100)};width:${percent(Math.max(((bar.spanMs ?? 0) / duration) * 100, 3))}`,
+        }),
+      ),
+    ),
+  );
+}
+
+function lanesView(run: RunDetail, timeline: Timeline): HTMLElement | null {
+  const lanes = assignLanes(laneSegments(run.steps, timeline.steps), timeline.totalMs);
+  if (lanes.length === 0) return null;
+  const scale = lanesSpanMs(timeline.totalMs);
+  return h(
+    'section',
+    { 'aria-labelledby': 'lanes-title', class: 'lanes-panel' },
+    h('h2', { id: 'lanes-title' }, 'Lanes'),
+    h(
+      'p',
+      { class: 'muted' },
+      `Each step from its first event to its last, to scale (0 to ${ms(timeline.totalMs)}): pale while it waits (policy, budget, approval, retry), solid while a call is out. Steps that ran at the same time are in separate lanes. ↩ marks a compensation (purple), ⊘ a skipped step.`,
+    ),
+    h(
+      'div',
+      { class: 'lanes' },
+      h(
+        'div',
+        { class: 'lanes-axis', 'aria-hidden': 'true' },
+        h('span', {}, '0 ms'),
+        h(
+          'span',
+          {
+            style: `left:${((timeline.totalMs / scale) * 100).toFixed(2)}%`,
+          },
+          ms(timeline.totalMs),
+        ),
+      ),
+      ...lanes.map((lane, index) =>
+        h(
+          'ol',
+          { class: 'lane', 'aria-label': `Lane ${index + 1}`, 'data-lane': index },
+          ...lane.map((segment, position) => segmentView(segment, lane[position + 1], scale)),
+        ),
+      ),
+    ),
+  );
+}
+
+function stepFacts(step: RunDetail['steps'][number]): HTMLElement {
+  const lastInput = [...step.attempts].reverse().find((attempt) => attempt.input)?.input;
+  const compensation = step.compensation;
+  return h(
+    'div',
+    { class: 'facts' },
+    step.dependsOn.length > 0 && h('p', { class: 'muted' }, `Depends on ${step.dependsOn.join(', ')}`),
+    step.reason &&
+      h(
+        'p',
+        { class: `reason tone-${step.status === 'skipped' ? 'muted' : 'bad'}` },
+        h('strong', {}, step.status === 'skipped' ? 'Skipped: ' : 'Why: '),
+        step.reason,
+      ),
+    compensation &&
+      h(
+        'p',
+        { class: 'reason tone-warn' },
+        h('strong', {}, '↩ Compensation: '),
+        `${compensation.skill}, ${compensation.attempts.length} attempt(s), `,
+        badge(step.status),
+      ),
+    h('div', { class: 'values' }, valueView('Input', lastInput), valueView('Output', step.output)),
+  );
+}
+
 function bars(entries: TimelineEntry[], totalMs: number): HTMLElement {
   const track = h('div', { class: 'track', 'aria-hidden': 'true' });
   const scale = Math.max(totalMs, 1);
@@ -103,7 +276,7 @@ function bars(entries: TimelineEntry[], totalMs: number): HTMLElement {
     const width = Math.max(((entry.spanMs ?? 0) / scale) * 100, 0.6);
     track.append(
       h('span', {
-        class: `bar bar-${entry.bar} tone-${entry.tone}`,
+        class: `bar bar-${entry.compensation ? 'compensation' : entry.bar} tone-${entry.tone}`,
         style: `left:${left.toFixed(2)}%;width:${Math.min(width, 100 - left).toFixed(2)}%`,
         title: `${entry.title} (${ms(entry.spanMs)})`,
       }),
@@ -119,7 +292,10 @@ function entryList(entries: TimelineEntry[]): HTMLElement {
     ...entries.map((entry) =>
       h(
         'li',
-        { class: `event tone-${entry.tone}`, 'data-kind': entry.kind },
+        {
+          class: `event tone-${entry.tone}${entry.compensation ? ' compensation' : ''}`,
+          'data-kind': entry.kind,
+        },
         h('span', { class: 'offset' }, `+${ms(entry.offsetMs)}`),
         h(
           'span',
@@ -141,7 +317,7 @@ function timelineView(run: RunDetail, timeline: Timeline): HTMLElement {
     h(
       'p',
       { class: 'muted' },
-      `From submission to the last event: ${ms(timeline.totalMs)}. Bars: calls (solid) and retry waits (striped), to scale.`,
+      `From submission to the last event: ${ms(timeline.totalMs)}. Bars: calls (solid), retry waits (striped) and compensations (purple), to scale.`,
     ),
     timeline.run.length > 0 &&
       h('div', { class: 'step' }, h('h3', {}, 'Submission'), entryList(timeline.run)),
@@ -149,8 +325,14 @@ function timelineView(run: RunDetail, timeline: Timeline): HTMLElement {
       const step = skills.get(index);
       return h(
         'div',
-        { class: 'step', 'data-step': index },
-        h('h3', {}, `Step ${index + 1} · ${step?.skill ?? '?'} `, step && badge(step.status)),
+        { class: `step step-${step?.status ?? 'pending'}`, 'data-step': index },
+        h(
+          'h3',
+          {},
+          `Step ${index + 1} · ${step ? `${step.id} · ${step.skill}` : '?'} `,
+          step && badge(step.status),
+        ),
+        step && stepFacts(step),
         bars(entries, timeline.totalMs),
         entryList(entries),
       );
@@ -176,6 +358,7 @@ export const runDetailPage: Page = {
         ]);
         if (stopped) return;
         const timeline = buildTimeline(events.events);
+        const linked: LinkedRun = run;
         const tools = h(
           'div',
           { class: 'actions' },
@@ -194,12 +377,21 @@ export const runDetailPage: Page = {
         );
         body.replaceChildren(
           h('h2', { class: 'run-id' }, h('span', { class: 'sr-only' }, 'Run '), h('code', {}, run.runId)),
-          summary(run),
+          summary(linked),
           tools,
           approvals(runId, timeline.pending, context, () => void load()) ?? '',
+          childRuns(linked.children) ?? '',
+          run.output
+            ? h(
+                'section',
+                { 'aria-labelledby': 'output-title' },
+                h('h2', { id: 'output-title' }, 'Output'),
+                valueView('Run output', run.output),
+              )
+            : '',
           timeline.steps.length === 0 && timeline.run.length === 0
             ? emptyState('No events recorded yet.')
-            : timelineView(run, timeline),
+            : h('div', {}, lanesView(run, timeline), timelineView(run, timeline)),
         );
         // Until the run has ended, follow it.
         if (!finalStatuses.has(run.status)) timer = setTimeout(() => void load(), 1500);

@@ -634,7 +634,10 @@ describe('cancellation', () => {
     spec
       .given(given)
       .when(evaluate(1_600))
-      .thenMatches([{ type: 'RunCompleted', data: { status: 'cancelled' } }]);
+      .thenMatches([
+        { type: 'ApprovalClosed', data: { approvalId, reason: 'run_cancelled' } },
+        { type: 'RunCompleted', data: { status: 'cancelled' } },
+      ]);
   });
 
   it('is idempotent, needs a role that may cancel, and is refused on an ended run', () => {

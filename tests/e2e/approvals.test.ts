@@ -1,0 +1,145 @@
+// Pending approvals over HTTP: GET /v1/approvals by status, the run detail's pending ids,
+// and an approval closed (ApprovalClosed) when its run is cancelled while it waits.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
+import { until } from '../support/events.ts';
+import { postgresReachable } from '../support/postgres.ts';
+
+/** A side-effecting POST: the default policy asks for approval before it runs. */
+const needsApproval = (idempotencyKey: string) => ({
+  agentId: 'hooks',
+  plan: {
+    steps: [
+      {
+        id: 'notify',
+        skill: 'http_call',
+        input: { url: 'http://127.0.0.1:9/hook', method: 'POST', idempotencyKey },
+      },
+    ],
+  },
+  budget: { maxCostMicros: 1_000_000 },
+});
+
+const stores = ['pglite', ...((await postgresReachable()) ? ['postgres' as const] : [])] as const;
+
+for (const storeName of stores) {
+  describe(`approvals on ${storeName}`, () => {
+    let app: TestApp;
+    let key: string;
+    let stranger: string;
+    beforeAll(async () => {
+      app = await startTestApp(storeName);
+      key = await app.keyFor('acme', 'operator');
+      stranger = await app.keyFor('globex', 'admin');
+    });
+    afterAll(() => app.stop());
+
+    const submitWaiting = async (idempotencyKey: string) => {
+      const submitted = await app.request('POST', '/v1/runs', { key, body: needsApproval(idempotencyKey) });
+      expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+      const runId = submitted.body.runId as string;
+      const run = await waitForRun(app, key, runId, ['waiting_approval']);
+      const events = await app.request('GET', `/v1/runs/${runId}/events`, { key });
+      const requested = events.body.events.find((e: { type: string }) => e.type === 'ApprovalRequested');
+      return { runId, run, requested };
+    };
+    const approvals = async (query: string, as = key) => {
+      const response = await app.request('GET', `/v1/approvals${query}`, { key: as });
+      expect(response.status, JSON.stringify(response.body)).toBe(200);
+      return response.body.items as Array<Record<string, unknown>>;
+    };
+    const listed = (items: Array<Record<string, unknown>>, approvalId: string) =>
+      items.find((item) => item.approvalId === approvalId);
+
+    it('lists a waiting approval under status=pending with its run, step and requested time', async () => {
+      const { runId, run, requested } = await submitWaiting('hook-pending');
+      const approvalId = requested.data.approvalId as string;
+      expect(run.pendingApprovalIds).toEqual([approvalId]);
+      await until('the approval is projected', async () =>
+        Boolean(listed(await approvals('?status=pending'), approvalId)),
+      );
+      expect(listed(await approvals('?status=pending'), approvalId)).toEqual({
+        approvalId,
+        runId,
+        stepIndex: 0,
+        stepId: 'notify',
+        attempt: 1,
+        status: 'pending',
+        reason: requested.data.reason,
+        requestedAt: requested.data.at,
+        expiresAt: requested.data.expiresAt,
+        endedAt: null,
+        decidedBy: null,
+        comment: null,
+        closedReason: null,
+        position: expect.stringMatching(/^\d+$/),
+      });
+      expect(await approvals('?status=pending', stranger)).toEqual([]);
+      expect(listed(await approvals(`?run_id=${runId}`), approvalId)).toMatchObject({ status: 'pending' });
+    });
+
+    it('a cancel closes the waiting approval: closed, not pending, and closed in status history', async () => {
+      const { runId, requested } = await submitWaiting('hook-cancelled');
+      const approvalId = requested.data.approvalId as string;
+      const cancel = await app.request('POST', `/v1/runs/${runId}/cancel`, { key, body: { reason: 'stop' } });
+      expect(cancel.status).toBe(202);
+      const run = await waitForRun(app, key, runId, ['cancelled']);
+      expect(run.pendingApprovalIds).toEqual([]);
+      const events = (await app.request('GET', `/v1/runs/${runId}/events`, { key })).body.events;
+      expect(events.slice(-2).map((e: { type: string; data: unknown }) => [e.type, e.data])).toEqual([
+        [
+          'ApprovalClosed',
+          expect.objectContaining({ approvalId, reason: 'run_cancelled', runStatus: 'cancelled' }),
+        ],
+        ['RunCompleted', expect.objectContaining({ status: 'cancelled' })],
+      ]);
+
+      await until('the approval is projected as closed', async () =>
+        Boolean(listed(await approvals('?status=closed'), approvalId)),
+      );
+      expect(listed(await approvals('?status=closed'), approvalId)).toMatchObject({
+        runId,
+        status: 'closed',
+        closedReason: 'run_cancelled',
+        endedAt: events.at(-1).data.at,
+      });
+      expect(listed(await approvals('?status=pending'), approvalId)).toBeUndefined();
+      expect(listed(await approvals(''), approvalId)).toMatchObject({ status: 'closed' });
+
+      await until('the approval history is projected', async () => {
+        const history = await app.request('GET', `/v1/status-history?entity_id=${approvalId}`, { key });
+        return history.body.items?.length === 2;
+      });
+      const history = await app.request('GET', `/v1/status-history?entity_id=${approvalId}`, { key });
+      expect(
+        history.body.items.map((row: { old_status: string | null; new_status: string; reason: string }) => [
+          row.old_status,
+          row.new_status,
+          row.reason,
+        ]),
+      ).toEqual([
+        [null, 'pending', requested.data.reason],
+        ['pending', 'closed', 'run_cancelled'],
+      ]);
+    });
+
+    it('pages with limit and cursor, and refuses an unknown status naming it', async () => {
+      await submitWaiting('hook-page');
+      const all = await approvals('');
+      expect(all.length).toBeGreaterThanOrEqual(2);
+      const first = await app.request('GET', '/v1/approvals?limit=1', { key });
+      expect(first.body.items).toEqual([all[0]]);
+      const second = await app.request('GET', `/v1/approvals?limit=1&cursor=${first.body.next_cursor}`, {
+        key,
+      });
+      expect(second.body.items).toEqual([all[1]]);
+
+      const bad = await app.request('GET', '/v1/approvals?status=waiting', { key });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.code).toBe('INVALID_INPUT');
+      expect(bad.body.error.details.issues[0].path).toEqual(['status']);
+      const badCursor = await app.request('GET', '/v1/approvals?cursor=nonsense', { key });
+      expect(badCursor.status).toBe(400);
+    });
+  });
+}
