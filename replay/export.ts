@@ -5,8 +5,9 @@
 //
 // What is exported:
 // - a stream (`streamId`) or a run (`runId` → stream `run-<runId>`): that stream, read with
-//   `readStream` up to its version when the export starts. Another tenant's stream is
-//   "not found", exactly like a missing one.
+//   `readStream` up to its version when the export starts; a run's export also holds its
+//   child runs' streams (ChildRunStarted), theirs in turn, so a tree is replayed and certified
+//   whole. Another tenant's stream is "not found", exactly like a missing one.
 // - otherwise the whole tenant: `readAll` filtered by tenant, in the store's gap-free commit
 //   order, until the reader has caught up.
 // - `from` / `to` (ISO-8601, inclusive / exclusive) bound `recordedAt`. Each stream's slice is
@@ -71,6 +72,31 @@ async function* streamPages(
   }
 }
 
+/** The run's stream, then each child run's it started (and theirs), each up to where it stood. */
+async function* runTreePages(
+  store: ExportStore,
+  rootStreamId: string,
+  rootVersion: number,
+  pageSize: number,
+): Pages {
+  const queue: Array<{ streamId: string; version: number }> = [
+    { streamId: rootStreamId, version: rootVersion },
+  ];
+  const seen = new Set([rootStreamId]);
+  for (let next = queue.shift(); next; next = queue.shift()) {
+    for await (const page of streamPages(store, next.streamId, next.version, pageSize)) {
+      yield page;
+      for (const event of page) {
+        if (event.type !== 'ChildRunStarted') continue;
+        const child = `run-${(event.data as { childRunId: string }).childRunId}`;
+        const info = seen.has(child) ? null : await store.streamInfo(child);
+        seen.add(child);
+        if (info) queue.push({ streamId: child, version: info.version });
+      }
+    }
+  }
+}
+
 async function* tenantPages(store: ExportStore, tenantId: string, pageSize: number): Pages {
   let after: string | undefined;
   for (;;) {
@@ -127,7 +153,10 @@ export async function openExport(
       tenantId = first?.metadata.tenantId ?? null;
     }
     if (tenantId !== filter.tenantId) throw new ExportNotFoundError(`no stream ${streamId}`);
-    pages = streamPages(store, streamId, info.version, pageSize);
+    pages =
+      filter.runId !== undefined
+        ? runTreePages(store, streamId, info.version, pageSize)
+        : streamPages(store, streamId, info.version, pageSize);
   } else {
     pages = tenantPages(store, filter.tenantId, pageSize);
   }
