@@ -125,6 +125,8 @@ describe.each(stores)('child runs on %s', (store) => {
         'bin/aos.js',
         'replay',
         file,
+        '--out',
+        join(dir, 'out'),
         '--certify',
         '--json',
       ]);
