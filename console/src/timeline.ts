@@ -178,6 +178,29 @@ function describeEvent(event: RecordedEvent): Omit<TimelineEntry, 'at' | 'offset
         detail: `${num(d.attempts)} attempt(s)${d.errorCode ? `; ${text(d.errorCode)}` : ''}${d.reason ? `; ${text(d.reason)}` : ''}`,
         tone: d.outcome === 'succeeded' ? 'ok' : 'bad',
       };
+    case 'ChildRunStarted':
+      return {
+        kind: 'child',
+        title: `Child run started (${d.mode === 'invoke' ? 'waited for' : 'spawned'})`,
+        detail: `${text(d.childRunId)} as agent ${text(d.agentId)}; budget ${usd(num(d.budgetMicros))} carved out`,
+        tone: 'info',
+      };
+    case 'ChildRunRefused':
+      return {
+        kind: 'child',
+        title: `Child run refused: ${text(d.errorCode)}`,
+        detail: text(d.reason),
+        tone: 'bad',
+      };
+    case 'ChildRunEnded':
+      return {
+        kind: 'child',
+        title: `Child run ${text(d.status).replaceAll('_', ' ')}`,
+        detail: `${text(d.childRunId)} spent ${usd(num(d.chargedMicros))}; ${text(d.reason)}`,
+        tone: d.status === 'succeeded' ? 'ok' : 'bad',
+      };
+    case 'ChildCancelRequested':
+      return { kind: 'child', title: 'Child run asked to cancel', detail: text(d.childRunId), tone: 'warn' };
     case 'RunCancelRequested':
       return { kind: 'run', title: 'Cancellation requested', detail: text(d.reason), tone: 'warn' };
     case 'RunCompleted':

@@ -325,37 +325,47 @@ describe('web console in Chromium', () => {
     await lanes.screenshot({ path: join(screenshots, 'desktop-run-compensation-lanes.png') });
   });
 
-  it('links to the parent run and the child runs when the run detail has them', async () => {
-    // The console reads these optional fields of the detail; the answer is the real server's
-    // with them added, as a server with child runs sends it.
-    await page.route(`**/v1/runs/${dag}`, async (route) => {
-      const response = await route.fetch();
-      const body = {
-        ...(await response.json()),
-        parentRunId: finished,
-        children: [
-          { runId: compensated, stepId: 'join', mode: 'invoke', status: 'failed' },
-          { runId: waiting, stepId: 'archive', mode: 'spawn', status: 'waiting_approval' },
+  it('links a run to the child run it invoked, and the child back to its parent', async () => {
+    const parent = await submit({
+      agentId: 'console',
+      plan: {
+        steps: [
+          {
+            id: 'delegate',
+            skill: 'agent_invoke',
+            input: {
+              agentId: 'helper',
+              plan: { steps: [{ skill: 'llm_invoke', input: { model: 'stub', prompt: 'help' } }] },
+              budget: { maxCostMicros: 100_000 },
+            },
+          },
         ],
-      };
-      await route.fulfill({ response, json: body });
+      },
+      budget: { maxCostMicros: 1_000_000 },
     });
-    await page.goto(`${base}/console/#/runs/${dag}`);
+    let child = '';
+    for (let i = 0; i < 400 && !child; i++) {
+      const detail = await fetch(`${base}/v1/runs/${parent}`, {
+        headers: { authorization: `Bearer ${admin}` },
+      });
+      const body = (await detail.json()) as { status: string; children: Array<{ runId: string }> };
+      if (body.status === 'succeeded') child = body.children[0]!.runId;
+      else await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(child).not.toBe('');
+    await page.goto(`${base}/console/#/runs/${parent}`);
     const children = page.getByRole('region', { name: 'Child runs' });
-    await children.locator(`tr[data-child="${compensated}"]`).getByText('invoke (waited for)').waitFor();
-    await children.locator(`tr[data-child="${waiting}"] .badge`, { hasText: 'waiting approval' }).waitFor();
+    await children.locator(`tr[data-child="${child}"]`).getByText('invoke (waited for)').waitFor();
+    await children.locator(`tr[data-child="${child}"] .badge`, { hasText: 'succeeded' }).waitFor();
+    await page.getByText('Child run started (waited for)').waitFor();
+    await page.getByText('Child run succeeded').waitFor();
     await shoot('desktop-run-children');
-    await page.locator('dl.summary').getByRole('link', { name: finished }).click();
-    await page
-      .locator('dl.summary code', { hasText: finished })
-      .or(page.locator('h2.run-id code', { hasText: finished }))
-      .first()
-      .waitFor();
-    expect(await inBrowser('location.hash')).toBe(`#/runs/${finished}`);
-    await page.goto(`${base}/console/#/runs/${dag}`);
-    await children.getByRole('link', { name: compensated }).click();
-    await page.locator('h2.run-id code', { hasText: compensated }).waitFor();
-    await page.unroute(`**/v1/runs/${dag}`);
+    await children.getByRole('link', { name: child }).click();
+    await page.locator('h2.run-id code', { hasText: child }).waitFor();
+    expect(await inBrowser('location.hash')).toBe(`#/runs/${child}`);
+    await page.locator('dl.summary').getByRole('link', { name: parent }).click();
+    await page.locator('h2.run-id code', { hasText: parent }).waitFor();
+    expect(await inBrowser('location.hash')).toBe(`#/runs/${parent}`);
   });
 
   it('approves a waiting step with the Approve button, and the run goes on to succeed', async () => {
