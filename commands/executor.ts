@@ -21,7 +21,7 @@ import {
   runStreamId,
 } from '../domain/run/decider.ts';
 import { nextActions } from '../domain/run/next-action.ts';
-import { isSubmitted, liveChildren, type SubmittedRun } from '../domain/run/state.ts';
+import { isSubmitted, type SubmittedRun } from '../domain/run/state.ts';
 import type { SkillOutcome } from '../domain/skill.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
 import type { BudgetLedger } from './budget-ledger.ts';
@@ -394,12 +394,6 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       });
     }
 
-    async function someChildEnded() {
-      const live = isSubmitted(run.state) ? liveChildren(run.state) : [];
-      const ends = await Promise.all(live.map((child) => childRunEnd(deps, child.childRunId)));
-      return ends.some((end) => end !== undefined);
-    }
-
     /** A child that ended wakes its parent, which records the end and goes on. */
     async function wakeParent() {
       const parent = isSubmitted(run.state) ? run.state.submission.parent : undefined;
@@ -457,12 +451,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       }
       const action = nextAction(run.state, nowIso());
       if (action.kind === 'await_child') {
-        // A child that ended while this run was claimed woke it then; the release below would
-        // lose that wake-up, so look once more before sleeping.
-        if (await someChildEnded()) {
-          watchedChildren.clear();
-          continue;
-        }
+        // A child's end wakes this run (the queue keeps a wake-up that came while it was held).
         return queue.release(claim.runId, owner, { dueAt: new Date(clock().getTime() + childPollMs) });
       }
       if (action.kind === 'wait') return queue.release(claim.runId, owner, { dueAt: new Date(action.until) });

@@ -27,7 +27,10 @@ export interface RunQueue {
   claim(owner: string, now: Date, leaseMs: number, limit: number): Promise<Claimed>;
   /** Extends the lease; false when the run is no longer this owner's. */
   renew(runId: string, owner: string, now: Date, leaseMs: number): Promise<boolean>;
-  /** Gives the run back: due again at `dueAt`, or finished for good with `done`. */
+  /**
+   * Gives the run back: due again at `dueAt` — or sooner, if it was enqueued while held (an
+   * approval, a cancel, a child's end came meanwhile) — or finished for good with `done`.
+   */
   release(runId: string, owner: string, next: { dueAt: Date } | { done: true }): Promise<void>;
   /**
    * Makes runs due (a submission, a decided approval, a cancellation): idempotent, never

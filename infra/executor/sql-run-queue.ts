@@ -17,7 +17,8 @@ export function createSqlRunQueue(client: SqlClient): RunQueue {
       const rows = await client.query<ClaimedRun & { nextDueAt: string | null }>(
         `WITH claimed AS (
            UPDATE aos_run_queue q
-              SET lease_owner = $1, lease_expires_at = $2::timestamptz + make_interval(secs => $3::float8 / 1000)
+              SET lease_owner = $1, lease_expires_at = $2::timestamptz + make_interval(secs => $3::float8 / 1000),
+                  woken_at = NULL
             WHERE q.run_id IN (
                   SELECT run_id FROM aos_run_queue
                    WHERE NOT done AND due_at <= $2 AND (lease_expires_at IS NULL OR lease_expires_at <= $2)
@@ -52,8 +53,9 @@ export function createSqlRunQueue(client: SqlClient): RunQueue {
     async release(runId, owner, next) {
       await client.query(
         `UPDATE aos_run_queue
-            SET lease_owner = NULL, lease_expires_at = NULL,
-                due_at = coalesce($3::timestamptz, due_at), done = $4
+            SET lease_owner = NULL, lease_expires_at = NULL, woken_at = NULL,
+                -- Made due meanwhile (woken_at): not later than that.
+                due_at = coalesce(least($3::timestamptz, woken_at), $3::timestamptz, due_at), done = $4
           WHERE run_id = $1 AND lease_owner = $2`,
         [runId, owner, 'dueAt' in next ? next.dueAt.toISOString() : null, 'done' in next],
       );
@@ -75,7 +77,10 @@ export function createSqlRunQueue(client: SqlClient): RunQueue {
   };
 }
 
-/** Makes runs due: new ones, and ones an approval or a cancel should wake. Idempotent. */
+/**
+ * Makes runs due: new ones, and ones an approval or a cancel should wake. Idempotent. A run
+ * held by an executor keeps the wake-up for its release (woken_at, migration 022).
+ */
 export async function enqueueRuns(
   tx: Pick<SqlExecutor, 'query'>,
   runs: { runId: string; tenantId: string; dueAt: string | Date }[],
@@ -84,7 +89,9 @@ export async function enqueueRuns(
   await tx.query(
     `INSERT INTO aos_run_queue (run_id, tenant_id, due_at)
      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
-     ON CONFLICT (run_id) DO UPDATE SET due_at = LEAST(aos_run_queue.due_at, EXCLUDED.due_at)
+     ON CONFLICT (run_id) DO UPDATE SET due_at = LEAST(aos_run_queue.due_at, EXCLUDED.due_at),
+            woken_at = CASE WHEN aos_run_queue.lease_owner IS NULL THEN aos_run_queue.woken_at
+                            ELSE LEAST(coalesce(aos_run_queue.woken_at, EXCLUDED.due_at), EXCLUDED.due_at) END
       WHERE NOT aos_run_queue.done`,
     [
       runs.map((r) => r.runId),

@@ -1,0 +1,44 @@
+// The run queue on SQL keeps a wake-up that arrives while an executor holds the run: an
+// approval decided, a cancel asked or a child run ended during a claim makes the run due then,
+// even though the executor releases it with a later due time (its retry, an approval's expiry).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSqlRunQueue } from '../../infra/executor/sql-run-queue.ts';
+import { allMigrations } from '../../infra/migrations.ts';
+import { migrate } from '../../infra/store/migrate.ts';
+import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
+import { pgliteAdapter, postgresAdapter, type StoreHarness } from '../support/stores.ts';
+
+const t0 = new Date('2026-05-01T10:00:00.000Z');
+const later = (ms: number) => new Date(t0.getTime() + ms);
+
+for (const adapter of [pgliteAdapter, postgresAdapter]) {
+  describe.runIf(await adapter.available())(`the SQL run queue on ${adapter.name}`, () => {
+    let harness: StoreHarness<SqlEventStore>;
+    beforeAll(async () => {
+      harness = await adapter.open();
+      await migrate(harness.store.client, allMigrations);
+    });
+    afterAll(() => harness.cleanup());
+
+    it('keeps a wake-up that came while the run was claimed, and only that one', async () => {
+      const queue = createSqlRunQueue(harness.store.client);
+      await queue.enqueue([
+        { runId: 'woken', tenantId: 'acme', dueAt: t0 },
+        { runId: 'quiet', tenantId: 'acme', dueAt: t0 },
+      ]);
+      const claimed = await queue.claim('executor-1', t0, 30_000, 10);
+      expect(claimed.runs.map((r) => r.runId).sort()).toEqual(['quiet', 'woken']);
+      // While held: an approval is decided on one of them.
+      await queue.enqueue([{ runId: 'woken', tenantId: 'acme', dueAt: later(100) }]);
+      // The executor, not knowing, parks both until an hour later.
+      for (const runId of ['woken', 'quiet'])
+        await queue.release(runId, 'executor-1', { dueAt: later(3_600_000) });
+      const next = await queue.claim('executor-2', later(200), 30_000, 10);
+      expect(next.runs.map((r) => r.runId)).toEqual(['woken']);
+      expect(next.nextDueAt).toEqual(later(3_600_000));
+      // Claimed again, the wake-up is spent: released for later, it stays later.
+      await queue.release('woken', 'executor-2', { dueAt: later(3_600_000) });
+      expect((await queue.claim('executor-3', later(300), 30_000, 10)).runs).toEqual([]);
+    });
+  });
+}
