@@ -275,6 +275,41 @@ describe('a parent that must end', () => {
 });
 
 describe('limits', () => {
+  it('refuses a 21st child of one run with CHILD_LIMIT_EXCEEDED', () => {
+    const spawns = Array.from({ length: 21 }, (_, i) => ({
+      id: `s${i}`,
+      skill: 'agent_spawn',
+      input: { agentId: 'a', plan: childPlan, budget: { maxCostMicros: 10 } },
+      ...(i === 0 ? {} : { dependsOn: [`s${i - 1}`] }),
+    }));
+    // 21 children are too risky to be submitted but for a policy that only flags it.
+    const many = parent(spawns, { policy: { version: 'flag-1', rules: { infeasibleEstimate: 'flag' } } });
+    const started = Array.from({ length: 20 }, (_, i): RunCommand[] => [
+      ev(10 * i + 1, i),
+      {
+        type: 'StartChild',
+        stepIndex: i,
+        childRunId: childRunIdFor('run-1', i, 1),
+        budgetMicros: 10,
+        now: at(10 * i + 2),
+      },
+    ]).flat();
+    spec
+      .given(history(many, ...started))
+      .when(ev(500, 20))
+      .thenMatches([
+        {
+          type: 'StepCompleted',
+          data: {
+            stepIndex: 20,
+            outcome: 'failed',
+            errorCode: 'CHILD_LIMIT_EXCEEDED',
+            reason: expect.stringContaining('20 child runs'),
+          },
+        },
+      ]);
+  });
+
   it('refuses a child beyond the depth limit with CHILD_LIMIT_EXCEEDED', () => {
     const deep = parent([research('agent_invoke')], { parent: { runId: 'run-0', stepIndex: 0, depth: 5 } });
     spec
