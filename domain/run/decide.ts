@@ -757,6 +757,12 @@ function recordOutcome(command: RecordOutcome, run: SubmittedRun): RunEvent[] {
 
   const planStep = run.submission.plan.steps[stepIndex]!;
   const retry = target.compensation ? planStep.compensate!.retry : planStep.retry;
+  // A run that must end (cancelled, past its deadline) schedules no retry: it ends once
+  // nothing else is in flight. A compensation is retried regardless: undoing is not optional.
+  const mustEndNow = run.cancelRequest !== null || instantMs(at) >= instantMs(run.submission.deadlineAt);
+  if (!target.compensation && mustEndNow && shouldRetry(retry, outcome.errorCode, attempt)) {
+    return [...events, ...(endWhenIdle(after(run, events), at) ?? [])];
+  }
   if (shouldRetry(retry, outcome.errorCode, attempt)) {
     const delayMs = scheduledRetryDelayMs(retry, seed, stepIndex, attempt, outcome.retryAfterMs);
     events.push(

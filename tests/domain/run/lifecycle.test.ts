@@ -151,6 +151,17 @@ describe('EvaluateStep', () => {
       ]);
   });
 
+  it('schedules no retry after a cancel: the failed attempt ends the run cancelled', () => {
+    const cancel = { type: 'RequestCancel' as const, actor: operator, reason: 'stop', now: at(1_500) };
+    spec
+      .given(history(submit(), evaluate(1_000), start(1_200), cancel))
+      .when(fail(2_000, 'HTTP_5XX'))
+      .thenMatches([
+        { type: 'SkillCallFailed', data: { errorCode: 'HTTP_5XX', retryable: true } },
+        { type: 'RunCompleted', data: { status: 'cancelled', errorCode: 'CANCELLED' } },
+      ]);
+  });
+
   it('ends the run timed_out past its deadline', () => {
     spec
       .given(submitted)
