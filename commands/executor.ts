@@ -46,6 +46,9 @@ export interface ExecutorDeps {
   localAllowHosts?: readonly string[];
 }
 
+/** How often, at most, a run with calls out is looked at for a cancel when the queue wakes. */
+const CANCEL_CHECK_MS = 100;
+
 /** The ceiling on one skill call unless the executor is given another (within the run's deadline). */
 export const DEFAULT_SKILL_TIMEOUT_MS = 30_000;
 
@@ -161,6 +164,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     run: LoadedRun,
     action: Extract<ReturnType<typeof nextAction>, { kind: 'call' }>,
     lease: AbortSignal,
+    cancelled: AbortSignal,
   ) {
     const state = run.state as Extract<RunState, { submission: unknown }>;
     const deadlineMs = Date.parse(state.submission.deadlineAt) - clock().getTime();
@@ -177,7 +181,8 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         seed: action.seed,
         idempotencyKey: `${claim.runId}:${action.stepIndex}${action.compensation ? ':compensate' : ''}`,
         timeoutMs: Math.max(1, Math.min(skillTimeoutMs, deadlineMs)),
-        signal: AbortSignal.any([lease, shutdown.signal]),
+        // A cancel of the run aborts the call too: its outcome (CANCELLED) is then recorded.
+        signal: AbortSignal.any([lease, shutdown.signal, cancelled]),
       });
       // Given up mid-call (lease lost, or this process is stopping): record nothing. The
       // attempt stays in flight, and whoever claims the run next records it WORKER_LOST.
@@ -204,6 +209,44 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     return { signal: lease.signal, release: () => clearInterval(renewal) };
   }
 
+  /**
+   * Cancels asked while a run's calls are out. A cancel makes its run due, which wakes every
+   * executor; each then looks at the runs it is calling for (at most every CANCEL_CHECK_MS per
+   * run) and aborts the calls of one whose stream now holds RunCancelRequested.
+   */
+  const cancelChecks = new Map<string, { check: () => void; stop: () => void }>();
+  function watchForCancel(claim: ClaimedRun, knownVersion: () => number, calling: () => boolean) {
+    const controller = new AbortController();
+    let lastCheck = 0;
+    let trailing: NodeJS.Timeout | undefined;
+    const check = () => {
+      if (controller.signal.aborted || !calling()) return;
+      const wait = lastCheck + CANCEL_CHECK_MS - Date.now();
+      // Too soon after the last look: look once more when the window ends, not never.
+      if (wait > 0) {
+        trailing ??= setTimeout(() => {
+          trailing = undefined;
+          check();
+        }, wait);
+        return;
+      }
+      lastCheck = Date.now();
+      store.readStream(runStreamId(claim.runId), { from: knownVersion() + 1 }).then(
+        (events) => {
+          if (events.some((e) => e.type === 'RunCancelRequested'))
+            controller.abort(new Error('run cancelled'));
+        },
+        () => {},
+      );
+    };
+    const stop = () => {
+      clearTimeout(trailing);
+      cancelChecks.delete(claim.runId);
+    };
+    cancelChecks.set(claim.runId, { check, stop });
+    return controller.signal;
+  }
+
   /** The reservation of an attempt: derived from the run, step and attempt, so a retried reserve is the same one. */
   function reservationIdFor(
     claim: ClaimedRun,
@@ -226,6 +269,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       await driveRun(claim, lease.signal);
     } finally {
       lease.release();
+      cancelChecks.get(claim.runId)?.stop();
     }
   }
 
@@ -236,6 +280,11 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     for (const finished of finishedAttemptReservations(loaded.events))
       await closeReservation(claim, finished);
     const startedByMe = new Set<string>();
+    const cancelled = watchForCancel(
+      claim,
+      () => run.version,
+      () => calls.size > 0,
+    );
     /** Children seen still running during this claim: not looked at again before it ends. */
     const watchedChildren = new Set<string>();
     const calls = new Map<string, Promise<void>>();
@@ -406,7 +455,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     function startCall(action: Extract<NextAction, { kind: 'call' }>) {
       const reservedAt = startedAt(run.state, action);
       const job = (async () => {
-        const { outcome, latencyMs } = await callSkill(claim, run, action, lease);
+        const { outcome, latencyMs } = await callSkill(claim, run, action, lease, cancelled);
         // The outcome and the reservation's close under one lock: no attempt starts between
         // them, which is what lets the next owner find every reservation left open.
         await exclusive(async () => {
@@ -500,6 +549,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   function wake() {
     woken = true;
     wakeUp?.();
+    for (const { check } of cancelChecks.values()) check();
   }
   function sleep(ms: number): Promise<void> {
     if (woken || shutdown.signal.aborted) return Promise.resolve();
