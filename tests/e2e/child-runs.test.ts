@@ -214,7 +214,13 @@ describe.each(stores)('child runs on %s', (store) => {
     expect(parent.status).toBe('cancelled');
     const child = await detail(parent.children[0].runId);
     expect(child.status).toBe('cancelled');
-    expect(child.reason).toContain(`its parent run ${parentId} is ending`);
+    // Asked by the parent (its call then aborted at once).
+    const asked = (await eventsOf(child.runId)).find((e) => e.type === 'RunCancelRequested');
+    expect(asked?.data).toMatchObject({
+      actor: { id: `run:${parentId}`, role: 'system' },
+      reason: `its parent run ${parentId} is ending`,
+    });
+    expect(child.steps[1].attempts).toEqual([]);
     expect(parent.children[0].status).toBe('cancelled');
     expect(certifyRun(await eventsOf(parentId))).toMatchObject({ certified: true });
   }, 60_000);

@@ -170,7 +170,7 @@ describe.runIf(await postgresReachable())('run lifecycle paths on PostgreSQL', (
     expect(late.status).toBe(409);
   });
 
-  it('cancels at the next step boundary', async () => {
+  it('cancels at once: the call in flight is aborted and no later step starts', async () => {
     const slow = llm({ stub: { delayMs: 300 } });
     const runId = await submit(plan([slow, slow, slow]));
     // Once the first call is in flight (a running run may not have started it yet).
@@ -184,7 +184,8 @@ describe.runIf(await postgresReachable())('run lifecycle paths on PostgreSQL', (
     expect(cancel.status).toBe(202);
     const run = await waitForRun(app, key, runId, ['cancelled', 'succeeded']);
     expect(run.status).toBe('cancelled');
-    expect(run.steps[0].status).toBe('succeeded');
+    expect(run.steps[0].attempts).toMatchObject([{ outcome: 'failed', errorCode: 'CANCELLED' }]);
+    expect(run.steps[1].attempts).toEqual([]);
     expect(run.steps[2].attempts).toEqual([]);
   });
 
