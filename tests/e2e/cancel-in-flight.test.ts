@@ -2,6 +2,8 @@
 // the call is out: the call is aborted at once, the attempt is recorded CANCELLED, no retry is
 // scheduled, and the run ends cancelled — within a second or two, not at the call's timeout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunEvent } from '../../domain/events/run-events.ts';
+import { certifyRun } from '../../domain/run/certify.ts';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 import { postgresReachable } from '../support/postgres.ts';
 
@@ -55,5 +57,9 @@ describe.each(stores)('cancelling a run with a call in flight on %s', (store) =>
     });
     expect(types.slice(types.indexOf('RunCancelRequested'))).not.toContain('RetryScheduled');
     expect(types.at(-1)).toBe('RunCompleted');
+    // The abort is an observation like any outcome: certification re-decides the run from it.
+    expect(certifyRun(recorded.map((e) => ({ type: e.type, data: e.data }) as RunEvent))).toMatchObject({
+      certified: true,
+    });
   }, 30_000);
 });
