@@ -4,15 +4,15 @@
 // executor that dies between the child's command and the parent's record repeats it safely.
 import { z } from 'zod';
 import { DomainError } from '../domain/domain-error.ts';
+import type { RunEvent } from '../domain/events/run-events.ts';
 import { canonicalHash } from '../domain/hashing.ts';
 import { childRunInputSchema } from '../domain/plan/child-run-input.ts';
 import { runDecider, runStreamId } from '../domain/run/decider.ts';
 import type { NextAction } from '../domain/run/next-action.ts';
 import type { SubmittedRun } from '../domain/run/state.ts';
-import { isFinalStatus } from '../domain/run/status.ts';
 import { submitRunRequestSchema } from '../domain/run/submit-request.ts';
 import { instantMs } from '../domain/time.ts';
-import { handleCommand, loadStream } from './handle-command.ts';
+import { handleCommand, toDomainEvent } from './handle-command.ts';
 import { type CommandDeps, makeDue, recordSubmission } from './run-commands.ts';
 
 type StartChildAction = Extract<NextAction, { kind: 'start_child' }>;
@@ -63,13 +63,15 @@ export async function submitChildRun(deps: CommandDeps, parent: SubmittedRun, ac
   await makeDue(deps, action.childRunId, tenantId);
 }
 
-/** How a child ended, or undefined while it has not. */
+/** How a child ended, or undefined while it has not: RunCompleted is always a run's last event. */
 export async function childRunEnd(deps: Pick<CommandDeps, 'store'>, childRunId: string) {
-  const { state, events } = await loadStream(deps.store, runStreamId(childRunId), runDecider);
-  if (state.status === 'none' || !isFinalStatus(state.status)) return undefined;
-  const completed = events.findLast((event) => event.type === 'RunCompleted');
-  if (completed?.type !== 'RunCompleted') return undefined;
-  const { status, reason, chargedMicros, output } = completed.data;
+  const streamId = runStreamId(childRunId);
+  const info = await deps.store.streamInfo(streamId);
+  if (!info) return undefined;
+  const [last] = await deps.store.readStream(streamId, { from: info.version, limit: 1 });
+  const ended = last && toDomainEvent<RunEvent>(last);
+  if (ended?.type !== 'RunCompleted') return undefined;
+  const { status, reason, chargedMicros, output } = ended.data;
   return { status, reason, chargedMicros, ...(output === undefined ? {} : { output }) };
 }
 

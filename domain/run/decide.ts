@@ -56,6 +56,7 @@ import {
   evolve,
   isSubmitted,
   liveChildren,
+  mustEnd,
   type RunState,
   type StepRun,
   type SubmittedRun,
@@ -327,11 +328,7 @@ function policyInput(run: SubmittedRun, stepIndex: number, input: StepInput): Po
 
 /** Ends the run when it must and nothing is in flight: a failure, a cancel, the deadline. */
 function endWhenIdle(run: SubmittedRun, at: string): RunEvent[] | undefined {
-  const mustEnd =
-    run.failure !== null ||
-    run.cancelRequest !== null ||
-    instantMs(at) >= instantMs(run.submission.deadlineAt);
-  if (!mustEnd) return undefined;
+  if (!mustEnd(run, at)) return undefined;
   if (somethingInFlight(run)) return [];
   if (run.failure) return finishFailure(run, at);
   if (run.cancelRequest) {
@@ -597,10 +594,7 @@ function startAttempt(command: StartAttempt, run: SubmittedRun): RunEvent[] {
   const target = attemptFor(run, command.stepIndex, 'ready');
   requireStartable(target, at, 'start an attempt');
   const planStep = run.submission.plan.steps[target.stepIndex]!;
-  if (
-    !target.compensation &&
-    (run.failure || run.cancelRequest || instantMs(at) >= instantMs(run.submission.deadlineAt))
-  ) {
+  if (!target.compensation && mustEnd(run, at)) {
     throw new DomainError(
       'CONFLICT',
       'the run must end at this boundary (failed, cancelled or past its deadline): evaluate it',
@@ -757,10 +751,9 @@ function recordOutcome(command: RecordOutcome, run: SubmittedRun): RunEvent[] {
 
   const planStep = run.submission.plan.steps[stepIndex]!;
   const retry = target.compensation ? planStep.compensate!.retry : planStep.retry;
-  // A run that must end (cancelled, past its deadline) schedules no retry: it ends once
-  // nothing else is in flight. A compensation is retried regardless: undoing is not optional.
-  const mustEndNow = run.cancelRequest !== null || instantMs(at) >= instantMs(run.submission.deadlineAt);
-  if (!target.compensation && mustEndNow && shouldRetry(retry, outcome.errorCode, attempt)) {
+  // A run that must end (failed elsewhere, cancelled, past its deadline) schedules no retry: it
+  // ends once nothing else is in flight. A compensation is retried regardless: undoing is not optional.
+  if (!target.compensation && mustEnd(run, at) && shouldRetry(retry, outcome.errorCode, attempt)) {
     return [...events, ...(endWhenIdle(after(run, events), at) ?? [])];
   }
   if (shouldRetry(retry, outcome.errorCode, attempt)) {

@@ -19,6 +19,7 @@ import {
   type AttemptPhase,
   isSubmitted,
   liveChildren,
+  mustEnd,
   type RunState,
   type SubmittedRun,
   somethingInFlight,
@@ -195,8 +196,7 @@ export function nextActions(state: RunState, now: string): NextAction[] {
   const active = state.steps.flatMap((step, index) => (step.status === 'active' ? [index] : []));
   // A failure, a cancel or the deadline takes effect once no call is out; until then only
   // the calls in flight go on.
-  const mustEnd = state.failure !== null || state.cancelRequest !== null || nowMs >= deadlineMs;
-  if (mustEnd) {
+  if (mustEnd(state, now)) {
     if (!somethingInFlight(state)) return [{ kind: 'evaluate' }];
     const calls = active.flatMap((index) => {
       const phase = state.steps[index]!.phase;

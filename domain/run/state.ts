@@ -13,6 +13,7 @@ import type { PlanEstimate } from '../estimate.ts';
 import type { RunEvent, RunEventData } from '../events/run-events.ts';
 import type { Micros } from '../money.ts';
 import { type PlanGraph, planGraph } from '../plan/graph.ts';
+import { instantMs } from '../time.ts';
 import { type FinalRunStatus, type RunStatus, statusAfter } from './status.ts';
 
 /** Where an attempt stands. */
@@ -382,6 +383,15 @@ export function foldRun(events: readonly RunEvent[], from: RunState = initialSta
 /** Steps with an attempt out (the compensation's included as `compensation`). */
 export function inFlightSteps(run: SubmittedRun): number[] {
   return run.steps.flatMap((step, index) => (step.phase.kind === 'in_flight' ? [index] : []));
+}
+
+/** A failure, a cancel or the deadline: the run ends once nothing is in flight, and starts nothing new. */
+export function mustEnd(run: SubmittedRun, at: string): boolean {
+  return (
+    run.failure !== null ||
+    run.cancelRequest !== null ||
+    instantMs(at) >= instantMs(run.submission.deadlineAt)
+  );
 }
 
 /** Child runs that have not ended yet. */
