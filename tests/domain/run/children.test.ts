@@ -56,6 +56,20 @@ const ended = (
     ...(output === undefined ? {} : { output }),
     now: at(ms),
   }) as RunCommand;
+/** The ChildRunStarted of step 0's first attempt, at 2 ms. */
+const childStarted = (mode: 'invoke' | 'spawn', budgetMicros: number): RunEvent => ({
+  type: 'ChildRunStarted',
+  data: {
+    runId: 'run-1',
+    stepIndex: 0,
+    attempt: 1,
+    childRunId: child,
+    mode,
+    agentId: 'researcher',
+    budgetMicros,
+    at: at(2),
+  },
+});
 const types = (events: RunEvent[]) => events.map((event) => event.type);
 const stateOf = (...commands: RunCommand[]) => foldRun(history(...commands)) as SubmittedRun;
 
@@ -85,21 +99,7 @@ describe('agent_invoke', () => {
     spec
       .given(history(invoke, ev(1, 0)))
       .when(startChild(2, 400))
-      .then([
-        {
-          type: 'ChildRunStarted',
-          data: {
-            runId: 'run-1',
-            stepIndex: 0,
-            attempt: 1,
-            childRunId: child,
-            mode: 'invoke',
-            agentId: 'researcher',
-            budgetMicros: 400,
-            at: at(2),
-          },
-        },
-      ]);
+      .then([childStarted('invoke', 400)]);
     const waiting = stateOf(invoke, ev(1, 0), startChild(2, 400));
     expect(nextActions(waiting, at(3))).toEqual([{ kind: 'await_child', childRunId: child, stepIndex: 0 }]);
     expect(waiting.status).toBe('running');
@@ -202,19 +202,7 @@ describe('agent_spawn', () => {
       .given(history(spawn, ev(1, 0)))
       .when(startChild(2, 300))
       .then([
-        {
-          type: 'ChildRunStarted',
-          data: {
-            runId: 'run-1',
-            stepIndex: 0,
-            attempt: 1,
-            childRunId: child,
-            mode: 'spawn',
-            agentId: 'researcher',
-            budgetMicros: 300,
-            at: at(2),
-          },
-        },
+        childStarted('spawn', 300),
         {
           type: 'StepCompleted',
           data: {
