@@ -21,8 +21,9 @@ export interface SkillFacts {
 const defaultRetries: Record<string, RetryPolicy> = {
   llm_invoke: defaultRetryPolicy,
   http_call: defaultRetryPolicy,
-  // A transform of the same data gives the same answer: retrying cannot help.
-  json_transform: { ...defaultRetryPolicy, maxAttempts: 1 },
+  // A transform's own errors are not retryable (the same data fails the same way), so only an
+  // attempt lost with its worker (WORKER_LOST) is tried again: a crash must not fail the run.
+  json_transform: defaultRetryPolicy,
   // A child run retries its own steps; a failed child is not started again.
   agent_invoke: { ...defaultRetryPolicy, maxAttempts: 1 },
   agent_spawn: { ...defaultRetryPolicy, maxAttempts: 1 },

@@ -58,7 +58,7 @@ for (const storeName of stores) {
       const contract = described.body;
       expect(contract.inputSchema).toMatchObject({ type: 'object', required: ['expression', 'data'] });
       expect(contract.outputSchema.required).toEqual(['result']);
-      expect(contract.defaultRetry.maxAttempts).toBe(1);
+      expect(contract.defaultRetry.maxAttempts).toBe(3);
       expect(contract.sideEffects.sideEffecting).toBe(false);
       expect(contract.errors).toContainEqual({
         code: 'INVALID_INPUT',

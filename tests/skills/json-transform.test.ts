@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { shouldRetry } from '../../domain/retry.ts';
 import { builtinDefaultRetry } from '../../domain/skill-catalog.ts';
 import { createDefaultSkillPort } from '../../infra/skills/index.ts';
 import { skillCall } from './support.ts';
@@ -44,7 +45,7 @@ describe('json_transform', () => {
     expect(!outcome.ok && outcome.message).toMatch(/failed on the data: .*abs\(\)/);
   });
 
-  it('validates its input and is never retried by default', async () => {
+  it('validates its input; its own failures are not retryable, a lost worker is', async () => {
     const outcome = await port.invoke(skillCall('json_transform', { data: {} }));
     expect(outcome).toMatchObject({ ok: false, errorCode: 'SCHEMA_VALIDATION_FAILED' });
     expect(!outcome.ok && outcome.message).toMatch(/expression:/);
@@ -52,6 +53,8 @@ describe('json_transform', () => {
       defaultRetry: builtinDefaultRetry('json_transform'),
       sideEffecting: false,
     });
-    expect(port.facts('json_transform')?.defaultRetry?.maxAttempts).toBe(1);
+    expect(shouldRetry(builtinDefaultRetry('json_transform'), 'SCHEMA_VALIDATION_FAILED', 1)).toBe(false);
+    expect(shouldRetry(builtinDefaultRetry('json_transform'), 'INVALID_INPUT', 1)).toBe(false);
+    expect(shouldRetry(builtinDefaultRetry('json_transform'), 'WORKER_LOST', 1)).toBe(true);
   });
 });
