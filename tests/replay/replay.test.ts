@@ -403,5 +403,5 @@ describe('aos replay on PGlite', () => {
     const bad = await aos(['divergence', '--days', '0'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--days must be a whole number from 1 to 90/);
-  });
+  }, 120_000);
 });
