@@ -8,7 +8,7 @@ import { defaultPriceTable } from '../../domain/pricing.ts';
 import { aos } from '../support/aos-cli.ts';
 import { SYSTEM_KEY, startTestApp, type TestApp } from '../support/app.ts';
 
-describe('aos policy and aos prices', () => {
+describe('aos policy and aos prices', { timeout: 180_000 }, () => {
   let app: TestApp;
   let url: string;
   let dir: string;
