@@ -56,7 +56,7 @@ async function replay(file: string, options: ConstructorParameters<typeof Replay
 }
 const now = () => new Date('2030-01-01T00:00:00.000Z');
 
-describe('aos replay on PGlite', () => {
+describe('aos replay on PGlite', { timeout: 120_000 }, () => {
   let app: TestApp;
   let dir: string;
   let file: string;
