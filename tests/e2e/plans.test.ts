@@ -13,18 +13,26 @@ import { postgresReachable } from '../support/postgres.ts';
 
 const stores = (await postgresReachable()) ? (['pglite', 'postgres'] as const) : (['pglite'] as const);
 
-/** A local API: /answer/<n> answers after 150 ms and counts how many requests overlap. */
+/**
+ * A local API that counts how many requests overlap. The /answer/<n> calls of one fan-out wait
+ * for each other (all five, or 2 s at most), so parallel calls overlap however slowly a loaded
+ * machine starts them, and calls made one after the other never do.
+ */
 function startTarget() {
   const seen: string[] = [];
   let open = 0;
   let maxOpen = 0;
+  let waiting: Array<() => void> = [];
+  const releaseAll = () => {
+    for (const release of waiting) release();
+    waiting = [];
+  };
   const server: Server = createServer((req, res) => {
     seen.push(req.url ?? '');
     open++;
     maxOpen = Math.max(maxOpen, open);
     const answer = /^\/answer\/(\d+)/.exec(req.url ?? '')?.[1];
-    const delay = answer === undefined ? 0 : 150;
-    setTimeout(() => {
+    const respond = () => {
       open--;
       if (req.url?.startsWith('/missing')) {
         res.statusCode = 404;
@@ -33,7 +41,11 @@ function startTarget() {
       }
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ answer: answer === undefined ? req.url : `answer-${answer}` }));
-    }, delay);
+    };
+    if (answer === undefined) return respond();
+    waiting.push(respond);
+    if (waiting.length >= 5) releaseAll();
+    else setTimeout(releaseAll, 2000);
   });
   return {
     seen,
