@@ -7,9 +7,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeChargeMicros, defaultPriceTable } from '../../domain/pricing.ts';
-import type { RecordedEvent } from '../../domain/store/envelope.ts';
 import { RunCertifier } from '../../replay/certify-runs.ts';
 import { SYSTEM_KEY, startTestApp, type TestApp, waitForRun } from '../support/app.ts';
+import { readAllEvents } from '../support/count-events.ts';
 import { postgresReachable } from '../support/postgres.ts';
 
 const stores = (await postgresReachable()) ? (['pglite', 'postgres'] as const) : (['pglite'] as const);
@@ -192,13 +192,7 @@ describe.each(stores)('policy and prices as commands on %s', (store) => {
   });
 
   it('certification re-decides every run with the policy and prices it recorded', async () => {
-    const events: RecordedEvent[] = [];
-    for (let after: string | undefined; ; ) {
-      const page = await app.store.readAll({ ...(after ? { after } : {}), limit: 1000 });
-      events.push(...page.events);
-      if (page.events.length === 0) break;
-      after = page.checkpoint;
-    }
+    const events = await readAllEvents(app.store);
     const certifier = new RunCertifier();
     for (const event of events) certifier.add(event);
     const report = certifier.finish();

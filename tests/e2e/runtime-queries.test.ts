@@ -6,9 +6,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalHash } from '../../domain/hashing.ts';
-import type { RecordedEvent } from '../../domain/store/envelope.ts';
 import { ReplayFold } from '../../replay/replay-fold.ts';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
+import { readAllEvents } from '../support/count-events.ts';
 import { postgresReachable } from '../support/postgres.ts';
 
 const stores = (await postgresReachable()) ? (['pglite', 'postgres'] as const) : (['pglite'] as const);
@@ -252,13 +252,7 @@ describe.each(stores)('runtime queries on %s', (store) => {
   });
 
   it('replay folds the same rows the live runner wrote', async () => {
-    const events: RecordedEvent[] = [];
-    for (let after: string | undefined; ; ) {
-      const page = await app.store.readAll({ ...(after ? { after } : {}), limit: 1000 });
-      events.push(...page.events);
-      if (page.events.length === 0) break;
-      after = page.checkpoint;
-    }
+    const events = await readAllEvents(app.store);
     const fold = new ReplayFold();
     for (const event of events) fold.add(event);
     const replayed = fold.readModels();
