@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { BootstrapKeyError } from '../infra/auth/bootstrap.ts';
 import { ConfigError, loadConfig } from '../infra/config.ts';
 import { SigningKeyError } from '../infra/signing/signing-key.ts';
+import { datasetsCommand } from './cli/datasets.ts';
 import { divergenceCommand } from './cli/divergence.ts';
 import { estimatorsCommand } from './cli/estimators.ts';
 import { exportCommand } from './cli/export.ts';
@@ -54,6 +55,7 @@ keysCommand(program);
 referenceDataCommands(program);
 kafkaCommands(program, configOrExit);
 estimatorsCommand(program);
+datasetsCommand(program);
 
 await program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`aos: ${cliMessage(error)}`);

@@ -34,6 +34,7 @@ describe('shipped estimator datasets', () => {
     expect(verdicts('high-variance')).toEqual({ v1: 'pass', v2: 'pass' });
     expect(verdicts('mixed-workload')).toEqual({ v1: 'pass', v2: 'pass' });
     expect(verdicts('injected-noise')).toEqual({ v1: 'fail', v2: 'pass' });
+    expect(verdicts('historical')).toEqual({ v1: 'fail', v2: 'pass' });
   });
 
   it('the noise dataset fails v1 on error and tolerance, and lists its worst samples first', () => {
