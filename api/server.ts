@@ -22,6 +22,7 @@ import { metricsPath, metricsPlugin } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { approvalRoutes } from './routes/approvals.ts';
+import { estimatorRoutes } from './routes/estimators.ts';
 import { exportRoutes } from './routes/export.ts';
 import { healthRoutes } from './routes/health.ts';
 import { legacyAgentRoutes } from './routes/legacy-agents.ts';
@@ -140,6 +141,7 @@ export async function buildServer({
   await app.register(whoamiRoutes);
   await app.register(runRoutes, commands);
   await app.register(referenceDataRoutes, commands);
+  await app.register(estimatorRoutes, commands);
   await app.register(queryRoutes, {
     sql: readModels,
     clock: commands.clock,

@@ -24,7 +24,7 @@ import {
 import { readModelNames } from '../../replay/replay-fold.ts';
 import { type ReplayResults, ReplaySession, writeReplayResults } from '../../replay/replay-session.ts';
 import { replayVerification, verificationLines } from '../../replay/replay-verification.ts';
-import { dollars } from '../../replay/report-html.ts';
+import { dollars } from '../../replay/svg-charts.ts';
 import { readPolicy, readPriceTable, WhatIfInputError } from '../../replay/what-if-input.ts';
 import { liveViews, replayedViews } from './live-read-models.ts';
 import { serverClient } from './server-client.ts';
