@@ -1,6 +1,8 @@
 // The whole application over one SQL database: store, keys, skills, run queue, executor
 // and HTTP server. `aos serve` runs it; integration tests open it in process.
 import type { FastifyInstance } from 'fastify';
+import type { CanaryDeps } from '../commands/estimator-canary.ts';
+import { datasetsInForce } from '../commands/estimator-datasets.ts';
 import { createExecutor } from '../commands/executor.ts';
 import { ensurePriceTable } from '../commands/reference-data.ts';
 import type { SkillPort } from '../commands/skill-port.ts';
@@ -8,6 +10,9 @@ import type { SqlClient } from '../domain/store/sql-port.ts';
 import { createApiKeyStore } from '../infra/auth/api-key-store.ts';
 import { type BootstrapResult, ensureBootstrapKey } from '../infra/auth/bootstrap.ts';
 import type { Config } from '../infra/config.ts';
+import { createCanaryLock } from '../infra/estimators/canary-lock.ts';
+import { scheduleCanary } from '../infra/estimators/canary-schedule.ts';
+import { recentRunsFrom } from '../infra/estimators/recent-runs.ts';
 import { runQueueFeeder } from '../infra/executor/run-queue-feeder.ts';
 import { createSqlBudgetLedger } from '../infra/executor/sql-budget-ledger.ts';
 import { createSqlRunQueue } from '../infra/executor/sql-run-queue.ts';
@@ -28,6 +33,7 @@ import { type RunningProjections, startProjections } from '../readmodels/project
 import { registerScrapeGauges } from './metrics.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { buildServer } from './server.ts';
+import { shippedDatasets } from './shipped-datasets.ts';
 
 export interface AppOverrides {
   /** An already open database (tests); closed with the app. */
@@ -77,6 +83,18 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
   const queue = createSqlRunQueue(client);
   // Read (or generated into the data dir) before serving: a bad AOS_SIGNING_KEY stops start-up.
   const signing = await loadSigningKey(config);
+  const canary: CanaryDeps = {
+    store,
+    clock,
+    lock: await createCanaryLock(client),
+    recentRuns: recentRunsFrom(client),
+    datasets: async () => datasetsInForce(store, await shippedDatasets()),
+    policy: {
+      minSeverity: config.AOS_BREAKER_MIN_SEVERITY,
+      autoRecovery: config.AOS_BREAKER_AUTO_RECOVERY === 'on',
+    },
+    sampleSize: config.AOS_CANARY_SAMPLE,
+  };
   let horizon: ReturnType<typeof monitorReadHorizon> | undefined;
   const server = await buildServer({
     store,
@@ -97,6 +115,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     signing,
     publisherStatus: () => publisher?.status(),
     readHorizon: () => horizon?.current(),
+    canary,
   });
   // Looks a few times per warning period: a hold is reported within a quarter of it.
   horizon = monitorReadHorizon(client, {
@@ -154,6 +173,10 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
         )
       : null;
   executor?.start();
+  const canarySchedule =
+    config.AOS_CANARY_INTERVAL_MS > 0
+      ? scheduleCanary(canary, { intervalMs: config.AOS_CANARY_INTERVAL_MS, log: server.log })
+      : undefined;
 
   return {
     server,
@@ -161,6 +184,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     bootstrap,
     async close() {
       await server.close();
+      await canarySchedule?.stop();
       await horizon?.stop();
       await executor?.stop();
       await feeder.stop();

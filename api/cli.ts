@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { BootstrapKeyError } from '../infra/auth/bootstrap.ts';
 import { ConfigError, loadConfig } from '../infra/config.ts';
 import { SigningKeyError } from '../infra/signing/signing-key.ts';
+import { canaryCommand } from './cli/canary.ts';
 import { datasetsCommand } from './cli/datasets.ts';
 import { divergenceCommand } from './cli/divergence.ts';
 import { estimatorsCommand } from './cli/estimators.ts';
@@ -56,6 +57,7 @@ referenceDataCommands(program);
 kafkaCommands(program, configOrExit);
 estimatorsCommand(program);
 datasetsCommand(program);
+canaryCommand(program);
 
 await program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`aos: ${cliMessage(error)}`);

@@ -2,6 +2,7 @@
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { BudgetLedger } from '../commands/budget-ledger.ts';
+import type { CanaryDeps } from '../commands/estimator-canary.ts';
 import { DEFAULT_SKILL_TIMEOUT_MS } from '../commands/executor.ts';
 import type { Planners } from '../commands/planner-port.ts';
 import type { CommandDeps } from '../commands/run-commands.ts';
@@ -72,6 +73,8 @@ export interface ServerDeps {
   publisherStatus?: () => PublisherStatus | undefined;
   /** The read-horizon monitor's last observation, for /readyz. */
   readHorizon?: () => ReadHorizon | undefined;
+  /** The estimator canary's parts; absent, POST /v1/admin/estimators/canary is not served. */
+  canary?: CanaryDeps;
 }
 
 export async function buildServer({
@@ -86,6 +89,7 @@ export async function buildServer({
   publisherStatus,
   readHorizon,
   planning,
+  canary,
 }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: config.AOS_LOG_LEVEL },
@@ -141,7 +145,7 @@ export async function buildServer({
   await app.register(whoamiRoutes);
   await app.register(runRoutes, commands);
   await app.register(referenceDataRoutes, commands);
-  await app.register(estimatorRoutes, commands);
+  await app.register(estimatorRoutes, { commands, canary });
   await app.register(queryRoutes, {
     sql: readModels,
     clock: commands.clock,

@@ -16,13 +16,18 @@ import type { DatasetThresholds, EstimatorDataset, EstimatorName } from './estim
 import type { RunEventData } from './events/run-events.ts';
 import type { RecordedEvent } from './store/envelope.ts';
 
-interface RecordedRun {
+/** A run as a sample: its plan, its budget and what it was charged in all. */
+export interface ChargedRun {
   runId: string;
-  agentId: string;
   steps: { skill: string; input: Record<string, unknown> }[];
   budgetMicros: number;
-  priceTableVersion: string;
   chargedMicros: number;
+  tags: string[];
+}
+
+interface RecordedRun extends ChargedRun {
+  tenantId: string;
+  priceTableVersion: string;
   succeeded: boolean;
 }
 
@@ -30,6 +35,7 @@ const CHILD_SKILLS = new Set(['agent_invoke', 'agent_spawn']);
 
 export interface HistoricalOptions {
   name: string;
+  description?: string;
   version: number;
   /** How far above the charge an estimate may be and still count as inside (1: up to twice). */
   headroom: number;
@@ -75,7 +81,8 @@ export class RecordedRunCosts {
       }
       this.#runs.set(data.runId, {
         runId: data.runId,
-        agentId: data.agentId,
+        tenantId: data.tenantId,
+        tags: ['historical', `agent:${data.agentId}`],
         steps,
         budgetMicros: data.budget.maxCostMicros,
         priceTableVersion: data.priceTable.version,
@@ -108,24 +115,35 @@ export class RecordedRunCosts {
     if (runs.length === 0)
       throw new DomainError('INVALID_INPUT', 'no succeeded root run in the export: nothing to build from');
     const tables = [...new Set(runs.map((run) => run.priceTableVersion))].sort();
-    return {
-      name: options.name,
-      version: options.version,
-      kind: 'historical',
+    return chargedRunsDataset(runs, {
       description: `${runs.length} succeeded runs, each expected to cost from what it was charged to ${1 + options.headroom} times that (price table${tables.length > 1 ? 's' : ''} ${tables.join(', ')}).`,
-      thresholds: options.thresholds ?? historicalThresholds(runs.map((run) => run.chargedMicros)),
-      expectedVerdicts: options.expectedVerdicts,
-      samples: runs.map((run) => ({
-        id: run.runId,
-        steps: run.steps,
-        budgetMicros: run.budgetMicros,
-        expected: {
-          minMicros: run.chargedMicros,
-          maxMicros: Math.ceil(run.chargedMicros * (1 + options.headroom)),
-          feasible: true,
-        },
-        tags: ['historical', `agent:${run.agentId}`],
-      })),
-    };
+      ...options,
+    });
   }
+}
+
+/** Charged runs as a historical dataset (an export's, or the canary's sample of the last day). */
+export function chargedRunsDataset(
+  runs: readonly ChargedRun[],
+  options: HistoricalOptions & { description: string },
+): EstimatorDataset {
+  return {
+    name: options.name,
+    version: options.version,
+    kind: 'historical',
+    description: options.description,
+    thresholds: options.thresholds ?? historicalThresholds(runs.map((run) => run.chargedMicros)),
+    expectedVerdicts: options.expectedVerdicts,
+    samples: runs.map((run) => ({
+      id: run.runId,
+      steps: run.steps,
+      budgetMicros: run.budgetMicros,
+      expected: {
+        minMicros: run.chargedMicros,
+        maxMicros: Math.ceil(run.chargedMicros * (1 + options.headroom)),
+        feasible: true,
+      },
+      tags: run.tags,
+    })),
+  };
 }

@@ -2,13 +2,19 @@
 // and uploads recorded as events), validation on demand (offline: nothing is written), the
 // canary's reports and the drift breaker.
 import type { FastifyPluginAsync } from 'fastify';
+import { breakerState, enableEstimator } from '../../commands/estimator-breaker.ts';
+import { CANARY_STREAM, type CanaryDeps, runCanary } from '../../commands/estimator-canary.ts';
 import { type DatasetInForce, datasetsInForce, uploadDataset } from '../../commands/estimator-datasets.ts';
 import { currentPriceTable } from '../../commands/reference-data.ts';
 import type { CommandDeps } from '../../commands/run-commands.ts';
 import * as contracts from '../../contracts/estimators.ts';
 import { DomainError } from '../../domain/domain-error.ts';
+import { basisOf } from '../../domain/estimator-breaker.ts';
+import type { CanaryReport } from '../../domain/estimator-canary.ts';
+import { estimatorNames } from '../../domain/estimator-dataset.ts';
 import { validateDataset } from '../../domain/estimator-validation.ts';
 import { withPriceTableHash } from '../../domain/pricing.ts';
+import type { RecordedEvent } from '../../domain/store/envelope.ts';
 import { principalOf } from '../auth/plugin.ts';
 import { routeOf, typed } from '../contract-route.ts';
 import { shippedDatasets } from '../shipped-datasets.ts';
@@ -24,7 +30,21 @@ const summaryOf = ({ dataset, ...version }: DatasetInForce) => ({
 
 const notFound = (name: string) => new DomainError('NOT_FOUND', `no estimator dataset ${name}`);
 
-export const estimatorRoutes: FastifyPluginAsync<CommandDeps> = async (app, deps) => {
+/** A recorded canary as the routes show it: the report without its sample's plans. */
+export function canaryView(event: RecordedEvent) {
+  const { sample, ...report } = event.data as CanaryReport;
+  return {
+    ...report,
+    sampleSize: sample.length,
+    position: event.streamPosition,
+    recordedAt: event.recordedAt,
+  };
+}
+
+export const estimatorRoutes: FastifyPluginAsync<{
+  commands: CommandDeps;
+  canary?: CanaryDeps | undefined;
+}> = async (app, { commands: deps, canary }) => {
   const api = typed(app);
   const { store } = deps;
   const inForce = async () => datasetsInForce(store, await shippedDatasets());
@@ -76,6 +96,57 @@ export const estimatorRoutes: FastifyPluginAsync<CommandDeps> = async (app, deps
         ok: reports.every((report) => report.estimators.every((result) => result.asExpected)),
         reports,
       };
+    },
+  });
+
+  if (canary) {
+    api.route({
+      ...routeOf(contracts.runCanary),
+      handler: async () => {
+        const outcome = await runCanary(canary, 'on_demand');
+        return outcome.ran ? { ran: true, report: canaryView(outcome.event) } : { ran: false, report: null };
+      },
+    });
+  }
+
+  api.route({
+    ...routeOf(contracts.listCanaryReports),
+    handler: async (request) => {
+      const events = await store.readStream(CANARY_STREAM, {
+        direction: 'backward',
+        limit: request.query.limit,
+      });
+      return { items: events.map(canaryView) };
+    },
+  });
+
+  const stateView = (state: Awaited<ReturnType<typeof breakerState>>) =>
+    estimatorNames.map((estimator) => ({ estimator, ...state[estimator] }));
+
+  api.route({
+    ...routeOf(contracts.estimatorStatus),
+    handler: async () => {
+      const state = await breakerState(store);
+      return {
+        basis: basisOf(state).estimator,
+        autoRecovery: canary?.policy.autoRecovery ?? false,
+        estimators: stateView(state),
+      };
+    },
+  });
+
+  api.route({
+    ...routeOf(contracts.enableEstimator),
+    handler: async (request) => {
+      const { estimator } = request.params;
+      const enabled = await enableEstimator(
+        store,
+        estimator,
+        request.body.reason,
+        principalOf(request).actor,
+        deps.clock(),
+      );
+      return { changed: enabled.changed, state: { estimator, ...enabled.state } };
     },
   });
 };
