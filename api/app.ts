@@ -12,6 +12,7 @@ import { type BootstrapResult, ensureBootstrapKey } from '../infra/auth/bootstra
 import type { Config } from '../infra/config.ts';
 import { createCanaryLock } from '../infra/estimators/canary-lock.ts';
 import { scheduleCanary } from '../infra/estimators/canary-schedule.ts';
+import { liveDriftFrom } from '../infra/estimators/live-drift.ts';
 import { recentRunsFrom } from '../infra/estimators/recent-runs.ts';
 import { runQueueFeeder } from '../infra/executor/run-queue-feeder.ts';
 import { createSqlBudgetLedger } from '../infra/executor/sql-budget-ledger.ts';
@@ -30,6 +31,7 @@ import { createSqlEventStore, type SqlEventStore } from '../infra/store/sql-even
 import { allProjections } from '../projections/all.ts';
 import { startCheckpointedConsumer } from '../readmodels/checkpointed-consumer.ts';
 import { type RunningProjections, startProjections } from '../readmodels/projection-runner.ts';
+import { registerEstimatorGauges } from './estimator-metrics.ts';
 import { registerScrapeGauges } from './metrics.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { buildServer } from './server.ts';
@@ -66,6 +68,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     clock,
     drift: { minSamples: config.AOS_DRIFT_MIN_SAMPLES },
   });
+  registerEstimatorGauges(metrics, store);
   await ensurePriceTable(store, clock());
 
   // One ledger for the executor and the planners: a planner's call is charged as a step's is.
@@ -94,6 +97,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
       autoRecovery: config.AOS_BREAKER_AUTO_RECOVERY === 'on',
     },
     sampleSize: config.AOS_CANARY_SAMPLE,
+    liveDrift: liveDriftFrom(client, { minSamples: config.AOS_DRIFT_MIN_SAMPLES }),
   };
   let horizon: ReturnType<typeof monitorReadHorizon> | undefined;
   const server = await buildServer({

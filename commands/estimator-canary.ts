@@ -45,6 +45,8 @@ export interface CanaryDeps {
   datasets: () => Promise<{ dataset: EstimatorDataset; hash: string }[]>;
   policy: BreakerPolicy;
   sampleSize: number;
+  /** The live divergence report of the last day as a drift signal (null: no drift); absent, not checked. */
+  liveDrift?: (now: Date) => Promise<DriftSignal | null>;
 }
 
 export type CanaryOutcome =
@@ -157,4 +159,23 @@ export async function runCanary(
     return { ran: true, report, event: (await lastCanary(deps.store))! };
   });
   return outcome?.value ?? { ran: false, why: 'locked' };
+}
+
+/**
+ * Hands the live divergence report's drift to the breaker, under the canary's lock so that one
+ * instance looks at a time. Answers whether it disabled anything.
+ */
+export async function checkLiveDrift(deps: CanaryDeps): Promise<boolean> {
+  if (!deps.liveDrift) return false;
+  const outcome = await deps.lock.withLock(async () => {
+    const now = deps.clock();
+    const signal = await deps.liveDrift!(now);
+    if (!signal) return false;
+    const events = await applyDriftSignals(deps.store, [signal], deps.policy, {
+      at: now,
+      commandId: `live-drift:${now.toISOString()}`,
+    });
+    return events.length > 0;
+  });
+  return outcome?.value ?? false;
 }
