@@ -4,18 +4,21 @@
 // advisory lock held elsewhere on PostgreSQL, a concurrent request on PGlite); the schedule
 // in `aos serve` runs once per interval and not again while the interval has not passed.
 
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANARY_STREAM } from '../../commands/estimator-canary.ts';
 import { ESTIMATOR_VERSIONS } from '../../domain/estimator-canary.ts';
 import { defaultPriceTable } from '../../domain/pricing.ts';
 import { CANARY_LOCK_KEY } from '../../infra/estimators/canary-lock.ts';
-import { historicalPlans } from '../../scripts/historical-runs.ts';
-import { SYSTEM_KEY, startTestApp, type TestApp, waitForRun } from '../support/app.ts';
+import { SYSTEM_KEY, startTestApp, type TestApp } from '../support/app.ts';
+import { recordRuns } from '../support/estimator-drift.ts';
 import { databaseUrl, postgresReachable } from '../support/postgres.ts';
 
 const stores = (await postgresReachable()) ? (['pglite', 'postgres'] as const) : (['pglite'] as const);
 const DAY = 24 * 3_600_000;
+const exec = promisify(execFile);
 
 /** A clock the test moves: real time plus an offset, or frozen. */
 function testClock() {
@@ -36,28 +39,6 @@ function testClock() {
   };
 }
 
-async function submitAndFinish(app: TestApp, key: string, count: number): Promise<string[]> {
-  const runIds: string[] = [];
-  for (const steps of historicalPlans(count)) {
-    const submitted = await app.request('POST', '/v1/runs', {
-      key,
-      body: { agentId: 'canary-test', plan: { steps }, budget: { maxCostMicros: 1_000_000 } },
-    });
-    expect(submitted.status).toBe(202);
-    runIds.push(submitted.body.runId);
-  }
-  for (const runId of runIds) await waitForRun(app, key, runId, ['succeeded']);
-  // The canary reads the runs read model: wait until it has them all as succeeded.
-  for (;;) {
-    const listed = await app.request('GET', '/v1/runs?limit=100', { key });
-    const done = listed.body.items.filter((r: { runId: string; status: string }) => runIds.includes(r.runId));
-    if (done.length === runIds.length && done.every((r: { status: string }) => r.status === 'succeeded'))
-      break;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return runIds;
-}
-
 describe.each(stores)('the estimator canary on %s', { timeout: 120_000 }, (store) => {
   let app: TestApp;
   let operator: string;
@@ -68,7 +49,7 @@ describe.each(stores)('the estimator canary on %s', { timeout: 120_000 }, (store
   beforeAll(async () => {
     app = await startTestApp(store, {}, { clock: clock.now });
     operator = await app.keyFor('acme', 'operator');
-    runIds = await submitAndFinish(app, operator, 5);
+    runIds = await recordRuns(app, operator, 5);
   }, 180_000);
   afterAll(async () => {
     await app.stop();
@@ -120,6 +101,19 @@ describe.each(stores)('the estimator canary on %s', { timeout: 120_000 }, (store
     );
     const listed = await app.request('GET', '/v1/estimators/canary', { key: operator });
     expect(listed.body.items.map((r: { sampleSize: number }) => r.sampleSize)).toEqual([0, 5]);
+  });
+
+  it('runs from the command line (aos canary run, with the system key; aos canary list)', async () => {
+    const env = { ...process.env, AOS_URL: await app.server.listen({ host: '127.0.0.1', port: 0 }) };
+    const run = await exec('node', ['bin/aos.js', 'canary', 'run'], {
+      env: { ...env, AOS_API_KEY: SYSTEM_KEY },
+    });
+    expect(run.stderr).toMatch(/^canary pass: v1 sound, v2 sound/);
+    expect(JSON.parse(run.stdout)).toMatchObject({ verdict: 'pass', trigger: 'on_demand' });
+    const list = await exec('node', ['bin/aos.js', 'canary', 'list', '--limit', '1'], {
+      env: { ...env, AOS_API_KEY: operator },
+    });
+    expect(JSON.parse(list.stdout)).toHaveLength(1);
   });
 
   it('runs one canary at a time', async () => {
