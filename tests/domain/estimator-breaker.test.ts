@@ -9,6 +9,7 @@ import {
 import { judgeCanary, missSeverity } from '../../domain/estimator-canary.ts';
 import type { EstimatorDataset } from '../../domain/estimator-dataset.ts';
 import { type DatasetUploadEvent, datasetVersionsDecider } from '../../domain/estimator-dataset-versions.ts';
+import { liveDriftSignal } from '../../domain/estimator-live-drift.ts';
 import { canonicalHash } from '../../domain/hashing.ts';
 import { defaultPriceTable, withPriceTableHash } from '../../domain/pricing.ts';
 import { deciderSpec } from './spec.ts';
@@ -181,5 +182,42 @@ describe('canary judgement', () => {
     const drifting = judgeCanary(input([run('a', 1_000), run('b', 1_200)]));
     expect(drifting).toMatchObject({ verdict: 'fail', severity: { v2: 'P1' } });
     expect(drifting.reasons[0]).toMatch(/^v2 missed 100 % of the sampled runs' charges \(P1\)/);
+  });
+});
+
+describe('live divergence as a drift signal', () => {
+  const window = { start: '2030-01-01T00:00:00.000Z', end: '2030-01-02T00:00:00.000Z' };
+  const samples = (count: number, estimate: number, charged: (n: number) => number) =>
+    Array.from({ length: count }, (_, n) => ({
+      timestamp: `2030-01-01T${String(n % 24).padStart(2, '0')}:00:00.000Z`,
+      inputHash: n.toString(16).padStart(16, '0'),
+      baselineCostMicros: estimate,
+      comparedCostMicros: charged(n),
+    }));
+
+  it('is a v2 signal at the share of samples charged above their estimate, when the report alerts', () => {
+    // 9 in 10 charged twice the estimate: the report alerts, 90 % fell short: P1.
+    const short = liveDriftSignal(
+      new Map([['acme', samples(30, 1_000, (n) => (n % 10 === 0 ? 1_000 : 2_000))]]),
+      window,
+      {
+        minSamples: 20,
+      },
+    );
+    expect(short).toMatchObject({ source: 'divergence', estimator: 'v2', severity: 'P1' });
+    expect(short!.reason).toMatch(
+      /^live divergence for tenant acme: drift alert, v2 below the charge on 90 % of 30 samples/,
+    );
+  });
+
+  it('is nothing when the estimates are above the charges, or when the report does not alert', () => {
+    // Every estimate far above its charge: the report alerts, but nothing ran short.
+    expect(
+      liveDriftSignal(new Map([['acme', samples(30, 10_000, () => 1_000)]]), window, { minSamples: 20 }),
+    ).toBeNull();
+    // Too few samples to alert at all.
+    expect(
+      liveDriftSignal(new Map([['acme', samples(5, 1_000, () => 2_000)]]), window, { minSamples: 20 }),
+    ).toBeNull();
   });
 });
