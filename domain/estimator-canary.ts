@@ -101,7 +101,7 @@ export function judgeCanary(input: CanaryInput): CanaryReport {
       const result = dataset.results.find((entry) => entry.estimator === name)!;
       if (!result.asExpected) {
         reasons.push(
-          `${name} ${result.verdict}s dataset ${dataset.name} v${dataset.version}, declared to ${result.verdict === 'pass' ? 'fail' : 'pass'} (P2 at least)`,
+          `${name} ${result.verdict}s dataset ${dataset.name} (version ${dataset.version}), declared to ${result.verdict === 'pass' ? 'fail' : 'pass'} (P2 at least)`,
         );
         severity[name] = worse(severity[name], 'P2');
       }
