@@ -38,7 +38,12 @@ function estimatorSection(result: EstimatorResult): string {
   return `<h3>${esc(result.estimator)}: ${result.verdict.toUpperCase()}${result.asExpected ? ' (as expected)' : ' — NOT the expected verdict'}</h3>
 ${table(
   ['threshold', 'limit', 'value', 'verdict'],
-  result.thresholds.map((check) => [check.threshold, check.limit, check.value, check.pass ? 'pass' : 'FAIL']),
+  result.thresholds.map((check) => [
+    check.threshold,
+    check.limit,
+    Number.isInteger(check.value) ? check.value : check.value.toFixed(4),
+    check.pass ? 'pass' : 'FAIL',
+  ]),
 )}
 <p>Error distribution (distance from the estimate to the expected range)</p>
 ${barChart(errorBars(result), 'samples')}
