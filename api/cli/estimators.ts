@@ -11,6 +11,7 @@ import { renderValidationHtml } from '../../replay/estimator-validation-html.ts'
 import { readPriceTable } from '../../replay/what-if-input.ts';
 import { shippedDatasets } from '../shipped-datasets.ts';
 import { UsageError } from './replay.ts';
+import { serverClient } from './server-client.ts';
 
 function validationTable(reports: readonly DatasetValidation[]): string {
   const rows = [['dataset', 'estimator', 'verdict', 'expected', 'median err', 'p90 err', 'KL', 'within']];
@@ -33,9 +34,28 @@ function validationTable(reports: readonly DatasetValidation[]): string {
 }
 
 export function estimatorsCommand(program: Command): void {
-  program
-    .command('estimators')
-    .description('cost estimator tools')
+  const estimators = program.command('estimators').description('cost estimator tools');
+  estimators
+    .command('status')
+    .description("print the drift breaker: which estimator budgets rely on, and each one's state (any key)")
+    .action(async () => console.log(JSON.stringify(await serverClient().estimatorStatus(), null, 2)));
+  estimators
+    .command('enable <estimator>')
+    .description('put an estimator the drift breaker disabled back in service (the system key)')
+    .requiredOption('--reason <text>', 'why it is fit again (recorded in EstimatorEnabled)')
+    .action(async (estimator: string, options: { reason: string }) => {
+      if (estimator !== 'v1' && estimator !== 'v2')
+        throw new UsageError(`no estimator ${estimator}: v1 or v2`);
+      const enabled = await serverClient().enableEstimator({
+        params: { estimator },
+        body: { reason: options.reason },
+      });
+      console.error(
+        enabled.changed ? `${estimator} is back in service` : `${estimator} was in service; nothing recorded`,
+      );
+      console.log(JSON.stringify(enabled.state, null, 2));
+    });
+  estimators
     .command('validate')
     .description('run v1 and v2 on the shipped reference datasets and judge their thresholds (offline)')
     .option('--dataset <name>', 'only this dataset')

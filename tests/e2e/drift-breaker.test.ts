@@ -2,6 +2,8 @@
 // charge (the price table changed under it) records EstimatorDisabled; simulate and new runs
 // then rely on v1 and say so (RunEstimated.basis, the reservation amounts, the simulate answer)
 // and the run certifies; an operator puts v2 back; with auto-recovery, a passing canary does.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BREAKER_STREAM } from '../../commands/estimator-breaker.ts';
 import { estimatePlan } from '../../domain/estimate.ts';
@@ -11,6 +13,7 @@ import { SYSTEM_KEY, startTestApp, type TestApp, waitForRun } from '../support/a
 import { driftV2, recordRuns } from '../support/estimator-drift.ts';
 import { postgresReachable } from '../support/postgres.ts';
 
+const exec = promisify(execFile);
 const stores = (await postgresReachable()) ? (['pglite', 'postgres'] as const) : (['pglite'] as const);
 
 // Its call fails (no usage, no charge): the run ends failed, so no later canary samples it and
@@ -86,11 +89,25 @@ describe.each(stores)('the drift breaker on %s', { timeout: 120_000 }, (store) =
   });
 
   it('an operator puts v2 back; a passing canary (auto-recovery) does too', async () => {
-    const enabled = await app.request('POST', '/v1/admin/estimators/v2/enable', {
-      key: SYSTEM_KEY,
-      body: { reason: 'prices checked' },
+    // Through the command line (POST /v1/admin/estimators/v2/enable with the system key).
+    const url = await app.server.listen({ host: '127.0.0.1', port: 0 });
+    const status = await exec('node', ['bin/aos.js', 'estimators', 'status'], {
+      env: { ...process.env, AOS_URL: url, AOS_API_KEY: operator },
     });
-    expect(enabled.body).toMatchObject({ changed: true, state: { estimator: 'v2', enabled: true } });
+    expect(JSON.parse(status.stdout)).toMatchObject({ basis: 'v1', autoRecovery: true });
+    const enabled = await exec(
+      'node',
+      ['bin/aos.js', 'estimators', 'enable', 'v2', '--reason', 'prices checked'],
+      {
+        env: { ...process.env, AOS_URL: url, AOS_API_KEY: SYSTEM_KEY },
+      },
+    );
+    expect(enabled.stderr).toBe('v2 is back in service\n');
+    expect(JSON.parse(enabled.stdout)).toMatchObject({
+      estimator: 'v2',
+      enabled: true,
+      reason: 'prices checked',
+    });
     expect((await app.request('GET', '/v1/estimators/status', { key: operator })).body.basis).toBe('v2');
     const bad = await app.request('POST', '/v1/admin/estimators/v3/enable', {
       key: SYSTEM_KEY,
