@@ -1,6 +1,8 @@
 // The whole application over one SQL database: store, keys, skills, run queue, executor
 // and HTTP server. `aos serve` runs it; integration tests open it in process.
 import type { FastifyInstance } from 'fastify';
+import type { CanaryDeps } from '../commands/estimator-canary.ts';
+import { datasetsInForce } from '../commands/estimator-datasets.ts';
 import { createExecutor } from '../commands/executor.ts';
 import { ensurePriceTable } from '../commands/reference-data.ts';
 import type { SkillPort } from '../commands/skill-port.ts';
@@ -8,6 +10,10 @@ import type { SqlClient } from '../domain/store/sql-port.ts';
 import { createApiKeyStore } from '../infra/auth/api-key-store.ts';
 import { type BootstrapResult, ensureBootstrapKey } from '../infra/auth/bootstrap.ts';
 import type { Config } from '../infra/config.ts';
+import { createCanaryLock } from '../infra/estimators/canary-lock.ts';
+import { scheduleCanary } from '../infra/estimators/canary-schedule.ts';
+import { liveDriftFrom } from '../infra/estimators/live-drift.ts';
+import { recentRunsFrom } from '../infra/estimators/recent-runs.ts';
 import { runQueueFeeder } from '../infra/executor/run-queue-feeder.ts';
 import { createSqlBudgetLedger } from '../infra/executor/sql-budget-ledger.ts';
 import { createSqlRunQueue } from '../infra/executor/sql-run-queue.ts';
@@ -25,9 +31,11 @@ import { createSqlEventStore, type SqlEventStore } from '../infra/store/sql-even
 import { allProjections } from '../projections/all.ts';
 import { startCheckpointedConsumer } from '../readmodels/checkpointed-consumer.ts';
 import { type RunningProjections, startProjections } from '../readmodels/projection-runner.ts';
+import { registerEstimatorGauges } from './estimator-metrics.ts';
 import { registerScrapeGauges } from './metrics.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { buildServer } from './server.ts';
+import { shippedDatasets } from './shipped-datasets.ts';
 
 export interface AppOverrides {
   /** An already open database (tests); closed with the app. */
@@ -60,6 +68,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     clock,
     drift: { minSamples: config.AOS_DRIFT_MIN_SAMPLES },
   });
+  registerEstimatorGauges(metrics, store);
   await ensurePriceTable(store, clock());
 
   // One ledger for the executor and the planners: a planner's call is charged as a step's is.
@@ -77,6 +86,19 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
   const queue = createSqlRunQueue(client);
   // Read (or generated into the data dir) before serving: a bad AOS_SIGNING_KEY stops start-up.
   const signing = await loadSigningKey(config);
+  const canary: CanaryDeps = {
+    store,
+    clock,
+    lock: await createCanaryLock(client),
+    recentRuns: recentRunsFrom(client),
+    datasets: async () => datasetsInForce(store, await shippedDatasets()),
+    policy: {
+      minSeverity: config.AOS_BREAKER_MIN_SEVERITY,
+      autoRecovery: config.AOS_BREAKER_AUTO_RECOVERY === 'on',
+    },
+    sampleSize: config.AOS_CANARY_SAMPLE,
+    liveDrift: liveDriftFrom(client, { minSamples: config.AOS_DRIFT_MIN_SAMPLES }),
+  };
   let horizon: ReturnType<typeof monitorReadHorizon> | undefined;
   const server = await buildServer({
     store,
@@ -97,6 +119,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     signing,
     publisherStatus: () => publisher?.status(),
     readHorizon: () => horizon?.current(),
+    canary,
   });
   // Looks a few times per warning period: a hold is reported within a quarter of it.
   horizon = monitorReadHorizon(client, {
@@ -154,6 +177,10 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
         )
       : null;
   executor?.start();
+  const canarySchedule =
+    config.AOS_CANARY_INTERVAL_MS > 0
+      ? scheduleCanary(canary, { intervalMs: config.AOS_CANARY_INTERVAL_MS, log: server.log })
+      : undefined;
 
   return {
     server,
@@ -161,6 +188,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     bootstrap,
     async close() {
       await server.close();
+      await canarySchedule?.stop();
       await horizon?.stop();
       await executor?.stop();
       await feeder.stop();

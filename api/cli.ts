@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { BootstrapKeyError } from '../infra/auth/bootstrap.ts';
 import { ConfigError, loadConfig } from '../infra/config.ts';
 import { SigningKeyError } from '../infra/signing/signing-key.ts';
+import { canaryCommand } from './cli/canary.ts';
+import { datasetsCommand } from './cli/datasets.ts';
 import { divergenceCommand } from './cli/divergence.ts';
 import { estimatorsCommand } from './cli/estimators.ts';
 import { exportCommand } from './cli/export.ts';
@@ -54,6 +56,8 @@ keysCommand(program);
 referenceDataCommands(program);
 kafkaCommands(program, configOrExit);
 estimatorsCommand(program);
+datasetsCommand(program);
+canaryCommand(program);
 
 await program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`aos: ${cliMessage(error)}`);

@@ -2,6 +2,7 @@
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { BudgetLedger } from '../commands/budget-ledger.ts';
+import type { CanaryDeps } from '../commands/estimator-canary.ts';
 import { DEFAULT_SKILL_TIMEOUT_MS } from '../commands/executor.ts';
 import type { Planners } from '../commands/planner-port.ts';
 import type { CommandDeps } from '../commands/run-commands.ts';
@@ -22,6 +23,7 @@ import { metricsPath, metricsPlugin } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { approvalRoutes } from './routes/approvals.ts';
+import { estimatorRoutes } from './routes/estimators.ts';
 import { exportRoutes } from './routes/export.ts';
 import { healthRoutes } from './routes/health.ts';
 import { legacyAgentRoutes } from './routes/legacy-agents.ts';
@@ -71,6 +73,8 @@ export interface ServerDeps {
   publisherStatus?: () => PublisherStatus | undefined;
   /** The read-horizon monitor's last observation, for /readyz. */
   readHorizon?: () => ReadHorizon | undefined;
+  /** The estimator canary's parts; absent, POST /v1/admin/estimators/canary is not served. */
+  canary?: CanaryDeps;
 }
 
 export async function buildServer({
@@ -85,6 +89,7 @@ export async function buildServer({
   publisherStatus,
   readHorizon,
   planning,
+  canary,
 }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: config.AOS_LOG_LEVEL },
@@ -140,6 +145,7 @@ export async function buildServer({
   await app.register(whoamiRoutes);
   await app.register(runRoutes, commands);
   await app.register(referenceDataRoutes, commands);
+  await app.register(estimatorRoutes, { commands, canary });
   await app.register(queryRoutes, {
     sql: readModels,
     clock: commands.clock,

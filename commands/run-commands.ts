@@ -8,6 +8,7 @@ import { runDecider, runStreamId } from '../domain/run/decider.ts';
 import { type SubmitRunRequest, submitRunRequestSchema } from '../domain/run/submit-request.ts';
 import type { SkillFacts } from '../domain/skill-catalog.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
+import { estimateBasis } from './estimator-breaker.ts';
 import { type CommandContext, type Handled, handleCommand, type Loaded } from './handle-command.ts';
 import { type CommandMetrics, reportRunEvents } from './metrics.ts';
 import { currentPriceTable, policyInForce } from './reference-data.ts';
@@ -81,9 +82,10 @@ export async function recordSubmission(deps: CommandDeps, target: SubmissionTarg
   for (const called of calledSkills(body.plan)) {
     skills[called.skill] = deps.skills.facts(called.skill, called.skillVersion)!;
   }
-  const [policy, priceTable] = await Promise.all([
+  const [policy, priceTable, basis] = await Promise.all([
     policyInForce(deps, tenantId),
     currentPriceTable(deps.store),
+    estimateBasis(deps.store),
   ]);
   return handleCommand(
     deps.store,
@@ -98,6 +100,9 @@ export async function recordSubmission(deps: CommandDeps, target: SubmissionTarg
       ...(body.input === undefined ? {} : { input: body.input }),
       ...(target.parent === undefined ? {} : { parent: target.parent }),
       ...(target.planningMicros === undefined ? {} : { planningMicros: target.planningMicros }),
+      ...(basis.note === undefined
+        ? {}
+        : { estimateBasis: { estimator: basis.estimator, note: basis.note } }),
       budget: body.budget,
       seed: body.seed,
       policy,

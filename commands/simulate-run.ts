@@ -8,6 +8,7 @@ import { isExpression } from '../domain/plan/validate-inputs.ts';
 import { type SubmitRunRequest, submitRunRequestSchema } from '../domain/run/submit-request.ts';
 import { stepSideEffecting } from '../domain/skill-catalog.ts';
 import { decideStepPolicy } from '../domain/step-policy.ts';
+import { estimateBasis } from './estimator-breaker.ts';
 import { currentPriceTable, policyInForce } from './reference-data.ts';
 import type { CommandDeps, Principal } from './run-commands.ts';
 import { refuseInvalidPlan, validatePlanForSubmission } from './validate-submission.ts';
@@ -36,9 +37,10 @@ export async function simulateRun(deps: CommandDeps, principal: Principal, reque
   // A plan whose graph does not hold cannot be estimated: a 400, as at submission. What is
   // wrong with a skill or an input is an answer, not an error: the plan is not feasible.
   refuseInvalidPlan(issues.filter((issue) => issue.about === 'plan'));
-  const [policy, priceTable] = await Promise.all([
+  const [policy, priceTable, basis] = await Promise.all([
     policyInForce(deps, principal.tenantId),
     currentPriceTable(deps.store),
+    estimateBasis(deps.store),
   ]);
   const graph = planGraph({ steps: body.plan.steps });
   const estimate = estimatePlan(
@@ -48,7 +50,7 @@ export async function simulateRun(deps: CommandDeps, principal: Principal, reque
   const steps = body.plan.steps.map((step, index) => {
     const facts = deps.skills.facts(step.skill, step.skillVersion);
     const sideEffecting = stepSideEffecting(step, facts);
-    const costMicros = estimate.v2.steps[index]!.costMicros;
+    const costMicros = estimate[basis.estimator].steps[index]!.costMicros;
     const decision = decideStepPolicy(policy, {
       runId: SIMULATED_RUN,
       tenantId: principal.tenantId,
@@ -74,7 +76,7 @@ export async function simulateRun(deps: CommandDeps, principal: Principal, reque
     };
   });
   const reasons = [
-    ...estimate.v2.reasons,
+    ...estimate[basis.estimator].reasons,
     ...issues.map((issue) => `${issue.path}: ${issue.message}`),
     ...steps
       .filter((step) => step.policy.result === 'deny')
@@ -90,12 +92,16 @@ export async function simulateRun(deps: CommandDeps, principal: Principal, reque
     ...steps
       .filter((step) => step.sideEffecting)
       .map((step) => `step ${step.id}: changes something outside AOS`),
-    ...(estimate.v2.risk > 0 ? [`failure risk ${estimate.v2.risk} (at least one call fails)`] : []),
+    ...(estimate[basis.estimator].risk > 0
+      ? [`failure risk ${estimate[basis.estimator].risk} (at least one call fails)`]
+      : []),
+    ...(basis.note ? [basis.note] : []),
   ];
   return {
     estimate,
-    costMicros: estimate.v2.costMicros,
-    withinBudget: estimate.v2.costMicros <= body.budget.maxCostMicros,
+    costMicros: estimate[basis.estimator].costMicros,
+    withinBudget: estimate[basis.estimator].costMicros <= body.budget.maxCostMicros,
+    basis,
     feasible: reasons.length === 0,
     reasons,
     risks,

@@ -3,6 +3,7 @@
 import * as admin from './admin.ts';
 import * as agents from './agents.ts';
 import * as approvals from './approvals.ts';
+import * as estimators from './estimators.ts';
 import * as legacyAgents from './legacy-agents.ts';
 import * as legacySdk from './legacy-sdk.ts';
 import * as ops from './ops.ts';
@@ -69,6 +70,14 @@ export const routes = {
   legacyAgentRun: legacyAgents.legacyAgentRun,
   legacySubmitRun: legacyAgents.legacySubmitRun,
   legacyGetRun: legacyAgents.legacyGetRun,
+  putDataset: estimators.putDataset,
+  listDatasets: estimators.listDatasets,
+  getDataset: estimators.getDataset,
+  validateEstimators: estimators.validateEstimators,
+  runCanary: estimators.runCanary,
+  listCanaryReports: estimators.listCanaryReports,
+  estimatorStatus: estimators.estimatorStatus,
+  enableEstimator: estimators.enableEstimator,
 } as const;
 export type Routes = typeof routes;
 export type RouteName = keyof Routes;

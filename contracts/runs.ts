@@ -142,7 +142,10 @@ export const simulateRun = defineRoute({
   response: {
     200: z.object({
       estimate: estimates,
-      costMicros: z.int().describe('the estimate of record (v2) for the whole plan'),
+      costMicros: z.int().describe('the estimate of record (basis) for the whole plan'),
+      basis: z
+        .object({ estimator: z.enum(['v1', 'v2']), note: z.string().optional() })
+        .describe('the estimate of record: v2, or v1 while the drift breaker has v2 out (note says why)'),
       withinBudget: z.boolean(),
       feasible: z.boolean(),
       reasons: z.array(z.string()).describe('why the plan is not feasible; empty when it is'),

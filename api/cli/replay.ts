@@ -11,6 +11,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { canonicalHash } from '../../domain/hashing.ts';
 import { createPostgresClient } from '../../infra/store/postgres-client.ts';
 import { createSqlEventStore } from '../../infra/store/sql-event-store.ts';
 import type { CertificationReport } from '../../replay/certify-runs.ts';
@@ -24,8 +25,9 @@ import {
 import { readModelNames } from '../../replay/replay-fold.ts';
 import { type ReplayResults, ReplaySession, writeReplayResults } from '../../replay/replay-session.ts';
 import { replayVerification, verificationLines } from '../../replay/replay-verification.ts';
-import { dollars } from '../../replay/report-html.ts';
+import { dollars } from '../../replay/svg-charts.ts';
 import { readPolicy, readPriceTable, WhatIfInputError } from '../../replay/what-if-input.ts';
+import { shippedDatasets } from '../shipped-datasets.ts';
 import { liveViews, replayedViews } from './live-read-models.ts';
 import { serverClient } from './server-client.ts';
 
@@ -165,6 +167,17 @@ function summary(results: ReplayResults, written: string[], seconds: number): st
       `  what-if     policy ${p.policyVersion}: ${p.flips} of ${p.decisions} decisions flip${transitions ? ` (${transitions})` : ''}`,
     );
   }
+  const canaries = results.canaries;
+  if (canaries) {
+    out.push(
+      `  canaries    ${canaries.reproduced} of ${canaries.canaries} verdicts reproduced${canaries.differed.length ? `, ${canaries.differed.length} DIFFER` : ''}${canaries.unverifiable.length ? `, ${canaries.unverifiable.length} unverifiable (${canaries.unverifiable[0]!.missing.join(', ')} not in the export)` : ''}`,
+    );
+    if (canaries.whatIf) {
+      out.push(
+        `  what-if     canaries under ${canaries.whatIf.priceTableVersion}: ${canaries.whatIf.changed} of ${canaries.whatIf.canaries.length} verdicts change`,
+      );
+    }
+  }
   out.push(`  wrote       ${written.join(', ')}`);
   return out;
 }
@@ -178,6 +191,7 @@ async function run(file: string | undefined, options: ReplayCliOptions): Promise
     certify: options.certify === true,
     ...(whatIfPrices ? { whatIfPrices } : {}),
     ...(whatIfPolicy ? { whatIfPolicy } : {}),
+    canaryDatasets: (await shippedDatasets()).map((dataset) => ({ dataset, hash: canonicalHash(dataset) })),
     now: () => new Date(),
   });
   const started = performance.now();
@@ -202,6 +216,7 @@ async function run(file: string | undefined, options: ReplayCliOptions): Promise
   const ok =
     (verification?.verified ?? true) &&
     (results.certification?.failed ?? 0) === 0 &&
+    (results.canaries?.differed.length ?? 0) === 0 &&
     (comparison?.equal ?? true);
   if (options.json) {
     const { readModels, ...rest } = results;

@@ -62,6 +62,10 @@ export function select(
 
 const badgeTones: Record<string, string> = {
   succeeded: 'ok',
+  pass: 'ok',
+  'in service': 'ok',
+  fail: 'bad',
+  disabled: 'bad',
   allow: 'ok',
   approve: 'ok',
   running: 'info',

@@ -1,11 +1,12 @@
 // The console's shell: sign-in, navigation and a hash router (#/runs, #/runs/<id>, #/history,
-// #/costs, #/divergence, #/export), so it is static files only and every page can be linked.
+// #/costs, #/divergence, #/estimators, #/export), so it is static files only and every page can be linked.
 import './style.css';
 import { AosError, api, clientFor, session, type Whoami, whenUnauthenticated } from './api.ts';
 import { errorState, field, h } from './dom.ts';
 import type { Page } from './page.ts';
 import { costsPage } from './pages/costs.ts';
 import { divergencePage } from './pages/divergence.ts';
+import { estimatorsPage } from './pages/estimators.ts';
 import { exportPage } from './pages/export.ts';
 import { historyPage } from './pages/history.ts';
 import { runDetailPage } from './pages/run-detail.ts';
@@ -17,6 +18,7 @@ const nav: [path: string, label: string][] = [
   ['history', 'Status history'],
   ['costs', 'Costs'],
   ['divergence', 'Divergence'],
+  ['estimators', 'Estimators'],
   ['export', 'Export'],
 ];
 const pages: Record<string, Page> = {
@@ -24,6 +26,7 @@ const pages: Record<string, Page> = {
   history: historyPage,
   costs: costsPage,
   divergence: divergencePage,
+  estimators: estimatorsPage,
   export: exportPage,
 };
 

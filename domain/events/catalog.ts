@@ -3,6 +3,7 @@
 import type { z } from 'zod';
 import { agentEventSchemas } from './agent-events.ts';
 import { type BudgetEventType, budgetEventSchemas } from './budget-events.ts';
+import { estimatorEventSchemas } from './estimator-events.ts';
 import { referenceDataEventSchemas } from './reference-data-events.ts';
 import { EventRegistry, type ValidatedEvent } from './registry.ts';
 import { type RunEventType, runEventSchemas } from './run-events.ts';
@@ -13,6 +14,7 @@ export const eventSchemas = {
   ...budgetEventSchemas,
   ...referenceDataEventSchemas,
   ...agentEventSchemas,
+  ...estimatorEventSchemas,
 } as const;
 
 type EventSchemas = typeof eventSchemas;

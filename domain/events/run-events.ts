@@ -69,6 +69,8 @@ export const runBudgetSchema = z.strictObject({
 });
 export type RunBudget = z.infer<typeof runBudgetSchema>;
 
+export const estimateBasisSchema = z.strictObject({ estimator: z.enum(['v1', 'v2']), note: z.string() });
+
 export const seedSchema = z.union([z.int(), z.string().min(1).max(256)]);
 
 export const runSubmitted = z
@@ -85,6 +87,8 @@ export const runSubmitted = z
     priceTable: z.strictObject({ version: z.string().min(1), hash: hashSchema, models: priceModelsSchema }),
     /** A planned goal's run: what its planner's call was charged (PlanProposed.charge), already spent. */
     planningMicros: microsSchema.optional(),
+    /** The estimate of record when the drift breaker had taken v2 out of service (absent: v2). */
+    estimateBasis: estimateBasisSchema.optional(),
     deadlineAt: atSchema,
     /** A child run: the run and step that started it, and its depth in the tree (root: 0). */
     parent: z
@@ -105,8 +109,10 @@ export const runEstimated = z.strictObject({
   runId: runIdSchema,
   v1: planEstimateSchema,
   v2: planEstimateSchema,
-  /** The estimate of record (the one budgets are checked against). */
-  basis: z.literal('v2'),
+  /** The estimate of record (the one budgets are checked against): v2 unless the drift breaker took it out. */
+  basis: z.enum(['v1', 'v2']),
+  /** Why the basis is not v2 (or that both estimators are out of service). */
+  basisNote: z.string().optional(),
   /** Accepted although its estimate is infeasible, because the policy says to flag, not refuse. */
   flagged: z.boolean(),
 });

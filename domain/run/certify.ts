@@ -51,7 +51,7 @@ export function commandFor(events: readonly RunEvent[], index: number): RunComma
   switch (event.type) {
     case 'RunSubmitted': {
       const { runId, tenantId, agentId, plan, input, budget, seed, policy, priceTable } = event.data;
-      const { planningMicros, parent, at } = event.data;
+      const { planningMicros, parent, estimateBasis, at } = event.data;
       event.data;
       const submit: RunCommand = {
         type: 'SubmitRun',
@@ -65,7 +65,7 @@ export function commandFor(events: readonly RunEvent[], index: number): RunComma
         priceTable,
         now: at,
       };
-      return withOptional(submit, { input, parent, planningMicros });
+      return withOptional(submit, { input, parent, planningMicros, estimateBasis });
     }
     case 'PolicyDecided':
     case 'StepSkipped':

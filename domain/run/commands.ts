@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { actorSchema } from '../actor.ts';
 import { errorCodeSchema, tokenUsageSchema } from '../events/fields.ts';
-import { seedSchema } from '../events/run-events.ts';
+import { estimateBasisSchema, seedSchema } from '../events/run-events.ts';
 import { microsSchema } from '../money.ts';
 import { planInputSchema, runInputSchema } from '../plan/schema.ts';
 import { policySchema } from '../policy.ts';
@@ -52,6 +52,8 @@ export const submitRunSchema = z.strictObject({
     .optional(),
   /** What planning the run's goal was charged (its PlanProposed); counts against the budget. */
   planningMicros: microsSchema.optional(),
+  /** The drift breaker's basis when it is not v2 (commands/estimator-breaker.ts). */
+  estimateBasis: estimateBasisSchema.optional(),
   now: isoInstantSchema,
 });
 export type SubmitRun = z.input<typeof submitRunSchema>;

@@ -110,9 +110,9 @@ function decideCommand(command: RunCommand, state: RunState): RunEvent[] {
 // ---- helpers ---------------------------------------------------------------------------
 // Texts name steps from 1, as the console does ("step 2" is stepIndex 1); fields stay 0-based.
 
-/** The v2 estimate of a step: the estimate of record for reservations and policy. */
+/** A step's estimate of record (v2, or v1 while the drift breaker had v2 out): reservations and policy use it. */
 export function stepEstimateMicros(run: SubmittedRun, stepIndex: number): number {
-  return run.estimates?.v2.steps[stepIndex]?.costMicros ?? 0;
+  return run.estimates?.[run.estimates.basis].steps[stepIndex]?.costMicros ?? 0;
 }
 
 /** What a compensation reserves: its v2 estimate on its resolved input. */

@@ -94,7 +94,8 @@ export interface SubmittedRun {
   status: RunStatus;
   submission: RunEventData<'RunSubmitted'>;
   graph: PlanGraph;
-  estimates: { v1: PlanEstimate; v2: PlanEstimate } | null;
+  /** Both estimates, and which one reservations rely on (v2 unless the drift breaker took it out). */
+  estimates: { v1: PlanEstimate; v2: PlanEstimate; basis: 'v1' | 'v2' } | null;
   steps: StepRun[];
   /** Steps that succeeded, in the order they did: compensations run in reverse. */
   completionOrder: number[];
@@ -155,7 +156,7 @@ function applyToRun(run: SubmittedRun, event: RunEvent): SubmittedRun {
     case 'RunSubmitted':
       return run;
     case 'RunEstimated':
-      return { ...run, estimates: { v1: event.data.v1, v2: event.data.v2 } };
+      return { ...run, estimates: { v1: event.data.v1, v2: event.data.v2, basis: event.data.basis } };
     case 'PolicyDecided':
       return event.data.result === 'allow'
         ? withStep(run, event.data.stepIndex, { phase: { kind: 'ready', decisionId: event.data.decisionId } })

@@ -147,14 +147,17 @@ export function decideSubmitRun(command: SubmitRun, state: RunState) {
     maxCostMicros: Math.max(0, budget.maxCostMicros - planningMicros),
     deps,
   });
-  const flagged = !estimates.v2.feasible;
+  // The estimate of record: v2, unless the drift breaker had taken it out when this was submitted.
+  const basis = submission.estimateBasis?.estimator ?? 'v2';
+  const ofRecord = estimates[basis];
+  const flagged = !ofRecord.feasible;
   if (flagged && policy.rules.infeasibleEstimate !== 'flag') {
-    const overBudget = estimates.v2.costMicros + planningMicros > budget.maxCostMicros;
+    const overBudget = ofRecord.costMicros + planningMicros > budget.maxCostMicros;
     throw new DomainError(
       overBudget ? 'BUDGET_EXCEEDED' : 'POLICY_DENIED',
-      `plan refused: ${estimates.v2.reasons.join('; ')}`,
+      `plan refused: ${ofRecord.reasons.join('; ')}`,
       {
-        reasons: estimates.v2.reasons,
+        reasons: ofRecord.reasons,
         estimate: estimates,
         maxCostMicros: budget.maxCostMicros,
       },
@@ -174,6 +177,7 @@ export function decideSubmitRun(command: SubmitRun, state: RunState) {
       policy: hashedPolicy,
       priceTable: hashedPrices,
       ...(submission.planningMicros === undefined ? {} : { planningMicros }),
+      ...(submission.estimateBasis === undefined ? {} : { estimateBasis: submission.estimateBasis }),
       deadlineAt: isoFromMs(nowMs + budget.deadlineMs),
       parent: submission.parent,
       at: isoFromMs(nowMs),
@@ -182,7 +186,8 @@ export function decideSubmitRun(command: SubmitRun, state: RunState) {
       runId: submission.runId,
       v1: estimates.v1,
       v2: estimates.v2,
-      basis: 'v2',
+      basis,
+      ...(submission.estimateBasis === undefined ? {} : { basisNote: submission.estimateBasis.note }),
       flagged,
     }),
   ];

@@ -1,5 +1,8 @@
 // `aos estimators validate` as a user runs it: offline, no store, no server.
 import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 function aos(args: string[]) {
@@ -28,6 +31,22 @@ describe('aos estimators validate', { timeout: 180_000 }, () => {
       ['v1', 'fail'],
       ['v2', 'pass'],
     ]);
+  });
+
+  it('writes a self-contained HTML report with its charts (--html)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aos-validate-'));
+    const file = join(dir, 'report.html');
+    const { code } = await aos(['estimators', 'validate', '--dataset', 'low-variance', '--html', file]);
+    expect(code).toBe(0);
+    const html = await readFile(file, 'utf8');
+    await rm(dir, { recursive: true, force: true });
+    expect(html).toContain('low-variance v2 (low_variance)');
+    // The scatter (one dot per sample and estimator) and an error histogram per estimator.
+    expect(html.match(/<circle /g)).toHaveLength(24);
+    expect(html.match(/Error distribution/g)).toHaveLength(2);
+    expect(html).toContain('v1: FAIL (as expected)');
+    // Nothing fetched, nothing run: it reads the same offline.
+    expect(html).not.toMatch(/<script|<link|src="http/);
   });
 
   it('refuses an unknown dataset', async () => {

@@ -34,6 +34,7 @@ describe('shipped estimator datasets', () => {
     expect(verdicts('high-variance')).toEqual({ v1: 'pass', v2: 'pass' });
     expect(verdicts('mixed-workload')).toEqual({ v1: 'pass', v2: 'pass' });
     expect(verdicts('injected-noise')).toEqual({ v1: 'fail', v2: 'pass' });
+    expect(verdicts('historical')).toEqual({ v1: 'fail', v2: 'pass' });
   });
 
   it('the noise dataset fails v1 on error and tolerance, and lists its worst samples first', () => {
@@ -49,6 +50,28 @@ describe('shipped estimator datasets', () => {
     ]);
     expect(v1.worst).toHaveLength(5);
     expect(v1.worst[0]!.errorMicros).toBeGreaterThanOrEqual(v1.worst[4]!.errorMicros);
+  });
+});
+
+describe('what each dataset tests', () => {
+  const failed = (name: string, estimator: 'v1' | 'v2') =>
+    validateDataset(shipped.find((candidate) => candidate.name === name)!, defaultPriceTable)
+      .estimators.find((result) => result.estimator === estimator)!
+      .thresholds.filter((check) => !check.pass)
+      .map((check) => check.threshold);
+
+  it('low variance fails v1 on its error, not on the shape of the distribution alone', () => {
+    expect(failed('low-variance', 'v1')).toEqual(
+      expect.arrayContaining(['medianAbsErrorMicros', 'minWithinTolerance']),
+    );
+  });
+
+  it('injected noise leaves some v2 estimates just outside, within what the thresholds allow', () => {
+    const dataset = shipped.find((candidate) => candidate.name === 'injected-noise')!;
+    const v2 = validateDataset(dataset, defaultPriceTable).estimators.find((r) => r.estimator === 'v2')!;
+    expect(v2.metrics.withinTolerance).toBeLessThan(1);
+    expect(v2.metrics.withinTolerance).toBeGreaterThanOrEqual(dataset.thresholds.minWithinTolerance);
+    expect(v2.verdict).toBe('pass');
   });
 });
 
@@ -83,6 +106,11 @@ describe('validation metrics', () => {
       minWithinTolerance: 0.5,
     });
     expect(checks.map((check) => check.pass)).toEqual([true, false, true, false]);
+  });
+
+  it('KL is 0 when every estimate is inside its range, wherever in it', () => {
+    expect(validationMetrics([result('a', 110, 90, 110), result('b', 20, 10, 100)]).kl).toBe(0);
+    expect(validationMetrics([result('a', 500, 90, 110), result('b', 20, 10, 100)]).kl).toBeGreaterThan(0);
   });
 
   it('an empty set has zero metrics', () => {

@@ -51,6 +51,10 @@ describe('event catalog', () => {
         'PlanProposed',
         'PlanAccepted',
         'PlanRejected',
+        'EstimatorDatasetUploaded',
+        'CanaryCompleted',
+        'EstimatorDisabled',
+        'EstimatorEnabled',
       ].sort(),
     );
     for (const type of eventRegistry.types()) expect(eventRegistry.latestVersion(type)).toBe(1);

@@ -40,6 +40,8 @@ export async function startTestApp(
     AOS_BOOTSTRAP_KEY: SYSTEM_KEY,
     AOS_LOG_LEVEL: 'silent',
     AOS_HTTP_ALLOW_HOSTS: '127.0.0.1',
+    // No scheduled estimator canary writing into a test's store unless the test asks for one.
+    AOS_CANARY_INTERVAL_MS: '0',
     ...env,
   });
   const app = await openApp(config, { executor: { pollIntervalMs: 20 }, ...overrides, client });

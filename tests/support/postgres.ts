@@ -1,5 +1,5 @@
 // PostgreSQL for tests: each suite gets its own schema in DATABASE_URL's database.
-// AOS_TEST_REQUIRE is a comma list of services (postgres,kafka): a named one that is
+// AOS_TEST_REQUIRE is a comma list of services (postgres,kafka,prometheus): a named one that is
 // unreachable fails the run (CI) instead of skipping its tests.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
