@@ -35,6 +35,8 @@ export async function openScenario(
       AOS_DATA_DIR: dataDir,
       AOS_BOOTSTRAP_KEY: SYSTEM_KEY,
       AOS_EXECUTOR_LEASE_MS: '1500',
+      // No scheduled canary: its events would count among a scenario's writes.
+      AOS_CANARY_INTERVAL_MS: '0',
       ...env,
     },
     port,
