@@ -6,18 +6,31 @@
 // conflict: they queue briefly on the day's row lock instead of failing a version check on
 // a shared stream and retrying. A refusal rolls the transaction back and writes nothing.
 import type { BudgetLedger } from '../../commands/budget-ledger.ts';
-import { handleCommand, type Loaded } from '../../commands/handle-command.ts';
+import {
+  type Handled,
+  handleCommand,
+  type Loaded,
+  loadStream,
+  readWholeStream,
+  toDomainEvent,
+} from '../../commands/handle-command.ts';
 import {
   budgetLedgerDecider,
   type DayTotals,
   dayLimitRefusal,
+  evolveLedger,
   initialDayTotals,
+  initialLedgerState,
   type LedgerState,
   ledgerDayId,
   ledgerDelta,
+  type Release,
+  type Reservation,
   type Reserve,
   runLedgerStreamId,
+  type Settle,
 } from '../../domain/budget/ledger.ts';
+import { isDomainError } from '../../domain/domain-error.ts';
 import type { BudgetEvent, BudgetEventData } from '../../domain/events/budget-events.ts';
 import type { AppendResult, ExpectedVersion, NewEvent } from '../../domain/store/envelope.ts';
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
@@ -133,6 +146,30 @@ async function appendMovingDay(
   }
 }
 
+/** A refusal the ledger's decider makes (not a store failure, not the day's limit). */
+function isRefusal(error: unknown): boolean {
+  return isDomainError(error) && error.code !== 'BUDGET_EXCEEDED';
+}
+
+/**
+ * A reservation made in a day recorded as one stream (`budget-<tenant>-<day>`, before run
+ * ledgers): 'recorded' when this very command closed it there, else the reservation as that
+ * stream has it (undefined: not there either). Only the reservation's own events are folded.
+ */
+async function reservationOfDayStream(
+  store: SqlEventStore,
+  dayId: string,
+  reservationId: string,
+  commandId: string,
+): Promise<'recorded' | Reservation | undefined> {
+  const events = (await readWholeStream(store, dayId)).filter(
+    (e) => (e.data as { reservationId?: unknown }).reservationId === reservationId,
+  );
+  if (events.some((e) => e.metadata.commandId === commandId)) return 'recorded';
+  const folded = events.map((e) => toDomainEvent<BudgetEvent>(e)).reduce(evolveLedger, initialLedgerState);
+  return folded.reservations[reservationId];
+}
+
 export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
   const known = new Map<string, Loaded<LedgerState>>();
 
@@ -148,18 +185,54 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     async apply(command, target, context) {
       const streamId = runLedgerStreamId(target.tenantId, target.at, target.runId);
       const dayId = ledgerDayId(streamId);
-      const handled = await handleCommand(
-        store,
-        streamId,
-        budgetLedgerDecider,
-        command,
-        context,
-        // A run's first reservation of the day is written without reading its (new) ledger: had
-        // it been written before, the append (expected: no stream) conflicts and the handler reads.
-        known.get(streamId) ?? (command.type === 'Reserve' ? emptyLedger : undefined),
-        (id, events, options) => appendMovingDay(store, dayId, id, events, options),
-      );
+      const handle = (assumed: Loaded<LedgerState> | undefined) =>
+        handleCommand(
+          store,
+          streamId,
+          budgetLedgerDecider,
+          command,
+          context,
+          assumed,
+          (id, events, options) => appendMovingDay(store, dayId, id, events, options),
+        );
+      // A run's first reservation of the day is written without reading its (new) ledger: had
+      // it been written before, the append (expected: no stream) conflicts and the handler reads.
+      const assumed = known.get(streamId) ?? (command.type === 'Reserve' ? emptyLedger : undefined);
+      let handled: Handled<LedgerState, BudgetEvent>;
+      try {
+        handled = await handle(assumed);
+      } catch (error) {
+        if (!isRefusal(error)) throw error;
+        // Decided on an assumed state, the command's id was not looked for in the stream: a
+        // retried command answers what it recorded then, as it does after a fresh read.
+        if (assumed) handled = await handle(undefined);
+        else if (command.type !== 'Reserve' && isDomainError(error) && error.code === 'NOT_FOUND') {
+          const closed = await closeFromDayStream(command, handle, streamId, dayId, context.commandId);
+          if (!closed) throw error;
+          handled = closed;
+        } else throw error;
+      }
       remember(streamId, { state: handled.state, version: handled.version });
     },
   };
+
+  /**
+   * A close whose reservation is not in the run's ledger: the reservation may have been made
+   * before run ledgers, in the day's one stream. Closed there by this command: nothing to do.
+   * Still open (made before the upgrade): closed in the run's ledger, moving the day's counters.
+   */
+  async function closeFromDayStream(
+    command: Settle | Release,
+    handle: (assumed: Loaded<LedgerState>) => Promise<Handled<LedgerState, BudgetEvent>>,
+    streamId: string,
+    dayId: string,
+    commandId: string,
+  ): Promise<Handled<LedgerState, BudgetEvent> | undefined> {
+    const reservation = await reservationOfDayStream(store, dayId, command.reservationId, commandId);
+    if (reservation === undefined) return undefined;
+    const ledger = await loadStream(store, streamId, budgetLedgerDecider);
+    if (reservation === 'recorded') return { ...ledger, events: [], alreadyApplied: true };
+    const reservations = { ...ledger.state.reservations, [reservation.reservationId]: reservation };
+    return handle({ state: { ...ledger.state, reservations }, version: ledger.version });
+  }
 }

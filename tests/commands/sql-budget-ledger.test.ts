@@ -153,6 +153,105 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       });
     });
 
+    it('answers a retried close with what the command recorded, from its own cache or a fresh client', async () => {
+      const target = { tenantId: 'acme', runId: 'run-c', at: '2026-03-08T00:00:00.000Z' };
+      const ledger = createSqlBudgetLedger(harness.store);
+      await ledger.apply(reserve('c1', 30, 1_000), target, context('Reserve:c1'));
+      await ledger.apply(
+        { type: 'Settle', reservationId: 'c1', actualMicros: 12 },
+        target,
+        context('close:c1'),
+      );
+      // The same command id with other terms (a retry that recomputed them): the original stands.
+      const retry = { type: 'Settle', reservationId: 'c1', actualMicros: 13 } as const;
+      await ledger.apply(retry, target, context('close:c1'));
+      await createSqlBudgetLedger(harness.another!()).apply(retry, target, context('close:c1'));
+      // A different command that closes it again is refused.
+      const again = await ledger
+        .apply({ type: 'Release', reservationId: 'c1' }, target, context('Release:c1'))
+        .catch((e) => e);
+      expect(again).toMatchObject({ code: 'CONFLICT' });
+      expect(await counters(harness.store, 'budget-acme-2026-03-08')).toEqual({
+        reservedMicros: 0,
+        settledMicros: 12,
+        committedByModel: {},
+      });
+    });
+
+    it('closes reservations of a day recorded as one stream (before run ledgers), once', async () => {
+      // The former ledger wrote every run's events of the day to budget-<tenant>-<day>, and the
+      // migration that added the counters folded them into aos_budget_days.
+      const day = 'budget-acme-2026-03-07';
+      const legacy = (type: string, commandId: string, data: object, i: number) => ({
+        eventId: `00000000-0000-4000-8000-00000000000${i}`,
+        type,
+        schemaVersion: 1,
+        data,
+        metadata: { tenantId: 'acme', commandId },
+      });
+      await harness.store.append(
+        day,
+        [
+          legacy(
+            'BudgetReserved',
+            'Reserve:l1',
+            { reservationId: 'l1', runId: 'run-l1', amountMicros: 30, limitMicros: 1_000 },
+            1,
+          ),
+          legacy(
+            'BudgetReleased',
+            'Release:l1',
+            { reservationId: 'l1', runId: 'run-l1', amountMicros: 30 },
+            2,
+          ),
+          legacy(
+            'BudgetReserved',
+            'Reserve:l2',
+            { reservationId: 'l2', runId: 'run-l2', amountMicros: 40, limitMicros: 1_000 },
+            3,
+          ),
+        ],
+        { expectedVersion: 'no_stream' },
+      );
+      await harness.store.client.query(
+        `INSERT INTO aos_budget_days (day_id, scope, reserved_micros, settled_micros) VALUES ($1, '', 40, 0)`,
+        [day],
+      );
+      const at = '2026-03-07T12:00:00.000Z';
+      const fresh = createSqlBudgetLedger(harness.another!());
+      // The next owner of run-l1 closes its last attempt's reservation again: recorded already.
+      await fresh.apply(
+        { type: 'Release', reservationId: 'l1' },
+        { tenantId: 'acme', runId: 'run-l1', at },
+        context('Release:l1'),
+      );
+      // A reservation still open at the upgrade is closed in its run's ledger, once.
+      const settle = { type: 'Settle', reservationId: 'l2', actualMicros: 25 } as const;
+      const l2 = { tenantId: 'acme', runId: 'run-l2', at };
+      await fresh.apply(settle, l2, context('Settle:l2'));
+      await fresh.apply(settle, l2, context('Settle:l2'));
+      await createSqlBudgetLedger(harness.another!()).apply(settle, l2, context('Settle:l2'));
+      const events = (await dayEvents(harness.store)).filter((r) => ledgerDayId(r.streamId) === day);
+      expect(events.map((r) => `${r.streamId} ${r.event.type}`)).toEqual([
+        `${day} BudgetReserved`,
+        `${day} BudgetReleased`,
+        `${day} BudgetReserved`,
+        `${day}:run-l2 BudgetSettled`,
+      ]);
+      const folded = events.map((r) => r.event).reduce(evolveDayTotals, initialDayTotals);
+      expect(folded).toMatchObject({ reservedMicros: 0, settledMicros: 25 });
+      expect(await counters(harness.store, day)).toEqual(folded);
+      // A reservation neither ledger knows is still not found.
+      const unknown = await fresh
+        .apply(
+          { type: 'Release', reservationId: 'l9' },
+          { tenantId: 'acme', runId: 'run-l9', at },
+          context('Release:l9'),
+        )
+        .catch((e) => e);
+      expect(unknown).toMatchObject({ code: 'NOT_FOUND' });
+    });
+
     it('holds a model to its cap within the day', async () => {
       const ledger = createSqlBudgetLedger(harness.store);
       const caps = { model: 'gpt-4o', modelCaps: { 'gpt-4o': 50 } };
