@@ -3,7 +3,7 @@
 // its command id like every other command. The SQL adapter
 // (infra/executor/sql-budget-ledger.ts) keeps the day exact under concurrent reservations.
 import type { LedgerCommand } from '../domain/budget/ledger.ts';
-import type { CommandContext } from './handle-command.ts';
+import type { AppendDecided, CommandContext } from './handle-command.ts';
 
 export interface LedgerTarget {
   tenantId: string;
@@ -15,4 +15,19 @@ export interface LedgerTarget {
 export interface BudgetLedger {
   /** Records the command's events; a reservation the day has no room for throws BUDGET_EXCEEDED. */
   apply(command: LedgerCommand, target: LedgerTarget, context: CommandContext): Promise<void>;
+  /**
+   * Runs `work` in one transaction: the ledger commands it applies and the events it appends
+   * to other streams (a run's) commit together, or none does — one commit for a step's
+   * transition. A reservation's refusal (BUDGET_EXCEEDED) is known only at the end of `work`
+   * (the day's counters move last, so their row lock is held only until the commit) and rolls
+   * everything back. `work` may be run again: it must decide from its inputs only.
+   */
+  together<T>(work: (tx: LedgerTransaction) => Promise<T>): Promise<T>;
+}
+
+/** What `work` does in a ledger transaction. */
+export interface LedgerTransaction {
+  ledger: Pick<BudgetLedger, 'apply'>;
+  /** Appends another stream's decided events in the same transaction (handleCommand's `append`). */
+  append: AppendDecided;
 }

@@ -5,8 +5,9 @@
 // `dayLimitRefusal` — so concurrent reservations of one tenant never overspend and never
 // conflict: they queue briefly on the day's row lock instead of failing a version check on
 // a shared stream and retrying. A refusal rolls the transaction back and writes nothing.
-import type { BudgetLedger } from '../../commands/budget-ledger.ts';
+import type { BudgetLedger, LedgerTarget, LedgerTransaction } from '../../commands/budget-ledger.ts';
 import {
+  type CommandContext,
   type Handled,
   handleCommand,
   type Loaded,
@@ -21,6 +22,7 @@ import {
   evolveLedger,
   initialDayTotals,
   initialLedgerState,
+  type LedgerCommand,
   type LedgerState,
   ledgerDayId,
   ledgerDelta,
@@ -109,8 +111,18 @@ async function moveDay(tx: SqlExecutor, dayId: string, streamId: string, event: 
   if (event.type !== 'BudgetReserved') throw new Error(`budget day ${dayId} did not move`);
   const refusal = dayLimitRefusal(reserveOf(event.data), await dayTotals(tx, dayId, scopes));
   // Room again by now (a release committed in between): decide anew.
-  throw refusal ?? new ConcurrencyError(streamId, 'any', -1);
+  throw refusal ?? new DayMovedMeanwhile(streamId);
 }
+
+/** The day's row refused a reservation, then showed room: a close committed in between. */
+class DayMovedMeanwhile extends ConcurrencyError {
+  constructor(streamId: string) {
+    super(streamId, 'any', -1);
+  }
+}
+
+/** How many times a transaction is redone after its reservation met a day that moved meanwhile. */
+const MAX_DAY_RETRIES = 5;
 
 const emptyLedger: Loaded<LedgerState> = { state: budgetLedgerDecider.initialState(), version: -1 };
 
@@ -170,6 +182,14 @@ async function reservationOfDayStream(
   return folded.reservations[reservationId];
 }
 
+/** Appends a run ledger's decided events: alone (its own transaction) or in the caller's. */
+type AppendLedger = (
+  dayId: string,
+  streamId: string,
+  events: readonly NewEvent[],
+  options: { expectedVersion: ExpectedVersion },
+) => Promise<AppendResult>;
+
 export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
   const known = new Map<string, Loaded<LedgerState>>();
 
@@ -181,40 +201,38 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     known.set(streamId, ledger);
   }
 
-  return {
-    async apply(command, target, context) {
-      const streamId = runLedgerStreamId(target.tenantId, target.at, target.runId);
-      const dayId = ledgerDayId(streamId);
-      const handle = (assumed: Loaded<LedgerState> | undefined) =>
-        handleCommand(
-          store,
-          streamId,
-          budgetLedgerDecider,
-          command,
-          context,
-          assumed,
-          (id, events, options) => appendMovingDay(store, dayId, id, events, options),
-        );
-      // A run's first reservation of the day is written without reading its (new) ledger: had
-      // it been written before, the append (expected: no stream) conflicts and the handler reads.
-      const assumed = known.get(streamId) ?? (command.type === 'Reserve' ? emptyLedger : undefined);
-      let handled: Handled<LedgerState, BudgetEvent>;
-      try {
-        handled = await handle(assumed);
-      } catch (error) {
-        if (!isRefusal(error)) throw error;
-        // Decided on an assumed state, the command's id was not looked for in the stream: a
-        // retried command answers what it recorded then, as it does after a fresh read.
-        if (assumed) handled = await handle(undefined);
-        else if (command.type !== 'Reserve' && isDomainError(error) && error.code === 'NOT_FOUND') {
-          const closed = await closeFromDayStream(command, handle, streamId, dayId, context.commandId);
-          if (!closed) throw error;
-          handled = closed;
-        } else throw error;
-      }
-      remember(streamId, { state: handled.state, version: handled.version });
-    },
-  };
+  /** Decides the command on its run's ledger; answers the ledger as it stands after it. */
+  async function decide(
+    command: LedgerCommand,
+    target: LedgerTarget,
+    context: CommandContext,
+    appendLedger: AppendLedger,
+  ): Promise<[string, Loaded<LedgerState>]> {
+    const streamId = runLedgerStreamId(target.tenantId, target.at, target.runId);
+    const dayId = ledgerDayId(streamId);
+    const handle = (assumed: Loaded<LedgerState> | undefined) =>
+      handleCommand(store, streamId, budgetLedgerDecider, command, context, assumed, (id, events, options) =>
+        appendLedger(dayId, id, events, options),
+      );
+    // A run's first reservation of the day is written without reading its (new) ledger: had
+    // it been written before, the append (expected: no stream) conflicts and the handler reads.
+    const assumed = known.get(streamId) ?? (command.type === 'Reserve' ? emptyLedger : undefined);
+    let handled: Handled<LedgerState, BudgetEvent>;
+    try {
+      handled = await handle(assumed);
+    } catch (error) {
+      if (!isRefusal(error)) throw error;
+      // Decided on an assumed state, the command's id was not looked for in the stream: a
+      // retried command answers what it recorded then, as it does after a fresh read.
+      if (assumed) handled = await handle(undefined);
+      else if (command.type !== 'Reserve' && isDomainError(error) && error.code === 'NOT_FOUND') {
+        const closed = await closeFromDayStream(command, handle, streamId, dayId, context.commandId);
+        if (!closed) throw error;
+        handled = closed;
+      } else throw error;
+    }
+    return [streamId, { state: handled.state, version: handled.version }];
+  }
 
   /**
    * A close whose reservation is not in the run's ledger: the reservation may have been made
@@ -235,4 +253,51 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     const reservations = { ...ledger.state.reservations, [reservation.reservationId]: reservation };
     return handle({ state: { ...ledger.state, reservations }, version: ledger.version });
   }
+
+  /** One transaction: the ledger's events and the day's moves, then the work's own appends. */
+  async function together<T>(work: (tx: LedgerTransaction) => Promise<T>): Promise<T> {
+    const written: [string, Loaded<LedgerState>][] = [];
+    const result = await store.client.transaction(async (tx) => {
+      const moves: { dayId: string; streamId: string; event: BudgetEvent }[] = [];
+      const appendLedger: AppendLedger = async (dayId, streamId, events, options) => {
+        const appended = await store.appendWith(tx, streamId, events, options);
+        // Recorded before (a command decided again): the day moved when they were recorded.
+        if (!appended.duplicate)
+          for (const event of events) moves.push({ dayId, streamId, event: event as unknown as BudgetEvent });
+        return appended;
+      };
+      const done = await work({
+        ledger: {
+          apply: async (command, target, context) => {
+            written.push(await decide(command, target, context, appendLedger));
+          },
+        },
+        append: (streamId, events, options) => store.appendWith(tx, streamId, events, options),
+      });
+      // Last: the day's row is locked only from here to the commit.
+      for (const move of moves) await moveDay(tx, move.dayId, move.streamId, move.event);
+      return done;
+    });
+    // Remembered once committed: a rolled-back ledger must not be taken for the stream.
+    for (const [streamId, ledger] of written) remember(streamId, ledger);
+    return result;
+  }
+
+  return {
+    async apply(command, target, context) {
+      const [streamId, ledger] = await decide(command, target, context, (dayId, id, events, options) =>
+        appendMovingDay(store, dayId, id, events, options),
+      );
+      remember(streamId, ledger);
+    },
+    async together(work) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await together(work);
+        } catch (error) {
+          if (!(error instanceof DayMovedMeanwhile) || attempt >= MAX_DAY_RETRIES) throw error;
+        }
+      }
+    },
+  };
 }

@@ -252,6 +252,36 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       expect(unknown).toMatchObject({ code: 'NOT_FOUND' });
     });
 
+    it("commits a reservation and another stream's events in one transaction, or neither", async () => {
+      const at = '2026-03-09T00:00:00.000Z';
+      const target = { tenantId: 'acme', runId: 'run-t', at };
+      const ledger = createSqlBudgetLedger(harness.store);
+      const started = (id: string) => ({
+        eventId: id,
+        type: 'AttemptStarted',
+        schemaVersion: 1,
+        data: {},
+        metadata: { tenantId: 'acme' },
+      });
+      const step = (amountMicros: number, eventId: string) =>
+        ledger.together(async (tx) => {
+          await tx.ledger.apply(reserve('t1', amountMicros, 100), target, context('Reserve:t1'));
+          return tx.append('run-t', [started(eventId)], { expectedVersion: 'no_stream' });
+        });
+      // Refused by the day's counter at the end: the other stream's append is rolled back too.
+      const refusal = await step(150, '00000000-0000-4000-8000-0000000000a1').catch((e) => e);
+      expect(refusal).toMatchObject({ code: 'BUDGET_EXCEEDED' });
+      expect(await harness.store.readStream('run-t')).toEqual([]);
+      expect(await harness.store.readStream('budget-acme-2026-03-09:run-t')).toEqual([]);
+      // The same reservation, now within the limit: the rolled-back one was not remembered.
+      await step(60, '00000000-0000-4000-8000-0000000000a2');
+      expect(await harness.store.readStream('run-t')).toHaveLength(1);
+      expect((await harness.store.readStream('budget-acme-2026-03-09:run-t')).map((e) => e.type)).toEqual([
+        'BudgetReserved',
+      ]);
+      expect(await counters(harness.store, 'budget-acme-2026-03-09')).toMatchObject({ reservedMicros: 60 });
+    });
+
     it('holds a model to its cap within the day', async () => {
       const ledger = createSqlBudgetLedger(harness.store);
       const caps = { model: 'gpt-4o', modelCaps: { 'gpt-4o': 50 } };
