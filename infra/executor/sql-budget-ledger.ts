@@ -146,12 +146,14 @@ async function appendMovingDay(
   options: { expectedVersion: ExpectedVersion },
 ): Promise<AppendResult> {
   try {
-    return await store.client.transaction(async (tx) => {
+    const appended = await store.client.transaction(async (tx) => {
       for (const event of events) await moveDay(tx, dayId, streamId, event as unknown as BudgetEvent);
-      const result = await store.appendWith(tx, streamId, events, options);
+      const result = await store.appendWith(tx, streamId, events, { ...options, wake: 'after_commit' });
       if (result.duplicate) throw new AlreadyRecorded(result);
       return result;
     });
+    store.wakeSubscribers();
+    return appended;
   } catch (error) {
     if (error instanceof AlreadyRecorded) return error.result;
     throw error;
@@ -260,7 +262,7 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     const result = await store.client.transaction(async (tx) => {
       const moves: { dayId: string; streamId: string; event: BudgetEvent }[] = [];
       const appendLedger: AppendLedger = async (dayId, streamId, events, options) => {
-        const appended = await store.appendWith(tx, streamId, events, options);
+        const appended = await store.appendWith(tx, streamId, events, { ...options, wake: 'after_commit' });
         // Recorded before (a command decided again): the day moved when they were recorded.
         if (!appended.duplicate)
           for (const event of events) moves.push({ dayId, streamId, event: event as unknown as BudgetEvent });
@@ -272,7 +274,8 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
             written.push(await decide(command, target, context, appendLedger));
           },
         },
-        append: (streamId, events, options) => store.appendWith(tx, streamId, events, options),
+        append: (streamId, events, options) =>
+          store.appendWith(tx, streamId, events, { ...options, wake: 'after_commit' }),
       });
       // Last: the day's row is locked only from here to the commit.
       for (const move of moves) await moveDay(tx, move.dayId, move.streamId, move.event);
@@ -280,6 +283,7 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     });
     // Remembered once committed: a rolled-back ledger must not be taken for the stream.
     for (const [streamId, ledger] of written) remember(streamId, ledger);
+    store.wakeSubscribers();
     return result;
   }
 

@@ -45,13 +45,21 @@ export interface SqlEventStoreOptions {
 /** An event store whose appends can join a caller's transaction (commands, tests). */
 export interface SqlEventStore extends EventStore {
   readonly client: SqlClient;
-  /** Appends through `tx`: the events commit (or roll back) with the caller's transaction. */
+  /**
+   * Appends through `tx`: the events commit (or roll back) with the caller's transaction, and
+   * subscribers are woken at that commit (NOTIFY in the transaction). `wake: 'after_commit'`:
+   * the caller calls `wakeSubscribers()` once it has committed instead — a notifying
+   * transaction holds PostgreSQL's notification lock through its WAL flush, which serialises
+   * the commits of concurrent writers.
+   */
   appendWith(
     tx: SqlExecutor,
     streamId: string,
     events: readonly NewEvent[],
-    options: { expectedVersion: ExpectedVersion },
+    options: { expectedVersion: ExpectedVersion; wake?: 'at_commit' | 'after_commit' },
   ): Promise<AppendResult>;
+  /** Wakes subscribers (coalesced, fire-and-forget), as an autocommitted append does. */
+  wakeSubscribers(): void;
 }
 
 interface AppendRow {
@@ -167,6 +175,8 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     inTransaction: <T>(fn: (locked: SqlExecutor) => Promise<T>) => Promise<T>,
     /** In a caller's transaction: NOTIFY from aos_append, delivered when that transaction commits. */
     inCallerTransaction: boolean,
+    /** Whether aos_append notifies (in a caller's transaction that wakes subscribers at commit). */
+    notifyInTransaction: boolean,
     streamId: string,
     events: readonly NewEvent[],
     expectedVersion: ExpectedVersion,
@@ -192,7 +202,7 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
         head.hash === null
           ? eventIds.map(() => '')
           : chainEvents(input.streamId, input.events, head as StreamHead, recordedAt).map((e) => e.hash),
-        inCallerTransaction,
+        notifyInTransaction,
       ]);
 
     let row = await call(tx, assumedHead(input.streamId, input.expectedVersion));
@@ -240,8 +250,8 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     }
   }
 
-  const appendWith: SqlEventStore['appendWith'] = (tx, streamId, events, { expectedVersion }) =>
-    appendVia(tx, (fn) => fn(tx), true, streamId, events, expectedVersion);
+  const appendWith: SqlEventStore['appendWith'] = (tx, streamId, events, { expectedVersion, wake }) =>
+    appendVia(tx, (fn) => fn(tx), true, wake !== 'after_commit', streamId, events, expectedVersion);
 
   async function readAll(readOptions: ReadAllOptions = {}): Promise<ReadAllResult> {
     const after = parseCheckpoint(readOptions.after);
@@ -277,7 +287,8 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     client,
     appendWith,
     append: (streamId, events, { expectedVersion }) =>
-      appendVia(client, (fn) => client.transaction(fn), false, streamId, events, expectedVersion),
+      appendVia(client, (fn) => client.transaction(fn), false, false, streamId, events, expectedVersion),
+    wakeSubscribers: () => client.notify(CHANNEL),
 
     async readStream(streamId, readOptions: ReadStreamOptions = {}) {
       validateStreamId(streamId);
