@@ -1,6 +1,7 @@
 // The budget ledger on SQL: many concurrent reservations of one tenant-day, each on its own
 // run's ledger, stay within the limit exactly, never fail a version check, and leave the day's
 // counters equal to the fold of the events; a refusal writes nothing.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BudgetLedger } from '../../commands/budget-ledger.ts';
 import type { CommandMetrics } from '../../commands/metrics.ts';
@@ -17,6 +18,7 @@ import { createSqlBudgetLedger } from '../../infra/executor/sql-budget-ledger.ts
 import { allMigrations } from '../../infra/migrations.ts';
 import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
+import { databaseUrl } from '../support/postgres.ts';
 import { pgliteAdapter, postgresAdapter, type StoreHarness } from '../support/stores.ts';
 
 const DAY = '2026-03-04T10:00:00.000Z';
@@ -43,12 +45,23 @@ const apply = (ledger: BudgetLedger, command: Parameters<BudgetLedger['apply']>[
     context(`${command.type}:${command.reservationId}`),
   );
 
+/**
+ * Every ledger event committed, in the order recorded. Read straight from the table, not through
+ * the gap-free reader: a transaction held open elsewhere in the database (another suite's, as in
+ * CI) holds that reader back, and this suite's assertions would see too few events.
+ */
 async function dayEvents(store: SqlEventStore): Promise<{ streamId: string; event: BudgetEvent }[]> {
-  const { events } = await store.readAll({
-    limit: 10_000,
-    filter: { types: ['BudgetReserved', 'BudgetSettled', 'BudgetReleased'] },
-  });
-  return events.map((e) => ({ streamId: e.streamId, event: { type: e.type, data: e.data } as BudgetEvent }));
+  const rows = await store.client.query<{ stream_id: string; type: BudgetEvent['type']; data: unknown }>(
+    `SELECT stream_id, type, data FROM aos_events
+      WHERE type IN ('BudgetReserved', 'BudgetSettled', 'BudgetReleased') ORDER BY global_position`,
+  );
+  return rows.map((row) => ({
+    streamId: row.stream_id,
+    event: {
+      type: row.type,
+      data: typeof row.data === 'string' ? JSON.parse(row.data) : row.data,
+    } as BudgetEvent,
+  }));
 }
 
 async function counters(store: SqlEventStore, dayId: string): Promise<DayTotals> {
@@ -69,11 +82,23 @@ async function counters(store: SqlEventStore, dayId: string): Promise<DayTotals>
 for (const adapter of [pgliteAdapter, postgresAdapter]) {
   describe.runIf(await adapter.available())(`the SQL budget ledger on ${adapter.name}`, () => {
     let harness: StoreHarness<SqlEventStore>;
+    /** On PostgreSQL, a transaction with an xid held open in the database throughout, as other suites do in CI. */
+    let heldOpen: pg.Client | undefined;
     beforeAll(async () => {
       harness = await adapter.open();
       await migrate(harness.store.client, allMigrations);
+      if (adapter === postgresAdapter) {
+        heldOpen = new pg.Client({ connectionString: databaseUrl });
+        await heldOpen.connect();
+        await heldOpen.query('BEGIN');
+        await heldOpen.query('SELECT pg_current_xact_id()');
+      }
     });
-    afterAll(() => harness.cleanup());
+    afterAll(async () => {
+      await heldOpen?.query('COMMIT');
+      await heldOpen?.end();
+      await harness.cleanup();
+    });
 
     it('lets 64 concurrent runs of one tenant reserve exactly up to the limit, without a conflict', async () => {
       // Four executors (stores with their own caches) share the day.
