@@ -3,7 +3,8 @@
 // its command id like every other command. The SQL adapter
 // (infra/executor/sql-budget-ledger.ts) keeps the day exact under concurrent reservations.
 import type { LedgerCommand } from '../domain/budget/ledger.ts';
-import type { AppendDecided, CommandContext } from './handle-command.ts';
+import type { EventStore } from '../domain/store/event-store.ts';
+import type { CommandContext } from './handle-command.ts';
 
 export interface LedgerTarget {
   tenantId: string;
@@ -28,6 +29,10 @@ export interface BudgetLedger {
 /** What `work` does in a ledger transaction. */
 export interface LedgerTransaction {
   ledger: Pick<BudgetLedger, 'apply'>;
-  /** Appends another stream's decided events in the same transaction (handleCommand's `append`). */
-  append: AppendDecided;
+  /**
+   * The store within the transaction: `readStream` and `append` (a run's command through
+   * handleCommand) go through it. Nothing else may be asked of the store meanwhile: on PGlite
+   * the transaction holds the one connection.
+   */
+  store: EventStore;
 }

@@ -26,7 +26,7 @@ import type { SkillOutcome } from '../domain/skill.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
 import type { BudgetLedger } from './budget-ledger.ts';
 import { cancelChildRun, childRunEnd, submitChildRun } from './child-runs.ts';
-import { type AppendDecided, handleCommand, type Loaded, loadStream } from './handle-command.ts';
+import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
 import { type CommandMetrics, noopMetrics, reportRunEvents } from './metrics.ts';
 import type { ClaimedRun, RunQueue } from './run-queue.ts';
 import type { SkillPort } from './skill-port.ts';
@@ -115,15 +115,10 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     return (await recordWithEvents(claim, run, command)).run;
   }
 
-  /** `append`: in a ledger transaction, so that the step's ledger events commit with the run's. */
-  async function recordWithEvents(
-    claim: ClaimedRun,
-    run: LoadedRun,
-    command: RunCommand,
-    append?: AppendDecided,
-  ) {
+  /** `on`: a ledger transaction's store, so that the step's ledger events commit with the run's. */
+  async function recordWithEvents(claim: ClaimedRun, run: LoadedRun, command: RunCommand, on?: EventStore) {
     const handled = await handleCommand(
-      store,
+      on ?? store,
       runStreamId(claim.runId),
       runDecider,
       command,
@@ -133,7 +128,6 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         metrics,
       },
       run,
-      append,
     );
     const recorded = {
       run: { state: handled.state, version: handled.version },
@@ -141,7 +135,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       alreadyApplied: handled.alreadyApplied,
     };
     // In a transaction, reported once it has committed (`reportRecorded`).
-    if (!append) reportRecorded(claim, recorded);
+    if (!on) reportRecorded(claim, recorded);
     return recorded;
   }
 
@@ -433,7 +427,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
               estimateMicros: action.estimateMicros,
               now,
             },
-            tx.append,
+            tx.store,
           );
         });
       } catch (error) {
@@ -504,7 +498,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
               claim,
               run,
               { type: 'RecordOutcome', ...target(action), outcome, latencyMs, now },
-              tx.append,
+              tx.store,
             );
             await closeReservation(
               claim,

@@ -35,6 +35,7 @@ import {
 import { isDomainError } from '../../domain/domain-error.ts';
 import type { BudgetEvent, BudgetEventData } from '../../domain/events/budget-events.ts';
 import type { AppendResult, ExpectedVersion, NewEvent } from '../../domain/store/envelope.ts';
+import type { EventStore } from '../../domain/store/event-store.ts';
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
 import { ConcurrencyError } from '../../domain/store/store-errors.ts';
 import type { SqlEventStore } from '../store/sql-event-store.ts';
@@ -171,7 +172,7 @@ function isRefusal(error: unknown): boolean {
  * stream has it (undefined: not there either). Only the reservation's own events are folded.
  */
 async function reservationOfDayStream(
-  store: SqlEventStore,
+  store: EventStore,
   dayId: string,
   reservationId: string,
   commandId: string,
@@ -203,17 +204,21 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     known.set(streamId, ledger);
   }
 
-  /** Decides the command on its run's ledger; answers the ledger as it stands after it. */
+  /**
+   * Decides the command on its run's ledger; answers the ledger as it stands after it. `on`
+   * reads (in a transaction: through it, never beside it).
+   */
   async function decide(
     command: LedgerCommand,
     target: LedgerTarget,
     context: CommandContext,
+    on: EventStore,
     appendLedger: AppendLedger,
   ): Promise<[string, Loaded<LedgerState>]> {
     const streamId = runLedgerStreamId(target.tenantId, target.at, target.runId);
     const dayId = ledgerDayId(streamId);
     const handle = (assumed: Loaded<LedgerState> | undefined) =>
-      handleCommand(store, streamId, budgetLedgerDecider, command, context, assumed, (id, events, options) =>
+      handleCommand(on, streamId, budgetLedgerDecider, command, context, assumed, (id, events, options) =>
         appendLedger(dayId, id, events, options),
       );
     // A run's first reservation of the day is written without reading its (new) ledger: had
@@ -228,7 +233,7 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
       // retried command answers what it recorded then, as it does after a fresh read.
       if (assumed) handled = await handle(undefined);
       else if (command.type !== 'Reserve' && isDomainError(error) && error.code === 'NOT_FOUND') {
-        const closed = await closeFromDayStream(command, handle, streamId, dayId, context.commandId);
+        const closed = await closeFromDayStream(on, command, handle, streamId, dayId, context.commandId);
         if (!closed) throw error;
         handled = closed;
       } else throw error;
@@ -242,15 +247,16 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
    * Still open (made before the upgrade): closed in the run's ledger, moving the day's counters.
    */
   async function closeFromDayStream(
+    on: EventStore,
     command: Settle | Release,
     handle: (assumed: Loaded<LedgerState>) => Promise<Handled<LedgerState, BudgetEvent>>,
     streamId: string,
     dayId: string,
     commandId: string,
   ): Promise<Handled<LedgerState, BudgetEvent> | undefined> {
-    const reservation = await reservationOfDayStream(store, dayId, command.reservationId, commandId);
+    const reservation = await reservationOfDayStream(on, dayId, command.reservationId, commandId);
     if (reservation === undefined) return undefined;
-    const ledger = await loadStream(store, streamId, budgetLedgerDecider);
+    const ledger = await loadStream(on, streamId, budgetLedgerDecider);
     if (reservation === 'recorded') return { ...ledger, events: [], alreadyApplied: true };
     const reservations = { ...ledger.state.reservations, [reservation.reservationId]: reservation };
     return handle({ state: { ...ledger.state, reservations }, version: ledger.version });
@@ -268,14 +274,20 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
           for (const event of events) moves.push({ dayId, streamId, event: event as unknown as BudgetEvent });
         return appended;
       };
+      // Reads and appends through the transaction; subscribers are woken after its commit.
+      const inTransaction: EventStore = {
+        ...store,
+        readStream: (streamId, options) => store.readStreamWith(tx, streamId, options),
+        append: (streamId, events, options) =>
+          store.appendWith(tx, streamId, events, { ...options, wake: 'after_commit' }),
+      };
       const done = await work({
         ledger: {
           apply: async (command, target, context) => {
-            written.push(await decide(command, target, context, appendLedger));
+            written.push(await decide(command, target, context, inTransaction, appendLedger));
           },
         },
-        append: (streamId, events, options) =>
-          store.appendWith(tx, streamId, events, { ...options, wake: 'after_commit' }),
+        store: inTransaction,
       });
       // Last: the day's row is locked only from here to the commit.
       for (const move of moves) await moveDay(tx, move.dayId, move.streamId, move.event);
@@ -289,7 +301,7 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
 
   return {
     async apply(command, target, context) {
-      const [streamId, ledger] = await decide(command, target, context, (dayId, id, events, options) =>
+      const [streamId, ledger] = await decide(command, target, context, store, (dayId, id, events, options) =>
         appendMovingDay(store, dayId, id, events, options),
       );
       remember(streamId, ledger);

@@ -60,6 +60,8 @@ export interface SqlEventStore extends EventStore {
   ): Promise<AppendResult>;
   /** Wakes subscribers (coalesced, fire-and-forget), as an autocommitted append does. */
   wakeSubscribers(): void;
+  /** `readStream` through `tx`: inside a caller's transaction (PGlite's one connection is held by it). */
+  readStreamWith(tx: SqlExecutor, streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
 }
 
 interface AppendRow {
@@ -283,6 +285,29 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     };
   }
 
+  async function readStreamOn(
+    sql: SqlExecutor,
+    streamId: string,
+    readOptions: ReadStreamOptions = {},
+  ): Promise<RecordedEvent[]> {
+    validateStreamId(streamId);
+    const limit = readLimit(readOptions.limit ?? MAX_READ_LIMIT);
+    const backward = readOptions.direction === 'backward';
+    const from = readOptions.from ?? (backward ? Number.MAX_SAFE_INTEGER : 0);
+    if (!Number.isSafeInteger(from) || from < 0)
+      throw new InvalidInputError('from', 'must be an integer >= 0');
+    const rows = await sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM aos_events
+        WHERE stream_id = $1 AND stream_position ${backward ? '<=' : '>='} $2
+        ORDER BY stream_position ${backward ? 'DESC' : 'ASC'} LIMIT $3`,
+      [streamId, from, limit],
+    );
+    const events = rows.map(toRecorded);
+    const newest = backward ? events[0] : events.at(-1);
+    if (newest) heads.set(streamId, { version: newest.streamPosition, hash: newest.hash });
+    return events;
+  }
+
   const store: SqlEventStore = {
     client,
     appendWith,
@@ -290,24 +315,8 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
       appendVia(client, (fn) => client.transaction(fn), false, false, streamId, events, expectedVersion),
     wakeSubscribers: () => client.notify(CHANNEL),
 
-    async readStream(streamId, readOptions: ReadStreamOptions = {}) {
-      validateStreamId(streamId);
-      const limit = readLimit(readOptions.limit ?? MAX_READ_LIMIT);
-      const backward = readOptions.direction === 'backward';
-      const from = readOptions.from ?? (backward ? Number.MAX_SAFE_INTEGER : 0);
-      if (!Number.isSafeInteger(from) || from < 0)
-        throw new InvalidInputError('from', 'must be an integer >= 0');
-      const rows = await client.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM aos_events
-          WHERE stream_id = $1 AND stream_position ${backward ? '<=' : '>='} $2
-          ORDER BY stream_position ${backward ? 'DESC' : 'ASC'} LIMIT $3`,
-        [streamId, from, limit],
-      );
-      const events = rows.map(toRecorded);
-      const newest = backward ? events[0] : events.at(-1);
-      if (newest) heads.set(streamId, { version: newest.streamPosition, hash: newest.hash });
-      return events;
-    },
+    readStream: (streamId, readOptions) => readStreamOn(client, streamId, readOptions),
+    readStreamWith: readStreamOn,
 
     readAll,
 

@@ -291,7 +291,7 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       const step = (amountMicros: number, eventId: string) =>
         ledger.together(async (tx) => {
           await tx.ledger.apply(reserve('t1', amountMicros, 100), target, context('Reserve:t1'));
-          return tx.append('run-t', [started(eventId)], { expectedVersion: 'no_stream' });
+          return tx.store.append('run-t', [started(eventId)], { expectedVersion: 'no_stream' });
         });
       // Refused by the day's counter at the end: the other stream's append is rolled back too.
       const refusal = await step(150, '00000000-0000-4000-8000-0000000000a1').catch((e) => e);
@@ -305,6 +305,31 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
         'BudgetReserved',
       ]);
       expect(await counters(harness.store, 'budget-acme-2026-03-09')).toMatchObject({ reservedMicros: 60 });
+    });
+
+    it('reads through its transaction: a ledger it does not remember, and the other stream', async () => {
+      const target = { tenantId: 'acme', runId: 'run-u', at: '2026-03-10T00:00:00.000Z' };
+      await createSqlBudgetLedger(harness.store).apply(
+        reserve('u1', 30, 1_000),
+        target,
+        context('Reserve:u1'),
+      );
+      // Another executor (nothing remembered) settles it in a transaction: it must read the
+      // run's ledger — on PGlite, a read beside the transaction would wait for it forever.
+      const fresh = createSqlBudgetLedger(harness.another!());
+      const seen = await fresh.together(async (tx) => {
+        await tx.ledger.apply(
+          { type: 'Settle', reservationId: 'u1', actualMicros: 10 },
+          target,
+          context('Settle:u1'),
+        );
+        return tx.store.readStream('budget-acme-2026-03-10:run-u');
+      });
+      expect(seen.map((e) => e.type)).toEqual(['BudgetReserved', 'BudgetSettled']);
+      expect(await counters(harness.store, 'budget-acme-2026-03-10')).toMatchObject({
+        reservedMicros: 0,
+        settledMicros: 10,
+      });
     });
 
     it('holds a model to its cap within the day', async () => {
