@@ -5,6 +5,7 @@
 import type { LedgerCommand } from '../domain/budget/ledger.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
 import type { CommandContext } from './handle-command.ts';
+import type { CommandMetrics } from './metrics.ts';
 
 export interface LedgerTarget {
   tenantId: string;
@@ -35,4 +36,9 @@ export interface LedgerTransaction {
    * the transaction holds the one connection.
    */
   store: EventStore;
+  /**
+   * `metrics` as the commands of this transaction should count: each as it ended at the commit,
+   * or, when the transaction rolls back, as its error (a day's refusal: BUDGET_EXCEEDED).
+   */
+  counted(metrics: CommandMetrics): CommandMetrics;
 }

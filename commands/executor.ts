@@ -24,7 +24,7 @@ import { nextActions } from '../domain/run/next-action.ts';
 import { isSubmitted, type SubmittedRun } from '../domain/run/state.ts';
 import type { SkillOutcome } from '../domain/skill.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
-import type { BudgetLedger } from './budget-ledger.ts';
+import type { BudgetLedger, LedgerTransaction } from './budget-ledger.ts';
 import { cancelChildRun, childRunEnd, submitChildRun } from './child-runs.ts';
 import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
 import { type CommandMetrics, noopMetrics, reportRunEvents } from './metrics.ts';
@@ -115,17 +115,22 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     return (await recordWithEvents(claim, run, command)).run;
   }
 
-  /** `on`: a ledger transaction's store, so that the step's ledger events commit with the run's. */
-  async function recordWithEvents(claim: ClaimedRun, run: LoadedRun, command: RunCommand, on?: EventStore) {
+  /** `on`: a ledger transaction, so that the step's ledger events commit with the run's. */
+  async function recordWithEvents(
+    claim: ClaimedRun,
+    run: LoadedRun,
+    command: RunCommand,
+    on?: LedgerTransaction,
+  ) {
     const handled = await handleCommand(
-      on ?? store,
+      on?.store ?? store,
       runStreamId(claim.runId),
       runDecider,
       command,
       {
         commandId: `${claim.runId}@${run.version}:${command.type}${'stepIndex' in command && command.stepIndex !== undefined ? `:${command.stepIndex}` : ''}`,
         metadata: { tenantId: claim.tenantId, actor: `executor:${owner}`, correlationId: claim.runId },
-        metrics,
+        metrics: on ? on.counted(metrics) : metrics,
       },
       run,
     );
@@ -427,7 +432,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
               estimateMicros: action.estimateMicros,
               now,
             },
-            tx.store,
+            tx,
           );
         });
       } catch (error) {
@@ -498,7 +503,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
               claim,
               run,
               { type: 'RecordOutcome', ...target(action), outcome, latencyMs, now },
-              tx.store,
+              tx,
             );
             await closeReservation(
               claim,

@@ -8,6 +8,7 @@
 import type { BudgetLedger, LedgerTarget, LedgerTransaction } from '../../commands/budget-ledger.ts';
 import {
   type CommandContext,
+  failureOutcome,
   type Handled,
   handleCommand,
   type Loaded,
@@ -15,6 +16,7 @@ import {
   readWholeStream,
   toDomainEvent,
 } from '../../commands/handle-command.ts';
+import type { CommandMetrics, CommandOutcome } from '../../commands/metrics.ts';
 import {
   budgetLedgerDecider,
   type DayTotals,
@@ -265,7 +267,31 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
   /** One transaction: the ledger's events and the day's moves, then the work's own appends. */
   async function together<T>(work: (tx: LedgerTransaction) => Promise<T>): Promise<T> {
     const written: [string, Loaded<LedgerState>][] = [];
-    const result = await store.client.transaction(async (tx) => {
+    const counts: { metrics: CommandMetrics; type: string; outcome: CommandOutcome }[] = [];
+    const counted = (metrics: CommandMetrics): CommandMetrics => ({
+      ...metrics,
+      commandHandled: (type, outcome) => counts.push({ metrics, type, outcome }),
+    });
+    let result: T;
+    try {
+      result = await transaction(written, counted, work);
+    } catch (error) {
+      for (const { metrics, type } of counts) metrics.commandHandled(type, failureOutcome(error));
+      throw error;
+    }
+    for (const { metrics, type, outcome } of counts) metrics.commandHandled(type, outcome);
+    // Remembered once committed: a rolled-back ledger must not be taken for the stream.
+    for (const [streamId, ledger] of written) remember(streamId, ledger);
+    store.wakeSubscribers();
+    return result;
+  }
+
+  function transaction<T>(
+    written: [string, Loaded<LedgerState>][],
+    counted: LedgerTransaction['counted'],
+    work: (tx: LedgerTransaction) => Promise<T>,
+  ): Promise<T> {
+    return store.client.transaction(async (tx) => {
       const moves: { dayId: string; streamId: string; event: BudgetEvent }[] = [];
       const appendLedger: AppendLedger = async (dayId, streamId, events, options) => {
         const appended = await store.appendWith(tx, streamId, events, { ...options, wake: 'after_commit' });
@@ -284,19 +310,17 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
       const done = await work({
         ledger: {
           apply: async (command, target, context) => {
-            written.push(await decide(command, target, context, inTransaction, appendLedger));
+            const deferred = context.metrics ? { ...context, metrics: counted(context.metrics) } : context;
+            written.push(await decide(command, target, deferred, inTransaction, appendLedger));
           },
         },
         store: inTransaction,
+        counted,
       });
       // Last: the day's row is locked only from here to the commit.
       for (const move of moves) await moveDay(tx, move.dayId, move.streamId, move.event);
       return done;
     });
-    // Remembered once committed: a rolled-back ledger must not be taken for the stream.
-    for (const [streamId, ledger] of written) remember(streamId, ledger);
-    store.wakeSubscribers();
-    return result;
   }
 
   return {

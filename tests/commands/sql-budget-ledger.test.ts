@@ -293,13 +293,17 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
           await tx.ledger.apply(reserve('t1', amountMicros, 100), target, context('Reserve:t1'));
           return tx.store.append('run-t', [started(eventId)], { expectedVersion: 'no_stream' });
         });
-      // Refused by the day's counter at the end: the other stream's append is rolled back too.
+      // Refused by the day's counter at the end: the other stream's append is rolled back too,
+      // and the reservation counts as refused, not as recorded.
+      outcomes.length = 0;
       const refusal = await step(150, '00000000-0000-4000-8000-0000000000a1').catch((e) => e);
       expect(refusal).toMatchObject({ code: 'BUDGET_EXCEEDED' });
+      expect(outcomes).toEqual(['BUDGET_EXCEEDED']);
       expect(await harness.store.readStream('run-t')).toEqual([]);
       expect(await harness.store.readStream('budget-acme-2026-03-09:run-t')).toEqual([]);
       // The same reservation, now within the limit: the rolled-back one was not remembered.
       await step(60, '00000000-0000-4000-8000-0000000000a2');
+      expect(outcomes).toEqual(['BUDGET_EXCEEDED', 'recorded']);
       expect(await harness.store.readStream('run-t')).toHaveLength(1);
       expect((await harness.store.readStream('budget-acme-2026-03-09:run-t')).map((e) => e.type)).toEqual([
         'BudgetReserved',
