@@ -228,8 +228,11 @@ async function startReadModels(
       stop: () => consumers.stop(),
     };
   }
+  // Appends wake the projections (NOTIFY), and a wake-up whose events are held back is read
+  // again within milliseconds (infra/store/subscription.ts): the poll only catches what no
+  // wake-up announces, such as a long transaction elsewhere ending. Idle: one read each 2 s.
   return startProjections(store, allProjections, {
-    pollIntervalMs: 250,
+    pollIntervalMs: 2_000,
     onError: (error) => server.log.warn({ err: error }, 'projection failed; retrying'),
   });
 }

@@ -3,7 +3,9 @@
 // its command id like every other command. The SQL adapter
 // (infra/executor/sql-budget-ledger.ts) keeps the day exact under concurrent reservations.
 import type { LedgerCommand } from '../domain/budget/ledger.ts';
+import type { EventStore } from '../domain/store/event-store.ts';
 import type { CommandContext } from './handle-command.ts';
+import type { CommandMetrics } from './metrics.ts';
 
 export interface LedgerTarget {
   tenantId: string;
@@ -15,4 +17,28 @@ export interface LedgerTarget {
 export interface BudgetLedger {
   /** Records the command's events; a reservation the day has no room for throws BUDGET_EXCEEDED. */
   apply(command: LedgerCommand, target: LedgerTarget, context: CommandContext): Promise<void>;
+  /**
+   * Runs `work` in one transaction: the ledger commands it applies and the events it appends
+   * to other streams (a run's) commit together, or none does — one commit for a step's
+   * transition. A reservation's refusal (BUDGET_EXCEEDED) is known only at the end of `work`
+   * (the day's counters move last, so their row lock is held only until the commit) and rolls
+   * everything back. `work` may be run again: it must decide from its inputs only.
+   */
+  together<T>(work: (tx: LedgerTransaction) => Promise<T>): Promise<T>;
+}
+
+/** What `work` does in a ledger transaction. */
+export interface LedgerTransaction {
+  ledger: Pick<BudgetLedger, 'apply'>;
+  /**
+   * The store within the transaction: `readStream` and `append` (a run's command through
+   * handleCommand) go through it. Nothing else may be asked of the store meanwhile: on PGlite
+   * the transaction holds the one connection.
+   */
+  store: EventStore;
+  /**
+   * `metrics` as the commands of this transaction should count: each as it ended at the commit,
+   * or, when the transaction rolls back, as its error (a day's refusal: BUDGET_EXCEEDED).
+   */
+  counted(metrics: CommandMetrics): CommandMetrics;
 }

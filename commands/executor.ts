@@ -24,7 +24,7 @@ import { nextActions } from '../domain/run/next-action.ts';
 import { isSubmitted, type SubmittedRun } from '../domain/run/state.ts';
 import type { SkillOutcome } from '../domain/skill.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
-import type { BudgetLedger } from './budget-ledger.ts';
+import type { BudgetLedger, LedgerTransaction } from './budget-ledger.ts';
 import { cancelChildRun, childRunEnd, submitChildRun } from './child-runs.ts';
 import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
 import { type CommandMetrics, noopMetrics, reportRunEvents } from './metrics.ts';
@@ -115,30 +115,52 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     return (await recordWithEvents(claim, run, command)).run;
   }
 
-  async function recordWithEvents(claim: ClaimedRun, run: LoadedRun, command: RunCommand) {
+  /** `on`: a ledger transaction, so that the step's ledger events commit with the run's. */
+  async function recordWithEvents(
+    claim: ClaimedRun,
+    run: LoadedRun,
+    command: RunCommand,
+    on?: LedgerTransaction,
+  ) {
     const handled = await handleCommand(
-      store,
+      on?.store ?? store,
       runStreamId(claim.runId),
       runDecider,
       command,
       {
         commandId: `${claim.runId}@${run.version}:${command.type}${'stepIndex' in command && command.stepIndex !== undefined ? `:${command.stepIndex}` : ''}`,
         metadata: { tenantId: claim.tenantId, actor: `executor:${owner}`, correlationId: claim.runId },
-        metrics,
+        metrics: on ? on.counted(metrics) : metrics,
       },
       run,
     );
-    if (!handled.alreadyApplied) reportRunEvents(metrics, claim.tenantId, handled.state, handled.events);
-    return {
+    const recorded = {
       run: { state: handled.state, version: handled.version },
       events: handled.events,
       alreadyApplied: handled.alreadyApplied,
     };
+    // In a transaction, reported once it has committed (`reportRecorded`).
+    if (!on) reportRecorded(claim, recorded);
+    return recorded;
+  }
+
+  function reportRecorded(
+    claim: ClaimedRun,
+    recorded: { run: LoadedRun; events: RunEvent[]; alreadyApplied: boolean },
+  ) {
+    if (!recorded.alreadyApplied)
+      reportRunEvents(metrics, claim.tenantId, recorded.run.state, recorded.events);
   }
 
   /** `at` names the day: a reservation is settled in the ledger of the day it was made. */
-  function ledger(claim: ClaimedRun, command: LedgerCommand, commandId: string, at: string) {
-    return deps.ledger.apply(
+  function ledger(
+    claim: ClaimedRun,
+    command: LedgerCommand,
+    commandId: string,
+    at: string,
+    on: Pick<BudgetLedger, 'apply'> = deps.ledger,
+  ) {
+    return on.apply(
       command,
       { tenantId: claim.tenantId, runId: claim.runId, at },
       {
@@ -150,13 +172,17 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   }
 
   /** Settles the attempt's reservation at what it was charged, or releases it if nothing was. */
-  async function closeReservation(claim: ClaimedRun, reservation: AttemptReservation) {
+  async function closeReservation(
+    claim: ClaimedRun,
+    reservation: AttemptReservation,
+    on: Pick<BudgetLedger, 'apply'> = deps.ledger,
+  ) {
     const { reservationId, chargedMicros, reservedAt } = reservation;
     const command =
       chargedMicros > 0
         ? { type: 'Settle' as const, reservationId, actualMicros: chargedMicros }
         : { type: 'Release' as const, reservationId };
-    await ledger(claim, command, `${command.type}:${reservationId}`, reservedAt);
+    await ledger(claim, command, `${command.type}:${reservationId}`, reservedAt, on);
   }
 
   async function callSkill(
@@ -377,20 +403,38 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
 
     async function reserve(action: Extract<NextAction, { kind: 'reserve' }>, now: string) {
       const reservationId = reservationIdFor(claim, action);
+      let started: Awaited<ReturnType<typeof recordWithEvents>>;
       try {
-        await ledger(
-          claim,
-          {
-            type: 'Reserve',
-            reservationId,
-            runId: claim.runId,
-            amountMicros: action.estimateMicros,
-            limitMicros: deps.dayLimitMicros(claim.tenantId),
-            ...(action.model === undefined ? {} : { model: action.model }),
-          },
-          `Reserve:${reservationId}`,
-          now,
-        );
+        // The reservation and the attempt's start: one transaction, one commit.
+        started = await deps.ledger.together(async (tx) => {
+          await ledger(
+            claim,
+            {
+              type: 'Reserve',
+              reservationId,
+              runId: claim.runId,
+              amountMicros: action.estimateMicros,
+              limitMicros: deps.dayLimitMicros(claim.tenantId),
+              ...(action.model === undefined ? {} : { model: action.model }),
+            },
+            `Reserve:${reservationId}`,
+            now,
+            tx.ledger,
+          );
+          return recordWithEvents(
+            claim,
+            run,
+            {
+              type: 'StartAttempt',
+              ...target(action),
+              reservationId,
+              reservedMicros: action.estimateMicros,
+              estimateMicros: action.estimateMicros,
+              now,
+            },
+            tx,
+          );
+        });
       } catch (error) {
         if (!isDomainError(error) || error.code !== 'BUDGET_EXCEEDED') throw error;
         run = await record(claim, run, {
@@ -403,14 +447,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         });
         return;
       }
-      const started = await recordWithEvents(claim, run, {
-        type: 'StartAttempt',
-        ...target(action),
-        reservationId,
-        reservedMicros: action.estimateMicros,
-        estimateMicros: action.estimateMicros,
-        now,
-      });
+      reportRecorded(claim, started);
       run = started.run;
       // Recorded before by the same command id: another worker decided it and makes the call.
       if (started.alreadyApplied) throw new DomainError('WORKER_LOST', 'another worker started this attempt');
@@ -458,21 +495,26 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         const { outcome, latencyMs } = await callSkill(claim, run, action, lease, cancelled);
         // The outcome and the reservation's close under one lock: no attempt starts between
         // them, which is what lets the next owner find every reservation left open.
+        // In one transaction too: the outcome commits with its reservation's close.
         await exclusive(async () => {
-          const recorded = await recordWithEvents(claim, run, {
-            type: 'RecordOutcome',
-            ...target(action),
-            outcome,
-            latencyMs,
-            now: nowIso(),
+          const now = nowIso();
+          const recorded = await deps.ledger.together(async (tx) => {
+            const recorded = await recordWithEvents(
+              claim,
+              run,
+              { type: 'RecordOutcome', ...target(action), outcome, latencyMs, now },
+              tx,
+            );
+            await closeReservation(
+              claim,
+              { reservationId: action.reservationId, chargedMicros: chargedBy(recorded.events), reservedAt },
+              tx.ledger,
+            );
+            return recorded;
           });
+          reportRecorded(claim, recorded);
           run = recorded.run;
           startedByMe.delete(action.reservationId);
-          await closeReservation(claim, {
-            reservationId: action.reservationId,
-            chargedMicros: chargedBy(recorded.events),
-            reservedAt,
-          });
         });
       })()
         .catch((error) => {

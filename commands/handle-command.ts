@@ -88,7 +88,7 @@ export async function loadStream<State, Event extends DomainEvent>(
 }
 
 /** What a failed command counts as: a domain refusal's code, a lost race, or an error. */
-function failureOutcome(error: unknown): CommandOutcome {
+export function failureOutcome(error: unknown): CommandOutcome {
   if (error instanceof ConcurrencyError || error instanceof EventIdConflictError) return 'conflict';
   if (isDomainError(error)) return error.code;
   return 'error';

@@ -129,7 +129,8 @@ export async function submitRun(
   // The command id carries the request's digest: the same key with another body is refused.
   const commandId = `submit:${canonicalHash({ tenantId: principal.tenantId, idempotencyKey, body })}`;
 
-  const [first] = await deps.store.readStream(streamId, { limit: 1 });
+  // A new random run id names no stream yet: only a keyed submission may find its run recorded.
+  const [first] = idempotencyKey ? await deps.store.readStream(streamId, { limit: 1 }) : [];
   if (first) {
     if (first.metadata.commandId !== commandId || first.metadata.tenantId !== principal.tenantId) {
       throw new DomainError('CONFLICT', 'this Idempotency-Key was used before with a different request', {

@@ -1,9 +1,10 @@
 // PostgreSQL for benchmarks: a database of their own, created through the `postgres`
 // database when it is missing. One setting, as everywhere: `DATABASE_URL` (default
-// postgres://postgres@127.0.0.1:5432/aos_bench). The peers' databases (Emmett, DBOS) are
-// named after it (`<database>_emmett`, `<database>_dbos`) and every suite's schema carries
-// `AOS_BENCH_PREFIX` (default `bench`), so two benches given another database or prefix never
-// touch each other's data. Ports are chosen by the system and files live in fresh temp folders.
+// postgres://postgres@127.0.0.1:5432/aos_bench). Every suite's schema carries `AOS_BENCH_PREFIX`
+// (default `bench`), and the peers' databases (Emmett, DBOS; DBOS's is dropped and created anew)
+// are named after both (`<database>_<prefix>_emmett`, `<database>_<prefix>_dbos`), so two benches
+// given another database or prefix never touch each other's data. Ports are chosen by the system,
+// files live in fresh temp folders, Kafka topics are named afresh (`KAFKA_BROKERS`).
 import pg from 'pg';
 
 export const benchDatabaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/aos_bench';
@@ -16,10 +17,10 @@ if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) {
 /** The schema a suite measures in: `<AOS_BENCH_PREFIX>_<name>`. */
 export const benchSchema = (name: string) => `${prefix}_${name}`;
 
-/** A peer's own database on the bench server: `<bench database>_<peer>`. */
+/** A peer's own database on the bench server: `<bench database>_<AOS_BENCH_PREFIX>_<peer>`. */
 export function peerDatabaseUrl(peer: string): string {
   const database = decodeURIComponent(new URL(benchDatabaseUrl).pathname.slice(1));
-  return databaseUrlFor(benchDatabaseUrl, `${database}_${peer}`);
+  return databaseUrlFor(benchDatabaseUrl, `${database}_${prefix}_${peer}`);
 }
 
 /** The URL of `database` on the same server as `url`. */

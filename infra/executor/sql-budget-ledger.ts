@@ -5,21 +5,39 @@
 // `dayLimitRefusal` — so concurrent reservations of one tenant never overspend and never
 // conflict: they queue briefly on the day's row lock instead of failing a version check on
 // a shared stream and retrying. A refusal rolls the transaction back and writes nothing.
-import type { BudgetLedger } from '../../commands/budget-ledger.ts';
-import { handleCommand, type Loaded } from '../../commands/handle-command.ts';
+import type { BudgetLedger, LedgerTarget, LedgerTransaction } from '../../commands/budget-ledger.ts';
+import {
+  type CommandContext,
+  failureOutcome,
+  type Handled,
+  handleCommand,
+  type Loaded,
+  loadStream,
+  readWholeStream,
+  toDomainEvent,
+} from '../../commands/handle-command.ts';
+import type { CommandMetrics, CommandOutcome } from '../../commands/metrics.ts';
 import {
   budgetLedgerDecider,
   type DayTotals,
   dayLimitRefusal,
+  evolveLedger,
   initialDayTotals,
+  initialLedgerState,
+  type LedgerCommand,
   type LedgerState,
   ledgerDayId,
   ledgerDelta,
+  type Release,
+  type Reservation,
   type Reserve,
   runLedgerStreamId,
+  type Settle,
 } from '../../domain/budget/ledger.ts';
+import { isDomainError } from '../../domain/domain-error.ts';
 import type { BudgetEvent, BudgetEventData } from '../../domain/events/budget-events.ts';
 import type { AppendResult, ExpectedVersion, NewEvent } from '../../domain/store/envelope.ts';
+import type { EventStore } from '../../domain/store/event-store.ts';
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
 import { ConcurrencyError } from '../../domain/store/store-errors.ts';
 import type { SqlEventStore } from '../store/sql-event-store.ts';
@@ -96,8 +114,18 @@ async function moveDay(tx: SqlExecutor, dayId: string, streamId: string, event: 
   if (event.type !== 'BudgetReserved') throw new Error(`budget day ${dayId} did not move`);
   const refusal = dayLimitRefusal(reserveOf(event.data), await dayTotals(tx, dayId, scopes));
   // Room again by now (a release committed in between): decide anew.
-  throw refusal ?? new ConcurrencyError(streamId, 'any', -1);
+  throw refusal ?? new DayMovedMeanwhile(streamId);
 }
+
+/** The day's row refused a reservation, then showed room: a close committed in between. */
+class DayMovedMeanwhile extends ConcurrencyError {
+  constructor(streamId: string) {
+    super(streamId, 'any', -1);
+  }
+}
+
+/** How many times a transaction is redone after its reservation met a day that moved meanwhile. */
+const MAX_DAY_RETRIES = 5;
 
 const emptyLedger: Loaded<LedgerState> = { state: budgetLedgerDecider.initialState(), version: -1 };
 
@@ -121,17 +149,51 @@ async function appendMovingDay(
   options: { expectedVersion: ExpectedVersion },
 ): Promise<AppendResult> {
   try {
-    return await store.client.transaction(async (tx) => {
+    const appended = await store.client.transaction(async (tx) => {
       for (const event of events) await moveDay(tx, dayId, streamId, event as unknown as BudgetEvent);
-      const result = await store.appendWith(tx, streamId, events, options);
+      const result = await store.appendWith(tx, streamId, events, { ...options, wake: 'after_commit' });
       if (result.duplicate) throw new AlreadyRecorded(result);
       return result;
     });
+    store.wakeSubscribers();
+    return appended;
   } catch (error) {
     if (error instanceof AlreadyRecorded) return error.result;
     throw error;
   }
 }
+
+/** A refusal the ledger's decider makes (not a store failure, not the day's limit). */
+function isRefusal(error: unknown): boolean {
+  return isDomainError(error) && error.code !== 'BUDGET_EXCEEDED';
+}
+
+/**
+ * A reservation made in a day recorded as one stream (`budget-<tenant>-<day>`, before run
+ * ledgers): 'recorded' when this very command closed it there, else the reservation as that
+ * stream has it (undefined: not there either). Only the reservation's own events are folded.
+ */
+async function reservationOfDayStream(
+  store: EventStore,
+  dayId: string,
+  reservationId: string,
+  commandId: string,
+): Promise<'recorded' | Reservation | undefined> {
+  const events = (await readWholeStream(store, dayId)).filter(
+    (e) => (e.data as { reservationId?: unknown }).reservationId === reservationId,
+  );
+  if (events.some((e) => e.metadata.commandId === commandId)) return 'recorded';
+  const folded = events.map((e) => toDomainEvent<BudgetEvent>(e)).reduce(evolveLedger, initialLedgerState);
+  return folded.reservations[reservationId];
+}
+
+/** Appends a run ledger's decided events: alone (its own transaction) or in the caller's. */
+type AppendLedger = (
+  dayId: string,
+  streamId: string,
+  events: readonly NewEvent[],
+  options: { expectedVersion: ExpectedVersion },
+) => Promise<AppendResult>;
 
 export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
   const known = new Map<string, Loaded<LedgerState>>();
@@ -144,22 +206,138 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     known.set(streamId, ledger);
   }
 
+  /**
+   * Decides the command on its run's ledger; answers the ledger as it stands after it. `on`
+   * reads (in a transaction: through it, never beside it).
+   */
+  async function decide(
+    command: LedgerCommand,
+    target: LedgerTarget,
+    context: CommandContext,
+    on: EventStore,
+    appendLedger: AppendLedger,
+  ): Promise<[string, Loaded<LedgerState>]> {
+    const streamId = runLedgerStreamId(target.tenantId, target.at, target.runId);
+    const dayId = ledgerDayId(streamId);
+    const handle = (assumed: Loaded<LedgerState> | undefined) =>
+      handleCommand(on, streamId, budgetLedgerDecider, command, context, assumed, (id, events, options) =>
+        appendLedger(dayId, id, events, options),
+      );
+    // A run's first reservation of the day is written without reading its (new) ledger: had
+    // it been written before, the append (expected: no stream) conflicts and the handler reads.
+    const assumed = known.get(streamId) ?? (command.type === 'Reserve' ? emptyLedger : undefined);
+    let handled: Handled<LedgerState, BudgetEvent>;
+    try {
+      handled = await handle(assumed);
+    } catch (error) {
+      if (!isRefusal(error)) throw error;
+      // Decided on an assumed state, the command's id was not looked for in the stream: a
+      // retried command answers what it recorded then, as it does after a fresh read.
+      if (assumed) handled = await handle(undefined);
+      else if (command.type !== 'Reserve' && isDomainError(error) && error.code === 'NOT_FOUND') {
+        const closed = await closeFromDayStream(on, command, handle, streamId, dayId, context.commandId);
+        if (!closed) throw error;
+        handled = closed;
+      } else throw error;
+    }
+    return [streamId, { state: handled.state, version: handled.version }];
+  }
+
+  /**
+   * A close whose reservation is not in the run's ledger: the reservation may have been made
+   * before run ledgers, in the day's one stream. Closed there by this command: nothing to do.
+   * Still open (made before the upgrade): closed in the run's ledger, moving the day's counters.
+   */
+  async function closeFromDayStream(
+    on: EventStore,
+    command: Settle | Release,
+    handle: (assumed: Loaded<LedgerState>) => Promise<Handled<LedgerState, BudgetEvent>>,
+    streamId: string,
+    dayId: string,
+    commandId: string,
+  ): Promise<Handled<LedgerState, BudgetEvent> | undefined> {
+    const reservation = await reservationOfDayStream(on, dayId, command.reservationId, commandId);
+    if (reservation === undefined) return undefined;
+    const ledger = await loadStream(on, streamId, budgetLedgerDecider);
+    if (reservation === 'recorded') return { ...ledger, events: [], alreadyApplied: true };
+    const reservations = { ...ledger.state.reservations, [reservation.reservationId]: reservation };
+    return handle({ state: { ...ledger.state, reservations }, version: ledger.version });
+  }
+
+  /** One transaction: the ledger's events and the day's moves, then the work's own appends. */
+  async function together<T>(work: (tx: LedgerTransaction) => Promise<T>): Promise<T> {
+    const written: [string, Loaded<LedgerState>][] = [];
+    const counts: { metrics: CommandMetrics; type: string; outcome: CommandOutcome }[] = [];
+    const counted = (metrics: CommandMetrics): CommandMetrics => ({
+      ...metrics,
+      commandHandled: (type, outcome) => counts.push({ metrics, type, outcome }),
+    });
+    let result: T;
+    try {
+      result = await transaction(written, counted, work);
+    } catch (error) {
+      for (const { metrics, type } of counts) metrics.commandHandled(type, failureOutcome(error));
+      throw error;
+    }
+    for (const { metrics, type, outcome } of counts) metrics.commandHandled(type, outcome);
+    // Remembered once committed: a rolled-back ledger must not be taken for the stream.
+    for (const [streamId, ledger] of written) remember(streamId, ledger);
+    store.wakeSubscribers();
+    return result;
+  }
+
+  function transaction<T>(
+    written: [string, Loaded<LedgerState>][],
+    counted: LedgerTransaction['counted'],
+    work: (tx: LedgerTransaction) => Promise<T>,
+  ): Promise<T> {
+    return store.client.transaction(async (tx) => {
+      const moves: { dayId: string; streamId: string; event: BudgetEvent }[] = [];
+      const appendLedger: AppendLedger = async (dayId, streamId, events, options) => {
+        const appended = await store.appendWith(tx, streamId, events, { ...options, wake: 'after_commit' });
+        // Recorded before (a command decided again): the day moved when they were recorded.
+        if (!appended.duplicate)
+          for (const event of events) moves.push({ dayId, streamId, event: event as unknown as BudgetEvent });
+        return appended;
+      };
+      // Reads and appends through the transaction; subscribers are woken after its commit.
+      const inTransaction: EventStore = {
+        ...store,
+        readStream: (streamId, options) => store.readStreamWith(tx, streamId, options),
+        append: (streamId, events, options) =>
+          store.appendWith(tx, streamId, events, { ...options, wake: 'after_commit' }),
+      };
+      const done = await work({
+        ledger: {
+          apply: async (command, target, context) => {
+            const deferred = context.metrics ? { ...context, metrics: counted(context.metrics) } : context;
+            written.push(await decide(command, target, deferred, inTransaction, appendLedger));
+          },
+        },
+        store: inTransaction,
+        counted,
+      });
+      // Last: the day's row is locked only from here to the commit.
+      for (const move of moves) await moveDay(tx, move.dayId, move.streamId, move.event);
+      return done;
+    });
+  }
+
   return {
     async apply(command, target, context) {
-      const streamId = runLedgerStreamId(target.tenantId, target.at, target.runId);
-      const dayId = ledgerDayId(streamId);
-      const handled = await handleCommand(
-        store,
-        streamId,
-        budgetLedgerDecider,
-        command,
-        context,
-        // A run's first reservation of the day is written without reading its (new) ledger: had
-        // it been written before, the append (expected: no stream) conflicts and the handler reads.
-        known.get(streamId) ?? (command.type === 'Reserve' ? emptyLedger : undefined),
-        (id, events, options) => appendMovingDay(store, dayId, id, events, options),
+      const [streamId, ledger] = await decide(command, target, context, store, (dayId, id, events, options) =>
+        appendMovingDay(store, dayId, id, events, options),
       );
-      remember(streamId, { state: handled.state, version: handled.version });
+      remember(streamId, ledger);
+    },
+    async together(work) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await together(work);
+        } catch (error) {
+          if (!(error instanceof DayMovedMeanwhile) || attempt >= MAX_DAY_RETRIES) throw error;
+        }
+      }
     },
   };
 }

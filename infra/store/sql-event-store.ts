@@ -45,13 +45,23 @@ export interface SqlEventStoreOptions {
 /** An event store whose appends can join a caller's transaction (commands, tests). */
 export interface SqlEventStore extends EventStore {
   readonly client: SqlClient;
-  /** Appends through `tx`: the events commit (or roll back) with the caller's transaction. */
+  /**
+   * Appends through `tx`: the events commit (or roll back) with the caller's transaction, and
+   * subscribers are woken at that commit (NOTIFY in the transaction). `wake: 'after_commit'`:
+   * the caller calls `wakeSubscribers()` once it has committed instead — a notifying
+   * transaction holds PostgreSQL's notification lock through its WAL flush, which serialises
+   * the commits of concurrent writers.
+   */
   appendWith(
     tx: SqlExecutor,
     streamId: string,
     events: readonly NewEvent[],
-    options: { expectedVersion: ExpectedVersion },
+    options: { expectedVersion: ExpectedVersion; wake?: 'at_commit' | 'after_commit' },
   ): Promise<AppendResult>;
+  /** Wakes subscribers (coalesced, fire-and-forget), as an autocommitted append does. */
+  wakeSubscribers(): void;
+  /** `readStream` through `tx`: inside a caller's transaction (PGlite's one connection is held by it). */
+  readStreamWith(tx: SqlExecutor, streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
 }
 
 interface AppendRow {
@@ -167,6 +177,8 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     inTransaction: <T>(fn: (locked: SqlExecutor) => Promise<T>) => Promise<T>,
     /** In a caller's transaction: NOTIFY from aos_append, delivered when that transaction commits. */
     inCallerTransaction: boolean,
+    /** Whether aos_append notifies (in a caller's transaction that wakes subscribers at commit). */
+    notifyInTransaction: boolean,
     streamId: string,
     events: readonly NewEvent[],
     expectedVersion: ExpectedVersion,
@@ -192,7 +204,7 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
         head.hash === null
           ? eventIds.map(() => '')
           : chainEvents(input.streamId, input.events, head as StreamHead, recordedAt).map((e) => e.hash),
-        inCallerTransaction,
+        notifyInTransaction,
       ]);
 
     let row = await call(tx, assumedHead(input.streamId, input.expectedVersion));
@@ -240,8 +252,8 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     }
   }
 
-  const appendWith: SqlEventStore['appendWith'] = (tx, streamId, events, { expectedVersion }) =>
-    appendVia(tx, (fn) => fn(tx), true, streamId, events, expectedVersion);
+  const appendWith: SqlEventStore['appendWith'] = (tx, streamId, events, { expectedVersion, wake }) =>
+    appendVia(tx, (fn) => fn(tx), true, wake !== 'after_commit', streamId, events, expectedVersion);
 
   async function readAll(readOptions: ReadAllOptions = {}): Promise<ReadAllResult> {
     const after = parseCheckpoint(readOptions.after);
@@ -273,30 +285,38 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     };
   }
 
+  async function readStreamOn(
+    sql: SqlExecutor,
+    streamId: string,
+    readOptions: ReadStreamOptions = {},
+  ): Promise<RecordedEvent[]> {
+    validateStreamId(streamId);
+    const limit = readLimit(readOptions.limit ?? MAX_READ_LIMIT);
+    const backward = readOptions.direction === 'backward';
+    const from = readOptions.from ?? (backward ? Number.MAX_SAFE_INTEGER : 0);
+    if (!Number.isSafeInteger(from) || from < 0)
+      throw new InvalidInputError('from', 'must be an integer >= 0');
+    const rows = await sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM aos_events
+        WHERE stream_id = $1 AND stream_position ${backward ? '<=' : '>='} $2
+        ORDER BY stream_position ${backward ? 'DESC' : 'ASC'} LIMIT $3`,
+      [streamId, from, limit],
+    );
+    const events = rows.map(toRecorded);
+    const newest = backward ? events[0] : events.at(-1);
+    if (newest) heads.set(streamId, { version: newest.streamPosition, hash: newest.hash });
+    return events;
+  }
+
   const store: SqlEventStore = {
     client,
     appendWith,
     append: (streamId, events, { expectedVersion }) =>
-      appendVia(client, (fn) => client.transaction(fn), false, streamId, events, expectedVersion),
+      appendVia(client, (fn) => client.transaction(fn), false, false, streamId, events, expectedVersion),
+    wakeSubscribers: () => client.notify(CHANNEL),
 
-    async readStream(streamId, readOptions: ReadStreamOptions = {}) {
-      validateStreamId(streamId);
-      const limit = readLimit(readOptions.limit ?? MAX_READ_LIMIT);
-      const backward = readOptions.direction === 'backward';
-      const from = readOptions.from ?? (backward ? Number.MAX_SAFE_INTEGER : 0);
-      if (!Number.isSafeInteger(from) || from < 0)
-        throw new InvalidInputError('from', 'must be an integer >= 0');
-      const rows = await client.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM aos_events
-          WHERE stream_id = $1 AND stream_position ${backward ? '<=' : '>='} $2
-          ORDER BY stream_position ${backward ? 'DESC' : 'ASC'} LIMIT $3`,
-        [streamId, from, limit],
-      );
-      const events = rows.map(toRecorded);
-      const newest = backward ? events[0] : events.at(-1);
-      if (newest) heads.set(streamId, { version: newest.streamPosition, hash: newest.hash });
-      return events;
-    },
+    readStream: (streamId, readOptions) => readStreamOn(client, streamId, readOptions),
+    readStreamWith: readStreamOn,
 
     readAll,
 

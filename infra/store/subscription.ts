@@ -1,5 +1,8 @@
 // A subscription is a loop over readAll: read a batch, hand it over, move the checkpoint;
 // when caught up, sleep until woken (LISTEN/NOTIFY, in-process signal) or the poll period ends.
+// A wake-up whose events are not readable yet (the gap-free reader waits for an older
+// transaction still open) is read again soon, then less and less often up to the poll period:
+// an idle reader costs one read per period, a busy one sees events within milliseconds.
 import type {
   Checkpoint,
   ReadAllOptions,
@@ -13,6 +16,8 @@ type WakeSource = (wake: () => void) => Promise<() => Promise<void>>;
 
 const DEFAULT_POLL_MS = 500;
 const DEFAULT_BATCH = 500;
+/** The first look again after a wake-up or a batch found nothing; it doubles up to the poll period. */
+const FIRST_RETRY_MS = 10;
 
 export function pollingSubscription(
   readAll: (options: ReadAllOptions) => Promise<ReadAllResult>,
@@ -47,6 +52,7 @@ export function pollingSubscription(
   });
 
   const loop = (async () => {
+    let retryMs = pollMs;
     while (running) {
       woken = false;
       try {
@@ -57,12 +63,14 @@ export function pollingSubscription(
         });
         if (batch.events.length > 0) {
           checkpoint = (await handler(batch.events, batch.checkpoint)) || batch.checkpoint;
+          retryMs = FIRST_RETRY_MS;
           continue;
         }
       } catch (error) {
         options.onError?.(error);
       }
-      await sleep(pollMs);
+      await sleep(Math.min(retryMs, pollMs));
+      retryMs = woken ? FIRST_RETRY_MS : Math.min(retryMs * 2, pollMs);
     }
   })();
 

@@ -1,6 +1,7 @@
 // The budget ledger on SQL: many concurrent reservations of one tenant-day, each on its own
 // run's ledger, stay within the limit exactly, never fail a version check, and leave the day's
 // counters equal to the fold of the events; a refusal writes nothing.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BudgetLedger } from '../../commands/budget-ledger.ts';
 import type { CommandMetrics } from '../../commands/metrics.ts';
@@ -17,6 +18,7 @@ import { createSqlBudgetLedger } from '../../infra/executor/sql-budget-ledger.ts
 import { allMigrations } from '../../infra/migrations.ts';
 import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
+import { databaseUrl } from '../support/postgres.ts';
 import { pgliteAdapter, postgresAdapter, type StoreHarness } from '../support/stores.ts';
 
 const DAY = '2026-03-04T10:00:00.000Z';
@@ -43,12 +45,23 @@ const apply = (ledger: BudgetLedger, command: Parameters<BudgetLedger['apply']>[
     context(`${command.type}:${command.reservationId}`),
   );
 
+/**
+ * Every ledger event committed, in the order recorded. Read straight from the table, not through
+ * the gap-free reader: a transaction held open elsewhere in the database (another suite's, as in
+ * CI) holds that reader back, and this suite's assertions would see too few events.
+ */
 async function dayEvents(store: SqlEventStore): Promise<{ streamId: string; event: BudgetEvent }[]> {
-  const { events } = await store.readAll({
-    limit: 10_000,
-    filter: { types: ['BudgetReserved', 'BudgetSettled', 'BudgetReleased'] },
-  });
-  return events.map((e) => ({ streamId: e.streamId, event: { type: e.type, data: e.data } as BudgetEvent }));
+  const rows = await store.client.query<{ stream_id: string; type: BudgetEvent['type']; data: unknown }>(
+    `SELECT stream_id, type, data FROM aos_events
+      WHERE type IN ('BudgetReserved', 'BudgetSettled', 'BudgetReleased') ORDER BY global_position`,
+  );
+  return rows.map((row) => ({
+    streamId: row.stream_id,
+    event: {
+      type: row.type,
+      data: typeof row.data === 'string' ? JSON.parse(row.data) : row.data,
+    } as BudgetEvent,
+  }));
 }
 
 async function counters(store: SqlEventStore, dayId: string): Promise<DayTotals> {
@@ -69,11 +82,23 @@ async function counters(store: SqlEventStore, dayId: string): Promise<DayTotals>
 for (const adapter of [pgliteAdapter, postgresAdapter]) {
   describe.runIf(await adapter.available())(`the SQL budget ledger on ${adapter.name}`, () => {
     let harness: StoreHarness<SqlEventStore>;
+    /** On PostgreSQL, a transaction with an xid held open in the database throughout, as other suites do in CI. */
+    let heldOpen: pg.Client | undefined;
     beforeAll(async () => {
       harness = await adapter.open();
       await migrate(harness.store.client, allMigrations);
+      if (adapter === postgresAdapter) {
+        heldOpen = new pg.Client({ connectionString: databaseUrl });
+        await heldOpen.connect();
+        await heldOpen.query('BEGIN');
+        await heldOpen.query('SELECT pg_current_xact_id()');
+      }
     });
-    afterAll(() => harness.cleanup());
+    afterAll(async () => {
+      await heldOpen?.query('COMMIT');
+      await heldOpen?.end();
+      await harness.cleanup();
+    });
 
     it('lets 64 concurrent runs of one tenant reserve exactly up to the limit, without a conflict', async () => {
       // Four executors (stores with their own caches) share the day.
@@ -150,6 +175,164 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
         reservedMicros: 0,
         settledMicros: 20,
         committedByModel: {},
+      });
+    });
+
+    it('answers a retried close with what the command recorded, from its own cache or a fresh client', async () => {
+      const target = { tenantId: 'acme', runId: 'run-c', at: '2026-03-08T00:00:00.000Z' };
+      const ledger = createSqlBudgetLedger(harness.store);
+      await ledger.apply(reserve('c1', 30, 1_000), target, context('Reserve:c1'));
+      await ledger.apply(
+        { type: 'Settle', reservationId: 'c1', actualMicros: 12 },
+        target,
+        context('close:c1'),
+      );
+      // The same command id with other terms (a retry that recomputed them): the original stands.
+      const retry = { type: 'Settle', reservationId: 'c1', actualMicros: 13 } as const;
+      await ledger.apply(retry, target, context('close:c1'));
+      await createSqlBudgetLedger(harness.another!()).apply(retry, target, context('close:c1'));
+      // A different command that closes it again is refused.
+      const again = await ledger
+        .apply({ type: 'Release', reservationId: 'c1' }, target, context('Release:c1'))
+        .catch((e) => e);
+      expect(again).toMatchObject({ code: 'CONFLICT' });
+      expect(await counters(harness.store, 'budget-acme-2026-03-08')).toEqual({
+        reservedMicros: 0,
+        settledMicros: 12,
+        committedByModel: {},
+      });
+    });
+
+    it('closes reservations of a day recorded as one stream (before run ledgers), once', async () => {
+      // The former ledger wrote every run's events of the day to budget-<tenant>-<day>, and the
+      // migration that added the counters folded them into aos_budget_days.
+      const day = 'budget-acme-2026-03-07';
+      const legacy = (type: string, commandId: string, data: object, i: number) => ({
+        eventId: `00000000-0000-4000-8000-00000000000${i}`,
+        type,
+        schemaVersion: 1,
+        data,
+        metadata: { tenantId: 'acme', commandId },
+      });
+      await harness.store.append(
+        day,
+        [
+          legacy(
+            'BudgetReserved',
+            'Reserve:l1',
+            { reservationId: 'l1', runId: 'run-l1', amountMicros: 30, limitMicros: 1_000 },
+            1,
+          ),
+          legacy(
+            'BudgetReleased',
+            'Release:l1',
+            { reservationId: 'l1', runId: 'run-l1', amountMicros: 30 },
+            2,
+          ),
+          legacy(
+            'BudgetReserved',
+            'Reserve:l2',
+            { reservationId: 'l2', runId: 'run-l2', amountMicros: 40, limitMicros: 1_000 },
+            3,
+          ),
+        ],
+        { expectedVersion: 'no_stream' },
+      );
+      await harness.store.client.query(
+        `INSERT INTO aos_budget_days (day_id, scope, reserved_micros, settled_micros) VALUES ($1, '', 40, 0)`,
+        [day],
+      );
+      const at = '2026-03-07T12:00:00.000Z';
+      const fresh = createSqlBudgetLedger(harness.another!());
+      // The next owner of run-l1 closes its last attempt's reservation again: recorded already.
+      await fresh.apply(
+        { type: 'Release', reservationId: 'l1' },
+        { tenantId: 'acme', runId: 'run-l1', at },
+        context('Release:l1'),
+      );
+      // A reservation still open at the upgrade is closed in its run's ledger, once.
+      const settle = { type: 'Settle', reservationId: 'l2', actualMicros: 25 } as const;
+      const l2 = { tenantId: 'acme', runId: 'run-l2', at };
+      await fresh.apply(settle, l2, context('Settle:l2'));
+      await fresh.apply(settle, l2, context('Settle:l2'));
+      await createSqlBudgetLedger(harness.another!()).apply(settle, l2, context('Settle:l2'));
+      const events = (await dayEvents(harness.store)).filter((r) => ledgerDayId(r.streamId) === day);
+      expect(events.map((r) => `${r.streamId} ${r.event.type}`)).toEqual([
+        `${day} BudgetReserved`,
+        `${day} BudgetReleased`,
+        `${day} BudgetReserved`,
+        `${day}:run-l2 BudgetSettled`,
+      ]);
+      const folded = events.map((r) => r.event).reduce(evolveDayTotals, initialDayTotals);
+      expect(folded).toMatchObject({ reservedMicros: 0, settledMicros: 25 });
+      expect(await counters(harness.store, day)).toEqual(folded);
+      // A reservation neither ledger knows is still not found.
+      const unknown = await fresh
+        .apply(
+          { type: 'Release', reservationId: 'l9' },
+          { tenantId: 'acme', runId: 'run-l9', at },
+          context('Release:l9'),
+        )
+        .catch((e) => e);
+      expect(unknown).toMatchObject({ code: 'NOT_FOUND' });
+    });
+
+    it("commits a reservation and another stream's events in one transaction, or neither", async () => {
+      const at = '2026-03-09T00:00:00.000Z';
+      const target = { tenantId: 'acme', runId: 'run-t', at };
+      const ledger = createSqlBudgetLedger(harness.store);
+      const started = (id: string) => ({
+        eventId: id,
+        type: 'AttemptStarted',
+        schemaVersion: 1,
+        data: {},
+        metadata: { tenantId: 'acme' },
+      });
+      const step = (amountMicros: number, eventId: string) =>
+        ledger.together(async (tx) => {
+          await tx.ledger.apply(reserve('t1', amountMicros, 100), target, context('Reserve:t1'));
+          return tx.store.append('run-t', [started(eventId)], { expectedVersion: 'no_stream' });
+        });
+      // Refused by the day's counter at the end: the other stream's append is rolled back too,
+      // and the reservation counts as refused, not as recorded.
+      outcomes.length = 0;
+      const refusal = await step(150, '00000000-0000-4000-8000-0000000000a1').catch((e) => e);
+      expect(refusal).toMatchObject({ code: 'BUDGET_EXCEEDED' });
+      expect(outcomes).toEqual(['BUDGET_EXCEEDED']);
+      expect(await harness.store.readStream('run-t')).toEqual([]);
+      expect(await harness.store.readStream('budget-acme-2026-03-09:run-t')).toEqual([]);
+      // The same reservation, now within the limit: the rolled-back one was not remembered.
+      await step(60, '00000000-0000-4000-8000-0000000000a2');
+      expect(outcomes).toEqual(['BUDGET_EXCEEDED', 'recorded']);
+      expect(await harness.store.readStream('run-t')).toHaveLength(1);
+      expect((await harness.store.readStream('budget-acme-2026-03-09:run-t')).map((e) => e.type)).toEqual([
+        'BudgetReserved',
+      ]);
+      expect(await counters(harness.store, 'budget-acme-2026-03-09')).toMatchObject({ reservedMicros: 60 });
+    });
+
+    it('reads through its transaction: a ledger it does not remember, and the other stream', async () => {
+      const target = { tenantId: 'acme', runId: 'run-u', at: '2026-03-10T00:00:00.000Z' };
+      await createSqlBudgetLedger(harness.store).apply(
+        reserve('u1', 30, 1_000),
+        target,
+        context('Reserve:u1'),
+      );
+      // Another executor (nothing remembered) settles it in a transaction: it must read the
+      // run's ledger — on PGlite, a read beside the transaction would wait for it forever.
+      const fresh = createSqlBudgetLedger(harness.another!());
+      const seen = await fresh.together(async (tx) => {
+        await tx.ledger.apply(
+          { type: 'Settle', reservationId: 'u1', actualMicros: 10 },
+          target,
+          context('Settle:u1'),
+        );
+        return tx.store.readStream('budget-acme-2026-03-10:run-u');
+      });
+      expect(seen.map((e) => e.type)).toEqual(['BudgetReserved', 'BudgetSettled']);
+      expect(await counters(harness.store, 'budget-acme-2026-03-10')).toMatchObject({
+        reservedMicros: 0,
+        settledMicros: 10,
       });
     });
 

@@ -288,11 +288,11 @@ describe.runIf(await postgresReachable())('executors under concurrency on Postgr
     }
   }, 60_000);
 
-  it('closes a reservation left open when settling it failed after the outcome was recorded', async () => {
+  it('commits an outcome with its settlement or neither: after an outage there, the attempt is lost and its reservation released', async () => {
     const app = await startTestApp('postgres', { AOS_EXECUTOR: 'off' });
     const skills = createDefaultSkillPort();
-    // The store answers once with an outage exactly where a worker could die: after the run
-    // recorded its charge, before the ledger settled it.
+    // The store answers once with an outage in the transaction that records the outcome and
+    // settles its reservation, after the run's events were appended in it.
     let failedSettles = 0;
     const store: SqlEventStore = Object.create(app.store);
     store.appendWith = async (tx, streamId, events, options) => {
@@ -319,11 +319,25 @@ describe.runIf(await postgresReachable())('executors under concurrency on Postgr
       const response = await app.request('POST', '/v1/runs', { key, body: plan([llm()]) });
       const run = await waitForRun(app, key, response.body.runId, ['succeeded'], 20_000);
       const ledger = async () =>
-        (await app.store.readAll({ limit: 1000, filter: { types: ['BudgetReserved', 'BudgetSettled'] } }))
-          .events;
-      await until('the reservation is settled', async () => (await ledger()).length === 2, 10_000);
+        (
+          await app.store.readAll({
+            limit: 1000,
+            filter: { types: ['BudgetReserved', 'BudgetSettled', 'BudgetReleased'] },
+          })
+        ).events;
+      await until('both reservations are closed', async () => (await ledger()).length === 4, 10_000);
       expect(failedSettles).toBe(1);
-      const settled = (await ledger()).find((e) => e.type === 'BudgetSettled')!;
+      // The rolled-back outcome was never recorded: the next claim found the call in flight.
+      const events = await app.request('GET', `/v1/runs/${run.runId}/events`, { key });
+      const failures = events.body.events.filter((e: { type: string }) => e.type === 'SkillCallFailed');
+      expect(failures.map((e: { data: { errorCode: string } }) => e.data.errorCode)).toEqual(['WORKER_LOST']);
+      const [first, second] = (await ledger()).filter((e) => e.type === 'BudgetReserved');
+      const closes = (await ledger()).filter((e) => e.type !== 'BudgetReserved');
+      expect(closes.map((e) => [e.type, (e.data as { reservationId: string }).reservationId])).toEqual([
+        ['BudgetReleased', (first!.data as { reservationId: string }).reservationId],
+        ['BudgetSettled', (second!.data as { reservationId: string }).reservationId],
+      ]);
+      const settled = closes.find((e) => e.type === 'BudgetSettled')!;
       expect((settled.data as { actualMicros: number }).actualMicros).toBe(run.costMicros);
     } finally {
       await executor.stop();

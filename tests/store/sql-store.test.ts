@@ -185,7 +185,7 @@ for (const adapter of sqlAdapters) {
       expect(await store.streamInfo('clock-2')).toBeNull();
     });
 
-    it('wakes listeners after an append commits, and after the commit of a caller transaction', async () => {
+    it('wakes listeners after an append commits, after the commit of a caller transaction, or when its caller says', async () => {
       let woken = 0;
       const unlisten = await store.client.listen('aos_events', () => {
         woken++;
@@ -207,6 +207,17 @@ for (const adapter of sqlAdapters) {
           await sleep(50);
           expect(woken).toBe(before);
         });
+        expect(await wakeUp(before)).toBe(true);
+
+        // Asked to leave the wake-up to the caller: nothing at the commit, then wakeSubscribers.
+        await sleep(20);
+        before = woken;
+        await store.client.transaction((tx) =>
+          store.appendWith(tx, 'wake-1', events(1), { expectedVersion: 1, wake: 'after_commit' }),
+        );
+        await sleep(100);
+        expect(woken).toBe(before);
+        store.wakeSubscribers();
         expect(await wakeUp(before)).toBe(true);
       } finally {
         await unlisten();
