@@ -2,7 +2,7 @@
 // and HTTP server. `aos serve` runs it; integration tests open it in process.
 import type { FastifyInstance } from 'fastify';
 import { createExecutor } from '../commands/executor.ts';
-import { ensurePriceTable } from '../commands/reference-data.ts';
+import { ensureFailureCatalog, ensurePriceTable } from '../commands/reference-data.ts';
 import type { SkillPort } from '../commands/skill-port.ts';
 import type { SqlClient } from '../domain/store/sql-port.ts';
 import { createApiKeyStore } from '../infra/auth/api-key-store.ts';
@@ -61,6 +61,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     drift: { minSamples: config.AOS_DRIFT_MIN_SAMPLES },
   });
   await ensurePriceTable(store, clock());
+  await ensureFailureCatalog(store, clock());
 
   // One ledger for the executor and the planners: a planner's call is charged as a step's is.
   const ledger = createSqlBudgetLedger(store);

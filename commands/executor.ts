@@ -28,6 +28,7 @@ import type { BudgetLedger } from './budget-ledger.ts';
 import { cancelChildRun, childRunEnd, submitChildRun } from './child-runs.ts';
 import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
 import { type CommandMetrics, noopMetrics, reportRunEvents } from './metrics.ts';
+import { currentFailureCatalog } from './reference-data.ts';
 import type { ClaimedRun, RunQueue } from './run-queue.ts';
 import type { SkillPort } from './skill-port.ts';
 
@@ -310,6 +311,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           (a) =>
             a.kind !== 'wait' &&
             a.kind !== 'await_approval' &&
+            a.kind !== 'await_recovery' &&
             !(a.kind === 'call' && calls.has(a.reservationId)) &&
             !(a.kind === 'await_child' && watchedChildren.has(a.childRunId)),
         );
@@ -332,7 +334,12 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
             if (!startedByMe.has(action.reservationId)) {
               // Started by a worker whose lease has expired: its outcome is unknown.
               const reservedAt = startedAt(run.state, action);
-              run = await record(claim, run, { type: 'RecordWorkerLost', ...target(action), now });
+              run = await record(claim, run, {
+                type: 'RecordWorkerLost',
+                ...target(action),
+                failureCatalog: await currentFailureCatalog(store),
+                now,
+              });
               await closeReservation(claim, {
                 reservationId: action.reservationId,
                 chargedMicros: 0,
@@ -464,6 +471,8 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
             ...target(action),
             outcome,
             latencyMs,
+            // A failure is classified by the catalog in force when it is recorded.
+            ...(outcome.ok ? {} : { failureCatalog: await currentFailureCatalog(store) }),
             now: nowIso(),
           });
           run = recorded.run;
@@ -503,7 +512,10 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         // A child's end wakes this run (the queue keeps a wake-up that came while it was held).
         return queue.release(claim.runId, owner, { dueAt: new Date(clock().getTime() + childPollMs) });
       }
-      if (action.kind === 'wait') return queue.release(claim.runId, owner, { dueAt: new Date(action.until) });
+      // A recovery's decision wakes the run (the command enqueues it); the deadline bounds the wait.
+      if (action.kind === 'wait' || action.kind === 'await_recovery') {
+        return queue.release(claim.runId, owner, { dueAt: new Date(action.until) });
+      }
       if (action.kind === 'await_approval') {
         return queue.release(claim.runId, owner, { dueAt: new Date(action.expiresAt) });
       }

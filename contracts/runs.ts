@@ -256,3 +256,26 @@ export const decideApproval = defineRoute({
   },
   errors: [404, 409],
 });
+
+export const decideRecovery = defineRoute({
+  method: 'POST',
+  url: '/v1/runs/:id/recoveries/:recoveryId',
+  summary:
+    "Accept or reject a recovery suggested for a failed step (an accepted one is applied to the step's next attempt)",
+  tags: ['runs'],
+  permission: 'approve',
+  params: z.strictObject({ id: runId, recoveryId: z.uuid() }),
+  body: z.strictObject({
+    decision: z.enum(['accept', 'reject']),
+    comment: z.string().max(2000).optional(),
+  }),
+  response: {
+    200: z.object({
+      runId,
+      recoveryId: z.uuid(),
+      decision: z.enum(['accept', 'reject']),
+      status: statusAfterCommand,
+    }),
+  },
+  errors: [404, 409],
+});
