@@ -7,6 +7,7 @@
 // attempt is recorded WORKER_LOST and retried under the policy.
 
 import { randomUUID } from 'node:crypto';
+import { breakerSettings, breakerTargetOf } from '../domain/breaker/decider.ts';
 import type { LedgerCommand } from '../domain/budget/ledger.ts';
 import { DomainError, isDomainError } from '../domain/domain-error.ts';
 import type { RunEvent } from '../domain/events/run-events.ts';
@@ -24,6 +25,7 @@ import { nextActions } from '../domain/run/next-action.ts';
 import { isSubmitted, type SubmittedRun } from '../domain/run/state.ts';
 import type { SkillOutcome } from '../domain/skill.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
+import { type BreakerGuard, createBreakerGate } from './breaker-gate.ts';
 import type { BudgetLedger } from './budget-ledger.ts';
 import { cancelChildRun, childRunEnd, submitChildRun } from './child-runs.ts';
 import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
@@ -111,6 +113,36 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   let loop: Promise<void> | undefined;
 
   const nowIso = () => clock().toISOString();
+  const breakers = createBreakerGate({
+    store,
+    clock,
+    onChange: (tenantId, target, status) => metrics.breakerChanged(tenantId, target, status),
+  });
+
+  /** The circuit breaker a call goes through: its tenant and target, with the run's policy's settings. */
+  function breakerGuard(
+    claim: ClaimedRun,
+    state: SubmittedRun,
+    action: Extract<NextAction, { kind: 'call' }>,
+  ): BreakerGuard | undefined {
+    const target = breakerTargetOf(action.skill, action.input);
+    if (target === undefined) return undefined;
+    return {
+      tenantId: claim.tenantId,
+      target,
+      settings: breakerSettings(state.submission.policy.rules),
+      call: { runId: claim.runId, stepIndex: action.stepIndex, attempt: action.attempt },
+    };
+  }
+
+  function circuitOpen(target: string, halfOpenAt: string): SkillOutcome {
+    return {
+      ok: false,
+      errorCode: 'CIRCUIT_OPEN',
+      message: `the circuit breaker of ${target} is open until ${halfOpenAt}: the call was not made`,
+      retryAfterMs: Math.max(0, Date.parse(halfOpenAt) - clock().getTime()),
+    };
+  }
 
   async function record(claim: ClaimedRun, run: LoadedRun, command: RunCommand): Promise<LoadedRun> {
     return (await recordWithEvents(claim, run, command)).run;
@@ -167,9 +199,15 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     lease: AbortSignal,
     cancelled: AbortSignal,
   ) {
-    const state = run.state as Extract<RunState, { submission: unknown }>;
+    const state = run.state as SubmittedRun;
     const deadlineMs = Date.parse(state.submission.deadlineAt) - clock().getTime();
     const started = clock().getTime();
+    const guard = breakerGuard(claim, state, action);
+    if (guard) {
+      const gate = await breakers.ask(guard);
+      // The breaker is open: the call is not made; the attempt waits for the half-open time.
+      if (!gate.ok) return { outcome: circuitOpen(guard.target, gate.halfOpenAt), latencyMs: 0 };
+    }
     {
       const outcome: SkillOutcome = await skills.invoke({
         skill: action.skill,
@@ -190,6 +228,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       if (lease.aborted || shutdown.signal.aborted) {
         throw new DomainError('WORKER_LOST', 'the call was abandoned before its outcome was recorded');
       }
+      if (guard) await breakers.record(guard, outcome);
       return { outcome, latencyMs: Math.max(0, clock().getTime() - started) };
     }
   }

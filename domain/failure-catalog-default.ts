@@ -79,6 +79,11 @@ export const defaultFailureCatalog: FailureCatalog = {
     transient('http_5xx', 'HTTP_5XX', 'the server failed; retried with backoff'),
     transient('worker_lost', 'WORKER_LOST', 'the executor holding the call stopped; the call is made again'),
     transient('internal', 'INTERNAL', 'an unexpected error in the runtime; retried'),
+    transient(
+      'circuit_open',
+      'CIRCUIT_OPEN',
+      "the target's circuit breaker is open: retried when it half-opens",
+    ),
     {
       id: 'rate_limited',
       match: { errorCode: 'RATE_LIMITED' },

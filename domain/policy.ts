@@ -41,6 +41,17 @@ export const policyRulesSchema = z.strictObject({
    * refused at submission (the default), or with `flag` accepted and flagged in RunEstimated.
    */
   infeasibleEstimate: z.enum(['refuse', 'flag']).optional(),
+  /**
+   * Circuit breakers per target (skill + host, skill + model): open after `failureThreshold`
+   * retryable failures within `windowMs`, half-open after `cooldownMs` (5 / 60 s / 60 s unless set).
+   */
+  circuitBreaker: z
+    .strictObject({
+      failureThreshold: z.int().min(1).max(1000).optional(),
+      windowMs: z.int().min(1).optional(),
+      cooldownMs: z.int().min(1).optional(),
+    })
+    .optional(),
 });
 export type PolicyRules = z.infer<typeof policyRulesSchema>;
 

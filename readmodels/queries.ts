@@ -320,6 +320,22 @@ export function failureGroups(counted: readonly Row[], classes: readonly Row[]) 
   return items.sort((a, b) => b.failures - a.failures || a.errorCode.localeCompare(b.errorCode));
 }
 
+/** The tenant's circuit breakers, open ones first (GET /v1/capabilities). */
+export async function breakers(sql: Sql, tenantId: string) {
+  const rows = await sql.query<Row>(
+    `SELECT target, status, failures, half_open_at, since FROM rm_breakers WHERE tenant_id = $1
+      ORDER BY CASE status WHEN 'open' THEN 0 WHEN 'half_open' THEN 1 ELSE 2 END, target`,
+    [tenantId],
+  );
+  return rows.map((row) => ({
+    target: row.target as string,
+    status: row.status as 'closed' | 'open' | 'half_open',
+    failures: Number(row.failures),
+    halfOpenAt: iso(row.half_open_at),
+    since: iso(row.since),
+  }));
+}
+
 export function policyDecisionItem(row: Row) {
   return {
     decisionId: row.decision_id,

@@ -2,6 +2,7 @@
 // refuses an unknown type or an invalid payload before it reaches the store.
 import type { z } from 'zod';
 import { agentEventSchemas } from './agent-events.ts';
+import { breakerEventSchemas } from './breaker-events.ts';
 import { type BudgetEventType, budgetEventSchemas } from './budget-events.ts';
 import { referenceDataEventSchemas } from './reference-data-events.ts';
 import { EventRegistry, type ValidatedEvent } from './registry.ts';
@@ -13,6 +14,7 @@ export const eventSchemas = {
   ...budgetEventSchemas,
   ...referenceDataEventSchemas,
   ...agentEventSchemas,
+  ...breakerEventSchemas,
 } as const;
 
 type EventSchemas = typeof eventSchemas;
