@@ -366,6 +366,9 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           case 'expire_approval':
             run = await record(claim, run, { type: 'ExpireApproval', stepIndex: action.stepIndex, now });
             break;
+          case 'escalate_approval':
+            run = await record(claim, run, { type: 'EscalateApproval', stepIndex: action.stepIndex, now });
+            break;
           case 'reserve':
             await reserve(action, now);
             break;
@@ -556,7 +559,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         return queue.release(claim.runId, owner, { dueAt: new Date(action.until) });
       }
       if (action.kind === 'await_approval') {
-        return queue.release(claim.runId, owner, { dueAt: new Date(action.expiresAt) });
+        return queue.release(claim.runId, owner, { dueAt: new Date(action.wakeAt) });
       }
       // Became doable meanwhile (its wait ended): go round again.
     }

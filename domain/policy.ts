@@ -36,6 +36,16 @@ export const policyRulesSchema = z.strictObject({
    * `exclusiveMinimum`, which JSON Schema validators of the answers read as an error.)
    */
   approvalTimeoutMs: z.int().min(1).optional(),
+  /** Who decides an approval at first: operators and admins unless narrowed (e.g. to operators). */
+  approverRoles: z
+    .array(z.enum(['admin', 'operator']))
+    .min(1)
+    .optional(),
+  /**
+   * An approval still undecided this long after it was asked is escalated (ApprovalEscalated):
+   * the tenant's admins may then decide it too. Unset: never escalated.
+   */
+  escalateAfterMs: z.int().min(1).optional(),
   /**
    * A plan whose (v2) estimate is infeasible — over its budget or above the risk limit — is
    * refused at submission (the default), or with `flag` accepted and flagged in RunEstimated.

@@ -2,7 +2,7 @@
 // attempt events the 1-based attempt; every event whose content depends on a clock reading
 // records that reading as `at`, so certification can feed it back as `now`.
 import { z } from 'zod';
-import { actorSchema } from '../actor.ts';
+import { actorRoles, actorSchema } from '../actor.ts';
 import { planEstimateSchema } from '../estimate.ts';
 import { catalogEntrySchema, recoverySchema } from '../failure-catalog.ts';
 import { microsSchema } from '../money.ts';
@@ -135,6 +135,19 @@ export const approvalRequested = z.strictObject({
   decisionId: z.uuid(),
   reason: z.string(),
   expiresAt: atSchema,
+  /** When it is escalated if still undecided (the policy's escalateAfterMs), before it expires. */
+  escalatesAt: atSchema.optional(),
+  /** Who may decide it until then (the policy's approverRoles; absent: operators and admins). */
+  approverRoles: z.array(z.enum(actorRoles)).optional(),
+  at: atSchema,
+});
+
+/** An approval undecided past its escalatesAt: the wider set of approvers may now decide it. */
+export const approvalEscalated = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  approvalId: z.uuid(),
+  approverRoles: z.array(z.enum(actorRoles)),
   at: atSchema,
 });
 
@@ -443,6 +456,7 @@ export const runEventSchemas = {
   ApprovalGranted: approvalGranted,
   ApprovalRejected: approvalRejected,
   ApprovalExpired: approvalExpired,
+  ApprovalEscalated: approvalEscalated,
   ApprovalClosed: approvalClosed,
   SkillCallStarted: skillCallStarted,
   SkillCallSucceeded: skillCallSucceeded,

@@ -133,6 +133,8 @@ export function commandFor(events: readonly RunEvent[], index: number): RunComma
       );
     case 'ApprovalExpired':
       return { type: 'ExpireApproval', stepIndex: event.data.stepIndex, now: event.data.at };
+    case 'ApprovalEscalated':
+      return { type: 'EscalateApproval', stepIndex: event.data.stepIndex, now: event.data.at };
     case 'SkillCallStarted': {
       const { reservationId, reservedMicros, estimateMicros, at } = event.data;
       return {

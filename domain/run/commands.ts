@@ -76,6 +76,13 @@ export interface DecideApproval {
   now: string;
 }
 
+/** The approval is still undecided at its escalatesAt: widen who may decide it. */
+export interface EscalateApproval {
+  type: 'EscalateApproval';
+  stepIndex?: number;
+  now: string;
+}
+
 export interface ExpireApproval {
   type: 'ExpireApproval';
   /** The step whose attempt this is; absent: the only one (a linear plan), or the compensation under way. */
@@ -185,6 +192,7 @@ export type RunCommand =
   | EvaluateStep
   | DecideApproval
   | ExpireApproval
+  | EscalateApproval
   | RecordBudgetRefused
   | StartAttempt
   | RecordOutcome

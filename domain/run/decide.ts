@@ -6,7 +6,7 @@
 // command names its step (`stepIndex`) or, when it does not, means the only active one (a
 // linear plan). A failure that ends the run, a cancel and the deadline all wait until no
 // attempt is in flight, so every attempt that was started records its outcome.
-import { approverRoles, cancellerRoles } from '../actor.ts';
+import { type ActorRole, approverRoles, cancellerRoles, escalatedApproverRoles } from '../actor.ts';
 import { DomainError } from '../domain-error.ts';
 import { type ErrorCode, errorCodes } from '../errors.ts';
 import { estimateStepV2 } from '../estimate.ts';
@@ -31,6 +31,7 @@ import { withApprovalsClosed } from './approvals-closed.ts';
 import {
   type DecideApproval,
   type DecideRecovery,
+  type EscalateApproval,
   type EvaluateStep,
   type ExpireApproval,
   type RecordBudgetRefused,
@@ -91,6 +92,8 @@ function decideCommand(command: RunCommand, state: RunState): RunEvent[] {
       return decideApproval(command, state);
     case 'ExpireApproval':
       return expireApproval(command, state);
+    case 'EscalateApproval':
+      return escalateApproval(command, state);
     case 'RecordBudgetRefused':
       return recordBudgetRefused(command, state);
     case 'StartAttempt':
@@ -477,6 +480,7 @@ function evaluateStep(command: EvaluateStep, run: SubmittedRun): RunEvent[] {
           decisionId: decision.decisionId,
           reason: decision.reason,
           expiresAt: addMs(at, approvalTimeout(run)),
+          ...escalationOf(run, at),
           at,
         }),
       ];
@@ -492,17 +496,29 @@ function approvalTimeout(run: SubmittedRun): number {
   return approvalTimeoutMs(run.submission.policy.rules);
 }
 
+/** Who decides an approval asked at `at` and when it escalates, as the run's policy says. */
+function escalationOf(run: SubmittedRun, at: string): { escalatesAt?: string; approverRoles?: ActorRole[] } {
+  const { escalateAfterMs, approverRoles: narrowed } = run.submission.policy.rules;
+  const escalates = escalateAfterMs !== undefined && escalateAfterMs < approvalTimeout(run);
+  return {
+    ...(escalates ? { escalatesAt: addMs(at, escalateAfterMs) } : {}),
+    ...(narrowed ? { approverRoles: [...narrowed] } : {}),
+  };
+}
+
 // ---- approvals -------------------------------------------------------------------------
 
 function decideApproval(command: DecideApproval, run: SubmittedRun): RunEvent[] {
   const at = normalizeInstant(command.now);
-  if (!approverRoles.includes(command.actor.role)) {
-    throw new DomainError('PERMISSION_DENIED', `role ${command.actor.role} may not decide approvals`, {
-      role: command.actor.role,
-      allowedRoles: approverRoles,
-    });
-  }
   const approval = run.approvals[command.approvalId];
+  const allowed = approval?.approverRoles ?? approverRoles;
+  if (!allowed.includes(command.actor.role)) {
+    throw new DomainError(
+      'PERMISSION_DENIED',
+      `role ${command.actor.role} may not decide this approval${approval?.escalated === false && approval.escalatesAt ? ` before it escalates at ${approval.escalatesAt}` : ''}`,
+      { role: command.actor.role, allowedRoles: allowed },
+    );
+  }
   if (!approval) throw new DomainError('NOT_FOUND', `no approval ${command.approvalId} in this run`);
   if (approval.status !== 'pending') {
     throw new DomainError('CONFLICT', `approval ${command.approvalId} is already ${approval.status}`, {
@@ -529,6 +545,29 @@ function decideApproval(command: DecideApproval, run: SubmittedRun): RunEvent[] 
   return [
     rejected,
     ...stepFailed(after(run, [rejected]), approval.stepIndex, 'POLICY_DENIED', reason, at, attempts),
+  ];
+}
+
+function escalateApproval(command: EscalateApproval, run: SubmittedRun): RunEvent[] {
+  const at = normalizeInstant(command.now);
+  const target = attemptFor(run, command.stepIndex, 'awaiting_approval');
+  const phase = requirePhase(target.stepIndex, target.phase, target.attempt, 'awaiting_approval', 'escalate');
+  const approval = run.approvals[phase.approvalId]!;
+  if (approval.escalated || phase.escalatesAt === undefined) return [];
+  if (instantMs(at) < instantMs(phase.escalatesAt)) {
+    throw new DomainError('CONFLICT', `approval ${phase.approvalId} escalates at ${phase.escalatesAt}`, {
+      escalatesAt: phase.escalatesAt,
+    });
+  }
+  const widened = [...new Set([...approval.approverRoles, ...escalatedApproverRoles])];
+  return [
+    runEvent('ApprovalEscalated', {
+      runId: run.submission.runId,
+      stepIndex: target.stepIndex,
+      approvalId: phase.approvalId,
+      approverRoles: widened,
+      at,
+    }),
   ];
 }
 

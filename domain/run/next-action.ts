@@ -69,9 +69,18 @@ export type NextAction =
   /** Nothing to do before `until` (a retry's dueAt, or the deadline if sooner). */
   | { kind: 'wait'; until: string }
   /** A human must approve or reject; nothing to do before `expiresAt`. */
-  | { kind: 'await_approval'; approvalId: string; expiresAt: string; stepIndex: number }
+  | {
+      kind: 'await_approval';
+      approvalId: string;
+      expiresAt: string;
+      stepIndex: number;
+      /** When to look again: its escalation, or its expiry. */
+      wakeAt: string;
+    }
   /** A recovery was suggested: an operator accepts or rejects it; nothing to do before the deadline. */
   | { kind: 'await_recovery'; recoveryId: string; stepIndex: number; until: string }
+  /** The approval is undecided at its escalatesAt: send EscalateApproval {stepIndex, now}. */
+  | { kind: 'escalate_approval'; approvalId: string; stepIndex: number }
   /** The approval is due: send ExpireApproval {stepIndex, now}. */
   | { kind: 'expire_approval'; approvalId: string; stepIndex: number }
   | { kind: 'done'; status: FinalRunStatus };
@@ -134,16 +143,22 @@ function stepAction(
   switch (phase.kind) {
     case 'in_flight':
       return callAction(run, stepIndex, attempt, phase.reservationId);
-    case 'awaiting_approval':
+    case 'awaiting_approval': {
       if (nowMs >= instantMs(phase.expiresAt)) {
         return { kind: 'expire_approval', approvalId: phase.approvalId, stepIndex } as const;
+      }
+      const escalatesAt = run.approvals[phase.approvalId]?.escalated ? undefined : phase.escalatesAt;
+      if (escalatesAt !== undefined && nowMs >= instantMs(escalatesAt)) {
+        return { kind: 'escalate_approval', approvalId: phase.approvalId, stepIndex } as const;
       }
       return {
         kind: 'await_approval',
         approvalId: phase.approvalId,
         expiresAt: phase.expiresAt,
         stepIndex,
+        wakeAt: escalatesAt ?? phase.expiresAt,
       } as const;
+    }
     case 'ready': {
       if (isChildRunSkill(run.submission.plan.steps[stepIndex]!.skill)) {
         return {
@@ -241,11 +256,7 @@ export function nextAction(state: RunState, now: string): NextAction {
   const doable = actions.find((action) => !waiting(action));
   if (doable) return doable;
   const until = (a: NextAction) =>
-    a.kind === 'wait' || a.kind === 'await_recovery'
-      ? a.until
-      : a.kind === 'await_approval'
-        ? a.expiresAt
-        : '';
+    a.kind === 'wait' || a.kind === 'await_recovery' ? a.until : a.kind === 'await_approval' ? a.wakeAt : '';
   const timed = actions.filter((a) => a.kind !== 'await_child');
   const earliest = [...timed].sort((a, b) => instantMs(until(a)) - instantMs(until(b)))[0];
   // Only children to wait for: their end wakes this run.

@@ -7,7 +7,7 @@
 // A step is `pending` until every step it depends on has ended, then `active` (its attempts
 // run through the phases below), then `succeeded`, `failed` or `skipped`. A linear (v1)
 // plan therefore has exactly one active step at a time, as it always had.
-import type { Actor } from '../actor.ts';
+import { type Actor, type ActorRole, approverRoles } from '../actor.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { PlanEstimate } from '../estimate.ts';
 import type { RunEvent, RunEventData } from '../events/run-events.ts';
@@ -22,7 +22,7 @@ export type AttemptPhase =
   /** Next: EvaluateStep (after RetryScheduled, not before `retryDueAt`). */
   | { kind: 'evaluate'; retryDueAt?: string }
   /** Policy asked for an approval; nothing happens until it is decided or expires. */
-  | { kind: 'awaiting_approval'; approvalId: string; expiresAt: string }
+  | { kind: 'awaiting_approval'; approvalId: string; expiresAt: string; escalatesAt?: string }
   /** Policy allowed (or an approval granted) this attempt: reserve budget, then StartAttempt. */
   | { kind: 'ready'; decisionId: string }
   /** SkillCallStarted: the call is out; RecordOutcome or RecordWorkerLost next. */
@@ -93,6 +93,10 @@ export interface ApprovalRecord {
   attempt: number;
   expiresAt: string;
   status: 'pending' | 'granted' | 'rejected' | 'expired' | 'closed';
+  /** Who may decide it now: narrowed by the policy until it is escalated. */
+  approverRoles: readonly ActorRole[];
+  escalatesAt?: string;
+  escalated: boolean;
 }
 
 /** Why the run will end: set by a failed step (not continued) or a budget refusal. */
@@ -199,14 +203,31 @@ function applyToRun(run: SubmittedRun, event: RunEvent): SubmittedRun {
         ? withStep(run, event.data.stepIndex, { phase: { kind: 'ready', decisionId: event.data.decisionId } })
         : run;
     case 'ApprovalRequested': {
-      const { approvalId, stepIndex, attempt, expiresAt } = event.data;
-      return {
-        ...withStep(run, stepIndex, { phase: { kind: 'awaiting_approval', approvalId, expiresAt } }),
-        approvals: {
-          ...run.approvals,
-          [approvalId]: { approvalId, stepIndex, attempt, expiresAt, status: 'pending' },
-        },
+      const { approvalId, stepIndex, attempt, expiresAt, escalatesAt } = event.data;
+      const phase: AttemptPhase = { kind: 'awaiting_approval', approvalId, expiresAt };
+      const record: ApprovalRecord = {
+        approvalId,
+        stepIndex,
+        attempt,
+        expiresAt,
+        status: 'pending',
+        approverRoles: event.data.approverRoles ?? approverRoles,
+        escalated: false,
       };
+      if (escalatesAt !== undefined) {
+        phase.escalatesAt = escalatesAt;
+        record.escalatesAt = escalatesAt;
+      }
+      return {
+        ...withStep(run, stepIndex, { phase }),
+        approvals: { ...run.approvals, [approvalId]: record },
+      };
+    }
+    case 'ApprovalEscalated': {
+      const approval = run.approvals[event.data.approvalId];
+      if (!approval) return run;
+      const escalated = { ...approval, escalated: true, approverRoles: event.data.approverRoles };
+      return { ...run, approvals: { ...run.approvals, [approval.approvalId]: escalated } };
     }
     case 'ApprovalGranted':
       return withStep(withApprovalStatus(run, event.data.approvalId, 'granted'), event.data.stepIndex, {

@@ -24,6 +24,7 @@ describe('event catalog', () => {
         'ApprovalGranted',
         'ApprovalRejected',
         'ApprovalExpired',
+        'ApprovalEscalated',
         'ApprovalClosed',
         'SkillCallStarted',
         'SkillCallSucceeded',
