@@ -12,6 +12,7 @@ import type { RunEvent } from '../../domain/events/run-events.ts';
 import { certifyRun } from '../../domain/run/certify.ts';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 import { postgresReachable } from '../support/postgres.ts';
+import { replayCertified } from '../support/replay-cli.ts';
 
 const stores = (await postgresReachable()) ? (['pglite', 'postgres'] as const) : (['pglite'] as const);
 // Long enough for three runs to reach the breaker within one cooldown on a slow machine.
@@ -147,5 +148,9 @@ describe.each(stores)('circuit breaker on %s', (store) => {
       const certified = certifyRun(events.map((e: RunEvent) => ({ type: e.type, data: e.data }) as RunEvent));
       expect(certified, runId).toMatchObject({ certified: true });
     }
-  }, 30_000);
+    // The tenant's export (runs and breaker streams) as `aos replay --certify` reads it.
+    const summary = await replayCertified(app, await app.keyFor('acme', 'auditor'));
+    expect(summary.certification).toMatchObject({ runs: runIds.length, certified: runIds.length, failed: 0 });
+    expect(summary.verification).toMatchObject({ verified: true, problemCount: 0 });
+  }, 60_000);
 });

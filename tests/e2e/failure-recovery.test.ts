@@ -12,6 +12,7 @@ import { defaultFailureCatalog } from '../../domain/failure-catalog-default.ts';
 import { certifyRun } from '../../domain/run/certify.ts';
 import { SYSTEM_KEY, startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 import { postgresReachable } from '../support/postgres.ts';
+import { replayCertified } from '../support/replay-cli.ts';
 
 const stores = (await postgresReachable()) ? (['pglite', 'postgres'] as const) : (['pglite'] as const);
 
@@ -192,5 +193,8 @@ describe.each(stores)('failure catalog and an accepted recovery on %s', (store) 
     expect(certifyRun(events.map((e) => ({ type: e.type, data: e.data }) as RunEvent))).toMatchObject({
       certified: true,
     });
-  }, 30_000);
+    const summary = await replayCertified(app, await app.keyFor('acme', 'auditor'), `run=${runId}`);
+    expect(summary.certification).toMatchObject({ runs: 1, certified: 1, failed: 0 });
+    expect(summary.verification).toMatchObject({ verified: true, problemCount: 0 });
+  }, 60_000);
 });
