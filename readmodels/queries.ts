@@ -395,6 +395,8 @@ export function approvalItem(row: Row) {
     decidedBy: (row.decided_by as string | null) ?? null,
     comment: (row.comment as string | null) ?? null,
     closedReason: (row.closed_reason as string | null) ?? null,
+    escalatesAt: iso(row.escalates_at ?? null),
+    escalatedAt: iso(row.escalated_at ?? null),
     position: String(row.requested_position),
   };
 }
