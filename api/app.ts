@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { CanaryDeps } from '../commands/estimator-canary.ts';
 import { datasetsInForce } from '../commands/estimator-datasets.ts';
 import { createExecutor } from '../commands/executor.ts';
-import { ensurePriceTable } from '../commands/reference-data.ts';
+import { ensureFailureCatalog, ensurePriceTable } from '../commands/reference-data.ts';
 import type { SkillPort } from '../commands/skill-port.ts';
 import type { SqlClient } from '../domain/store/sql-port.ts';
 import { createApiKeyStore } from '../infra/auth/api-key-store.ts';
@@ -70,6 +70,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
   });
   registerEstimatorGauges(metrics, store);
   await ensurePriceTable(store, clock());
+  await ensureFailureCatalog(store, clock());
 
   // One ledger for the executor and the planners: a planner's call is charged as a step's is.
   const ledger = createSqlBudgetLedger(store);

@@ -7,6 +7,7 @@
 // attempt is recorded WORKER_LOST and retried under the policy.
 
 import { randomUUID } from 'node:crypto';
+import { breakerSettings, breakerTargetOf } from '../domain/breaker/decider.ts';
 import type { LedgerCommand } from '../domain/budget/ledger.ts';
 import { DomainError, isDomainError } from '../domain/domain-error.ts';
 import type { RunEvent } from '../domain/events/run-events.ts';
@@ -24,10 +25,12 @@ import { nextActions } from '../domain/run/next-action.ts';
 import { isSubmitted, type SubmittedRun } from '../domain/run/state.ts';
 import type { SkillOutcome } from '../domain/skill.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
+import { type BreakerGuard, createBreakerGate } from './breaker-gate.ts';
 import type { BudgetLedger, LedgerTransaction } from './budget-ledger.ts';
 import { cancelChildRun, childRunEnd, submitChildRun } from './child-runs.ts';
 import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
 import { type CommandMetrics, noopMetrics, reportRunEvents } from './metrics.ts';
+import { currentFailureCatalog } from './reference-data.ts';
 import type { ClaimedRun, RunQueue } from './run-queue.ts';
 import type { SkillPort } from './skill-port.ts';
 
@@ -110,6 +113,36 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   let loop: Promise<void> | undefined;
 
   const nowIso = () => clock().toISOString();
+  const breakers = createBreakerGate({
+    store,
+    clock,
+    onChange: (tenantId, target, status) => metrics.breakerChanged(tenantId, target, status),
+  });
+
+  /** The circuit breaker a call goes through: its tenant and target, with the run's policy's settings. */
+  function breakerGuard(
+    claim: ClaimedRun,
+    state: SubmittedRun,
+    action: Extract<NextAction, { kind: 'call' }>,
+  ): BreakerGuard | undefined {
+    const target = breakerTargetOf(action.skill, action.input);
+    if (target === undefined) return undefined;
+    return {
+      tenantId: claim.tenantId,
+      target,
+      settings: breakerSettings(state.submission.policy.rules),
+      call: { runId: claim.runId, stepIndex: action.stepIndex, attempt: action.attempt },
+    };
+  }
+
+  function circuitOpen(target: string, halfOpenAt: string): SkillOutcome {
+    return {
+      ok: false,
+      errorCode: 'CIRCUIT_OPEN',
+      message: `the circuit breaker of ${target} is open until ${halfOpenAt}: the call was not made`,
+      retryAfterMs: Math.max(0, Date.parse(halfOpenAt) - clock().getTime()),
+    };
+  }
 
   async function record(claim: ClaimedRun, run: LoadedRun, command: RunCommand): Promise<LoadedRun> {
     return (await recordWithEvents(claim, run, command)).run;
@@ -192,9 +225,15 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     lease: AbortSignal,
     cancelled: AbortSignal,
   ) {
-    const state = run.state as Extract<RunState, { submission: unknown }>;
+    const state = run.state as SubmittedRun;
     const deadlineMs = Date.parse(state.submission.deadlineAt) - clock().getTime();
     const started = clock().getTime();
+    const guard = breakerGuard(claim, state, action);
+    if (guard) {
+      const gate = await breakers.ask(guard);
+      // The breaker is open: the call is not made; the attempt waits for the half-open time.
+      if (!gate.ok) return { outcome: circuitOpen(guard.target, gate.halfOpenAt), latencyMs: 0 };
+    }
     {
       const outcome: SkillOutcome = await skills.invoke({
         skill: action.skill,
@@ -215,6 +254,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       if (lease.aborted || shutdown.signal.aborted) {
         throw new DomainError('WORKER_LOST', 'the call was abandoned before its outcome was recorded');
       }
+      if (guard) await breakers.record(guard, outcome);
       return { outcome, latencyMs: Math.max(0, clock().getTime() - started) };
     }
   }
@@ -336,6 +376,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           (a) =>
             a.kind !== 'wait' &&
             a.kind !== 'await_approval' &&
+            a.kind !== 'await_recovery' &&
             !(a.kind === 'call' && calls.has(a.reservationId)) &&
             !(a.kind === 'await_child' && watchedChildren.has(a.childRunId)),
         );
@@ -351,6 +392,9 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           case 'expire_approval':
             run = await record(claim, run, { type: 'ExpireApproval', stepIndex: action.stepIndex, now });
             break;
+          case 'escalate_approval':
+            run = await record(claim, run, { type: 'EscalateApproval', stepIndex: action.stepIndex, now });
+            break;
           case 'reserve':
             await reserve(action, now);
             break;
@@ -358,7 +402,12 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
             if (!startedByMe.has(action.reservationId)) {
               // Started by a worker whose lease has expired: its outcome is unknown.
               const reservedAt = startedAt(run.state, action);
-              run = await record(claim, run, { type: 'RecordWorkerLost', ...target(action), now });
+              run = await record(claim, run, {
+                type: 'RecordWorkerLost',
+                ...target(action),
+                failureCatalog: await currentFailureCatalog(store),
+                now,
+              });
               await closeReservation(claim, {
                 reservationId: action.reservationId,
                 chargedMicros: 0,
@@ -496,13 +545,23 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         // The outcome and the reservation's close under one lock: no attempt starts between
         // them, which is what lets the next owner find every reservation left open.
         // In one transaction too: the outcome commits with its reservation's close.
+        // A failure is classified by the catalog in force when it is recorded; read before the
+        // transaction, which on PGlite holds the one connection a read beside it would wait for.
+        const failureCatalog = outcome.ok ? undefined : await currentFailureCatalog(store);
         await exclusive(async () => {
           const now = nowIso();
           const recorded = await deps.ledger.together(async (tx) => {
             const recorded = await recordWithEvents(
               claim,
               run,
-              { type: 'RecordOutcome', ...target(action), outcome, latencyMs, now },
+              {
+                type: 'RecordOutcome',
+                ...target(action),
+                outcome,
+                latencyMs,
+                ...(failureCatalog ? { failureCatalog } : {}),
+                now,
+              },
               tx,
             );
             await closeReservation(
@@ -545,9 +604,12 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         // A child's end wakes this run (the queue keeps a wake-up that came while it was held).
         return queue.release(claim.runId, owner, { dueAt: new Date(clock().getTime() + childPollMs) });
       }
-      if (action.kind === 'wait') return queue.release(claim.runId, owner, { dueAt: new Date(action.until) });
+      // A recovery's decision wakes the run (the command enqueues it); the deadline bounds the wait.
+      if (action.kind === 'wait' || action.kind === 'await_recovery') {
+        return queue.release(claim.runId, owner, { dueAt: new Date(action.until) });
+      }
       if (action.kind === 'await_approval') {
-        return queue.release(claim.runId, owner, { dueAt: new Date(action.expiresAt) });
+        return queue.release(claim.runId, owner, { dueAt: new Date(action.wakeAt) });
       }
       // Became doable meanwhile (its wait ended): go round again.
     }

@@ -19,6 +19,8 @@ export interface CommandMetrics {
   budgetRefused(tenant: string, scope: string): void;
   policyDecided(result: string): void;
   runCompleted(status: string): void;
+  /** A circuit breaker changed state (domain/breaker/decider.ts). */
+  breakerChanged(tenant: string, target: string, status: 'closed' | 'open' | 'half_open'): void;
 }
 
 export const noopMetrics: CommandMetrics = {
@@ -31,6 +33,7 @@ export const noopMetrics: CommandMetrics = {
   budgetRefused() {},
   policyDecided() {},
   runCompleted() {},
+  breakerChanged() {},
 };
 
 /**

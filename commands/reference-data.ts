@@ -1,11 +1,18 @@
-// Price tables (stream `pricing`) and tenant policies (stream `policy-<tenantId>`) are
-// events too, so every charge and decision names the exact version it used. Until a
-// tenant publishes a policy, the default one is in force. Putting a version in force is a
-// command (domain/reference-data.ts decides it): PUT /v1/policy, PUT /v1/admin/price-tables,
+// Price tables (stream `pricing`), tenant policies (stream `policy-<tenantId>`) and the
+// failure catalog (stream `failure-catalog`) are events too, so every charge, decision and
+// classification names the exact version it used. Until a tenant publishes a policy, the
+// default one is in force. Putting a version in force is a command (domain/reference-data.ts
+// decides it): PUT /v1/policy, PUT /v1/admin/price-tables, PUT /v1/admin/failure-catalog,
 // `aos policy set`, `aos prices set`.
 import { randomUUID } from 'node:crypto';
 import type { Actor } from '../domain/actor.ts';
 import { DomainError } from '../domain/domain-error.ts';
+import {
+  type FailureCatalog,
+  type HashedFailureCatalog,
+  withFailureCatalogHash,
+} from '../domain/failure-catalog.ts';
+import { defaultFailureCatalog } from '../domain/failure-catalog-default.ts';
 import { defaultPolicy, type HashedPolicy, type Policy, withPolicyHash } from '../domain/policy.ts';
 import {
   defaultPriceTable,
@@ -19,6 +26,7 @@ import type { EventStore } from '../domain/store/event-store.ts';
 import { handleCommand, readWholeStream } from './handle-command.ts';
 
 export const PRICING_STREAM = 'pricing';
+export const FAILURE_CATALOG_STREAM = 'failure-catalog';
 export const policyStreamId = (tenantId: string) => `policy-${tenantId}`;
 const PRICING_TENANT = 'system';
 
@@ -32,6 +40,13 @@ export async function currentPriceTable(store: EventStore): Promise<HashedPriceT
   if (!event) return withPriceTableHash(defaultPriceTable);
   const { version, hash, models } = event.data as HashedPriceTable;
   return { version, hash, models };
+}
+
+export async function currentFailureCatalog(store: EventStore): Promise<HashedFailureCatalog> {
+  const event = await latest(store, FAILURE_CATALOG_STREAM);
+  if (!event) return withFailureCatalogHash(defaultFailureCatalog);
+  const { version, hash, entries } = event.data as HashedFailureCatalog;
+  return { version, hash, entries };
 }
 
 export async function currentPolicy(store: EventStore, tenantId: string): Promise<HashedPolicy> {
@@ -84,6 +99,11 @@ const priceTableOf = (event: RecordedEvent) => {
   return inForceOf<HashedPriceTable>(event, { version, hash, models });
 };
 
+const failureCatalogOf = (event: RecordedEvent) => {
+  const { version, hash, entries } = event.data as HashedFailureCatalog;
+  return inForceOf<HashedFailureCatalog>(event, { version, hash, entries });
+};
+
 /** Every version of the tenant's policy, oldest first (empty: the default has always been in force). */
 export async function policyHistory(store: EventStore, tenantId: string): Promise<InForce<HashedPolicy>[]> {
   return (await readWholeStream(store, policyStreamId(tenantId))).map(policyOf);
@@ -92,6 +112,16 @@ export async function policyHistory(store: EventStore, tenantId: string): Promis
 /** Every price table adopted, oldest first (the first is the default, recorded at first start). */
 export async function priceTableHistory(store: EventStore): Promise<InForce<HashedPriceTable>[]> {
   return (await readWholeStream(store, PRICING_STREAM)).map(priceTableOf);
+}
+
+/** Every failure catalog adopted, oldest first (the first is the default, recorded at first start). */
+export async function failureCatalogHistory(store: EventStore): Promise<InForce<HashedFailureCatalog>[]> {
+  return (await readWholeStream(store, FAILURE_CATALOG_STREAM)).map(failureCatalogOf);
+}
+
+export async function failureCatalogInForce(store: EventStore) {
+  const event = await latest(store, FAILURE_CATALOG_STREAM);
+  return event ? failureCatalogOf(event) : null;
 }
 
 /** The version now in force, or null when nothing was recorded yet. */
@@ -151,6 +181,27 @@ export async function setPriceTable(store: EventStore, table: PriceTable, now: D
     { tenantId: PRICING_TENANT, actor: actorName(actor) },
   );
   return { changed: put.changed, priceTable: priceTableOf(put.event) };
+}
+
+export async function setFailureCatalog(store: EventStore, catalog: FailureCatalog, now: Date, actor: Actor) {
+  const put = await putInForce(
+    store,
+    FAILURE_CATALOG_STREAM,
+    {
+      type: 'FailureCatalogAdopted',
+      data: { ...withFailureCatalogHash(catalog), effectiveFrom: now.toISOString() },
+    },
+    { tenantId: PRICING_TENANT, actor: actorName(actor) },
+  );
+  return { changed: put.changed, failureCatalog: failureCatalogOf(put.event) };
+}
+
+/** The shipped catalog is recorded on first start, so classifications can name it by hash. */
+export async function ensureFailureCatalog(store: EventStore, now: Date): Promise<HashedFailureCatalog> {
+  if (!(await latest(store, FAILURE_CATALOG_STREAM))) {
+    await setFailureCatalog(store, defaultFailureCatalog, now, { id: 'bootstrap', role: 'system' });
+  }
+  return currentFailureCatalog(store);
 }
 
 /** The default price table is recorded on first start, so charges can name it by hash. */

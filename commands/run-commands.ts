@@ -225,3 +225,27 @@ export async function decideApproval(
     `approval:${approvalId}:${decision}`,
   );
 }
+
+export async function decideRecovery(
+  deps: CommandDeps,
+  principal: Principal,
+  runId: string,
+  recoveryId: string,
+  decision: 'accept' | 'reject',
+  comment?: string,
+) {
+  return onRun(
+    deps,
+    principal,
+    runId,
+    {
+      type: 'DecideRecovery',
+      recoveryId,
+      decision,
+      actor: principal.actor,
+      ...(comment === undefined ? {} : { comment }),
+      now: deps.clock().toISOString(),
+    },
+    `recovery:${recoveryId}:${decision}`,
+  );
+}

@@ -19,6 +19,13 @@ export const approvalSchema = z.object({
   decidedBy: z.string().nullable().describe('who granted or rejected it'),
   comment: z.string().nullable(),
   closedReason: z.enum(approvalClosedReasons).nullable().describe('closed: why its run ended'),
+  escalatesAt: z
+    .string()
+    .nullable()
+    .describe(
+      "when it is escalated to the tenant's admins if still undecided (the policy's escalateAfterMs)",
+    ),
+  escalatedAt: z.string().nullable().describe('when it was escalated'),
   position: z.string().describe("global position of the request (the list's order)"),
 });
 export type ApprovalView = z.infer<typeof approvalSchema>;

@@ -1,5 +1,6 @@
 // Queries over the read models, and the original AOS's routes for its clients.
 import { z } from 'zod';
+import { recoveryModes } from '../domain/failure-catalog.ts';
 import { runStatuses } from '../domain/run/run-statuses.ts';
 import { cursor, day, EARLIEST_MS, instant, limit, page } from './common.ts';
 import { defineRoute } from './route.ts';
@@ -241,14 +242,46 @@ export const policyDecisions = defineRoute({
 export const failures = defineRoute({
   method: 'GET',
   url: '/v1/failures',
-  summary: 'Failed attempts by error code and skill',
-  tags: ['queries'],
+  summary:
+    "Failed attempts by error code: counts, first and last seen, the skills, and the failure catalog's suggestion",
+  tags: ['queries', 'failures'],
   permission: 'read',
   response: {
     200: z.object({
-      items: z.array(
-        z.object({ errorCode: z.string(), skill: z.string(), failures: z.int(), lastAt: z.string() }),
-      ),
+      items: z
+        .array(
+          z.object({
+            errorCode: z.string(),
+            failures: z.int(),
+            firstAt: z.string().nullable().describe('null for failures recorded before first-seen was kept'),
+            lastAt: z.string(),
+            skills: z.array(
+              z.object({
+                skill: z.string(),
+                failures: z.int(),
+                firstAt: z.string().nullable(),
+                lastAt: z.string(),
+              }),
+            ),
+            classification: z
+              .object({
+                skill: z.string(),
+                catalogVersion: z.string(),
+                entryId: z.string().nullable().describe('null: no entry matched, the error taxonomy decided'),
+                category: z.string(),
+                retry: z.boolean(),
+                recovery: z
+                  .object({ mode: z.enum(recoveryModes), params: z.record(z.string(), z.unknown()) })
+                  .describe('the suggestion: what to do about this failure'),
+                confidence: z.number(),
+                automatic: z.boolean(),
+                at: z.string(),
+              })
+              .nullable()
+              .describe("the catalog's latest classification of this code (null: none recorded)"),
+          }),
+        )
+        .describe('most frequent first'),
     }),
   },
 });

@@ -1,7 +1,8 @@
-// Policy and prices as commands: a tenant admin puts its policy in force, the system key the
-// price table every tenant is charged by; each is a versioned reference-data event
+// Policy, prices and the failure catalog as commands: a tenant admin puts its policy in force,
+// the system key the price table every tenant is charged by and the failure catalog; each is a versioned reference-data event
 // (domain/reference-data.ts), readable as the version in force and as its history.
 import { z } from 'zod';
+import { catalogEntriesSchema, failureCatalogSchema } from '../domain/failure-catalog.ts';
 import { policyRulesSchema, policySchema } from '../domain/policy.ts';
 import { priceModelsSchema, priceTableSchema } from '../domain/pricing.ts';
 import { defineRoute } from './route.ts';
@@ -103,4 +104,44 @@ export const priceTableHistory = defineRoute({
   tags: ['prices'],
   permission: 'operate',
   response: { 200: history(priceTableVersionSchema) },
+});
+
+export const failureCatalogVersionSchema = z.object({
+  version: z.string(),
+  entries: catalogEntriesSchema,
+  ...recorded,
+});
+
+export const setFailureCatalog = defineRoute({
+  method: 'PUT',
+  url: '/v1/admin/failure-catalog',
+  summary: 'Adopt a failure catalog (every failed attempt recorded after it is classified by it)',
+  tags: ['failures'],
+  permission: 'operate',
+  body: failureCatalogSchema,
+  response: {
+    200: z.object({
+      changed: z.boolean().describe('false: this version was already in force, nothing was recorded'),
+      failureCatalog: failureCatalogVersionSchema,
+    }),
+  },
+  errors: [409],
+});
+
+export const getFailureCatalog = defineRoute({
+  method: 'GET',
+  url: '/v1/admin/failure-catalog',
+  summary: 'The failure catalog in force',
+  tags: ['failures'],
+  permission: 'operate',
+  response: { 200: failureCatalogVersionSchema },
+});
+
+export const failureCatalogHistory = defineRoute({
+  method: 'GET',
+  url: '/v1/admin/failure-catalog/history',
+  summary: 'Every failure catalog adopted, the shipped default first',
+  tags: ['failures'],
+  permission: 'operate',
+  response: { 200: history(failureCatalogVersionSchema) },
 });

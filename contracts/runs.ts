@@ -1,6 +1,7 @@
 // Runs: submit, simulate, read, cancel, approve.
 import { z } from 'zod';
 import { planEstimateSchema } from '../domain/estimate.ts';
+import { recoveryModes } from '../domain/failure-catalog.ts';
 import { runStatuses } from '../domain/run/run-statuses.ts';
 import { submitRunRequestSchema } from '../domain/run/submit-request.ts';
 import { idempotencyHeaders, limit } from './common.ts';
@@ -50,6 +51,7 @@ const stepView = z.object({
     'pending',
     'running',
     'waiting_approval',
+    'waiting_recovery',
     'retrying',
     'succeeded',
     'failed',
@@ -97,6 +99,29 @@ export const runDetailSchema = z.object({
       }),
     )
     .describe('child runs started by this run, in the order they started'),
+  recoveries: z
+    .array(
+      z.object({
+        recoveryId: z.uuid(),
+        stepIndex: z.int(),
+        attempt: z.int().describe('the failed attempt it was suggested for'),
+        errorCode: z.string(),
+        mode: z.enum(recoveryModes),
+        params: z.record(z.string(), z.unknown()),
+        change: z
+          .record(z.string(), z.unknown())
+          .describe("what the step's next call changes if it is taken: model, maxTokens or skill"),
+        confidence: z.number(),
+        automatic: z.boolean(),
+        status: z
+          .enum(['pending', 'accepted', 'rejected', 'applied', 'closed'])
+          .describe('closed: the run ended before anyone decided it'),
+        decidedBy: z.string().nullable().describe('role:key id, or automatic'),
+        suggestedAt: z.string(),
+        decidedAt: z.string().nullable(),
+      }),
+    )
+    .describe('recoveries suggested by the failure catalog (POST …/recoveries/:recoveryId to decide one)'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -254,6 +279,29 @@ export const decideApproval = defineRoute({
       runId,
       approvalId: z.uuid(),
       decision: z.enum(['approve', 'reject']),
+      status: statusAfterCommand,
+    }),
+  },
+  errors: [404, 409],
+});
+
+export const decideRecovery = defineRoute({
+  method: 'POST',
+  url: '/v1/runs/:id/recoveries/:recoveryId',
+  summary:
+    "Accept or reject a recovery suggested for a failed step (an accepted one is applied to the step's next attempt)",
+  tags: ['runs'],
+  permission: 'approve',
+  params: z.strictObject({ id: runId, recoveryId: z.uuid() }),
+  body: z.strictObject({
+    decision: z.enum(['accept', 'reject']),
+    comment: z.string().max(2000).optional(),
+  }),
+  response: {
+    200: z.object({
+      runId,
+      recoveryId: z.uuid(),
+      decision: z.enum(['accept', 'reject']),
       status: statusAfterCommand,
     }),
   },

@@ -149,6 +149,17 @@ export const capabilitiesSchema = z.object({
     resetsInSeconds: z.int(),
     per: z.string(),
   }),
+  breakers: z
+    .array(
+      z.object({
+        target: z.string().describe('skill:host (http_call) or skill:model (llm_invoke)'),
+        status: z.enum(['closed', 'open', 'half_open']),
+        failures: z.int().describe('retryable failures counted in the current window (closed)'),
+        halfOpenAt: z.string().nullable().describe('open: when the next call is let through as the probe'),
+        since: z.string().nullable(),
+      }),
+    )
+    .describe("the tenant's circuit breakers, open ones first (targets that never failed are not listed)"),
   runLimits: z.object({
     defaultMaxSteps: z.int(),
     defaultDeadlineMs: z.int(),

@@ -16,7 +16,9 @@ export type TenantRole = (typeof tenantRoles)[number];
 export const actorSchema = z.strictObject({ id: z.string().min(1), role: z.enum(actorRoles) });
 export type Actor = z.infer<typeof actorSchema>;
 
-/** Roles that may approve or reject a waiting step. */
+/** Roles that may approve or reject a waiting step (unless the policy narrows them until escalation). */
 export const approverRoles: readonly ActorRole[] = ['admin', 'operator'];
+/** Who may decide an approval once it is escalated: the tenant's admins join whoever could before. */
+export const escalatedApproverRoles: readonly ActorRole[] = ['admin', 'operator'];
 /** Roles that may cancel a run (system: the runtime itself, e.g. on shutdown). */
 export const cancellerRoles: readonly ActorRole[] = ['admin', 'operator', 'system'];

@@ -88,6 +88,8 @@ export const errorCodes = {
     legacy: 'ERR_CHILD_LIMIT_EXCEEDED',
   },
   WORKER_LOST: { category: 'TRANSIENT', retryable: true, httpStatus: 503, legacy: 'ERR_WORKER_LOST' },
+  /** The target's circuit breaker is open: the call was not made; retried once it half-opens. */
+  CIRCUIT_OPEN: { category: 'TRANSIENT', retryable: true, httpStatus: 503, legacy: 'ERR_CIRCUIT_OPEN' },
   CANCELLED: { category: 'PERMANENT', retryable: false, httpStatus: 409, legacy: 'ERR_CANCELLED' },
   INTERNAL: { category: 'TRANSIENT', retryable: true, httpStatus: 500, legacy: 'ERR_INTERNAL' },
   // Command refusals about state rather than input: an unknown approval or reservation,

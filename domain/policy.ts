@@ -36,11 +36,32 @@ export const policyRulesSchema = z.strictObject({
    * `exclusiveMinimum`, which JSON Schema validators of the answers read as an error.)
    */
   approvalTimeoutMs: z.int().min(1).optional(),
+  /** Who decides an approval at first: operators and admins unless narrowed (e.g. to operators). */
+  approverRoles: z
+    .array(z.enum(['admin', 'operator']))
+    .min(1)
+    .optional(),
+  /**
+   * An approval still undecided this long after it was asked is escalated (ApprovalEscalated):
+   * the tenant's admins may then decide it too. Unset: never escalated.
+   */
+  escalateAfterMs: z.int().min(1).optional(),
   /**
    * A plan whose (v2) estimate is infeasible — over its budget or above the risk limit — is
    * refused at submission (the default), or with `flag` accepted and flagged in RunEstimated.
    */
   infeasibleEstimate: z.enum(['refuse', 'flag']).optional(),
+  /**
+   * Circuit breakers per target (skill + host, skill + model): open after `failureThreshold`
+   * retryable failures within `windowMs`, half-open after `cooldownMs` (5 / 60 s / 60 s unless set).
+   */
+  circuitBreaker: z
+    .strictObject({
+      failureThreshold: z.int().min(1).max(1000).optional(),
+      windowMs: z.int().min(1).optional(),
+      cooldownMs: z.int().min(1).optional(),
+    })
+    .optional(),
 });
 export type PolicyRules = z.infer<typeof policyRulesSchema>;
 

@@ -1,5 +1,6 @@
-// Versioned reference data: a tenant's policy (stream `policy-<tenantId>`, PolicyPublished) and
-// the installation's price table (stream `pricing`, PriceTableAdopted). Each stream holds every
+// Versioned reference data: a tenant's policy (stream `policy-<tenantId>`, PolicyPublished),
+// the installation's price table (stream `pricing`, PriceTableAdopted) and its failure catalog
+// (stream `failure-catalog`, FailureCatalogAdopted). Each stream holds every
 // version ever put in force, the latest in force now. A version label names one content (its
 // hash) for good: publishing the version in force again changes nothing, an earlier version
 // may be put back in force (a rollback, recorded), and a label already used for other content
@@ -11,7 +12,8 @@ import type { AosEventData } from './events/catalog.ts';
 
 export type ReferenceEvent =
   | { type: 'PolicyPublished'; data: AosEventData<'PolicyPublished'> }
-  | { type: 'PriceTableAdopted'; data: AosEventData<'PriceTableAdopted'> };
+  | { type: 'PriceTableAdopted'; data: AosEventData<'PriceTableAdopted'> }
+  | { type: 'FailureCatalogAdopted'; data: AosEventData<'FailureCatalogAdopted'> };
 
 export interface ReferenceState {
   /** The version in force; null before the first. */
@@ -26,7 +28,12 @@ export interface PutInForce {
   event: ReferenceEvent;
 }
 
-const what = (event: ReferenceEvent) => (event.type === 'PolicyPublished' ? 'rules' : 'prices');
+const contentNames = {
+  PolicyPublished: 'rules',
+  PriceTableAdopted: 'prices',
+  FailureCatalogAdopted: 'entries',
+};
+const what = (event: ReferenceEvent) => contentNames[event.type];
 
 export const referenceDecider: Decider<ReferenceState, PutInForce, ReferenceEvent> = {
   initialState: () => ({ latest: null, hashes: {} }),

@@ -100,9 +100,17 @@ export function scheduledRetryDelayMs(
   return Math.min(Math.floor(retryAfterMs), policy.maxDelayMs);
 }
 
-/** Whether failed attempt `attempt` (1-based) may be followed by another. */
-export function shouldRetry(policy: RetryPolicy, errorCode: ErrorCode, attempt: number): boolean {
+/**
+ * Whether failed attempt `attempt` (1-based) may be followed by another. `retryable` is the
+ * failure catalog's word on this failure; without it, the error taxonomy's.
+ */
+export function shouldRetry(
+  policy: RetryPolicy,
+  errorCode: ErrorCode,
+  attempt: number,
+  retryable: boolean = errorCodes[errorCode].retryable,
+): boolean {
   if (attempt >= policy.maxAttempts) return false;
-  if (!errorCodes[errorCode].retryable) return false;
+  if (!retryable) return false;
   return !policy.nonRetryableCodes.includes(errorCode);
 }

@@ -69,6 +69,7 @@ export const runtimeErrorCodes: readonly ErrorCode[] = [
   'TIMEOUT',
   'CANCELLED',
   'WORKER_LOST',
+  'CIRCUIT_OPEN',
   'INTERNAL',
 ];
 

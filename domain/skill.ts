@@ -24,6 +24,8 @@ export type SkillOutcome =
       message: string;
       /** Server-requested wait (e.g. Retry-After), honoured by the retry schedule. */
       retryAfterMs?: number;
+      /** The HTTP status of the answer the failure came from, if any (the failure catalog may match on it). */
+      httpStatus?: number;
       usage?: TokenUsage;
       providerCostMicros?: number;
     };

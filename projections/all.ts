@@ -2,6 +2,7 @@
 import { agentsProjection } from './agents.ts';
 import { approvalsProjection } from './approvals.ts';
 import { attemptsProjection } from './attempts.ts';
+import { breakersProjection } from './breakers.ts';
 import { budgetDaysProjection } from './budget-days.ts';
 import { costsProjection } from './costs.ts';
 import { divergenceSamplesProjection } from './divergence-samples.ts';
@@ -24,4 +25,5 @@ export const allProjections: readonly AnyProjection[] = [
   attemptsProjection,
   runContextProjection,
   budgetDaysProjection,
+  breakersProjection,
 ];

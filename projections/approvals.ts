@@ -1,5 +1,5 @@
 // approvals: every approval a run asked for and where it stands — pending until it is
-// granted, rejected, expires, or is closed because its run ended first.
+// granted, rejected, expires, or is closed because its run ended first — and its escalation.
 import type { RunEventData } from '../domain/events/run-events.ts';
 import type { ApprovalStatus } from '../domain/run/approval-statuses.ts';
 import type { ProjectedEvent, Projection, RowValues } from './projection.ts';
@@ -31,6 +31,8 @@ function requestedRow(event: ProjectedEvent): RowValues {
     comment: null,
     closed_reason: null,
     requested_position: event.globalPosition,
+    escalates_at: d.escalatesAt ?? null,
+    escalated_at: null,
   };
 }
 
@@ -48,7 +50,8 @@ function endedFields(event: ProjectedEvent): RowValues {
 
 export const approvalsProjection: Projection<ApprovalRow> = {
   name: 'approvals',
-  version: 1,
+  // 2: escalation (issue 15).
+  version: 2,
   tables: [
     {
       name: 'rm_approvals',
@@ -67,17 +70,25 @@ export const approvalsProjection: Projection<ApprovalRow> = {
         'comment',
         'closed_reason',
         'requested_position',
+        'escalates_at',
+        'escalated_at',
       ],
     },
   ],
-  eventTypes: Object.keys(statusAfterEvent),
+  eventTypes: [...Object.keys(statusAfterEvent), 'ApprovalEscalated'],
   keyOf: (event) =>
-    event.type in statusAfterEvent ? (event.data as { approvalId: string }).approvalId : null,
+    event.type in statusAfterEvent || event.type === 'ApprovalEscalated'
+      ? (event.data as { approvalId: string }).approvalId
+      : null,
   initialState: () => null,
   apply(state, event) {
     const approvalId = (event.data as { approvalId: string }).approvalId;
     const row =
-      event.type === 'ApprovalRequested' ? requestedRow(event) : state && { ...state, ...endedFields(event) };
+      event.type === 'ApprovalRequested'
+        ? requestedRow(event)
+        : event.type === 'ApprovalEscalated'
+          ? state && { ...state, escalated_at: (event.data as { at: string }).at }
+          : state && { ...state, ...endedFields(event) };
     if (!row) return { state, changes: [] };
     return {
       state: row,

@@ -24,7 +24,8 @@ export type RowValues = Record<string, unknown>;
 /**
  * - insert: a new row (append-only tables);
  * - upsert: the row with this key becomes `values` (the last one in a batch wins);
- * - increment: numeric `values` add to the row's (created at zero); others overwrite.
+ * - increment: numeric `values` add to the row's (created at zero); `…_at` instants keep the
+ *   latest, `first_…_at` ones the earliest; others overwrite.
  */
 export interface RowChange {
   table: string;

@@ -36,6 +36,7 @@ export interface StepView {
     | 'pending'
     | 'running'
     | 'waiting_approval'
+    | 'waiting_recovery'
     | 'retrying'
     | 'succeeded'
     | 'failed'
@@ -68,8 +69,28 @@ export interface RunDetail {
   reason: string | null;
   parentRunId: string | null;
   children: ChildView[];
+  recoveries: RecoveryView[];
   createdAt: string;
   updatedAt: string;
+}
+
+/** A recovery suggested for a failed attempt, and what became of it. */
+export interface RecoveryView {
+  recoveryId: string;
+  stepIndex: number;
+  attempt: number;
+  errorCode: string;
+  mode: string;
+  params: Record<string, unknown>;
+  /** What the step's next call changes if it is taken (model, maxTokens, skill). */
+  change: Record<string, unknown>;
+  confidence: number;
+  automatic: boolean;
+  /** `closed`: the run ended before anyone decided it. */
+  status: 'pending' | 'accepted' | 'rejected' | 'applied' | 'closed';
+  decidedBy: string | null;
+  suggestedAt: string;
+  decidedAt: string | null;
 }
 
 export interface ChildView {
@@ -129,6 +150,21 @@ function withStep(detail: RunDetail, stepIndex: number, change: (step: StepView)
   return { ...detail, steps: detail.steps.map((step) => (step.index === stepIndex ? change(step) : step)) };
 }
 
+function withRecovery(detail: RunDetail, recoveryId: string, change: Partial<RecoveryView>): RunDetail {
+  return {
+    ...detail,
+    recoveries: detail.recoveries.map((r) => (r.recoveryId === recoveryId ? { ...r, ...change } : r)),
+  };
+}
+
+/** A recovery nobody decided before the run ended can no longer be. */
+function withPendingRecoveriesClosed(detail: RunDetail): RunDetail {
+  return {
+    ...detail,
+    recoveries: detail.recoveries.map((r) => (r.status === 'pending' ? { ...r, status: 'closed' } : r)),
+  };
+}
+
 export function applyToDetail(detail: RunDetail | null, event: RunEvent): RunDetail | null {
   if (event.type === 'RunSubmitted') {
     const { runId, tenantId, agentId, plan, at } = event.data;
@@ -158,6 +194,7 @@ export function applyToDetail(detail: RunDetail | null, event: RunEvent): RunDet
       reason: null,
       parentRunId: event.data.parent?.runId ?? null,
       children: [],
+      recoveries: [],
       createdAt: at,
       updatedAt: at,
     };
@@ -275,9 +312,50 @@ export function applyToDetail(detail: RunDetail | null, event: RunEvent): RunDet
         children: next.children.map((c) => (c.runId === childRunId ? { ...c, status, chargedMicros } : c)),
       };
     }
+    case 'RecoverySuggested': {
+      const { recoveryId, stepIndex, attempt, errorCode, recovery, change, confidence, automatic } =
+        event.data;
+      const view: RecoveryView = {
+        recoveryId,
+        stepIndex,
+        attempt,
+        errorCode,
+        mode: recovery.mode,
+        params: recovery.params,
+        change,
+        confidence,
+        automatic,
+        status: 'pending',
+        decidedBy: null,
+        suggestedAt: at,
+        decidedAt: null,
+      };
+      const suggested = { ...next, recoveries: [...next.recoveries, view] };
+      return automatic
+        ? suggested
+        : withStep(suggested, stepIndex, (s) => ({ ...s, status: 'waiting_recovery' }));
+    }
+    case 'RecoveryDecided':
+      return withRecovery(next, event.data.recoveryId, {
+        status: event.data.decision,
+        decidedBy: `${event.data.actor.role}:${event.data.actor.id}`,
+        decidedAt: at,
+      });
+    case 'RecoveryApplied': {
+      const applied = withRecovery(next, event.data.recoveryId, {
+        status: 'applied',
+        ...(event.data.by === 'automatic' ? { decidedBy: 'automatic', decidedAt: at } : {}),
+      });
+      const skill = event.data.change.skill;
+      return withStep(applied, event.data.stepIndex, (s) => ({
+        ...s,
+        status: 'retrying',
+        ...(typeof skill === 'string' ? { skill } : {}),
+      }));
+    }
     case 'RunCompleted':
       return {
-        ...next,
+        ...withPendingRecoveriesClosed(next),
         reason: event.data.reason,
         output: event.data.output === undefined ? null : shownValue(event.data.output),
         compensations: event.data.compensations ?? [],

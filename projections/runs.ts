@@ -7,7 +7,8 @@ import { applyToDetail, type RunDetail } from './run-detail.ts';
 
 export const runsProjection: Projection<RunDetail | null> = {
   name: 'runs',
-  version: 1,
+  // 2: the run detail lists its recoveries (issue 15).
+  version: 2,
   tables: [
     {
       name: 'rm_runs',

@@ -18,6 +18,8 @@ export function mergeChanges(changes: readonly RowChange[]): Map<string, RowChan
     if (change.kind === 'increment' && previous) {
       const values: RowValues = { ...previous.values };
       for (const [column, value] of Object.entries(change.values)) {
+        // A `first_…` column keeps the earliest value: the earlier change's.
+        if (column.startsWith('first_') && values[column] !== undefined) continue;
         values[column] =
           typeof value === 'number' && typeof values[column] === 'number'
             ? (values[column] as number) + value
@@ -71,9 +73,10 @@ function statementFor(table: ReadModelTable, kind: RowChange['kind']): string {
   }
 }
 
-/** Numeric columns add up; others (timestamps) take the newer value. */
+/** Numeric columns add up; timestamps take the newer value (`first_…` ones the older). */
 function incrementOf(tableName: string, column: string): string {
   const target = `${tableName}.${column}`;
+  if (column.startsWith('first_')) return `least(${target}, EXCLUDED.${column})`;
   return column.endsWith('_at')
     ? `greatest(${target}, EXCLUDED.${column})`
     : `${target} + EXCLUDED.${column}`;

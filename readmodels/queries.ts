@@ -256,20 +256,84 @@ export async function costs(
 }
 
 export async function failures(sql: Sql, tenantId: string) {
-  const rows = await sql.query<Row>(
-    'SELECT error_code, skill, failures, last_at FROM rm_failures WHERE tenant_id = $1 ORDER BY failures DESC, error_code, skill',
+  const counted = await sql.query<Row>(
+    'SELECT error_code, skill, failures, first_at, last_at FROM rm_failures WHERE tenant_id = $1',
     [tenantId],
   );
-  return rows.map(failureItem);
+  const classes = await sql.query<Row>('SELECT * FROM rm_failure_classes WHERE tenant_id = $1', [tenantId]);
+  return failureGroups(counted, classes);
 }
 
 export function failureItem(row: Row) {
   return {
-    errorCode: row.error_code,
-    skill: row.skill,
-    failures: num(row.failures),
+    skill: row.skill as string,
+    failures: num(row.failures) as number,
+    firstAt: iso(row.first_at),
     lastAt: iso(row.last_at),
   };
+}
+
+function classificationItem(row: Row) {
+  return {
+    skill: row.skill as string,
+    catalogVersion: row.catalog_version as string,
+    entryId: (row.entry_id as string | null) ?? null,
+    category: row.category as string,
+    retry: row.retry as boolean,
+    recovery: row.recovery as { mode: string; params: Record<string, unknown> },
+    confidence: Number(row.confidence),
+    automatic: row.automatic as boolean,
+    at: iso(row.at) as string,
+  };
+}
+
+const earliest = (a: string | null, b: string | null) => (a === null || (b !== null && b < a) ? b : a);
+const latest = (a: string | null, b: string | null) => (a === null || (b !== null && b > a) ? b : a);
+
+/**
+ * GET /v1/failures from the failures tables (live, or replayed in memory): one item per error
+ * code, most frequent first, with its count, first and last seen, the skills it came from, and
+ * the catalog's latest classification of it (its recovery is the suggestion).
+ */
+export function failureGroups(counted: readonly Row[], classes: readonly Row[]) {
+  const codes = new Map<string, { errorCode: string; skills: ReturnType<typeof failureItem>[] }>();
+  for (const row of counted) {
+    const code = row.error_code as string;
+    const group = codes.get(code) ?? { errorCode: code, skills: [] };
+    group.skills.push(failureItem(row));
+    codes.set(code, group);
+  }
+  const items = [...codes.values()].map(({ errorCode, skills }) => {
+    const classified = classes
+      .filter((row) => row.error_code === errorCode)
+      .map(classificationItem)
+      .sort((a, b) => (a.at === b.at ? a.skill.localeCompare(b.skill) : a.at < b.at ? 1 : -1));
+    return {
+      errorCode,
+      failures: skills.reduce((sum, s) => sum + s.failures, 0),
+      firstAt: skills.reduce<string | null>((at, s) => earliest(at, s.firstAt), null),
+      lastAt: skills.reduce<string | null>((at, s) => latest(at, s.lastAt), null),
+      skills: skills.sort((a, b) => b.failures - a.failures || a.skill.localeCompare(b.skill)),
+      classification: classified[0] ?? null,
+    };
+  });
+  return items.sort((a, b) => b.failures - a.failures || a.errorCode.localeCompare(b.errorCode));
+}
+
+/** The tenant's circuit breakers, open ones first (GET /v1/capabilities). */
+export async function breakers(sql: Sql, tenantId: string) {
+  const rows = await sql.query<Row>(
+    `SELECT target, status, failures, half_open_at, since FROM rm_breakers WHERE tenant_id = $1
+      ORDER BY CASE status WHEN 'open' THEN 0 WHEN 'half_open' THEN 1 ELSE 2 END, target`,
+    [tenantId],
+  );
+  return rows.map((row) => ({
+    target: row.target as string,
+    status: row.status as 'closed' | 'open' | 'half_open',
+    failures: Number(row.failures),
+    halfOpenAt: iso(row.half_open_at),
+    since: iso(row.since),
+  }));
 }
 
 export function policyDecisionItem(row: Row) {
@@ -331,6 +395,8 @@ export function approvalItem(row: Row) {
     decidedBy: (row.decided_by as string | null) ?? null,
     comment: (row.comment as string | null) ?? null,
     closedReason: (row.closed_reason as string | null) ?? null,
+    escalatesAt: iso(row.escalates_at ?? null),
+    escalatedAt: iso(row.escalated_at ?? null),
     position: String(row.requested_position),
   };
 }

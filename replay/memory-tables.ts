@@ -41,9 +41,13 @@ export class MemoryTables {
         for (const [column, value] of Object.entries(change.values)) {
           const current = existing[column];
           if (column.endsWith('_at')) {
-            if (current === null || current === undefined || instant(value) > instant(current)) {
-              existing[column] = value;
-            }
+            const replaces =
+              current === null ||
+              current === undefined ||
+              (column.startsWith('first_')
+                ? instant(value) < instant(current)
+                : instant(value) > instant(current));
+            if (replaces) existing[column] = value;
           } else if (typeof value === 'number' && typeof current === 'number') {
             existing[column] = current + value;
           } else {

@@ -13,6 +13,7 @@ export const readModelTables = {
   costs: 'rm_costs',
   policy_decisions: 'rm_policy_decisions',
   failures: 'rm_failures',
+  failure_classes: 'rm_failure_classes',
   attempts: 'rm_attempts',
   run_context: 'rm_run_context',
   budget_days: 'rm_budget_days',

@@ -9,7 +9,7 @@ import type { RowValues } from '../../projections/projection.ts';
 import {
   approvalItem,
   divergenceSampleOf,
-  failureItem,
+  failureGroups,
   policyDecisionItem,
   runListItem,
   statusHistoryRow,
@@ -85,7 +85,10 @@ export function replayedViews(models: ReadModels, tenantId: string): Record<stri
     status_history: keyed(mine(models.status_history).map(statusHistoryRow), (row) => String(row.id)),
     runs: keyed(mine(models.runs).map(runListItem), (row) => row.runId),
     costs: keyed(costGroups(mine(models.costs)), costKey),
-    failures: keyed(mine(models.failures).map(failureItem), (row) => `${row.errorCode}/${row.skill}`),
+    failures: keyed(
+      failureGroups(mine(models.failures), mine(models.failure_classes)),
+      (row) => row.errorCode,
+    ),
     policy_decisions: keyed(mine(models.policy_decisions).map(policyDecisionItem), (row) =>
       String(row.decisionId),
     ),
@@ -135,7 +138,7 @@ export async function liveViews(server: AosClient): Promise<Record<string, Keyed
     status_history: keyed(history, (row) => String(row.id)),
     runs: keyed(await allPages((query) => server.listRuns({ query })), (row) => String(row.runId)),
     costs: keyed(costs, costKey),
-    failures: keyed((await server.failures()).items, (row) => `${row.errorCode}/${row.skill}`),
+    failures: keyed((await server.failures()).items, (row) => String(row.errorCode)),
     policy_decisions: keyed(await allPages((query) => server.policyDecisions({ query })), (row) =>
       String(row.decisionId),
     ),

@@ -4,11 +4,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import {
   currentPolicy,
+  failureCatalogHistory,
+  failureCatalogInForce,
   type InForce,
   policyHistory,
   policyVersionInForce,
   priceTableHistory,
   priceTableInForce,
+  setFailureCatalog,
   setPolicy,
   setPriceTable,
 } from '../../commands/reference-data.ts';
@@ -73,5 +76,24 @@ export const referenceDataRoutes: FastifyPluginAsync<CommandDeps> = async (app, 
   api.route({
     ...routeOf(contracts.priceTableHistory),
     handler: async () => ({ items: (await priceTableHistory(store)).map(versionView) }),
+  });
+
+  api.route({
+    ...routeOf(contracts.setFailureCatalog),
+    handler: async (request) => {
+      const put = await setFailureCatalog(store, request.body, deps.clock(), principalOf(request).actor);
+      return { changed: put.changed, failureCatalog: versionView(put.failureCatalog) };
+    },
+  });
+
+  api.route({
+    ...routeOf(contracts.getFailureCatalog),
+    // Recorded at first start (ensureFailureCatalog), so there is always one.
+    handler: async () => versionView((await failureCatalogInForce(store))!),
+  });
+
+  api.route({
+    ...routeOf(contracts.failureCatalogHistory),
+    handler: async () => ({ items: (await failureCatalogHistory(store)).map(versionView) }),
   });
 };

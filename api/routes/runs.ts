@@ -2,7 +2,13 @@
 // approve. Their shapes are in contracts/runs.ts.
 import type { FastifyPluginAsync } from 'fastify';
 import { readWholeStream, toDomainEvent } from '../../commands/handle-command.ts';
-import { type CommandDeps, cancelRun, decideApproval, submitRun } from '../../commands/run-commands.ts';
+import {
+  type CommandDeps,
+  cancelRun,
+  decideApproval,
+  decideRecovery,
+  submitRun,
+} from '../../commands/run-commands.ts';
 import { simulateRun } from '../../commands/simulate-run.ts';
 import * as contracts from '../../contracts/runs.ts';
 import type { RunEvent } from '../../domain/events/run-events.ts';
@@ -93,6 +99,16 @@ export const runRoutes: FastifyPluginAsync<CommandDeps> = async (app, deps) => {
       const { decision, comment } = request.body;
       const handled = await decideApproval(deps, principalOf(request), id, approvalId, decision, comment);
       return { runId: id, approvalId, decision, status: handled.state.status };
+    },
+  });
+
+  api.route({
+    ...routeOf(contracts.decideRecovery),
+    handler: async (request) => {
+      const { id, recoveryId } = request.params;
+      const { decision, comment } = request.body;
+      const handled = await decideRecovery(deps, principalOf(request), id, recoveryId, decision, comment);
+      return { runId: id, recoveryId, decision, status: handled.state.status };
     },
   });
 };

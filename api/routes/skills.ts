@@ -16,7 +16,7 @@ import {
 } from '../../domain/skill-contract.ts';
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
 import { budgetDayUsage } from '../../infra/executor/budget-day-usage.ts';
-import { observedLatency } from '../../readmodels/queries.ts';
+import { breakers, observedLatency } from '../../readmodels/queries.ts';
 import { permissions } from '../auth/permissions.ts';
 import { type Principal, principalOf } from '../auth/plugin.ts';
 import { routeOf, typed } from '../contract-route.ts';
@@ -70,10 +70,11 @@ export async function capabilitiesOf(
   reply: FastifyReply,
 ): Promise<Capabilities> {
   const { commands, limits } = options;
-  const [policy, usage, agent] = await Promise.all([
+  const [policy, usage, agent, circuitBreakers] = await Promise.all([
     policyInForce(commands, principal.tenantId),
     budgetDayUsage(options.sql, principal.tenantId, commands.clock()),
     agentId === undefined ? null : registeredAgent(commands, principal.tenantId, agentId),
+    breakers(options.sql, principal.tenantId),
   ]);
   const day = usage.scopes.find((scope) => scope.scope === '');
   const committed = (day?.reservedMicros ?? 0) + (day?.settledMicros ?? 0);
@@ -106,6 +107,7 @@ export async function capabilitiesOf(
         })),
     },
     rateLimit: rateLimitOf(reply, limits.requestsPerMinute),
+    breakers: circuitBreakers,
     runLimits: {
       defaultMaxSteps: DEFAULT_MAX_STEPS,
       defaultDeadlineMs: DEFAULT_DEADLINE_MS,

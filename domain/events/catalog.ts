@@ -2,6 +2,7 @@
 // refuses an unknown type or an invalid payload before it reaches the store.
 import type { z } from 'zod';
 import { agentEventSchemas } from './agent-events.ts';
+import { breakerEventSchemas } from './breaker-events.ts';
 import { type BudgetEventType, budgetEventSchemas } from './budget-events.ts';
 import { estimatorEventSchemas } from './estimator-events.ts';
 import { referenceDataEventSchemas } from './reference-data-events.ts';
@@ -15,6 +16,7 @@ export const eventSchemas = {
   ...referenceDataEventSchemas,
   ...agentEventSchemas,
   ...estimatorEventSchemas,
+  ...breakerEventSchemas,
 } as const;
 
 type EventSchemas = typeof eventSchemas;

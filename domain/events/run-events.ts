@@ -2,8 +2,9 @@
 // attempt events the 1-based attempt; every event whose content depends on a clock reading
 // records that reading as `at`, so certification can feed it back as `now`.
 import { z } from 'zod';
-import { actorSchema } from '../actor.ts';
+import { actorRoles, actorSchema } from '../actor.ts';
 import { planEstimateSchema } from '../estimate.ts';
+import { catalogEntrySchema, recoverySchema } from '../failure-catalog.ts';
 import { microsSchema } from '../money.ts';
 import { onFailureValues, stepIdSchema } from '../plan/schema.ts';
 import { policyHash, policyInputSchema, policyResults, policyRulesSchema } from '../policy.ts';
@@ -140,6 +141,19 @@ export const approvalRequested = z.strictObject({
   decisionId: z.uuid(),
   reason: z.string(),
   expiresAt: atSchema,
+  /** When it is escalated if still undecided (the policy's escalateAfterMs), before it expires. */
+  escalatesAt: atSchema.optional(),
+  /** Who may decide it until then (the policy's approverRoles; absent: operators and admins). */
+  approverRoles: z.array(z.enum(actorRoles)).optional(),
+  at: atSchema,
+});
+
+/** An approval undecided past its escalatesAt: the wider set of approvers may now decide it. */
+export const approvalEscalated = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  approvalId: z.uuid(),
+  approverRoles: z.array(z.enum(actorRoles)),
   at: atSchema,
 });
 
@@ -218,7 +232,69 @@ export const skillCallFailed = z.strictObject({
   retryable: z.boolean(),
   message: z.string(),
   retryAfterMs: durationMsSchema.optional(),
+  /** The HTTP status the failure came with, when it came from an HTTP answer. */
+  httpStatus: z.int().min(100).max(599).optional(),
   latencyMs: durationMsSchema,
+  at: atSchema,
+});
+
+/**
+ * What the failure catalog in force said of a failed attempt (recorded in the same append as
+ * its SkillCallFailed): the entry that matched (null: none did, the error taxonomy decided),
+ * and the category, retry and recovery it gives.
+ */
+export const failureClassified = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  attempt: attemptSchema,
+  compensation: compensationFlag,
+  errorCode: errorCodeSchema,
+  catalogVersion: z.string().min(1),
+  catalogHash: hashSchema,
+  entry: catalogEntrySchema.nullable(),
+  category: errorCategorySchema,
+  retry: z.boolean(),
+  recovery: recoverySchema,
+  confidence: z.number().min(0).max(1),
+  automatic: z.boolean(),
+  at: atSchema,
+});
+
+/** A classified failure's recovery, offered on the run: the step waits for it unless it is automatic. */
+export const recoverySuggested = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  attempt: attemptSchema,
+  recoveryId: z.uuid(),
+  errorCode: errorCodeSchema,
+  recovery: recoverySchema,
+  confidence: z.number().min(0).max(1),
+  automatic: z.boolean(),
+  /** What the next attempt would change: the model, maxTokens or skill it is called with. */
+  change: z.record(z.string(), z.unknown()),
+  at: atSchema,
+});
+
+/** An operator accepted or rejected a suggested recovery. */
+export const recoveryDecided = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  recoveryId: z.uuid(),
+  decision: z.enum(['accepted', 'rejected']),
+  actor: actorSchema,
+  comment: z.string().max(2000).optional(),
+  at: atSchema,
+});
+
+/** A recovery taken: the step's next attempt is made with `change` (an accepted or automatic one). */
+export const recoveryApplied = z.strictObject({
+  runId: runIdSchema,
+  stepIndex: stepIndexSchema,
+  recoveryId: z.uuid(),
+  by: z.enum(['operator', 'automatic']),
+  recovery: recoverySchema,
+  change: z.record(z.string(), z.unknown()),
+  nextAttempt: attemptSchema,
   at: atSchema,
 });
 
@@ -386,10 +462,15 @@ export const runEventSchemas = {
   ApprovalGranted: approvalGranted,
   ApprovalRejected: approvalRejected,
   ApprovalExpired: approvalExpired,
+  ApprovalEscalated: approvalEscalated,
   ApprovalClosed: approvalClosed,
   SkillCallStarted: skillCallStarted,
   SkillCallSucceeded: skillCallSucceeded,
   SkillCallFailed: skillCallFailed,
+  FailureClassified: failureClassified,
+  RecoverySuggested: recoverySuggested,
+  RecoveryDecided: recoveryDecided,
+  RecoveryApplied: recoveryApplied,
   CostCharged: costCharged,
   RetryScheduled: retryScheduled,
   BudgetExceeded: budgetExceeded,

@@ -5,6 +5,7 @@
 // recorded events exactly. `certifyRun` does that and reports the first mismatch.
 import { DomainError } from '../domain-error.ts';
 import type { RunEvent } from '../events/run-events.ts';
+import type { HashedFailureCatalog } from '../failure-catalog.ts';
 import { canonicalJson } from '../hashing.ts';
 import type { SkillOutcome } from '../skill.ts';
 import type { RunCommand } from './commands.ts';
@@ -34,6 +35,33 @@ function chargeAfter(
     sameKind
   ) {
     return next.data;
+  }
+  return undefined;
+}
+
+/**
+ * The catalog a failed attempt was classified by, as far as its FailureClassified shows it: the
+ * version, hash and the entry that matched (none: the taxonomy decided). Re-deciding with it
+ * checks that the entry matches the failure and re-derives everything that follows from it.
+ */
+function catalogAfter(
+  events: readonly RunEvent[],
+  index: number,
+  stepIndex: number,
+  attempt: number,
+  compensation: true | undefined,
+): HashedFailureCatalog | undefined {
+  // Right after the SkillCallFailed, or after its CostCharged.
+  for (const next of events.slice(index + 1, index + 3)) {
+    if (
+      next.type === 'FailureClassified' &&
+      next.data.stepIndex === stepIndex &&
+      next.data.attempt === attempt &&
+      next.data.compensation === compensation
+    ) {
+      const { catalogVersion, catalogHash, entry } = next.data;
+      return { version: catalogVersion, hash: catalogHash, entries: entry ? [entry] : [] };
+    }
   }
   return undefined;
 }
@@ -105,6 +133,8 @@ export function commandFor(events: readonly RunEvent[], index: number): RunComma
       );
     case 'ApprovalExpired':
       return { type: 'ExpireApproval', stepIndex: event.data.stepIndex, now: event.data.at };
+    case 'ApprovalEscalated':
+      return { type: 'EscalateApproval', stepIndex: event.data.stepIndex, now: event.data.at };
     case 'SkillCallStarted': {
       const { reservationId, reservedMicros, estimateMicros, at } = event.data;
       return {
@@ -127,15 +157,31 @@ export function commandFor(events: readonly RunEvent[], index: number): RunComma
       return { type: 'RecordOutcome', ...stepOf(event.data), outcome, latencyMs, now: at };
     }
     case 'SkillCallFailed': {
-      const { stepIndex, attempt, errorCode, message, retryAfterMs, latencyMs, at } = event.data;
+      const { stepIndex, attempt, errorCode, message, retryAfterMs, httpStatus, latencyMs, at } = event.data;
       const charge = chargeAfter(events, index, stepIndex, attempt, event.data.compensation);
       const outcome = withOptional({ ok: false, errorCode, message } as SkillOutcome, {
         retryAfterMs,
+        httpStatus,
         usage: charge?.usage,
         providerCostMicros: charge?.providerMicros,
       });
-      return { type: 'RecordOutcome', ...stepOf(event.data), outcome, latencyMs, now: at };
+      const failureCatalog = catalogAfter(events, index, stepIndex, attempt, event.data.compensation);
+      return withOptional(
+        { type: 'RecordOutcome', ...stepOf(event.data), outcome, latencyMs, now: at } as RunCommand,
+        { failureCatalog },
+      );
     }
+    case 'RecoveryDecided':
+      return withOptional(
+        {
+          type: 'DecideRecovery',
+          recoveryId: event.data.recoveryId,
+          decision: event.data.decision === 'accepted' ? 'accept' : 'reject',
+          actor: event.data.actor,
+          now: event.data.at,
+        } as RunCommand,
+        { comment: event.data.comment },
+      );
     case 'ChildRunStarted':
       return {
         type: 'StartChild',

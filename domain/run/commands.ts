@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { actorSchema } from '../actor.ts';
 import { errorCodeSchema, tokenUsageSchema } from '../events/fields.ts';
 import { estimateBasisSchema, seedSchema } from '../events/run-events.ts';
+import type { HashedFailureCatalog } from '../failure-catalog.ts';
 import { microsSchema } from '../money.ts';
 import { planInputSchema, runInputSchema } from '../plan/schema.ts';
 import { policySchema } from '../policy.ts';
@@ -77,6 +78,13 @@ export interface DecideApproval {
   now: string;
 }
 
+/** The approval is still undecided at its escalatesAt: widen who may decide it. */
+export interface EscalateApproval {
+  type: 'EscalateApproval';
+  stepIndex?: number;
+  now: string;
+}
+
 export interface ExpireApproval {
   type: 'ExpireApproval';
   /** The step whose attempt this is; absent: the only one (a linear plan), or the compensation under way. */
@@ -112,6 +120,8 @@ export interface RecordOutcome {
   stepIndex?: number;
   outcome: SkillOutcome;
   latencyMs: number;
+  /** The failure catalog in force, which classifies a failed outcome; absent: the error taxonomy alone. */
+  failureCatalog?: HashedFailureCatalog;
   now: string;
 }
 
@@ -120,6 +130,18 @@ export interface RecordWorkerLost {
   type: 'RecordWorkerLost';
   /** The step whose attempt this is; absent: the only one (a linear plan), or the compensation under way. */
   stepIndex?: number;
+  failureCatalog?: HashedFailureCatalog;
+  now: string;
+}
+
+/** An operator's answer to a suggested recovery. */
+export interface DecideRecovery {
+  type: 'DecideRecovery';
+  recoveryId: string;
+  decision: 'accept' | 'reject';
+  /** The authenticated principal, from the API key. */
+  actor: z.infer<typeof actorSchema>;
+  comment?: string;
   now: string;
 }
 
@@ -172,10 +194,12 @@ export type RunCommand =
   | EvaluateStep
   | DecideApproval
   | ExpireApproval
+  | EscalateApproval
   | RecordBudgetRefused
   | StartAttempt
   | RecordOutcome
   | RecordWorkerLost
+  | DecideRecovery
   | RequestCancel
   | StartChild
   | RecordChildRefused
@@ -195,6 +219,7 @@ export const skillOutcomeSchema = z.union([
     errorCode: errorCodeSchema,
     message: z.string(),
     retryAfterMs: z.int().nonnegative().optional(),
+    httpStatus: z.int().min(100).max(599).optional(),
     usage: tokenUsageSchema.optional(),
     providerCostMicros: microsSchema.optional(),
   }),

@@ -6,11 +6,12 @@
 // command names its step (`stepIndex`) or, when it does not, means the only active one (a
 // linear plan). A failure that ends the run, a cancel and the deadline all wait until no
 // attempt is in flight, so every attempt that was started records its outcome.
-import { approverRoles, cancellerRoles } from '../actor.ts';
+import { type ActorRole, approverRoles, cancellerRoles, escalatedApproverRoles } from '../actor.ts';
 import { DomainError } from '../domain-error.ts';
 import { type ErrorCode, errorCodes } from '../errors.ts';
-import { estimateStepV2 } from '../estimate.ts';
+import { estimateStepV1, estimateStepV2 } from '../estimate.ts';
 import type { RunEvent } from '../events/run-events.ts';
+import { classifyFailure, type FailureClassification, isRecovery } from '../failure-catalog.ts';
 import { deterministicUuid } from '../hashing.ts';
 import {
   DEFAULT_MAX_CHILD_DEPTH,
@@ -29,6 +30,8 @@ import { addMs, instantMs, normalizeInstant } from '../time.ts';
 import { withApprovalsClosed } from './approvals-closed.ts';
 import {
   type DecideApproval,
+  type DecideRecovery,
+  type EscalateApproval,
   type EvaluateStep,
   type ExpireApproval,
   type RecordBudgetRefused,
@@ -44,6 +47,7 @@ import {
   skillOutcomeSchema,
 } from './commands.ts';
 import { runEvent } from './emit.ts';
+import { recoveryChange, recoveryIdFor } from './recovery.ts';
 import {
   recordedInput,
   resolvedCompensationInput,
@@ -51,10 +55,12 @@ import {
   resolvedStepInput,
   seedForStep,
   stepContext,
+  stepSkill,
 } from './resolve.ts';
 import {
   evolve,
   isSubmitted,
+  type LastFailure,
   liveChildren,
   mustEnd,
   type RunState,
@@ -86,6 +92,8 @@ function decideCommand(command: RunCommand, state: RunState): RunEvent[] {
       return decideApproval(command, state);
     case 'ExpireApproval':
       return expireApproval(command, state);
+    case 'EscalateApproval':
+      return escalateApproval(command, state);
     case 'RecordBudgetRefused':
       return recordBudgetRefused(command, state);
     case 'StartAttempt':
@@ -94,6 +102,8 @@ function decideCommand(command: RunCommand, state: RunState): RunEvent[] {
       return recordOutcome(command, state);
     case 'RecordWorkerLost':
       return recordWorkerLost(command, state);
+    case 'DecideRecovery':
+      return decideRecovery(command, state);
     case 'RequestCancel':
       return requestCancel(command, state);
     case 'StartChild':
@@ -110,9 +120,32 @@ function decideCommand(command: RunCommand, state: RunState): RunEvent[] {
 // ---- helpers ---------------------------------------------------------------------------
 // Texts name steps from 1, as the console does ("step 2" is stepIndex 1); fields stay 0-based.
 
-/** A step's estimate of record (v2, or v1 while the drift breaker had v2 out): reservations and policy use it. */
+/**
+ * A step's estimate of record (v2, or v1 while the drift breaker had v2 out): reservations and
+ * policy use it. A step a recovery changed (another model, fewer tokens, another skill) is
+ * estimated as it is now called, by the same estimator.
+ */
+export function stepEstimate(run: SubmittedRun, stepIndex: number): { costMicros: number; model?: string } {
+  const basis = run.estimates?.basis ?? 'v2';
+  if (run.steps[stepIndex]?.change === undefined) {
+    const recorded = run.estimates?.[basis].steps[stepIndex];
+    if (!recorded) return { costMicros: 0 };
+    return recorded.model === undefined
+      ? { costMicros: recorded.costMicros }
+      : { costMicros: recorded.costMicros, model: recorded.model };
+  }
+  const call = { skill: stepSkill(run, stepIndex).skill, input: resolvedStepInput(run, stepIndex) };
+  const estimate =
+    basis === 'v1'
+      ? estimateStepV1(call, stepIndex)
+      : estimateStepV2(call, run.submission.priceTable, stepIndex);
+  return estimate.model === undefined
+    ? { costMicros: estimate.costMicros }
+    : { costMicros: estimate.costMicros, model: estimate.model };
+}
+
 export function stepEstimateMicros(run: SubmittedRun, stepIndex: number): number {
-  return run.estimates?.[run.estimates.basis].steps[stepIndex]?.costMicros ?? 0;
+  return stepEstimate(run, stepIndex).costMicros;
 }
 
 /** What a compensation reserves: its v2 estimate on its resolved input. */
@@ -311,14 +344,15 @@ function attemptFor(
 function policyInput(run: SubmittedRun, stepIndex: number, input: StepInput): PolicyInput {
   const planStep = run.submission.plan.steps[stepIndex]!;
   const current = step(run, stepIndex);
+  const called = stepSkill(run, stepIndex);
   return stepPolicyInput({
     runId: run.submission.runId,
     tenantId: run.submission.tenantId,
     agentId: run.submission.agentId,
     stepIndex,
     attempt: current.attempt,
-    skill: planStep.skill,
-    skillVersion: planStep.skillVersion,
+    skill: called.skill,
+    skillVersion: called.skillVersion,
     sideEffecting: planStep.sideEffecting,
     estimateMicros: stepEstimateMicros(run, stepIndex),
     approvalGranted: current.approved,
@@ -451,6 +485,7 @@ function evaluateStep(command: EvaluateStep, run: SubmittedRun): RunEvent[] {
           decisionId: decision.decisionId,
           reason: decision.reason,
           expiresAt: addMs(at, approvalTimeout(run)),
+          ...escalationOf(run, at),
           at,
         }),
       ];
@@ -466,17 +501,29 @@ function approvalTimeout(run: SubmittedRun): number {
   return approvalTimeoutMs(run.submission.policy.rules);
 }
 
+/** Who decides an approval asked at `at` and when it escalates, as the run's policy says. */
+function escalationOf(run: SubmittedRun, at: string): { escalatesAt?: string; approverRoles?: ActorRole[] } {
+  const { escalateAfterMs, approverRoles: narrowed } = run.submission.policy.rules;
+  const escalates = escalateAfterMs !== undefined && escalateAfterMs < approvalTimeout(run);
+  return {
+    ...(escalates ? { escalatesAt: addMs(at, escalateAfterMs) } : {}),
+    ...(narrowed ? { approverRoles: [...narrowed] } : {}),
+  };
+}
+
 // ---- approvals -------------------------------------------------------------------------
 
 function decideApproval(command: DecideApproval, run: SubmittedRun): RunEvent[] {
   const at = normalizeInstant(command.now);
-  if (!approverRoles.includes(command.actor.role)) {
-    throw new DomainError('PERMISSION_DENIED', `role ${command.actor.role} may not decide approvals`, {
-      role: command.actor.role,
-      allowedRoles: approverRoles,
-    });
-  }
   const approval = run.approvals[command.approvalId];
+  const allowed = approval?.approverRoles ?? approverRoles;
+  if (!allowed.includes(command.actor.role)) {
+    throw new DomainError(
+      'PERMISSION_DENIED',
+      `role ${command.actor.role} may not decide this approval${approval?.escalated === false && approval.escalatesAt ? ` before it escalates at ${approval.escalatesAt}` : ''}`,
+      { role: command.actor.role, allowedRoles: allowed },
+    );
+  }
   if (!approval) throw new DomainError('NOT_FOUND', `no approval ${command.approvalId} in this run`);
   if (approval.status !== 'pending') {
     throw new DomainError('CONFLICT', `approval ${command.approvalId} is already ${approval.status}`, {
@@ -503,6 +550,29 @@ function decideApproval(command: DecideApproval, run: SubmittedRun): RunEvent[] 
   return [
     rejected,
     ...stepFailed(after(run, [rejected]), approval.stepIndex, 'POLICY_DENIED', reason, at, attempts),
+  ];
+}
+
+function escalateApproval(command: EscalateApproval, run: SubmittedRun): RunEvent[] {
+  const at = normalizeInstant(command.now);
+  const target = attemptFor(run, command.stepIndex, 'awaiting_approval');
+  const phase = requirePhase(target.stepIndex, target.phase, target.attempt, 'awaiting_approval', 'escalate');
+  const approval = run.approvals[phase.approvalId]!;
+  if (approval.escalated || phase.escalatesAt === undefined) return [];
+  if (instantMs(at) < instantMs(phase.escalatesAt)) {
+    throw new DomainError('CONFLICT', `approval ${phase.approvalId} escalates at ${phase.escalatesAt}`, {
+      escalatesAt: phase.escalatesAt,
+    });
+  }
+  const widened = [...new Set([...approval.approverRoles, ...escalatedApproverRoles])];
+  return [
+    runEvent('ApprovalEscalated', {
+      runId: run.submission.runId,
+      stepIndex: target.stepIndex,
+      approvalId: phase.approvalId,
+      approverRoles: widened,
+      at,
+    }),
   ];
 }
 
@@ -600,9 +670,10 @@ function startAttempt(command: StartAttempt, run: SubmittedRun): RunEvent[] {
       'the run must end at this boundary (failed, cancelled or past its deadline): evaluate it',
     );
   }
-  const called = target.compensation ? planStep.compensate! : planStep;
+  const called = target.compensation ? planStep.compensate! : stepSkill(run, target.stepIndex);
+  // A v1 plan's input is the submitted one, not recorded again, unless a recovery changed it.
   const resolved =
-    run.graph.version === 1
+    run.graph.version === 1 && (target.compensation || run.steps[target.stepIndex]!.change === undefined)
       ? undefined
       : target.compensation
         ? resolvedCompensationInput(run, target.stepIndex)
@@ -618,9 +689,8 @@ function startAttempt(command: StartAttempt, run: SubmittedRun): RunEvent[] {
       reservedMicros: command.reservedMicros,
       estimateMicros: command.estimateMicros,
       ...(target.compensation ? { compensation: true as const } : {}),
-      ...(resolved === undefined
-        ? {}
-        : { ...recordedInput(resolved), seed: seedForStep(run, target.stepIndex) as number }),
+      ...(resolved === undefined ? {} : recordedInput(resolved)),
+      ...(run.graph.version === 1 ? {} : { seed: seedForStep(run, target.stepIndex) as number }),
       at,
     }),
   ];
@@ -683,7 +753,7 @@ function recordOutcome(command: RecordOutcome, run: SubmittedRun): RunEvent[] {
   }
   const outcome = command.outcome;
   const latencyMs = Math.max(0, Math.round(command.latencyMs));
-  const { runId, priceTable, seed } = run.submission;
+  const { runId, priceTable } = run.submission;
   const { stepIndex, attempt } = target;
   const flag = target.compensation ? { compensation: true as const } : {};
   const events: RunEvent[] = [
@@ -707,6 +777,7 @@ function recordOutcome(command: RecordOutcome, run: SubmittedRun): RunEvent[] {
           retryable: errorCodes[outcome.errorCode].retryable,
           message: outcome.message,
           retryAfterMs: outcome.retryAfterMs,
+          httpStatus: outcome.httpStatus,
           latencyMs,
           at,
         }),
@@ -749,38 +820,203 @@ function recordOutcome(command: RecordOutcome, run: SubmittedRun): RunEvent[] {
     return [...events, ...afterStep(after(run, events), at)];
   }
 
-  const planStep = run.submission.plan.steps[stepIndex]!;
-  const retry = target.compensation ? planStep.compensate!.retry : planStep.retry;
-  // A run that must end (failed elsewhere, cancelled, past its deadline) schedules no retry: it
-  // ends once nothing else is in flight. A compensation is retried regardless: undoing is not optional.
-  if (!target.compensation && mustEnd(run, at) && shouldRetry(retry, outcome.errorCode, attempt)) {
-    return [...events, ...(endWhenIdle(after(run, events), at) ?? [])];
+  const classification =
+    command.failureCatalog &&
+    classifyFailure(command.failureCatalog, {
+      errorCode: outcome.errorCode,
+      skill: target.compensation
+        ? run.submission.plan.steps[stepIndex]!.compensate!.skill
+        : stepSkill(run, stepIndex).skill,
+      message: outcome.message,
+      httpStatus: outcome.httpStatus,
+    });
+  if (classification) events.push(failureClassifiedEvent(run, target, outcome.errorCode, classification, at));
+  const failure: LastFailure = {
+    errorCode: outcome.errorCode,
+    message: outcome.message,
+    retry: classification?.retry ?? errorCodes[outcome.errorCode].retryable,
+  };
+  if (outcome.retryAfterMs !== undefined) failure.retryAfterMs = outcome.retryAfterMs;
+  const retrying = willRetry(run, target, failure);
+  // A run that must end (failed elsewhere, cancelled, past its deadline) schedules no retry and
+  // suggests no recovery: it ends once nothing else is in flight. A compensation is retried
+  // regardless: undoing is not optional.
+  if (!target.compensation && mustEnd(run, at)) {
+    if (retrying) return [...events, ...(endWhenIdle(after(run, events), at) ?? [])];
+  } else if (!target.compensation && classification && isRecovery(classification.recovery)) {
+    const suggested = suggestRecovery(after(run, events), target, outcome.errorCode, classification, at);
+    if (suggested) return [...events, ...suggested];
   }
-  if (shouldRetry(retry, outcome.errorCode, attempt)) {
-    const delayMs = scheduledRetryDelayMs(retry, seed, stepIndex, attempt, outcome.retryAfterMs);
-    events.push(
+  return [...events, ...afterFailure(after(run, events), target, failure, retrying, at)];
+}
+
+function failureClassifiedEvent(
+  run: SubmittedRun,
+  target: Attempt,
+  errorCode: ErrorCode,
+  classification: FailureClassification,
+  at: string,
+): RunEvent {
+  const { catalogVersion, catalogHash, entry, category, retry, recovery, confidence, automatic } =
+    classification;
+  return runEvent('FailureClassified', {
+    runId: run.submission.runId,
+    stepIndex: target.stepIndex,
+    attempt: target.attempt,
+    ...(target.compensation ? { compensation: true as const } : {}),
+    errorCode,
+    catalogVersion,
+    catalogHash,
+    entry,
+    category,
+    retry,
+    recovery,
+    confidence,
+    automatic,
+    at,
+  });
+}
+
+/** Whether the failed attempt is retried as it is: the failure allows it and so does the step's policy. */
+function willRetry(run: SubmittedRun, target: Attempt, failure: LastFailure): boolean {
+  const planStep = run.submission.plan.steps[target.stepIndex]!;
+  if (target.compensation) {
+    return shouldRetry(planStep.compensate!.retry, failure.errorCode, target.attempt, failure.retry);
+  }
+  // Attempts are counted from the last recovery applied to the step: it starts afresh.
+  const counted = target.attempt - step(run, target.stepIndex).retryBase;
+  return shouldRetry(planStep.retry, failure.errorCode, counted, failure.retry);
+}
+
+/** After a failed attempt with no recovery taken: its retry, or the step's (or compensation's) end. */
+function afterFailure(
+  run: SubmittedRun,
+  target: Attempt,
+  failure: LastFailure,
+  retrying: boolean,
+  at: string,
+): RunEvent[] {
+  const { stepIndex, attempt } = target;
+  if (retrying) {
+    const planStep = run.submission.plan.steps[stepIndex]!;
+    const retry = target.compensation ? planStep.compensate!.retry : planStep.retry;
+    const delayMs = scheduledRetryDelayMs(
+      retry,
+      run.submission.seed,
+      stepIndex,
+      attempt,
+      failure.retryAfterMs,
+    );
+    return [
       runEvent('RetryScheduled', {
-        runId,
+        runId: run.submission.runId,
         stepIndex,
         attempt,
-        ...flag,
+        ...(target.compensation ? { compensation: true as const } : {}),
         nextAttempt: attempt + 1,
-        errorCode: outcome.errorCode,
+        errorCode: failure.errorCode,
         delayMs,
         dueAt: addMs(at, delayMs),
         at,
       }),
-    );
-    return events;
+    ];
   }
   if (target.compensation) {
-    const failure = { errorCode: outcome.errorCode, reason: outcome.message };
-    return [...events, ...compensationEnded(run, target, 'failed', at, failure, events)];
+    const ended = { errorCode: failure.errorCode, reason: failure.message };
+    return compensationEnded(run, target, 'failed', at, ended);
   }
-  return [
-    ...events,
-    ...stepFailed(after(run, events), stepIndex, outcome.errorCode, outcome.message, at, attempt),
-  ];
+  return stepFailed(run, stepIndex, failure.errorCode, failure.message, at, attempt);
+}
+
+/**
+ * A recovery for the failed attempt, when it can change something: RecoverySuggested, and the
+ * step waits for an operator — or, for an automatic one, RecoveryApplied at once.
+ */
+function suggestRecovery(
+  run: SubmittedRun,
+  target: Attempt,
+  errorCode: ErrorCode,
+  classification: FailureClassification,
+  at: string,
+): RunEvent[] | undefined {
+  const { stepIndex, attempt } = target;
+  const change = recoveryChange(run, stepIndex, classification.recovery);
+  if (change === undefined) return undefined;
+  const recoveryId = recoveryIdFor(run.submission.runId, stepIndex, attempt);
+  const suggested = runEvent('RecoverySuggested', {
+    runId: run.submission.runId,
+    stepIndex,
+    attempt,
+    recoveryId,
+    errorCode,
+    recovery: classification.recovery,
+    confidence: classification.confidence,
+    automatic: classification.automatic,
+    change,
+    at,
+  });
+  if (!classification.automatic) return [suggested];
+  return [suggested, recoveryApplied(after(run, [suggested]), recoveryId, 'automatic', at)];
+}
+
+function recoveryApplied(
+  run: SubmittedRun,
+  recoveryId: string,
+  by: 'operator' | 'automatic',
+  at: string,
+): RunEvent {
+  const record = run.recoveries[recoveryId]!;
+  return runEvent('RecoveryApplied', {
+    runId: run.submission.runId,
+    stepIndex: record.stepIndex,
+    recoveryId,
+    by,
+    recovery: record.recovery,
+    change: record.change,
+    nextAttempt: record.attempt + 1,
+    at,
+  });
+}
+
+// ---- recoveries ------------------------------------------------------------------------
+
+function decideRecovery(command: DecideRecovery, run: SubmittedRun): RunEvent[] {
+  const at = normalizeInstant(command.now);
+  const record = run.recoveries[command.recoveryId];
+  if (!record) throw new DomainError('NOT_FOUND', `no recovery ${command.recoveryId} in this run`);
+  if (!approverRoles.includes(command.actor.role)) {
+    throw new DomainError('PERMISSION_DENIED', `role ${command.actor.role} may not decide recoveries`, {
+      role: command.actor.role,
+      allowedRoles: approverRoles,
+    });
+  }
+  if (record.status !== 'pending') {
+    throw new DomainError('CONFLICT', `recovery ${command.recoveryId} is already ${record.status}`, {
+      status: record.status,
+    });
+  }
+  const decided = runEvent('RecoveryDecided', {
+    runId: run.submission.runId,
+    stepIndex: record.stepIndex,
+    recoveryId: record.recoveryId,
+    decision: command.decision === 'accept' ? 'accepted' : 'rejected',
+    actor: command.actor,
+    comment: command.comment,
+    at,
+  });
+  const next = after(run, [decided]);
+  if (command.decision === 'accept')
+    return [decided, recoveryApplied(next, record.recoveryId, 'operator', at)];
+  // Rejected: what the failure would have led to without the suggestion.
+  const target: Attempt = {
+    stepIndex: record.stepIndex,
+    attempt: record.attempt,
+    phase: step(run, record.stepIndex).phase,
+    compensation: false,
+  };
+  const failure = step(run, record.stepIndex).lastFailure!;
+  if (mustEnd(next, at)) return [decided, ...(endWhenIdle(next, at) ?? [])];
+  return [decided, ...afterFailure(next, target, failure, willRetry(next, target, failure), at)];
 }
 
 function recordWorkerLost(command: RecordWorkerLost, run: SubmittedRun): RunEvent[] {
@@ -799,6 +1035,7 @@ function recordWorkerLost(command: RecordWorkerLost, run: SubmittedRun): RunEven
       ...(command.stepIndex === undefined ? {} : { stepIndex: command.stepIndex }),
       outcome: { ok: false, errorCode: 'WORKER_LOST', message: WORKER_LOST_MESSAGE },
       latencyMs,
+      ...(command.failureCatalog ? { failureCatalog: command.failureCatalog } : {}),
       now: command.now,
     },
     run,

@@ -11,10 +11,10 @@ import {
   childBudgetMicros,
   childRunIdFor,
   compensationEstimateMicros,
-  stepEstimateMicros,
+  stepEstimate,
   waitsForBudget,
 } from './decide.ts';
-import { resolvedCompensationInput, resolvedStepInput, seedForStep } from './resolve.ts';
+import { resolvedCompensationInput, resolvedStepInput, seedForStep, stepSkill } from './resolve.ts';
 import {
   type AttemptPhase,
   isSubmitted,
@@ -69,7 +69,18 @@ export type NextAction =
   /** Nothing to do before `until` (a retry's dueAt, or the deadline if sooner). */
   | { kind: 'wait'; until: string }
   /** A human must approve or reject; nothing to do before `expiresAt`. */
-  | { kind: 'await_approval'; approvalId: string; expiresAt: string; stepIndex: number }
+  | {
+      kind: 'await_approval';
+      approvalId: string;
+      expiresAt: string;
+      stepIndex: number;
+      /** When to look again: its escalation, or its expiry. */
+      wakeAt: string;
+    }
+  /** A recovery was suggested: an operator accepts or rejects it; nothing to do before the deadline. */
+  | { kind: 'await_recovery'; recoveryId: string; stepIndex: number; until: string }
+  /** The approval is undecided at its escalatesAt: send EscalateApproval {stepIndex, now}. */
+  | { kind: 'escalate_approval'; approvalId: string; stepIndex: number }
   /** The approval is due: send ExpireApproval {stepIndex, now}. */
   | { kind: 'expire_approval'; approvalId: string; stepIndex: number }
   | { kind: 'done'; status: FinalRunStatus };
@@ -80,17 +91,17 @@ function callAction(
   attempt: number,
   reservationId: string,
 ): NextAction {
-  const step = run.submission.plan.steps[stepIndex]!;
+  const called = stepSkill(run, stepIndex);
   const action: NextAction = {
     kind: 'call',
     stepIndex,
     attempt,
-    skill: step.skill,
+    skill: called.skill,
     input: resolvedStepInput(run, stepIndex),
     seed: seedForStep(run, stepIndex),
     reservationId,
   };
-  if (step.skillVersion !== undefined) action.skillVersion = step.skillVersion;
+  if (called.skillVersion !== undefined) action.skillVersion = called.skillVersion;
   return action;
 }
 
@@ -132,16 +143,22 @@ function stepAction(
   switch (phase.kind) {
     case 'in_flight':
       return callAction(run, stepIndex, attempt, phase.reservationId);
-    case 'awaiting_approval':
+    case 'awaiting_approval': {
       if (nowMs >= instantMs(phase.expiresAt)) {
         return { kind: 'expire_approval', approvalId: phase.approvalId, stepIndex } as const;
+      }
+      const escalatesAt = run.approvals[phase.approvalId]?.escalated ? undefined : phase.escalatesAt;
+      if (escalatesAt !== undefined && nowMs >= instantMs(escalatesAt)) {
+        return { kind: 'escalate_approval', approvalId: phase.approvalId, stepIndex } as const;
       }
       return {
         kind: 'await_approval',
         approvalId: phase.approvalId,
         expiresAt: phase.expiresAt,
         stepIndex,
+        wakeAt: escalatesAt ?? phase.expiresAt,
       } as const;
+    }
     case 'ready': {
       if (isChildRunSkill(run.submission.plan.steps[stepIndex]!.skill)) {
         return {
@@ -153,16 +170,18 @@ function stepAction(
           request: resolvedStepInput(run, stepIndex),
         } as const;
       }
-      const action: NextAction = {
-        kind: 'reserve',
-        stepIndex,
-        attempt,
-        estimateMicros: stepEstimateMicros(run, stepIndex),
-      };
-      const model = run.estimates?.v2.steps[stepIndex]?.model;
-      if (model !== undefined) action.model = model;
+      const estimate = stepEstimate(run, stepIndex);
+      const action: NextAction = { kind: 'reserve', stepIndex, attempt, estimateMicros: estimate.costMicros };
+      if (estimate.model !== undefined) action.model = estimate.model;
       return action;
     }
+    case 'awaiting_recovery':
+      return {
+        kind: 'await_recovery',
+        recoveryId: phase.recoveryId,
+        stepIndex,
+        until: run.submission.deadlineAt,
+      } as const;
     case 'evaluate': {
       if (phase.retryDueAt !== undefined && nowMs < instantMs(phase.retryDueAt)) {
         return { kind: 'wait', until: isoFromMs(Math.min(instantMs(phase.retryDueAt), deadlineMs)) } as const;
@@ -230,11 +249,14 @@ export function nextActions(state: RunState, now: string): NextAction[] {
 export function nextAction(state: RunState, now: string): NextAction {
   const actions = nextActions(state, now);
   const waiting = (a: NextAction) =>
-    a.kind === 'wait' || a.kind === 'await_approval' || a.kind === 'await_child';
+    a.kind === 'wait' ||
+    a.kind === 'await_approval' ||
+    a.kind === 'await_recovery' ||
+    a.kind === 'await_child';
   const doable = actions.find((action) => !waiting(action));
   if (doable) return doable;
   const until = (a: NextAction) =>
-    a.kind === 'wait' ? a.until : a.kind === 'await_approval' ? a.expiresAt : '';
+    a.kind === 'wait' || a.kind === 'await_recovery' ? a.until : a.kind === 'await_approval' ? a.wakeAt : '';
   const timed = actions.filter((a) => a.kind !== 'await_child');
   const earliest = [...timed].sort((a, b) => instantMs(until(a)) - instantMs(until(b)))[0];
   // Only children to wait for: their end wakes this run.

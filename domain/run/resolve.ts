@@ -28,11 +28,34 @@ export function stepContext(run: SubmittedRun, stepIndex: number): RefContext {
   return contextFor(run, run.graph.upstream[stepIndex]!);
 }
 
+/** The input a step is called with: references resolved, then what applied recoveries changed. */
 export function resolvedStepInput(run: SubmittedRun, stepIndex: number): StepInput {
   const { skill, input } = run.submission.plan.steps[stepIndex]!;
-  if (run.graph.version === 1) return input;
-  const resolved = resolveReferences(referableInput(skill, input), stepContext(run, stepIndex));
-  return withChildPlan(skill, input, resolved as StepInput);
+  const { change } = run.steps[stepIndex]!;
+  const resolved =
+    run.graph.version === 1
+      ? input
+      : withChildPlan(
+          skill,
+          input,
+          resolveReferences(referableInput(skill, input), stepContext(run, stepIndex)) as StepInput,
+        );
+  if (change?.model === undefined && change?.maxTokens === undefined) return resolved;
+  return {
+    ...resolved,
+    ...(change.model === undefined ? {} : { model: change.model }),
+    ...(change.maxTokens === undefined ? {} : { maxTokens: change.maxTokens }),
+  };
+}
+
+/** The skill a step calls: the plan's, unless a fallback_skill recovery replaced it. */
+export function stepSkill(run: SubmittedRun, stepIndex: number): { skill: string; skillVersion?: string } {
+  const planStep = run.submission.plan.steps[stepIndex]!;
+  const replaced = run.steps[stepIndex]!.change?.skill;
+  if (replaced !== undefined) return { skill: replaced };
+  return planStep.skillVersion === undefined
+    ? { skill: planStep.skill }
+    : { skill: planStep.skill, skillVersion: planStep.skillVersion };
 }
 
 /** A compensation also reads the output of the step it undoes. */

@@ -7,10 +7,11 @@
 // A step is `pending` until every step it depends on has ended, then `active` (its attempts
 // run through the phases below), then `succeeded`, `failed` or `skipped`. A linear (v1)
 // plan therefore has exactly one active step at a time, as it always had.
-import type { Actor } from '../actor.ts';
+import { type Actor, type ActorRole, approverRoles } from '../actor.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { PlanEstimate } from '../estimate.ts';
 import type { RunEvent, RunEventData } from '../events/run-events.ts';
+import type { Recovery } from '../failure-catalog.ts';
 import type { Micros } from '../money.ts';
 import { type PlanGraph, planGraph } from '../plan/graph.ts';
 import { instantMs } from '../time.ts';
@@ -21,7 +22,7 @@ export type AttemptPhase =
   /** Next: EvaluateStep (after RetryScheduled, not before `retryDueAt`). */
   | { kind: 'evaluate'; retryDueAt?: string }
   /** Policy asked for an approval; nothing happens until it is decided or expires. */
-  | { kind: 'awaiting_approval'; approvalId: string; expiresAt: string }
+  | { kind: 'awaiting_approval'; approvalId: string; expiresAt: string; escalatesAt?: string }
   /** Policy allowed (or an approval granted) this attempt: reserve budget, then StartAttempt. */
   | { kind: 'ready'; decisionId: string }
   /** SkillCallStarted: the call is out; RecordOutcome or RecordWorkerLost next. */
@@ -32,6 +33,8 @@ export type AttemptPhase =
       estimateMicros: Micros;
       startedAt: string;
     }
+  /** A recovery was suggested for the failed attempt: nothing happens until it is decided. */
+  | { kind: 'awaiting_recovery'; recoveryId: string }
   /** agent_invoke: the child run is out; RecordChildEnded next. */
   | { kind: 'awaiting_child'; childRunId: string }
   /** The outcome is recorded; the same command's next events move on. */
@@ -49,6 +52,39 @@ export interface StepRun {
   output?: unknown;
   /** Attempts it took, once ended. */
   attempts?: number;
+  /** What applied recoveries changed in the step's call (model, maxTokens, skill). */
+  change?: StepChange;
+  /** Recoveries applied to this step. */
+  recoveries: number;
+  /** Attempts made before the last applied recovery: the retry policy counts from there. */
+  retryBase: number;
+  /** The latest failed attempt, as recorded and classified. */
+  lastFailure?: LastFailure;
+}
+
+/** What a recovery changes in a step's call. */
+export type StepChange = {
+  model?: string;
+  maxTokens?: number;
+  skill?: string;
+};
+
+export interface LastFailure {
+  errorCode: ErrorCode;
+  message: string;
+  retryAfterMs?: number;
+  /** Whether it may be retried as it is: the catalog's word, else the taxonomy's. */
+  retry: boolean;
+}
+
+/** A recovery suggested on the run, and where it stands. */
+export interface RecoveryRecord {
+  recoveryId: string;
+  stepIndex: number;
+  attempt: number;
+  recovery: Recovery;
+  change: StepChange;
+  status: 'pending' | 'accepted' | 'rejected' | 'applied';
 }
 
 export interface ApprovalRecord {
@@ -57,6 +93,10 @@ export interface ApprovalRecord {
   attempt: number;
   expiresAt: string;
   status: 'pending' | 'granted' | 'rejected' | 'expired' | 'closed';
+  /** Who may decide it now: narrowed by the policy until it is escalated. */
+  approverRoles: readonly ActorRole[];
+  escalatesAt?: string;
+  escalated: boolean;
 }
 
 /** Why the run will end: set by a failed step (not continued) or a budget refusal. */
@@ -107,6 +147,8 @@ export interface SubmittedRun {
   completion: { status: FinalRunStatus; reason: string; at: string } | null;
   /** Child runs started by agent_invoke / agent_spawn steps, by child run id. */
   children: Record<string, ChildRecord>;
+  /** Recoveries suggested for failed attempts, by recovery id. */
+  recoveries: Record<string, RecoveryRecord>;
 }
 
 export type RunState = { status: 'none' } | SubmittedRun;
@@ -162,14 +204,31 @@ function applyToRun(run: SubmittedRun, event: RunEvent): SubmittedRun {
         ? withStep(run, event.data.stepIndex, { phase: { kind: 'ready', decisionId: event.data.decisionId } })
         : run;
     case 'ApprovalRequested': {
-      const { approvalId, stepIndex, attempt, expiresAt } = event.data;
-      return {
-        ...withStep(run, stepIndex, { phase: { kind: 'awaiting_approval', approvalId, expiresAt } }),
-        approvals: {
-          ...run.approvals,
-          [approvalId]: { approvalId, stepIndex, attempt, expiresAt, status: 'pending' },
-        },
+      const { approvalId, stepIndex, attempt, expiresAt, escalatesAt } = event.data;
+      const phase: AttemptPhase = { kind: 'awaiting_approval', approvalId, expiresAt };
+      const record: ApprovalRecord = {
+        approvalId,
+        stepIndex,
+        attempt,
+        expiresAt,
+        status: 'pending',
+        approverRoles: event.data.approverRoles ?? approverRoles,
+        escalated: false,
       };
+      if (escalatesAt !== undefined) {
+        phase.escalatesAt = escalatesAt;
+        record.escalatesAt = escalatesAt;
+      }
+      return {
+        ...withStep(run, stepIndex, { phase }),
+        approvals: { ...run.approvals, [approvalId]: record },
+      };
+    }
+    case 'ApprovalEscalated': {
+      const approval = run.approvals[event.data.approvalId];
+      if (!approval) return run;
+      const escalated = { ...approval, escalated: true, approverRoles: event.data.approverRoles };
+      return { ...run, approvals: { ...run.approvals, [approval.approvalId]: escalated } };
     }
     case 'ApprovalGranted':
       return withStep(withApprovalStatus(run, event.data.approvalId, 'granted'), event.data.stepIndex, {
@@ -193,8 +252,42 @@ function applyToRun(run: SubmittedRun, event: RunEvent): SubmittedRun {
       });
     }
     case 'SkillCallSucceeded':
-    case 'SkillCallFailed':
       return withPhase(run, event.data, { kind: 'outcome_recorded' });
+    case 'SkillCallFailed': {
+      const next = withPhase(run, event.data, { kind: 'outcome_recorded' });
+      if (event.data.compensation) return next;
+      const { errorCode, message, retryAfterMs, retryable } = event.data;
+      const lastFailure: LastFailure = { errorCode, message, retry: retryable };
+      if (retryAfterMs !== undefined) lastFailure.retryAfterMs = retryAfterMs;
+      return withStep(next, event.data.stepIndex, { lastFailure });
+    }
+    case 'FailureClassified': {
+      const { stepIndex, compensation, retry } = event.data;
+      const lastFailure = run.steps[stepIndex]!.lastFailure;
+      if (compensation || !lastFailure) return run;
+      return withStep(run, stepIndex, { lastFailure: { ...lastFailure, retry } });
+    }
+    case 'RecoverySuggested': {
+      const { recoveryId, stepIndex, attempt, recovery, change, automatic } = event.data;
+      const record: RecoveryRecord = { recoveryId, stepIndex, attempt, recovery, change, status: 'pending' };
+      const next = { ...run, recoveries: { ...run.recoveries, [recoveryId]: record } };
+      return automatic
+        ? next
+        : withStep(next, stepIndex, { phase: { kind: 'awaiting_recovery', recoveryId } });
+    }
+    case 'RecoveryDecided':
+      return withRecoveryStatus(run, event.data.recoveryId, event.data.decision);
+    case 'RecoveryApplied': {
+      const { recoveryId, stepIndex, change, nextAttempt } = event.data;
+      const current = run.steps[stepIndex]!;
+      return withStep(withRecoveryStatus(run, recoveryId, 'applied'), stepIndex, {
+        change: { ...current.change, ...(change as StepChange) },
+        attempt: nextAttempt,
+        phase: { kind: 'evaluate' },
+        recoveries: current.recoveries + 1,
+        retryBase: nextAttempt - 1,
+      });
+    }
     case 'CostCharged':
       return { ...run, chargedMicros: run.chargedMicros + event.data.chargedMicros };
     case 'RetryScheduled':
@@ -342,6 +435,16 @@ function withApprovalStatus(
   return { ...run, approvals: { ...run.approvals, [approvalId]: { ...approval, status } } };
 }
 
+function withRecoveryStatus(
+  run: SubmittedRun,
+  recoveryId: string,
+  status: RecoveryRecord['status'],
+): SubmittedRun {
+  const record = run.recoveries[recoveryId];
+  if (!record) return run;
+  return { ...run, recoveries: { ...run.recoveries, [recoveryId]: { ...record, status } } };
+}
+
 function submittedRun(submission: RunEventData<'RunSubmitted'>): SubmittedRun {
   const graph = planGraph(submission.plan);
   const run: SubmittedRun = {
@@ -354,6 +457,8 @@ function submittedRun(submission: RunEventData<'RunSubmitted'>): SubmittedRun {
       attempt: 1,
       phase: { kind: 'evaluate' },
       approved: false,
+      recoveries: 0,
+      retryBase: 0,
     })),
     completionOrder: [],
     approvals: {},
@@ -364,6 +469,7 @@ function submittedRun(submission: RunEventData<'RunSubmitted'>): SubmittedRun {
     cancelRequest: null,
     completion: null,
     children: {},
+    recoveries: {},
   };
   return { ...run, steps: activateReady(run, run.steps) };
 }

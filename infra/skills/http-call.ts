@@ -201,7 +201,7 @@ export function createHttpCallSkill(options: HttpCallOptions = {}): HttpCallSkil
         return failure(
           errorCodeForStatus(status),
           `${target} answered ${status}${detail ? `: ${detail}` : ''}`,
-          retryAfterMs === undefined ? {} : { retryAfterMs },
+          retryAfterMs === undefined ? { httpStatus: status } : { retryAfterMs, httpStatus: status },
         );
       } catch (error) {
         if (signal.aborted) {

@@ -181,7 +181,7 @@ export function createLlmInvokeSkill(options: LlmInvokeOptions = {}): LlmInvokeS
         return failure(
           errorCodeForStatus(status),
           `${target}: the provider answered ${status}: ${providerErrorMessage(raw)}`,
-          retryAfterMs === undefined ? {} : { retryAfterMs },
+          retryAfterMs === undefined ? { httpStatus: status } : { retryAfterMs, httpStatus: status },
         );
       }
       let json: unknown;

@@ -85,10 +85,11 @@ export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
 export function failure(
   errorCode: ErrorCode,
   message: string,
-  extra: { retryAfterMs?: number; usage?: TokenUsage; providerCostMicros?: number } = {},
+  extra: { retryAfterMs?: number; httpStatus?: number; usage?: TokenUsage; providerCostMicros?: number } = {},
 ): SkillFailure {
   const outcome: SkillFailure = { ok: false, errorCode, message };
   if (extra.retryAfterMs !== undefined) outcome.retryAfterMs = extra.retryAfterMs;
+  if (extra.httpStatus !== undefined) outcome.httpStatus = extra.httpStatus;
   if (extra.usage !== undefined) outcome.usage = extra.usage;
   if (extra.providerCostMicros !== undefined) outcome.providerCostMicros = extra.providerCostMicros;
   return outcome;

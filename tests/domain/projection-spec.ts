@@ -36,9 +36,15 @@ export function recorded(
   });
 }
 
-export function projectionSpec<State>(projection: Projection<State>) {
-  const [table, ...others] = projection.tables;
-  if (!table || others.length > 0) throw new Error('projectionSpec: one table per projection');
+/** `tableName` names the table whose rows are checked; it may be left out when there is one. */
+export function projectionSpec<State>(projection: Projection<State>, tableName?: string) {
+  const table =
+    tableName === undefined
+      ? projection.tables.length === 1
+        ? projection.tables[0]
+        : undefined
+      : projection.tables.find((t) => t.name === tableName);
+  if (!table) throw new Error('projectionSpec: name the table of a projection with several');
   return {
     given(events: readonly RecordedEvent[]) {
       const fold = () => {

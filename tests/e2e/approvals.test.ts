@@ -1,9 +1,11 @@
 // Pending approvals over HTTP: GET /v1/approvals by status, the run detail's pending ids,
-// and an approval closed (ApprovalClosed) when its run is cancelled while it waits.
+// an approval closed (ApprovalClosed) when its run is cancelled while it waits, and one
+// escalated (ApprovalEscalated) to the tenant's admins when nobody decides it in time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 import { until } from '../support/events.ts';
 import { postgresReachable } from '../support/postgres.ts';
+import { replayCertified } from '../support/replay-cli.ts';
 
 /** A side-effecting POST: the default policy asks for approval before it runs. */
 const needsApproval = (idempotencyKey: string) => ({
@@ -72,6 +74,8 @@ for (const storeName of stores) {
         decidedBy: null,
         comment: null,
         closedReason: null,
+        escalatesAt: null,
+        escalatedAt: null,
         position: expect.stringMatching(/^\d+$/),
       });
       expect(await approvals('?status=pending', stranger)).toEqual([]);
@@ -122,6 +126,54 @@ for (const storeName of stores) {
         ['pending', 'closed', 'run_cancelled'],
       ]);
     });
+
+    it("escalates an undecided approval to the tenant's admins after escalateAfterMs; the run certifies", async () => {
+      const admin = await app.keyFor('initech', 'admin');
+      const operator = await app.keyFor('initech', 'operator');
+      const policy = (await app.request('GET', '/v1/policy', { key: admin })).body;
+      const rules = { ...policy.rules, approverRoles: ['operator'], escalateAfterMs: 1_500 };
+      expect(
+        (await app.request('PUT', '/v1/policy', { key: admin, body: { version: 'esc-1', rules } })).status,
+      ).toBe(200);
+      const submitted = await app.request('POST', '/v1/runs', {
+        key: operator,
+        body: needsApproval('hook-escalated'),
+      });
+      const runId = submitted.body.runId as string;
+      await waitForRun(app, operator, runId, ['waiting_approval']);
+      const eventsOf = async () =>
+        (await app.request('GET', `/v1/runs/${runId}/events`, { key: operator })).body.events;
+      const requested = (await eventsOf()).find((e: { type: string }) => e.type === 'ApprovalRequested');
+      const approvalId = requested.data.approvalId as string;
+      expect(Date.parse(requested.data.escalatesAt) - Date.parse(requested.data.at)).toBe(1_500);
+      const decide = (as: string) =>
+        app.request('POST', `/v1/runs/${runId}/approvals/${approvalId}`, {
+          key: as,
+          body: { decision: 'approve' },
+        });
+
+      const early = await decide(admin);
+      expect(early.status).toBe(403);
+      expect(early.body.error.message).toContain('before it escalates');
+      await until('the approval escalates', async () =>
+        (await eventsOf()).some((e: { type: string }) => e.type === 'ApprovalEscalated'),
+      );
+      const escalated = (await eventsOf()).find((e: { type: string }) => e.type === 'ApprovalEscalated');
+      expect(escalated.data).toMatchObject({ approvalId, approverRoles: ['operator', 'admin'] });
+      expect(Date.parse(escalated.data.at)).toBeGreaterThanOrEqual(Date.parse(requested.data.escalatesAt));
+      await until('the escalation is projected', async () =>
+        Boolean(listed(await approvals(`?run_id=${runId}`, operator), approvalId)?.escalatedAt),
+      );
+      expect(listed(await approvals(`?run_id=${runId}`, operator), approvalId)).toMatchObject({
+        status: 'pending',
+        escalatesAt: requested.data.escalatesAt,
+        escalatedAt: escalated.data.at,
+      });
+      expect((await decide(admin)).status).toBe(200);
+      await waitForRun(app, operator, runId, ['succeeded', 'failed']);
+      const summary = await replayCertified(app, await app.keyFor('initech', 'auditor'), `run=${runId}`);
+      expect(summary.certification).toMatchObject({ runs: 1, certified: 1, failed: 0 });
+    }, 60_000);
 
     it('pages with limit and cursor, and refuses an unknown status naming it', async () => {
       await submitWaiting('hook-page');

@@ -1,20 +1,11 @@
-// Child runs end to end through the API and the executor, on PGlite and PostgreSQL: a parent
-// fetches, invokes a child agent that summarises what it fetched and uses the child's output;
-// a child that runs out of its carved budget fails its parent's step; cancelling a parent
-// cancels its running child; a spawned child is waited for at the parent's end; and a child
-// plan with an unknown skill is refused at the parent's submission, nothing written.
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../domain/events/run-events.ts';
 import { certifyRun } from '../../domain/run/certify.ts';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 import { postgresReachable } from '../support/postgres.ts';
+import { replayCertified } from '../support/replay-cli.ts';
 
 const stores = (await postgresReachable()) ? (['pglite', 'postgres'] as const) : (['pglite'] as const);
 
@@ -114,28 +105,9 @@ describe.each(stores)('child runs on %s', (store) => {
     expect(raw[0]?.metadata).toMatchObject({ causationId: parentId, actor: `run:${parentId}` });
 
     // The run's export holds its child; offline replay verifies and certifies the whole tree.
-    const auditor = await app.keyFor('acme', 'auditor');
-    const exported = await app.request('GET', `/v1/export?run=${parentId}`, { key: auditor });
-    expect(exported.status).toBe(200);
-    const dir = await mkdtemp(join(tmpdir(), 'aos-tree-'));
-    try {
-      const file = join(dir, 'tree.jsonl');
-      await writeFile(file, exported.body as string);
-      const { stdout } = await promisify(execFile)('node', [
-        'bin/aos.js',
-        'replay',
-        file,
-        '--out',
-        join(dir, 'out'),
-        '--certify',
-        '--json',
-      ]);
-      const summary = JSON.parse(stdout);
-      expect(summary.certification).toMatchObject({ runs: 2, certified: 2, failed: 0 });
-      expect(summary.verification).toMatchObject({ verified: true, problemCount: 0 });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const summary = await replayCertified(app, await app.keyFor('acme', 'auditor'), `run=${parentId}`);
+    expect(summary.certification).toMatchObject({ runs: 2, certified: 2, failed: 0 });
+    expect(summary.verification).toMatchObject({ verified: true, problemCount: 0 });
   }, 60_000);
 
   it('fails the parent step when its child runs out of the budget carved for it', async () => {

@@ -158,8 +158,19 @@ for (const storeName of stores) {
       expect(bySkill.body.items[0].chargedMicros).toBeGreaterThan(0);
       const failures = await app.request('GET', '/v1/failures', { key });
       expect(failures.body.items).toEqual([
-        expect.objectContaining({ errorCode: 'RATE_LIMITED', skill: 'llm_invoke', failures: 1 }),
+        expect.objectContaining({
+          errorCode: 'RATE_LIMITED',
+          failures: 1,
+          skills: [expect.objectContaining({ skill: 'llm_invoke', failures: 1 })],
+          // The shipped catalog's word on it: retried later.
+          classification: expect.objectContaining({
+            catalogVersion: 'aos-default-1',
+            entryId: 'rate_limited',
+            recovery: { mode: 'retry_later', params: {} },
+          }),
+        }),
       ]);
+      expect(failures.body.items[0].firstAt).toBe(failures.body.items[0].lastAt);
       const decisions = await app.request('GET', `/v1/policy-decisions?run_id=${runIds[1]}`, { key });
       expect(
         decisions.body.items.map((d: { attempt: number; result: string }) => [d.attempt, d.result]),

@@ -3,6 +3,9 @@
 // from the run's own events, so each spec says what the projection derives, not what it printed.
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../domain/events/run-events.ts';
+import { withFailureCatalogHash } from '../../domain/failure-catalog.ts';
+import { defaultFailureCatalog } from '../../domain/failure-catalog-default.ts';
+import type { RunCommand } from '../../domain/run/commands.ts';
 import { costsProjection } from '../../projections/costs.ts';
 import { failuresProjection } from '../../projections/failures.ts';
 import { policyDecisionsProjection } from '../../projections/policy-decisions.ts';
@@ -83,7 +86,7 @@ describe('projection specs', () => {
   it('failures: the failed attempt, by error code and skill', () => {
     const failed = of('SkillCallFailed');
     expect(failed).toHaveLength(1);
-    projectionSpec(failuresProjection)
+    projectionSpec(failuresProjection, 'rm_failures')
       .given(events)
       .then([
         {
@@ -92,6 +95,51 @@ describe('projection specs', () => {
           skill: 'llm_invoke',
           failures: 1,
           last_at: failed[0]!.data.at,
+          first_at: failed[0]!.data.at,
+        },
+      ]);
+  });
+
+  it('failures: what the catalog said of each code and skill, first and last seen', () => {
+    const catalog = withFailureCatalogHash(defaultFailureCatalog);
+    const classified = history(
+      submit(),
+      evaluate(1),
+      start(2),
+      { ...fail(3, 'HTTP_5XX'), failureCatalog: catalog } as RunCommand,
+      evaluate(60_000),
+      start(60_001, 'res-2'),
+      { ...fail(60_002, 'HTTP_5XX'), failureCatalog: catalog } as RunCommand,
+    );
+    const failed = classified.filter((e) => e.type === 'SkillCallFailed');
+    const given = recorded('run-run-1', classified);
+    projectionSpec(failuresProjection, 'rm_failures')
+      .given(given)
+      .then([
+        {
+          tenant_id: 'tenant-1',
+          error_code: 'HTTP_5XX',
+          skill: 'llm_invoke',
+          failures: 2,
+          last_at: failed[1]!.data.at,
+          first_at: failed[0]!.data.at,
+        },
+      ]);
+    projectionSpec(failuresProjection, 'rm_failure_classes')
+      .given(given)
+      .then([
+        {
+          tenant_id: 'tenant-1',
+          error_code: 'HTTP_5XX',
+          skill: 'llm_invoke',
+          catalog_version: 'aos-default-1',
+          entry_id: 'http_5xx',
+          category: 'TRANSIENT',
+          retry: true,
+          recovery: { mode: 'retry_later', params: {} },
+          confidence: 0.8,
+          automatic: false,
+          at: failed[1]!.data.at,
         },
       ]);
   });

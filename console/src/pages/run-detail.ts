@@ -1,5 +1,5 @@
-// One run: its summary (and its parent and child runs), the approvals waiting on it (with
-// approve/reject for roles that may), its output, the lanes of its steps (parallel branches
+// One run: its summary (and its parent and child runs), the approvals and recoveries waiting on
+// it (with approve/reject, accept/reject for roles that may), its output, the lanes of its steps (parallel branches
 // side by side, skipped steps and compensations marked) and its timeline: per step, its
 // status, resolved input and output, each attempt, retry wait, charge and policy decision.
 
@@ -11,6 +11,7 @@ import { ms, time, usd } from '../format.ts';
 import { assignLanes, type LaneSegment, laneSegments, lanesSpanMs } from '../lanes.ts';
 import type { Page, PageContext } from '../page.ts';
 import { buildTimeline, type PendingApproval, type Timeline, type TimelineEntry } from '../timeline.ts';
+import { recoveriesPanel } from './run-recoveries.ts';
 
 const finalStatuses = new Set<string>(finalRunStatuses);
 
@@ -380,6 +381,7 @@ export const runDetailPage: Page = {
           summary(linked),
           tools,
           approvals(runId, timeline.pending, context, () => void load()) ?? '',
+          recoveriesPanel(runId, run.recoveries, context, () => void load()) ?? '',
           childRuns(linked.children) ?? '',
           run.output
             ? h(

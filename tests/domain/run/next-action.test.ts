@@ -68,6 +68,7 @@ describe('nextAction', () => {
       approvalId,
       expiresAt,
       stepIndex: 0,
+      wakeAt: expiresAt,
     });
     expect(nextAction(waiting, expiresAt)).toEqual({ kind: 'expire_approval', approvalId, stepIndex: 0 });
     // The run's deadline (1 hour) comes first with the default 24-hour approval timeout.
