@@ -128,6 +128,8 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
         topic: config.AOS_KAFKA_TOPIC,
         partitions: config.AOS_KAFKA_PARTITIONS,
         batchSize: config.AOS_KAFKA_BATCH,
+        leaseMs: config.AOS_KAFKA_LEASE_MS,
+        ...(config.AOS_INSTANCE_ID ? { instance: config.AOS_INSTANCE_ID } : {}),
         log: server.log,
         metrics,
       })

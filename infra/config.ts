@@ -129,6 +129,19 @@ const configSchema = z
       .max(10_000, 'must be from 1 to 10000 events')
       .default(500),
     AOS_KAFKA_GROUP: z.string().min(1, 'must not be empty').default('aos-projections'),
+    /** How long the publisher lease lives unrenewed: a standby takes over this soon after the publisher dies. */
+    AOS_KAFKA_LEASE_MS: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of milliseconds')
+      .min(1000, 'must be from 1000 to 600000 ms')
+      .max(600_000, 'must be from 1000 to 600000 ms')
+      .default(5000),
+    /** This instance's name in leases, metrics and /readyz (default: host, pid and a random part). */
+    AOS_INSTANCE_ID: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(200, 'must be at most 200 characters')
+      .optional(),
     /** Where the read models are fed from: the store (default) or the Kafka topic. */
     AOS_PROJECTIONS_SOURCE: z
       .enum(['store', 'kafka'], { message: 'must be "store" or "kafka"' })

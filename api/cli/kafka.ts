@@ -40,6 +40,8 @@ export function kafkaCommands(program: Command, configOrExit: () => Config): voi
           topic: config.AOS_KAFKA_TOPIC,
           partitions: config.AOS_KAFKA_PARTITIONS,
           batchSize: config.AOS_KAFKA_BATCH,
+          leaseMs: config.AOS_KAFKA_LEASE_MS,
+          ...(config.AOS_INSTANCE_ID ? { instance: config.AOS_INSTANCE_ID } : {}),
           log,
         }),
       );
