@@ -73,7 +73,9 @@ describe.runIf(available)('Kafka broker stopped and restarted', () => {
     expect(new Set(messages.map((m) => m.eventId)).size).toBe(total);
     const metrics = await app.request('GET', '/metrics');
     expect(metrics.body).toMatch(/aos_kafka_broker_errors_total\{client="publisher"\} [1-9]/);
-    expect(metrics.body).toContain(`aos_kafka_publisher_active{instance="${ready.body.kafkaPublisher.instance}"} 1`);
+    expect(metrics.body).toContain(
+      `aos_kafka_publisher_active{instance="${ready.body.kafkaPublisher.instance}"} 1`,
+    );
     expect(metrics.body).toMatch(/aos_kafka_publish_lag_events 0/);
   }, 240_000);
 });
