@@ -11,7 +11,7 @@ import type { Config } from '../infra/config.ts';
 import { runQueueFeeder } from '../infra/executor/run-queue-feeder.ts';
 import { createSqlBudgetLedger } from '../infra/executor/sql-budget-ledger.ts';
 import { createSqlRunQueue } from '../infra/executor/sql-run-queue.ts';
-import { startKafkaProjections } from '../infra/kafka/projection-consumer.ts';
+import { startKafkaReadModels } from '../infra/kafka/kafka-read-models.ts';
 import { type KafkaPublisher, startPublisher } from '../infra/kafka/publisher.ts';
 import { createPrometheusMetrics, instrumentAppends } from '../infra/metrics/prometheus.ts';
 import { allMigrations } from '../infra/migrations.ts';
@@ -184,26 +184,17 @@ async function startReadModels(
   server: FastifyInstance,
   metrics: ReturnType<typeof createPrometheusMetrics>,
 ): Promise<RunningProjections> {
+  const onError = (error: unknown) => server.log.warn({ err: error }, 'projection failed; retrying');
   if (config.AOS_PROJECTIONS_SOURCE === 'kafka') {
-    const consumers = await startKafkaProjections(store.client, {
+    return startKafkaReadModels(store, {
       brokers: config.KAFKA_BROKERS!,
       topic: config.AOS_KAFKA_TOPIC,
       groupId: config.AOS_KAFKA_GROUP,
       projections: allProjections,
       log: server.log,
       metrics,
+      onError,
     });
-    return {
-      async rebuild() {
-        throw new Error(
-          'read models fed from Kafka are rebuilt by resetting the consumer group (docs/kafka.md), not here',
-        );
-      },
-      stop: () => consumers.stop(),
-    };
   }
-  return startProjections(store, allProjections, {
-    pollIntervalMs: 250,
-    onError: (error) => server.log.warn({ err: error }, 'projection failed; retrying'),
-  });
+  return startProjections(store, allProjections, { pollIntervalMs: 250, onError });
 }
