@@ -16,12 +16,16 @@ import { type KafkaPublisher, startPublisher } from '../infra/kafka/publisher.ts
 import { createPrometheusMetrics, instrumentAppends } from '../infra/metrics/prometheus.ts';
 import { allMigrations } from '../infra/migrations.ts';
 import { createPlanners } from '../infra/planners/index.ts';
+import { rateCounterFor } from '../infra/ratelimit/open-rate-counter.ts';
 import { loadSigningKey } from '../infra/signing/signing-key.ts';
 import { createDefaultSkillPort } from '../infra/skills/index.ts';
 import { migrate } from '../infra/store/migrate.ts';
 import { openSqlClient } from '../infra/store/open-event-store.ts';
 import { monitorReadHorizon } from '../infra/store/read-horizon.ts';
 import { createSqlEventStore, type SqlEventStore } from '../infra/store/sql-event-store.ts';
+import { startWebhookDispatcher } from '../infra/webhooks/dispatcher.ts';
+import { createWebhookSender } from '../infra/webhooks/webhook-sender.ts';
+import { createWebhookStore } from '../infra/webhooks/webhook-store.ts';
 import { allProjections } from '../projections/all.ts';
 import { startCheckpointedConsumer } from '../readmodels/checkpointed-consumer.ts';
 import { type RunningProjections, startProjections } from '../readmodels/projection-runner.ts';
@@ -78,6 +82,8 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
   // Read (or generated into the data dir) before serving: a bad AOS_SIGNING_KEY stops start-up.
   const signing = await loadSigningKey(config);
   let horizon: ReturnType<typeof monitorReadHorizon> | undefined;
+  const rateCounter = rateCounterFor(config, client);
+  const webhookSender = createWebhookSender({ allowHosts: config.AOS_HTTP_ALLOW_HOSTS });
   const server = await buildServer({
     store,
     keys,
@@ -97,6 +103,8 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     signing,
     publisherStatus: () => publisher?.status(),
     readHorizon: () => horizon?.current(),
+    webhooks: { store: createWebhookStore(store, clock), sender: webhookSender },
+    rateCounter,
   });
   // Looks a few times per warning period: a hold is reported within a quarter of it.
   horizon = monitorReadHorizon(client, {
@@ -134,6 +142,15 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
         metrics,
       })
     : undefined;
+  // Every instance enqueues; the holder of the dispatcher lease sends (infra/webhooks/dispatcher.ts).
+  const webhookDispatcher = await startWebhookDispatcher(store, {
+    sender: webhookSender,
+    log: server.log,
+    clock,
+    backoffMs: config.AOS_WEBHOOK_BACKOFF_MS,
+    giveUpAfterMs: config.AOS_WEBHOOK_GIVE_UP_MS,
+    ...(config.AOS_INSTANCE_ID ? { instance: config.AOS_INSTANCE_ID } : {}),
+  });
   const executor =
     config.AOS_EXECUTOR === 'on'
       ? createExecutor(
@@ -167,6 +184,9 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
       await executor?.stop();
       await feeder.stop();
       await publisher?.stop();
+      await webhookDispatcher.stop();
+      await webhookSender.close();
+      await rateCounter.close();
       await running.stop();
       await skills.close?.();
       await store.close();

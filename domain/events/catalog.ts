@@ -6,6 +6,7 @@ import { type BudgetEventType, budgetEventSchemas } from './budget-events.ts';
 import { referenceDataEventSchemas } from './reference-data-events.ts';
 import { EventRegistry, type ValidatedEvent } from './registry.ts';
 import { type RunEventType, runEventSchemas } from './run-events.ts';
+import { webhookEventSchemas } from './webhook-events.ts';
 
 /** The latest schema of every event type. All are at version 1 for now. */
 export const eventSchemas = {
@@ -13,6 +14,7 @@ export const eventSchemas = {
   ...budgetEventSchemas,
   ...referenceDataEventSchemas,
   ...agentEventSchemas,
+  ...webhookEventSchemas,
 } as const;
 
 type EventSchemas = typeof eventSchemas;
