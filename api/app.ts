@@ -24,6 +24,7 @@ import { openSqlClient } from '../infra/store/open-event-store.ts';
 import { monitorReadHorizon } from '../infra/store/read-horizon.ts';
 import { createSqlEventStore, type SqlEventStore } from '../infra/store/sql-event-store.ts';
 import { startWebhookDispatcher } from '../infra/webhooks/dispatcher.ts';
+import { createWebhookSendSkill } from '../infra/webhooks/webhook-send-skill.ts';
 import { createWebhookSender } from '../infra/webhooks/webhook-sender.ts';
 import { createWebhookStore } from '../infra/webhooks/webhook-store.ts';
 import { allProjections } from '../projections/all.ts';
@@ -68,11 +69,20 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
 
   // One ledger for the executor and the planners: a planner's call is charged as a step's is.
   const ledger = createSqlBudgetLedger(store);
+  // Webhook deliveries and the webhook_send skill sign and send alike, under http_call's SSRF rule.
+  const webhookSender = createWebhookSender({ allowHosts: config.AOS_HTTP_ALLOW_HOSTS });
+  const webhooks = createWebhookStore(store, clock);
   const skills =
     overrides.skills ??
     createDefaultSkillPort({
       now: clock,
       allowHosts: config.AOS_HTTP_ALLOW_HOSTS,
+      extraSkills: [
+        createWebhookSendSkill({
+          sender: webhookSender,
+          target: (tenantId, webhookId) => webhooks.target(tenantId, webhookId),
+        }),
+      ],
       ...(config.AOS_LLM_BASE_URL
         ? { llm: { baseUrl: config.AOS_LLM_BASE_URL, apiKey: config.AOS_LLM_API_KEY ?? '' } }
         : {}),
@@ -83,7 +93,6 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
   const signing = await loadSigningKey(config);
   let horizon: ReturnType<typeof monitorReadHorizon> | undefined;
   const rateCounter = rateCounterFor(config, client);
-  const webhookSender = createWebhookSender({ allowHosts: config.AOS_HTTP_ALLOW_HOSTS });
   const server = await buildServer({
     store,
     keys,
@@ -103,7 +112,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     signing,
     publisherStatus: () => publisher?.status(),
     readHorizon: () => horizon?.current(),
-    webhooks: { store: createWebhookStore(store, clock), sender: webhookSender },
+    webhooks: { store: webhooks, sender: webhookSender },
     rateCounter,
   });
   // Looks a few times per warning period: a hold is reported within a quarter of it.

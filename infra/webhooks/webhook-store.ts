@@ -128,6 +128,15 @@ export function createWebhookStore(store: SqlEventStore, clock: () => Date = () 
       return row ? webhookOf(row) : undefined;
     },
 
+    /** Where a live webhook of the tenant sends, and its secret (the webhook_send skill). */
+    async target(tenantId: string, webhookId: string): Promise<{ url: string; secret: string } | undefined> {
+      const [row] = await sql.query<{ url: string; secret: string }>(
+        'SELECT url, secret FROM aos_webhooks WHERE tenant_id = $1 AND webhook_id = $2 AND deleted_at IS NULL',
+        [tenantId, webhookId],
+      );
+      return row;
+    },
+
     /** Deletes it: nothing more is enqueued for it, and its pending deliveries are dropped. */
     async remove(tenantId: string, webhookId: string): Promise<WebhookRecord | undefined> {
       return sql.transaction(async (tx) => {

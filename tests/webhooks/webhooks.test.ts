@@ -152,6 +152,48 @@ for (const { name, available } of stores) {
       });
     }, 60_000);
 
+    it('webhook_send: a plan step posts to a registered webhook, signed the same way', async () => {
+      app = await start();
+      const admin = await app.keyFor('acme', 'admin');
+      const receiver = await startWebhookReceiver();
+      receivers.push(receiver);
+      // Subscribed to no run events: only the plan's own message arrives.
+      const created = await app.request('POST', '/v1/webhooks', {
+        key: admin,
+        body: { url: receiver.url, eventTypes: ['PolicyPublished'] },
+      });
+      receiver.useSecret(created.body.secret);
+      const step = {
+        skill: 'webhook_send',
+        input: { webhookId: created.body.webhookId, type: 'report.ready', data: { n: 7 } },
+      };
+      const submitted = await app.request('POST', '/v1/runs', {
+        key: admin,
+        body: { agentId: 'notifier', plan: { steps: [step] }, budget: { maxCostMicros: 1_000_000 } },
+      });
+      expect(submitted.status).toBe(202);
+      const { runId } = submitted.body;
+      // Side-effecting: the default policy holds it for approval first.
+      await waitForRun(app, admin, runId, ['waiting_approval']);
+      const events = (await app.request('GET', `/v1/runs/${runId}/events`, { key: admin })).body.events;
+      const requested = events.find((e: { type: string }) => e.type === 'ApprovalRequested');
+      const approved = await app.request('POST', `/v1/runs/${runId}/approvals/${requested.data.approvalId}`, {
+        key: admin,
+        body: { decision: 'approve' },
+      });
+      expect(approved.status).toBe(200);
+      expect((await waitForRun(app, admin, runId, ['succeeded', 'failed'])).status).toBe('succeeded');
+      expect(receiver.received).toHaveLength(1);
+      expect(receiver.received[0]).toMatchObject({
+        verified: true,
+        payload: { type: 'report.ready', data: { n: 7 } },
+      });
+      const succeeded = (
+        await app.request('GET', `/v1/runs/${runId}/events`, { key: admin })
+      ).body.events.find((e: { type: string }) => e.type === 'SkillCallSucceeded');
+      expect(succeeded.data.output).toEqual({ status: 204, messageId: receiver.received[0]!.id });
+    }, 60_000);
+
     it('refuses local URLs, other roles and other tenants; a deleted webhook gets nothing more', async () => {
       app = await start();
       const admin = await app.keyFor('acme', 'admin');
