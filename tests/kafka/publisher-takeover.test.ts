@@ -151,7 +151,8 @@ describe.runIf(available)('Kafka publisher lease', () => {
     expect(messages.length - written.length).toBe(duplicates);
     // Only the batch the dead publisher sent but did not checkpoint (batch size 20) is sent again.
     expect(duplicates).toBeLessThanOrEqual(20);
-    expect(takeoverMs).toBeLessThan(LEASE_MS + 1500);
+    // Within a few seconds: the lease time, plus a renewal period and a start-up under load.
+    expect(takeoverMs).toBeLessThan(LEASE_MS + 3000);
   }, 90_000);
 
   it('in one process: one active, one standby, and the standby takes over at once when the active one stops', async () => {
