@@ -18,7 +18,7 @@ import type { WebhookStore } from '../infra/webhooks/webhook-store.ts';
 import { keyRoutes } from './auth/key-routes.ts';
 import { authPlugin, defaultPublicPaths } from './auth/plugin.ts';
 import { useZodSchemas } from './contract-route.ts';
-import { clientErrorHandler, errorHandling, frameworkErrors, HttpError } from './errors.ts';
+import { clientErrorHandler, errorHandling, frameworkErrors } from './errors.ts';
 import { guardInput } from './input-guard.ts';
 import { metricsPath, metricsPlugin } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
