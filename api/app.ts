@@ -17,17 +17,22 @@ import { recentRunsFrom } from '../infra/estimators/recent-runs.ts';
 import { runQueueFeeder } from '../infra/executor/run-queue-feeder.ts';
 import { createSqlBudgetLedger } from '../infra/executor/sql-budget-ledger.ts';
 import { createSqlRunQueue } from '../infra/executor/sql-run-queue.ts';
-import { startKafkaProjections } from '../infra/kafka/projection-consumer.ts';
+import { startKafkaReadModels } from '../infra/kafka/kafka-read-models.ts';
 import { type KafkaPublisher, startPublisher } from '../infra/kafka/publisher.ts';
 import { createPrometheusMetrics, instrumentAppends } from '../infra/metrics/prometheus.ts';
 import { allMigrations } from '../infra/migrations.ts';
 import { createPlanners } from '../infra/planners/index.ts';
+import { rateCounterFor } from '../infra/ratelimit/open-rate-counter.ts';
 import { loadSigningKey } from '../infra/signing/signing-key.ts';
 import { createDefaultSkillPort } from '../infra/skills/index.ts';
 import { migrate } from '../infra/store/migrate.ts';
 import { openSqlClient } from '../infra/store/open-event-store.ts';
 import { monitorReadHorizon } from '../infra/store/read-horizon.ts';
 import { createSqlEventStore, type SqlEventStore } from '../infra/store/sql-event-store.ts';
+import { startWebhookDispatcher } from '../infra/webhooks/dispatcher.ts';
+import { createWebhookSendSkill } from '../infra/webhooks/webhook-send-skill.ts';
+import { createWebhookSender } from '../infra/webhooks/webhook-sender.ts';
+import { createWebhookStore } from '../infra/webhooks/webhook-store.ts';
 import { allProjections } from '../projections/all.ts';
 import { startCheckpointedConsumer } from '../readmodels/checkpointed-consumer.ts';
 import { type RunningProjections, startProjections } from '../readmodels/projection-runner.ts';
@@ -74,11 +79,20 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
 
   // One ledger for the executor and the planners: a planner's call is charged as a step's is.
   const ledger = createSqlBudgetLedger(store);
+  // Webhook deliveries and the webhook_send skill sign and send alike, under http_call's SSRF rule.
+  const webhookSender = createWebhookSender({ allowHosts: config.AOS_HTTP_ALLOW_HOSTS });
+  const webhooks = createWebhookStore(store, clock);
   const skills =
     overrides.skills ??
     createDefaultSkillPort({
       now: clock,
       allowHosts: config.AOS_HTTP_ALLOW_HOSTS,
+      extraSkills: [
+        createWebhookSendSkill({
+          sender: webhookSender,
+          target: (tenantId, webhookId) => webhooks.target(tenantId, webhookId),
+        }),
+      ],
       ...(config.AOS_LLM_BASE_URL
         ? { llm: { baseUrl: config.AOS_LLM_BASE_URL, apiKey: config.AOS_LLM_API_KEY ?? '' } }
         : {}),
@@ -101,6 +115,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     liveDrift: liveDriftFrom(client, { minSamples: config.AOS_DRIFT_MIN_SAMPLES }),
   };
   let horizon: ReturnType<typeof monitorReadHorizon> | undefined;
+  const rateCounter = rateCounterFor(config, client);
   const server = await buildServer({
     store,
     keys,
@@ -121,6 +136,8 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     publisherStatus: () => publisher?.status(),
     readHorizon: () => horizon?.current(),
     canary,
+    webhooks: { store: webhooks, sender: webhookSender },
+    rateCounter,
   });
   // Looks a few times per warning period: a hold is reported within a quarter of it.
   horizon = monitorReadHorizon(client, {
@@ -152,10 +169,21 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
         topic: config.AOS_KAFKA_TOPIC,
         partitions: config.AOS_KAFKA_PARTITIONS,
         batchSize: config.AOS_KAFKA_BATCH,
+        leaseMs: config.AOS_KAFKA_LEASE_MS,
+        ...(config.AOS_INSTANCE_ID ? { instance: config.AOS_INSTANCE_ID } : {}),
         log: server.log,
         metrics,
       })
     : undefined;
+  // Every instance enqueues; the holder of the dispatcher lease sends (infra/webhooks/dispatcher.ts).
+  const webhookDispatcher = await startWebhookDispatcher(store, {
+    sender: webhookSender,
+    log: server.log,
+    clock,
+    backoffMs: config.AOS_WEBHOOK_BACKOFF_MS,
+    giveUpAfterMs: config.AOS_WEBHOOK_GIVE_UP_MS,
+    ...(config.AOS_INSTANCE_ID ? { instance: config.AOS_INSTANCE_ID } : {}),
+  });
   const executor =
     config.AOS_EXECUTOR === 'on'
       ? createExecutor(
@@ -194,6 +222,9 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
       await executor?.stop();
       await feeder.stop();
       await publisher?.stop();
+      await webhookDispatcher.stop();
+      await webhookSender.close();
+      await rateCounter.close();
       await running.stop();
       await skills.close?.();
       await store.close();
@@ -211,29 +242,23 @@ async function startReadModels(
   server: FastifyInstance,
   metrics: ReturnType<typeof createPrometheusMetrics>,
 ): Promise<RunningProjections> {
+  const onError = (error: unknown) => server.log.warn({ err: error }, 'projection failed; retrying');
   if (config.AOS_PROJECTIONS_SOURCE === 'kafka') {
-    const consumers = await startKafkaProjections(store.client, {
+    return startKafkaReadModels(store, {
       brokers: config.KAFKA_BROKERS!,
       topic: config.AOS_KAFKA_TOPIC,
       groupId: config.AOS_KAFKA_GROUP,
       projections: allProjections,
       log: server.log,
       metrics,
+      onError,
     });
-    return {
-      async rebuild() {
-        throw new Error(
-          'read models fed from Kafka are rebuilt by resetting the consumer group (docs/kafka.md), not here',
-        );
-      },
-      stop: () => consumers.stop(),
-    };
   }
   // Appends wake the projections (NOTIFY), and a wake-up whose events are held back is read
   // again within milliseconds (infra/store/subscription.ts): the poll only catches what no
   // wake-up announces, such as a long transaction elsewhere ending. Idle: one read each 2 s.
   return startProjections(store, allProjections, {
     pollIntervalMs: 2_000,
-    onError: (error) => server.log.warn({ err: error }, 'projection failed; retrying'),
+    onError,
   });
 }

@@ -1,5 +1,4 @@
 // Builds the HTTP server: plugins and routes over the application's parts.
-import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { BudgetLedger } from '../commands/budget-ledger.ts';
 import type { CanaryDeps } from '../commands/estimator-canary.ts';
@@ -12,15 +11,19 @@ import type { ApiKeyStore } from '../infra/auth/api-key-store.ts';
 import type { Config } from '../infra/config.ts';
 import type { PublisherStatus } from '../infra/kafka/publisher.ts';
 import type { PrometheusMetrics } from '../infra/metrics/prometheus.ts';
+import { memoryRateCounter, type RateCounter } from '../infra/ratelimit/rate-counter.ts';
 import type { SigningKey } from '../infra/signing/signing-key.ts';
 import type { ReadHorizon } from '../infra/store/read-horizon.ts';
+import type { WebhookSender } from '../infra/webhooks/webhook-sender.ts';
+import type { WebhookStore } from '../infra/webhooks/webhook-store.ts';
 import { keyRoutes } from './auth/key-routes.ts';
 import { authPlugin, defaultPublicPaths } from './auth/plugin.ts';
 import { useZodSchemas } from './contract-route.ts';
-import { clientErrorHandler, errorHandling, frameworkErrors, HttpError } from './errors.ts';
+import { clientErrorHandler, errorHandling, frameworkErrors } from './errors.ts';
 import { guardInput } from './input-guard.ts';
 import { metricsPath, metricsPlugin } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
+import { registerRateLimits } from './rate-limit.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { estimatorRoutes } from './routes/estimators.ts';
@@ -34,11 +37,9 @@ import { referenceDataRoutes } from './routes/reference-data.ts';
 import { runRoutes } from './routes/runs.ts';
 import { runtimeQueryRoutes } from './routes/runtime-queries.ts';
 import { skillRoutes } from './routes/skills.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { whoamiRoutes } from './routes/whoami.ts';
 import { slowBodyGuard } from './slow-body-guard.ts';
-
-/** Routes the request rate limit never counts nor refuses. */
-const unlimitedRoutes = new Set(['/healthz', '/readyz', metricsPath]);
 
 export interface ServerDeps {
   store: EventStore;
@@ -57,6 +58,7 @@ export interface ServerDeps {
       Pick<
         Config,
         | 'AOS_RATE_LIMIT_PER_MINUTE'
+        | 'AOS_TENANT_RATE_LIMIT_PER_MINUTE'
         | 'AOS_REQUEST_TIMEOUT_MS'
         | 'AOS_AUTH_FAILURES_PER_MINUTE'
         | 'AOS_METRICS_TOKEN'
@@ -75,6 +77,10 @@ export interface ServerDeps {
   readHorizon?: () => ReadHorizon | undefined;
   /** The estimator canary's parts; absent, POST /v1/admin/estimators/canary is not served. */
   canary?: CanaryDeps;
+  /** Webhook subscriptions and the sender whose SSRF rule their URLs follow; absent, not served. */
+  webhooks?: { store: WebhookStore; sender: WebhookSender };
+  /** Where the rate limits count: shared by the instances (PostgreSQL, Redis); absent, this process's memory. */
+  rateCounter?: RateCounter;
 }
 
 export async function buildServer({
@@ -90,6 +96,8 @@ export async function buildServer({
   readHorizon,
   planning,
   canary,
+  webhooks,
+  rateCounter,
 }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: config.AOS_LOG_LEVEL },
@@ -116,24 +124,13 @@ export async function buildServer({
   // Before every route it documents.
   await registerOpenApi(app);
   if (metrics) await app.register(metricsPlugin, { metrics, token: config.AOS_METRICS_TOKEN });
-  // Per API key (the auth hook has run); requests without one (the console's files, the docs),
-  // per client address. Health, readiness and metrics are never limited: a probe must not
-  // fail because a browser on the same address loaded the console.
+  // Per API key and per tenant (the auth hook has run), counted where every instance sees it.
   const perMinute = config.AOS_RATE_LIMIT_PER_MINUTE ?? 600;
-  await app.register(rateLimit, {
-    max: perMinute,
-    timeWindow: 60_000,
-    allowList: (request) => unlimitedRoutes.has(request.routeOptions.url ?? ''),
-    keyGenerator: (request) => (request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`),
-    errorResponseBuilder: (request, context) => {
-      const limited = request.principal ? 'per API key' : 'per client address (requests without an API key)';
-      return new HttpError(
-        429,
-        'RATE_LIMITED',
-        `rate limit exceeded: at most ${perMinute} requests a minute ${limited}`,
-        { limit: context.max, limited, retryAfter: context.after },
-      );
-    },
+  const perTenantPerMinute = config.AOS_TENANT_RATE_LIMIT_PER_MINUTE ?? 3000;
+  await registerRateLimits(app, {
+    counter: rateCounter ?? memoryRateCounter(),
+    perKeyPerMinute: perMinute,
+    perTenantPerMinute,
   });
   await app.register(healthRoutes, {
     store,
@@ -158,6 +155,7 @@ export async function buildServer({
     limits: {
       dayLimitMicros: config.AOS_TENANT_DAY_LIMIT_MICROS ?? 100_000_000,
       requestsPerMinute: perMinute,
+      tenantRequestsPerMinute: perTenantPerMinute,
       maxRequestBytes: config.AOS_MAX_EVENT_BYTES,
       callTimeoutMs: DEFAULT_SKILL_TIMEOUT_MS,
     },
@@ -166,6 +164,7 @@ export async function buildServer({
   await app.register(runtimeQueryRoutes, skillOptions);
   await app.register(legacySdkRoutes, skillOptions);
   if (projections) await app.register(projectionRoutes, { sql: readModels, ...projections });
+  if (webhooks) await app.register(webhookRoutes, { webhooks: webhooks.store, sender: webhooks.sender });
   if (signing) await app.register(exportRoutes, { store, signing, clock: commands.clock });
   if (planning) {
     const agentCommands = {

@@ -12,6 +12,7 @@ import * as referenceData from './reference-data.ts';
 import * as runs from './runs.ts';
 import * as runtimeQueries from './runtime-queries.ts';
 import * as skills from './skills.ts';
+import * as webhooks from './webhooks.ts';
 
 export const routes = {
   healthz: ops.healthz,
@@ -82,6 +83,11 @@ export const routes = {
   listCanaryReports: estimators.listCanaryReports,
   estimatorStatus: estimators.estimatorStatus,
   enableEstimator: estimators.enableEstimator,
+  createWebhook: webhooks.createWebhook,
+  listWebhooks: webhooks.listWebhooks,
+  deleteWebhook: webhooks.deleteWebhook,
+  listWebhookDeliveries: webhooks.listWebhookDeliveries,
+  redeliverWebhook: webhooks.redeliverWebhook,
 } as const;
 export type Routes = typeof routes;
 export type RouteName = keyof Routes;

@@ -26,7 +26,9 @@ export const readyz = defineRoute({
       degraded: z.array(z.looseObject({ cause: z.string(), message: z.string() })).optional(),
       kafkaPublisher: z
         .object({
-          state: z.enum(['connecting', 'publishing', 'broker-unavailable', 'stopped']),
+          role: z.enum(['active', 'standby']).describe('active: holds the publisher lease and publishes'),
+          instance: z.string().describe("this instance's name in the publisher lease"),
+          state: z.enum(['standby', 'connecting', 'publishing', 'broker-unavailable', 'stopped']),
           publishedPosition: z.string().nullable(),
           lastError: z.string().nullable(),
           since: z.string(),

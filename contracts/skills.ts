@@ -102,6 +102,14 @@ const approvalSchema = z
   .enum(['never', 'when_side_effecting', 'always'])
   .describe('when a call of the skill waits for a human under the policy in force');
 
+const rateLimitUse = z.object({
+  limit: z.int(),
+  used: z.int().describe('requests counted in the current window, this one included'),
+  remaining: z.int(),
+  resetsInSeconds: z.int(),
+  per: z.string(),
+});
+
 export const capabilitiesSchema = z.object({
   tenantId: z.string(),
   agentId: z.string().nullable(),
@@ -142,13 +150,12 @@ export const capabilitiesSchema = z.object({
       }),
     ),
   }),
-  rateLimit: z.object({
-    limit: z.int(),
-    used: z.int().describe('requests counted in the current window, this one included'),
-    remaining: z.int(),
-    resetsInSeconds: z.int(),
-    per: z.string(),
-  }),
+  rateLimit: rateLimitUse.describe(
+    "the caller's API key's requests this minute, counted across every instance",
+  ),
+  tenantRateLimit: rateLimitUse.describe(
+    "the tenant's requests this minute (all its keys), across every instance",
+  ),
   breakers: z
     .array(
       z.object({

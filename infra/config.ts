@@ -33,6 +33,17 @@ const configSchema = z
       .min(1, 'must be from 1 to 1000000 requests per minute per API key')
       .max(1_000_000, 'must be from 1 to 1000000 requests per minute per API key')
       .default(600),
+    AOS_TENANT_RATE_LIMIT_PER_MINUTE: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of requests')
+      .min(1, 'must be from 1 to 10000000 requests per minute per tenant')
+      .max(10_000_000, 'must be from 1 to 10000000 requests per minute per tenant')
+      .default(3000),
+    /** redis://…: the rate limits count in Redis instead of PostgreSQL. */
+    AOS_REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
     AOS_AUTH_FAILURES_PER_MINUTE: z.coerce
       .number({ message: 'must be a number' })
       .int('must be a whole number of failed authentications')
@@ -146,6 +157,33 @@ const configSchema = z
       .max(10_000, 'must be from 1 to 10000 events')
       .default(500),
     AOS_KAFKA_GROUP: z.string().min(1, 'must not be empty').default('aos-projections'),
+    /** How long the publisher lease lives unrenewed: a standby takes over this soon after the publisher dies. */
+    AOS_KAFKA_LEASE_MS: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of milliseconds')
+      .min(1000, 'must be from 1000 to 600000 ms')
+      .max(600_000, 'must be from 1000 to 600000 ms')
+      .default(5000),
+    /** The first retry of a failed webhook delivery waits this long; each next one twice as long, up to an hour. */
+    AOS_WEBHOOK_BACKOFF_MS: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of milliseconds')
+      .min(10, 'must be from 10 to 3600000 ms')
+      .max(3_600_000, 'must be from 10 to 3600000 ms')
+      .default(1000),
+    /** A delivery still failing this long after its first attempt is dead-lettered. */
+    AOS_WEBHOOK_GIVE_UP_MS: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of milliseconds')
+      .min(100, 'must be from 100 ms to 30 days')
+      .max(30 * 86_400_000, 'must be from 100 ms to 30 days')
+      .default(86_400_000),
+    /** This instance's name in leases, metrics and /readyz (default: host, pid and a random part). */
+    AOS_INSTANCE_ID: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(200, 'must be at most 200 characters')
+      .optional(),
     /** Where the read models are fed from: the store (default) or the Kafka topic. */
     AOS_PROJECTIONS_SOURCE: z
       .enum(['store', 'kafka'], { message: 'must be "store" or "kafka"' })

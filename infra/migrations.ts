@@ -7,10 +7,14 @@ import { eventStoreMigrations } from './store/migrate.ts';
 export const executorMigrations = fileURLToPath(new URL('./executor/migrations/', import.meta.url));
 export const readModelMigrations = fileURLToPath(new URL('../readmodels/migrations/', import.meta.url));
 export const kafkaMigrations = fileURLToPath(new URL('./kafka/migrations/', import.meta.url));
+export const rateLimitMigrations = fileURLToPath(new URL('./ratelimit/migrations/', import.meta.url));
+export const webhookMigrations = fileURLToPath(new URL('./webhooks/migrations/', import.meta.url));
 export const allMigrations = [
   eventStoreMigrations,
   authMigrations,
   executorMigrations,
   readModelMigrations,
   kafkaMigrations,
+  webhookMigrations,
+  rateLimitMigrations,
 ];

@@ -8,7 +8,13 @@ import type { SqlExecutor, SqlStore } from '../domain/store/sql-port.ts';
 import type { AnyProjection } from '../projections/projection.ts';
 import { type CheckpointedConsumer, startCheckpointedConsumer } from './checkpointed-consumer.ts';
 import { checkpointName, projectBatch } from './project-batch.ts';
-import { buildBeside, dropStaleShadow, type ShadowBuild, shadowCheckpoints } from './rebuild-beside.ts';
+import {
+  buildBeside,
+  dropStaleShadow,
+  type ShadowBuild,
+  type ShadowSource,
+  shadowCheckpoints,
+} from './rebuild-beside.ts';
 
 // The Kafka projection consumer folds through the same function.
 export { checkpointName, projectBatch };
@@ -75,12 +81,25 @@ export interface RunningProjections {
  */
 export const PROJECTION_BATCH = 2000;
 
+export interface ProjectionRunnerOptions {
+  pollIntervalMs?: number;
+  batchSize?: number;
+  onError?: (error: unknown) => void;
+  /**
+   * false when something else folds into the live tables (the Kafka consumer group): then
+   * this runs only the builds beside them, following `source`.
+   */
+  liveConsumers?: boolean;
+  source?: ShadowSource;
+}
+
 export async function startProjections(
   store: SqlStore,
   projections: readonly AnyProjection[],
-  options: { pollIntervalMs?: number; batchSize?: number; onError?: (error: unknown) => void } = {},
+  options: ProjectionRunnerOptions = {},
 ): Promise<RunningProjections> {
-  const settings = { batchSize: PROJECTION_BATCH, ...options };
+  const { liveConsumers = true, source, ...consumerOptions } = options;
+  const settings = { batchSize: PROJECTION_BATCH, ...consumerOptions };
   const live = new Map<string, Subscription>();
   const builds = new Map<string, ShadowBuild>();
   /** Builds' endings still starting their live consumers (stop waits for them). */
@@ -88,7 +107,7 @@ export async function startProjections(
   let stopping = false;
 
   const startLive = async (projection: AnyProjection) => {
-    if (stopping || live.has(projection.name)) return;
+    if (!liveConsumers || stopping || live.has(projection.name)) return;
     live.set(
       projection.name,
       await startCheckpointedConsumer(store, projectionConsumer(projection), settings),
@@ -96,7 +115,7 @@ export async function startProjections(
   };
   const startBuild = async (projection: AnyProjection, fresh: boolean) => {
     await builds.get(projection.name)?.stop();
-    const build = await buildBeside(store, projection, { ...settings, fresh });
+    const build = await buildBeside(store, projection, { ...settings, fresh, ...(source ? { source } : {}) });
     builds.set(projection.name, build);
     // Swapped in: the live consumer (started now if the old version's was held back) goes on.
     const handover = build.done

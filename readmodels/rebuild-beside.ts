@@ -10,17 +10,18 @@
 // no sequences and no foreign keys point at them, so LIKE copies all there is of them.)
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseCheckpoint } from '../domain/store/checkpoint.ts';
+import type { RecordedEvent } from '../domain/store/envelope.ts';
 import type { SqlExecutor, SqlStore } from '../domain/store/sql-port.ts';
 import type { AnyProjection, ReadModelTable } from '../projections/projection.ts';
 import { saveCheckpoint } from './checkpointed-consumer.ts';
 import { checkpointName, type ProjectionTarget, projectBatch } from './project-batch.ts';
 
 const shadowTable = (table: string, version: number) => `${table}__v${version}`;
-const shadowState = (projection: AnyProjection) => `${projection.name}@v${projection.version}`;
+export const shadowState = (projection: AnyProjection) => `${projection.name}@v${projection.version}`;
 export const shadowCheckpoint = (projection: AnyProjection) =>
   `${checkpointName(projection)}@v${projection.version}`;
 
-function shadowTarget(projection: AnyProjection): ProjectionTarget {
+export function shadowTarget(projection: AnyProjection): ProjectionTarget {
   return {
     stateName: shadowState(projection),
     tables: new Map(
@@ -119,10 +120,29 @@ async function swapTables(tx: SqlExecutor, projection: AnyProjection) {
 }
 
 /**
+ * The build takes the live tables' place: its tables their names, its entity states theirs,
+ * and the code's version is recorded. Its checkpoint is dropped; the caller holds the locks.
+ */
+export async function swapIn(tx: SqlExecutor, projection: AnyProjection): Promise<void> {
+  await swapTables(tx, projection);
+  await tx.query('DELETE FROM aos_projection_state WHERE projection = $1', [projection.name]);
+  await tx.query('UPDATE aos_projection_state SET projection = $1 WHERE projection = $2', [
+    projection.name,
+    shadowState(projection),
+  ]);
+  await tx.query('DELETE FROM aos_checkpoints WHERE name = $1', [shadowCheckpoint(projection)]);
+  await tx.query(
+    `INSERT INTO aos_projections (name, version) VALUES ($1, $2)
+     ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, updated_at = now()`,
+    [projection.name, projection.version],
+  );
+}
+
+/**
  * Swaps the build in if it has read as far as the live checkpoint (which this locks, so the
  * live consumer waits); true when the build is over (swapped now, or by another process).
  */
-async function trySwap(store: SqlStore, projection: AnyProjection): Promise<boolean> {
+async function trySwapAtLiveCheckpoint(store: SqlStore, projection: AnyProjection): Promise<boolean> {
   return store.client.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [checkpointName(projection)]);
     const live = checkpointName(projection);
@@ -135,22 +155,35 @@ async function trySwap(store: SqlStore, projection: AnyProjection): Promise<bool
     const built = at.get(shadow);
     if (built === undefined) return true;
     if (byPosition(built, at.get(live) ?? '0:0') < 0) return false;
-    await swapTables(tx, projection);
-    await tx.query('DELETE FROM aos_projection_state WHERE projection = $1', [projection.name]);
-    await tx.query('UPDATE aos_projection_state SET projection = $1 WHERE projection = $2', [
-      projection.name,
-      shadowState(projection),
-    ]);
-    await tx.query('DELETE FROM aos_checkpoints WHERE name = $1', [shadow]);
+    await swapIn(tx, projection);
     await saveCheckpoint(tx, live, built);
-    await tx.query(
-      `INSERT INTO aos_projections (name, version) VALUES ($1, $2)
-       ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, updated_at = now()`,
-      [projection.name, projection.version],
-    );
     return true;
   });
 }
+
+/**
+ * What a build follows. The store-driven runner's build folds every event and swaps in once
+ * it has read as far as the live checkpoint; a build under the Kafka consumers folds only
+ * what they have applied (infra/kafka/kafka-rebuild.ts).
+ */
+export interface ShadowSource {
+  /**
+   * The part of a batch read from the store the build may fold now (a prefix), and the
+   * checkpoint after it; none, and the build waits where it is.
+   */
+  foldable(
+    tx: SqlExecutor,
+    events: RecordedEvent[],
+    checkpoint: string,
+  ): Promise<{ events: RecordedEvent[]; checkpoint: string }>;
+  /** Swaps the build in when it has caught up; true when the build is over. */
+  trySwap(store: SqlStore, projection: AnyProjection): Promise<boolean>;
+}
+
+export const liveCheckpointSource: ShadowSource = {
+  foldable: async (_tx, events, checkpoint) => ({ events, checkpoint }),
+  trySwap: trySwapAtLiveCheckpoint,
+};
 
 export interface ShadowBuild {
   /** True once the build has been swapped in (here or by another process), false if stopped. */
@@ -165,8 +198,15 @@ export interface ShadowBuild {
 export async function buildBeside(
   store: SqlStore,
   projection: AnyProjection,
-  options: { fresh: boolean; batchSize: number; pollIntervalMs?: number; onError?: (error: unknown) => void },
+  options: {
+    fresh: boolean;
+    batchSize: number;
+    pollIntervalMs?: number;
+    onError?: (error: unknown) => void;
+    source?: ShadowSource;
+  },
 ): Promise<ShadowBuild> {
+  const source = options.source ?? liveCheckpointSource;
   const abort = new AbortController();
   const pause = () =>
     sleep(options.pollIntervalMs ?? 250, undefined, { signal: abort.signal }).catch(() => {});
@@ -178,6 +218,7 @@ export async function buildBeside(
     const { events, checkpoint } = await store.readAll({ after: from, limit: options.batchSize });
     if (events.length === 0) return { position: from, full: false };
     // The build's checkpoint row serialises processes building the same version.
+    let folded = 0;
     const next = await store.client.transaction(async (tx) => {
       const [row] = await tx.query<{ checkpoint: string }>(
         'SELECT checkpoint FROM aos_checkpoints WHERE name = $1 FOR UPDATE',
@@ -185,11 +226,14 @@ export async function buildBeside(
       );
       if (!row) return null;
       if (row.checkpoint !== from) return row.checkpoint;
-      await projectBatch(tx, projection, events, { target });
-      await saveCheckpoint(tx, name, checkpoint);
-      return checkpoint;
+      const allowed = await source.foldable(tx, events, checkpoint);
+      folded = allowed.events.length;
+      if (folded === 0) return from;
+      await projectBatch(tx, projection, allowed.events, { target });
+      await saveCheckpoint(tx, name, allowed.checkpoint);
+      return allowed.checkpoint;
     });
-    return { position: next, full: events.length === options.batchSize };
+    return { position: next, full: events.length === options.batchSize && folded === events.length };
   };
 
   const run = async () => {
@@ -200,7 +244,7 @@ export async function buildBeside(
         if (step.position === null) return true;
         position = step.position;
         if (step.full || abort.signal.aborted) continue;
-        if (await trySwap(store, projection)) return true;
+        if (await source.trySwap(store, projection)) return true;
         await pause();
       } catch (error) {
         options.onError?.(error);

@@ -9,6 +9,7 @@ export const actions = [
   'approve',
   'export',
   'manage_policy',
+  'manage_webhooks',
   'manage_keys',
   'operate',
 ] as const;
@@ -18,7 +19,7 @@ export type Action = (typeof actions)[number];
  * - viewer: reads its tenant's runs and reports.
  * - operator: reads, submits runs (and simulations), cancels runs, decides approvals.
  * - auditor: reads and exports audit streams.
- * - admin: everything within its tenant, and alone sets its policy (keys excepted: those belong
+ * - admin: everything within its tenant, and alone sets its policy and webhooks (keys excepted: those belong
  *   to system).
  * - system: manages keys of every tenant and operates the installation (projection status and
  *   rebuilds, which hold no tenant's data, and the price table every tenant is charged by); it
@@ -28,7 +29,7 @@ export const permissions: Readonly<Record<ActorRole, readonly Action[]>> = {
   viewer: ['read'],
   operator: ['read', 'submit', 'cancel', 'approve'],
   auditor: ['read', 'export'],
-  admin: ['read', 'submit', 'cancel', 'approve', 'export', 'manage_policy'],
+  admin: ['read', 'submit', 'cancel', 'approve', 'export', 'manage_policy', 'manage_webhooks'],
   system: ['manage_keys', 'operate'],
 };
 

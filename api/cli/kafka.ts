@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import type { Config } from '../../infra/config.ts';
-import { startKafkaProjections } from '../../infra/kafka/projection-consumer.ts';
+import { startKafkaReadModels } from '../../infra/kafka/kafka-read-models.ts';
 import { startPublisher } from '../../infra/kafka/publisher.ts';
 import { allMigrations } from '../../infra/migrations.ts';
 import { migrate } from '../../infra/store/migrate.ts';
@@ -40,6 +40,8 @@ export function kafkaCommands(program: Command, configOrExit: () => Config): voi
           topic: config.AOS_KAFKA_TOPIC,
           partitions: config.AOS_KAFKA_PARTITIONS,
           batchSize: config.AOS_KAFKA_BATCH,
+          leaseMs: config.AOS_KAFKA_LEASE_MS,
+          ...(config.AOS_INSTANCE_ID ? { instance: config.AOS_INSTANCE_ID } : {}),
           log,
         }),
       );
@@ -53,15 +55,17 @@ export function kafkaCommands(program: Command, configOrExit: () => Config): voi
       const log = pino({ level: config.AOS_LOG_LEVEL });
       const client = await openSqlClient(config);
       await migrate(client, allMigrations);
+      const store = createSqlEventStore(client);
       await runUntilSignal(config, (brokers) =>
-        startKafkaProjections(client, {
+        startKafkaReadModels(store, {
           brokers,
           topic: config.AOS_KAFKA_TOPIC,
           groupId: config.AOS_KAFKA_GROUP,
           projections: allProjections,
           log,
+          onError: (error) => log.warn({ err: error }, 'projection rebuild failed; retrying'),
         }),
       );
-      await client.close();
+      await store.close();
     });
 }

@@ -21,12 +21,13 @@ import { permissions } from '../auth/permissions.ts';
 import { type Principal, principalOf } from '../auth/plugin.ts';
 import { routeOf, typed } from '../contract-route.ts';
 import { HttpError } from '../errors.ts';
+import { TENANT_HEADERS } from '../rate-limit.ts';
 
 export interface SkillRoutesOptions {
   commands: CommandDeps;
   /** Where the budget day's counters are. */
   sql: Pick<SqlExecutor, 'query'>;
-  limits: CallLimits & { dayLimitMicros: number };
+  limits: CallLimits & { dayLimitMicros: number; tenantRequestsPerMinute: number };
 }
 
 /** The skills the port serves, each name once, at the version a call without one gets. */
@@ -46,21 +47,23 @@ export function resolveSkill(skills: CommandDeps['skills'], nameAndVersion: stri
   return found;
 }
 
-/** The rate limiter's count for this request's key (its headers are set before the handler). */
-function rateLimitOf(reply: FastifyReply, fallbackLimit: number): Capabilities['rateLimit'] {
+/** A rate limit's count for this request (its headers are set before the handler). */
+function rateLimitOf(
+  reply: FastifyReply,
+  fallbackLimit: number,
+  per: 'API key' | 'tenant',
+): Capabilities['rateLimit'] {
+  const names =
+    per === 'tenant'
+      ? TENANT_HEADERS
+      : { limit: 'x-ratelimit-limit', remaining: 'x-ratelimit-remaining', reset: 'x-ratelimit-reset' };
   const header = (name: string, fallback: number) => {
     const value = Number(reply.getHeader(name));
-    return Number.isFinite(value) ? value : fallback;
+    return Number.isFinite(value) && reply.hasHeader(name) ? value : fallback;
   };
-  const limit = header('x-ratelimit-limit', fallbackLimit);
-  const remaining = header('x-ratelimit-remaining', limit);
-  return {
-    limit,
-    used: limit - remaining,
-    remaining,
-    resetsInSeconds: header('x-ratelimit-reset', 60),
-    per: 'API key',
-  };
+  const limit = header(names.limit, fallbackLimit);
+  const remaining = header(names.remaining, limit);
+  return { limit, used: limit - remaining, remaining, resetsInSeconds: header(names.reset, 60), per };
 }
 
 export async function capabilitiesOf(
@@ -106,7 +109,8 @@ export async function capabilitiesOf(
           capMicros: scope.limitMicros,
         })),
     },
-    rateLimit: rateLimitOf(reply, limits.requestsPerMinute),
+    rateLimit: rateLimitOf(reply, limits.requestsPerMinute, 'API key'),
+    tenantRateLimit: rateLimitOf(reply, limits.tenantRequestsPerMinute, 'tenant'),
     breakers: circuitBreakers,
     runLimits: {
       defaultMaxSteps: DEFAULT_MAX_STEPS,

@@ -8,6 +8,7 @@ import { estimatorEventSchemas } from './estimator-events.ts';
 import { referenceDataEventSchemas } from './reference-data-events.ts';
 import { EventRegistry, type ValidatedEvent } from './registry.ts';
 import { type RunEventType, runEventSchemas } from './run-events.ts';
+import { webhookEventSchemas } from './webhook-events.ts';
 
 /** The latest schema of every event type. All are at version 1 for now. */
 export const eventSchemas = {
@@ -17,6 +18,7 @@ export const eventSchemas = {
   ...agentEventSchemas,
   ...estimatorEventSchemas,
   ...breakerEventSchemas,
+  ...webhookEventSchemas,
 } as const;
 
 type EventSchemas = typeof eventSchemas;

@@ -6,7 +6,8 @@
 // Exactly-once effect over an at-least-once topic: a message whose stream position is not past
 // the last one applied for its stream (aos_kafka_applied, in the same transaction) is a
 // duplicate and is skipped. A crash between the commit and the offset commit re-reads those
-// messages, and they are skipped the same way.
+// messages, and they are skipped the same way. A projection whose version changed is rebuilt
+// beside its tables from the store (kafka-rebuild.ts); until it is swapped in, it is not folded.
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { RecordedEvent } from '../../domain/store/envelope.ts';
 import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
@@ -15,6 +16,7 @@ import { projectBatch } from '../../readmodels/projection-runner.ts';
 import type { PrometheusMetrics } from '../metrics/prometheus.ts';
 import { createKafka, eventOf, type KafkaLog, silentLog } from './kafka-client.ts';
 import { kafkaMetrics } from './kafka-metrics.ts';
+import { currentProjections } from './kafka-rebuild.ts';
 
 export interface KafkaProjectionOptions {
   brokers: string;
@@ -118,7 +120,9 @@ export async function startKafkaProjections(
       const events = messages.map((m) => eventOf(m, `${batch.topic}[${batch.partition}]@${m.offset}`));
       const fresh = await client.transaction(async (tx) => {
         const unapplied = await unappliedEvents(tx, events);
-        for (const projection of options.projections) {
+        // Read after the locks above: a rebuild swapping a projection in waits for them, or
+        // this waits for it, so the version read here is the one the tables now have.
+        for (const projection of await currentProjections(tx, options.projections)) {
           await projectBatch(tx, projection, unapplied, { lockKeys: true });
         }
         return unapplied;
@@ -141,6 +145,13 @@ export async function startKafkaProjections(
     );
   }
 
+  // A projection never recorded here starts current (read models built from the topic alone,
+  // in a database of their own, have no rebuilds); a recorded other version waits for its build.
+  await client.query(
+    `INSERT INTO aos_projections (name, version)
+     SELECT * FROM unnest($1::text[], $2::int[]) ON CONFLICT (name) DO NOTHING`,
+    [options.projections.map((p) => p.name), options.projections.map((p) => p.version)],
+  );
   await consumer.connect();
   await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
   await consumer.run({

@@ -7,6 +7,13 @@
 // The send happens outside any database transaction on purpose: a transaction held open
 // through a broker outage would hold back the xmin horizon, and with it every gap-free reader
 // of the store (projections, the run-queue feeder).
+//
+// One publisher per store: every instance starts one, and they elect the active one with a
+// lease (infra/store/lease.ts, named like the checkpoint). The others stand by, renewing
+// nothing, and the first to find the lease expired takes over from the shared checkpoint.
+// The active one checks the lease before each send and fences its checkpoint move with it,
+// so a holder that lost the lease (paused, cut off from the database) stops at once and
+// never moves the checkpoint of its successor.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Admin, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { RecordedEvent } from '../../domain/store/envelope.ts';
@@ -14,6 +21,7 @@ import type { Subscription } from '../../domain/store/event-store.ts';
 import { readCheckpoint } from '../../readmodels/checkpointed-consumer.ts';
 import { checkpointLags } from '../../readmodels/projection-status.ts';
 import type { PrometheusMetrics } from '../metrics/prometheus.ts';
+import { holdsLease, type Lease, startLease } from '../store/lease.ts';
 import type { SqlEventStore } from '../store/sql-event-store.ts';
 import { createKafka, eventMessage, type KafkaLog, silentLog } from './kafka-client.ts';
 import { kafkaMetrics } from './kafka-metrics.ts';
@@ -32,10 +40,18 @@ export interface PublisherOptions {
   pollIntervalMs?: number;
   /** Longest wait between attempts while the broker is unreachable. */
   maxBackoffMs?: number;
+  /** The publisher lease's time to live: how soon a standby takes over from a dead publisher. */
+  leaseMs?: number;
+  /** This instance's name in the lease (unique per process by default). */
+  instance?: string;
 }
 
 export interface PublisherStatus {
-  state: 'connecting' | 'publishing' | 'broker-unavailable' | 'stopped';
+  /** `active` holds the lease and publishes; `standby` waits to take over. */
+  role: 'active' | 'standby';
+  /** This instance's name in the lease. */
+  instance: string;
+  state: 'standby' | 'connecting' | 'publishing' | 'broker-unavailable' | 'stopped';
   /** Global position of the last acknowledged event, or null before the first. */
   publishedPosition: string | null;
   lastError: string | null;
@@ -56,8 +72,8 @@ export async function startPublisher(
   const metrics = kafkaMetrics(options.metrics?.registry);
   const kafka: Kafka = createKafka({ brokers: options.brokers, clientId: 'aos-publisher', log });
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
-  const status: PublisherStatus = {
-    state: 'connecting',
+  const status: Omit<PublisherStatus, 'role' | 'instance'> = {
+    state: 'standby',
     publishedPosition: null,
     lastError: null,
     since: new Date().toISOString(),
@@ -79,6 +95,12 @@ export async function startPublisher(
     'Seconds between the last published event and the newest event in the store',
     [],
     async () => [{ labels: {}, value: (await lag()).behindSeconds }],
+  );
+  options.metrics?.scrapeGauge(
+    'aos_kafka_publisher_active',
+    'Whether this instance holds the publisher lease and publishes (1) or stands by (0)',
+    ['instance'],
+    async () => [{ labels: { instance: lease.holder }, value: lease.held() ? 1 : 0 }],
   );
   const lag = async () =>
     (await checkpointLags(store.client, [PUBLISHER_CHECKPOINT])).get(PUBLISHER_CHECKPOINT)!;
@@ -120,6 +142,12 @@ export async function startPublisher(
     return next;
   }
 
+  async function disconnect() {
+    const open = producer;
+    producer = null;
+    await open?.then((p) => p.disconnect()).catch(() => {});
+  }
+
   async function send(events: RecordedEvent[]) {
     const target = await connected();
     await target.send({ topic: options.topic, acks: -1, messages: events.map(eventMessage) });
@@ -131,9 +159,7 @@ export async function startPublisher(
     log.warn({ err: error, backoffMs }, 'Kafka publish failed; retrying the same batch');
     // A producer whose send failed may be out of sequence with the broker: start a new one
     // (a new producer id) rather than risk an OutOfOrderSequence loop.
-    const broken = producer;
-    producer = null;
-    await broken?.then((p) => p.disconnect()).catch(() => {});
+    await disconnect();
     backoffMs = Math.min(maxBackoffMs, Math.max(100, backoffMs * 2));
     await sleep(backoffMs, undefined, { signal: stopping.signal }).catch(() => {});
   }
@@ -142,57 +168,86 @@ export async function startPublisher(
     `INSERT INTO aos_checkpoints (name, checkpoint) VALUES ($1, '0:0') ON CONFLICT (name) DO NOTHING`,
     [PUBLISHER_CHECKPOINT],
   );
-  let position = (await readCheckpoint(store.client, PUBLISHER_CHECKPOINT)) ?? '0:0';
 
-  // Connect before the first event, so /readyz tells a missing broker even while idle.
-  connected().then(
-    () => setState('publishing'),
-    (error) => {
-      producer = null;
-      metrics.brokerErrors.inc({ client: 'publisher' });
-      setState('broker-unavailable', error);
-    },
-  );
+  /** Publishes from the shared checkpoint until stopped: run while this instance holds the lease. */
+  async function relay(): Promise<Subscription> {
+    let position = (await readCheckpoint(store.client, PUBLISHER_CHECKPOINT)) ?? '0:0';
+    setState('connecting');
+    // Connect before the first event, so /readyz tells a missing broker even while idle.
+    connected().then(
+      () => setState('publishing'),
+      (error) => {
+        producer = null;
+        metrics.brokerErrors.inc({ client: 'publisher' });
+        setState('broker-unavailable', error);
+      },
+    );
+    return store.subscribe(
+      async (events, checkpoint) => {
+        // Lost the lease since the last batch: send nothing; the lease's handler stops this.
+        if (!lease.held()) return position;
+        try {
+          await send(events);
+        } catch (error) {
+          await failed(error);
+          return position; // read the same batch again
+        }
+        backoffMs = 0;
+        metrics.publishedEvents.inc(events.length);
+        setState('publishing');
+        status.publishedPosition = events.at(-1)!.globalPosition;
+        // Compare-and-set, fenced by the lease: a publisher that lost it (a successor moved
+        // on) re-reads the checkpoint instead; both sent the batch: a duplicate, not a gap.
+        const moved = await store.client.query(
+          `UPDATE aos_checkpoints SET checkpoint = $3, updated_at = now()
+            WHERE name = $1 AND checkpoint = $2 AND ${holdsLease('$1', '$4')}
+           RETURNING checkpoint`,
+          [PUBLISHER_CHECKPOINT, position, checkpoint, lease.holder],
+        );
+        position =
+          moved.length > 0
+            ? checkpoint
+            : ((await readCheckpoint(store.client, PUBLISHER_CHECKPOINT)) ?? checkpoint);
+        return position;
+      },
+      {
+        after: position,
+        batchSize: options.batchSize,
+        pollIntervalMs: options.pollIntervalMs ?? 250,
+        onError: (error) => log.warn({ err: error }, 'Kafka publisher could not read the store; retrying'),
+      },
+    );
+  }
 
-  const subscription: Subscription = store.subscribe(
-    async (events, checkpoint) => {
-      try {
-        await send(events);
-      } catch (error) {
-        await failed(error);
-        return position; // read the same batch again
+  let running: Subscription | null = null;
+  const lease: Lease = startLease(store.client, {
+    name: PUBLISHER_CHECKPOINT,
+    ...(options.instance ? { holder: options.instance } : {}),
+    ...(options.leaseMs ? { ttlMs: options.leaseMs } : {}),
+    onError: (error) => log.warn({ err: error }, 'Kafka publisher could not renew its lease'),
+    async onChange(held) {
+      if (held) {
+        log.info({ instance: lease.holder }, 'Kafka publisher lease taken: this instance publishes');
+        running = await relay();
+        return;
       }
-      backoffMs = 0;
-      metrics.publishedEvents.inc(events.length);
-      setState('publishing');
-      status.publishedPosition = events.at(-1)!.globalPosition;
-      // Compare-and-set: a second publisher on the same store that moved the checkpoint first
-      // wins, and this one goes on from there (both sent the batch: a duplicate, not a gap).
-      const moved = await store.client.query(
-        `UPDATE aos_checkpoints SET checkpoint = $3, updated_at = now() WHERE name = $1 AND checkpoint = $2
-         RETURNING checkpoint`,
-        [PUBLISHER_CHECKPOINT, position, checkpoint],
-      );
-      position =
-        moved.length > 0
-          ? checkpoint
-          : ((await readCheckpoint(store.client, PUBLISHER_CHECKPOINT)) ?? checkpoint);
-      return position;
+      log.warn({ instance: lease.holder }, 'Kafka publisher lease lost: this instance stands by');
+      await running?.stop();
+      running = null;
+      await disconnect();
+      if (!stopping.signal.aborted) setState('standby');
     },
-    {
-      after: position,
-      batchSize: options.batchSize,
-      pollIntervalMs: options.pollIntervalMs ?? 250,
-      onError: (error) => log.warn({ err: error }, 'Kafka publisher could not read the store; retrying'),
-    },
-  );
+  });
 
   return {
-    status: () => ({ ...status }),
+    status: () => ({
+      role: lease.held() ? 'active' : 'standby',
+      instance: lease.holder,
+      ...status,
+    }),
     async stop() {
       stopping.abort();
-      await subscription.stop();
-      await producer?.then((p) => p.disconnect()).catch(() => {});
+      await lease.release();
       setState('stopped');
     },
   };

@@ -82,7 +82,7 @@ for (const storeName of stores) {
     it('lists and describes skills in the older shape', async () => {
       const listed = await sdk('GET', '/api/v1/runtime/skills');
       expect(listed.status).toBe(200);
-      expect(listed.body.count).toBe(5);
+      expect(listed.body.count).toBe(6);
       expect(listed.body.skills).toContainEqual({
         id: 'json_transform',
         name: 'json_transform',
@@ -110,7 +110,14 @@ for (const storeName of stores) {
       const capabilities = await sdk('GET', '/api/v1/runtime/capabilities?agent_id=agent-1&tenant_id=oldco');
       expect(capabilities.status).toBe(200);
       expect(capabilities.body).toMatchObject({
-        skills_available: ['agent_invoke', 'agent_spawn', 'http_call', 'json_transform', 'llm_invoke'],
+        skills_available: [
+          'agent_invoke',
+          'agent_spawn',
+          'http_call',
+          'json_transform',
+          'llm_invoke',
+          'webhook_send',
+        ],
         budget_remaining_cents: 10_000,
         permissions: ['read', 'submit', 'cancel', 'approve'],
       });

@@ -40,13 +40,14 @@ for (const storeName of stores) {
     it('lists the skills with their versions and tags', async () => {
       const listed = await app.request('GET', '/v1/skills', { key: viewer });
       expect(listed.status).toBe(200);
-      expect(listed.body.count).toBe(5);
+      expect(listed.body.count).toBe(6);
       expect(listed.body.skills.map((skill: { name: string }) => skill.name)).toEqual([
         'agent_invoke',
         'agent_spawn',
         'http_call',
         'json_transform',
         'llm_invoke',
+        'webhook_send',
       ]);
       expect(listed.body.skills[3]).toMatchObject({ version: '1.0.0', versions: ['1.0.0'] });
       expect(listed.body.skills[3].tags).toContain('jmespath');
@@ -122,6 +123,7 @@ for (const storeName of stores) {
         http_call: 'when_side_effecting',
         json_transform: 'never',
         llm_invoke: 'never',
+        webhook_send: 'when_side_effecting',
       });
       expect(answer.body.rateLimit.limit).toBe(600);
       expect(answer.body.rateLimit.used).toBeGreaterThanOrEqual(1);
@@ -156,6 +158,7 @@ for (const storeName of stores) {
         http_call: false,
         json_transform: true,
         llm_invoke: false,
+        webhook_send: false,
       });
       const http = answer.body.skills.find((skill: { name: string }) => skill.name === 'http_call');
       expect(http.reason).toBe("skill http_call is not in agent transformer's allowed skills");

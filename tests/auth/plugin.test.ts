@@ -37,7 +37,7 @@ describe('permissions', () => {
   it('gives each role what ARCHITECTURE.md says, and system nothing but keys and operations', () => {
     const table = Object.fromEntries(actorRoles.map((role) => [role, actions.filter((a) => can(role, a))]));
     expect(table).toEqual({
-      admin: ['read', 'submit', 'cancel', 'approve', 'export', 'manage_policy'],
+      admin: ['read', 'submit', 'cancel', 'approve', 'export', 'manage_policy', 'manage_webhooks'],
       operator: ['read', 'submit', 'cancel', 'approve'],
       auditor: ['read', 'export'],
       viewer: ['read'],

@@ -230,8 +230,8 @@ describe.each(stores)('runtime queries on %s', (store) => {
       body: { query_type: 'allowed_skills' },
     });
     expect(legacyAllowed.body.result).toEqual({
-      skills: ['agent_invoke', 'agent_spawn', 'http_call', 'json_transform', 'llm_invoke'],
-      requires_approval: ['http_call'],
+      skills: ['agent_invoke', 'agent_spawn', 'http_call', 'json_transform', 'llm_invoke', 'webhook_send'],
+      requires_approval: ['http_call', 'webhook_send'],
     });
   });
 

@@ -66,13 +66,16 @@ describe.runIf(available)('Kafka broker stopped and restarted', () => {
     for (let n = 15; n < 20; n++) await submit(n);
     await until('the publisher caught up', published, 90_000);
     const ready = await app.request('GET', '/readyz');
-    expect(ready.body.kafkaPublisher.state).toBe('publishing');
+    expect(ready.body.kafkaPublisher).toMatchObject({ state: 'publishing', role: 'active' });
 
     const total = await countEvents(app.store);
     const messages = await readTopic(broker.brokers, topic, total, 20_000);
     expect(new Set(messages.map((m) => m.eventId)).size).toBe(total);
     const metrics = await app.request('GET', '/metrics');
     expect(metrics.body).toMatch(/aos_kafka_broker_errors_total\{client="publisher"\} [1-9]/);
+    expect(metrics.body).toContain(
+      `aos_kafka_publisher_active{instance="${ready.body.kafkaPublisher.instance}"} 1`,
+    );
     expect(metrics.body).toMatch(/aos_kafka_publish_lag_events 0/);
   }, 240_000);
 });

@@ -157,11 +157,16 @@ describe.runIf(available)('Kafka projection consumers', () => {
     expect(fromKafka).toEqual(await snapshot(app.store.client));
 
     // The whole stream published again (as after a publisher crash, at its worst): every
-    // message is a duplicate by stream position, and the tables do not change.
+    // message is a duplicate by stream position, and the tables do not change. The
+    // republisher is handed the app's publisher lease, so the app's publisher stands by.
     await app.store.client.query(`UPDATE aos_checkpoints SET checkpoint = '0:0' WHERE name = $1`, [
       PUBLISHER_CHECKPOINT,
     ]);
+    await app.store.client.query(`UPDATE aos_leases SET holder = 'republisher' WHERE name = $1`, [
+      PUBLISHER_CHECKPOINT,
+    ]);
     const republisher = await startPublisher(app.store, {
+      instance: 'republisher',
       brokers: kafkaBrokers,
       topic,
       partitions: 4,
