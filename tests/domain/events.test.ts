@@ -65,6 +65,11 @@ describe('event catalog', () => {
         'CanaryCompleted',
         'EstimatorDisabled',
         'EstimatorEnabled',
+        'WebhookRegistered',
+        'WebhookDeleted',
+        'WebhookDeliveryAttempted',
+        'WebhookDeadLettered',
+        'WebhookRedeliveryRequested',
       ].sort(),
     );
     for (const type of eventRegistry.types()) expect(eventRegistry.latestVersion(type)).toBe(1);
