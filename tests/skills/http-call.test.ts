@@ -152,6 +152,7 @@ describe('http_call against a local server', () => {
       errorCode: 'RATE_LIMITED',
       message: expect.any(String),
       retryAfterMs: 7000,
+      httpStatus: 429,
     });
   });
 

@@ -230,7 +230,11 @@ for (const adapter of sqlAdapters) {
       const rows = await store.client.query<{ name: string }>(
         'SELECT name FROM aos_migrations ORDER BY name',
       );
-      expect(rows.map((r) => r.name)).toEqual(['001_event_store.sql', '002_append_fast_path.sql']);
+      expect(rows.map((r) => r.name)).toEqual([
+        '001_event_store.sql',
+        '002_append_fast_path.sql',
+        '070_leases.sql',
+      ]);
     });
   });
 }
@@ -293,7 +297,11 @@ describe.runIf(await postgresAdapter.available())('migrations on PostgreSQL', ()
     try {
       const results = await Promise.all(clients.map((client) => migrate(client)));
       const applied = results.flat().filter((m) => m.applied);
-      expect(applied.map((m) => m.name)).toEqual(['001_event_store.sql', '002_append_fast_path.sql']);
+      expect(applied.map((m) => m.name)).toEqual([
+        '001_event_store.sql',
+        '002_append_fast_path.sql',
+        '070_leases.sql',
+      ]);
     } finally {
       await Promise.all(clients.map((c) => c.close()));
       await drop();
