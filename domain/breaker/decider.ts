@@ -164,9 +164,16 @@ export function breakerSettings(rules: {
   };
 }
 
-/** The target a call is guarded under, or undefined for skills without one (transforms, child runs). */
+/** The in-process stub model (infra/skills/llm-stub.ts): no provider behind it to protect. */
+const IN_PROCESS_MODEL = 'stub';
+
+/**
+ * The target a call is guarded under, or undefined for calls without a remote dependency
+ * (transforms, child runs, the stub model, whose failures are injected by the step's own input).
+ */
 export function breakerTargetOf(skill: string, input: Record<string, unknown>): string | undefined {
-  if (skill === 'llm_invoke' && typeof input.model === 'string') return `${skill}:${input.model}`;
+  if (skill === 'llm_invoke' && typeof input.model === 'string')
+    return input.model === IN_PROCESS_MODEL ? undefined : `${skill}:${input.model}`;
   if (skill === 'http_call' && typeof input.url === 'string') {
     try {
       return `${skill}:${new URL(input.url).host}`;

@@ -115,6 +115,7 @@ describe('circuit breaker', () => {
     );
     expect(breakerTargetOf('llm_invoke', { model: 'gpt-4o', prompt: 'x' })).toBe('llm_invoke:gpt-4o');
     expect(breakerTargetOf('json_transform', {})).toBeUndefined();
+    expect(breakerTargetOf('llm_invoke', { model: 'stub', prompt: 'x' })).toBeUndefined();
     expect(breakerSettings({})).toEqual({ failureThreshold: 5, windowMs: 60_000, cooldownMs: 60_000 });
     expect(breakerSettings({ circuitBreaker: { cooldownMs: 1 } })).toMatchObject({ cooldownMs: 1 });
   });
