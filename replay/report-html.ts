@@ -3,7 +3,7 @@
 // an archive years later. Pure: a DivergenceView in, a string out.
 import { microsToCents } from '../projections/divergence-wire.ts';
 import type { DayDrift, DivergenceView, HistogramBin } from './divergence-view.ts';
-import { axes, barChart, dollars, esc, H, PAD, PAGE_STYLE, svg, table, W } from './svg-charts.ts';
+import { axes, barChart, dollars, esc, H, legend, PAD, PAGE_STYLE, svg, table, W } from './svg-charts.ts';
 import type { PolicyWhatIfReport } from './what-if-policy.ts';
 
 function lineChart(
@@ -37,13 +37,7 @@ function lineChart(
         : '',
     )
     .join('');
-  const legend = series
-    .map(
-      (s, i) =>
-        `<rect x="${PAD.left + 10 + i * 150}" y="4" width="12" height="12" fill="${s.color}"/><text x="${PAD.left + 28 + i * 150}" y="15" class="legend">${esc(s.name)}</text>`,
-    )
-    .join('');
-  return svg(`${axes(max, plotH, yLabel)}${lines}${ticks}${legend}`);
+  return svg(`${axes(max, plotH, yLabel)}${lines}${ticks}${legend(series)}`);
 }
 
 function histogramChart(bins: readonly HistogramBin[]): string {

@@ -56,6 +56,16 @@ export function axes(max: number, plotH: number, yLabel: string): string {
   return `${ticks}<text class="ylabel" transform="translate(12,${PAD.top + plotH / 2}) rotate(-90)">${esc(yLabel)}</text>`;
 }
 
+/** A colour swatch and name per series, along the top of a chart. */
+export function legend(series: readonly { name: string; color: string }[]): string {
+  return series
+    .map(
+      (s, i) =>
+        `<rect x="${PAD.left + 10 + i * 150}" y="4" width="12" height="12" fill="${s.color}"/><text x="${PAD.left + 28 + i * 150}" y="15" class="legend">${esc(s.name)}</text>`,
+    )
+    .join('');
+}
+
 export function svg(body: string): string {
   return `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" xmlns="http://www.w3.org/2000/svg">${body}</svg>`;
 }
@@ -115,12 +125,6 @@ export function scatterChart(series: readonly ScatterSeries[], xLabel: string, y
         .join(''),
     )
     .join('');
-  const legend = series
-    .map(
-      (s, i) =>
-        `<rect x="${PAD.left + 10 + i * 150}" y="4" width="12" height="12" fill="${s.color}"/><text x="${PAD.left + 28 + i * 150}" y="15" class="legend">${esc(s.name)}</text>`,
-    )
-    .join('');
   const labels = `<text class="ylabel" transform="translate(12,${PAD.top + plotH / 2}) rotate(-90)">${esc(yLabel)}</text><text class="ylabel" x="${PAD.left + plotW / 2}" y="${H - 8}">${esc(xLabel)}</text>`;
-  return svg(`${grid}${diagonal}${dots}${legend}${labels}`);
+  return svg(`${grid}${diagonal}${dots}${legend(series)}${labels}`);
 }
