@@ -115,7 +115,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     liveDrift: liveDriftFrom(client, { minSamples: config.AOS_DRIFT_MIN_SAMPLES }),
   };
   let horizon: ReturnType<typeof monitorReadHorizon> | undefined;
-  const rateCounter = rateCounterFor(config, client);
+  const rateCounter = await rateCounterFor(config, client);
   const server = await buildServer({
     store,
     keys,

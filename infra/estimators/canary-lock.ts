@@ -5,6 +5,7 @@
 // transaction would block, the lock is this process's.
 import type { CanaryLock } from '../../commands/estimator-canary.ts';
 import type { SqlClient } from '../../domain/store/sql-port.ts';
+import { ownedByThisProcess } from '../store/single-process.ts';
 
 /** hashtext('aos:estimator-canary') would do as well; a constant keeps it greppable in pg_locks. */
 export const CANARY_LOCK_KEY = 1_800_018;
@@ -37,6 +38,5 @@ function advisoryLock(client: SqlClient): CanaryLock {
 }
 
 export async function createCanaryLock(client: SqlClient): Promise<CanaryLock> {
-  const [row] = await client.query<{ version: string }>('SELECT version() AS version');
-  return row?.version.includes('PGlite') ? processLock() : advisoryLock(client);
+  return (await ownedByThisProcess(client)) ? processLock() : advisoryLock(client);
 }
