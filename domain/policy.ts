@@ -13,6 +13,9 @@ const hostPatternSchema = z
   .min(1)
   .regex(/^(\*\.)?[^*\s/]+$/, 'a host is "name" or "*.suffix"');
 
+/** The most failures a circuit breaker may be set to wait for (its fold keeps no more than this). */
+export const MAX_BREAKER_FAILURE_THRESHOLD = 1000;
+
 export const policyRulesSchema = z.strictObject({
   /** When present, only these skills may be called. */
   allowSkills: z.array(z.string().min(1)).optional(),
@@ -57,7 +60,7 @@ export const policyRulesSchema = z.strictObject({
    */
   circuitBreaker: z
     .strictObject({
-      failureThreshold: z.int().min(1).max(1000).optional(),
+      failureThreshold: z.int().min(1).max(MAX_BREAKER_FAILURE_THRESHOLD).optional(),
       windowMs: z.int().min(1).optional(),
       cooldownMs: z.int().min(1).optional(),
     })

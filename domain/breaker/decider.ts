@@ -8,6 +8,7 @@
 import type { Decider } from '../decider.ts';
 import { DomainError } from '../domain-error.ts';
 import type { AosEventData } from '../events/catalog.ts';
+import { MAX_BREAKER_FAILURE_THRESHOLD } from '../policy.ts';
 import { addMs, instantMs, normalizeInstant } from '../time.ts';
 
 export const DEFAULT_BREAKER_SETTINGS = { failureThreshold: 5, windowMs: 60_000, cooldownMs: 60_000 };
@@ -29,7 +30,7 @@ export type BreakerStatus = 'closed' | 'open' | 'half_open';
 
 export interface BreakerState {
   status: BreakerStatus;
-  /** Closed: when the failures still counted happened (those older than the window drop out). */
+  /** Closed: when the latest failures happened (the decision counts those inside the window). */
   failures: string[];
   /** Open: calls are refused before this; half-open: when the probe may be replaced. */
   halfOpenAt: string | null;
@@ -74,7 +75,9 @@ const callOf = (c: BreakerCall): BreakerCall => ({
 function evolve(state: BreakerState, event: BreakerEvent): BreakerState {
   switch (event.type) {
     case 'BreakerFailureRecorded':
-      return { ...state, failures: [...state.failures, event.data.at] };
+      // The last failures only: a threshold never exceeds them, so the fold does not grow
+      // with a target's history of occasional failures.
+      return { ...state, failures: [...state.failures, event.data.at].slice(-MAX_BREAKER_FAILURE_THRESHOLD) };
     case 'BreakerOpened':
       return {
         status: 'open',

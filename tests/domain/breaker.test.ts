@@ -120,3 +120,13 @@ describe('circuit breaker', () => {
     expect(breakerSettings({ circuitBreaker: { cooldownMs: 1 } })).toMatchObject({ cooldownMs: 1 });
   });
 });
+
+describe('breaker fold', () => {
+  it('keeps only the latest failures a threshold can count, however many occasional ones came before', () => {
+    const failures = Array.from({ length: 1500 }, (_, n) => failure(n * 60_000, `r${n}`));
+    const state = history(...failures).reduce(breakerDecider.evolve, breakerDecider.initialState());
+    expect(state.status).toBe('closed');
+    expect(state.failures).toHaveLength(1000);
+    expect(state.failures.at(-1)).toBe(at(1499 * 60_000));
+  });
+});
