@@ -363,6 +363,17 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     };
     const command = (stepIndex: number | undefined) => (stepIndex === undefined ? {} : { stepIndex });
 
+    /** What can be done now: not a wait, not a call already out, not a child already looked at. */
+    const firstDoable = (actions: NextAction[]) =>
+      actions.find(
+        (a) =>
+          a.kind !== 'wait' &&
+          a.kind !== 'await_approval' &&
+          a.kind !== 'await_recovery' &&
+          !(a.kind === 'call' && calls.has(a.reservationId)) &&
+          !(a.kind === 'await_child' && watchedChildren.has(a.childRunId)),
+      );
+
     /** One action under the lock; 'idle' when there is nothing to do but wait. */
     const step = (): Promise<'continue' | 'idle' | 'done'> =>
       exclusive(async () => {
@@ -372,31 +383,19 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         const now = nowIso();
         const actions = nextActions(run.state, now);
         if (actions[0]?.kind === 'done') return 'done';
-        const action = actions.find(
-          (a) =>
-            a.kind !== 'wait' &&
-            a.kind !== 'await_approval' &&
-            a.kind !== 'await_recovery' &&
-            !(a.kind === 'call' && calls.has(a.reservationId)) &&
-            !(a.kind === 'await_child' && watchedChildren.has(a.childRunId)),
-        );
+        const action = firstDoable(actions);
         if (!action) return 'idle';
         switch (action.kind) {
-          case 'evaluate': {
-            const before = run.version;
-            run = await record(claim, run, { type: 'EvaluateStep', ...command(action.stepIndex), now });
+          case 'evaluate':
+          case 'reserve':
             // Nothing decided (a branch waiting for another to settle): do not spin on it.
-            if (run.version === before) return 'idle';
+            if (!(await transition(now))) return 'idle';
             break;
-          }
           case 'expire_approval':
             run = await record(claim, run, { type: 'ExpireApproval', stepIndex: action.stepIndex, now });
             break;
           case 'escalate_approval':
             run = await record(claim, run, { type: 'EscalateApproval', stepIndex: action.stepIndex, now });
-            break;
-          case 'reserve':
-            await reserve(action, now);
             break;
           case 'call':
             if (!startedByMe.has(action.reservationId)) {
@@ -450,39 +449,144 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     const target = (action: { stepIndex: number; compensation?: true }) =>
       action.compensation ? {} : { stepIndex: action.stepIndex };
 
-    async function reserve(action: Extract<NextAction, { kind: 'reserve' }>, now: string) {
+    /** The outcome of a call, to be recorded with its reservation's close. */
+    interface Finished {
+      action: Extract<NextAction, { kind: 'call' }>;
+      outcome: SkillOutcome;
+      latencyMs: number;
+      reservedAt: string;
+      failureCatalog?: Awaited<ReturnType<typeof currentFailureCatalog>>;
+    }
+
+    /**
+     * One step transition in one transaction: a call's outcome with its reservation's close
+     * (when `finished` is given), then every evaluation and reservation the run calls for next,
+     * each reservation with its attempt's start — as far as the run can go without waiting. So
+     * a linear step costs one commit from the end of one call to the start of the next.
+     * `withReservations: false` stops at the first reservation (one of them was refused).
+     */
+    async function chain(tx: LedgerTransaction, now: string, finished?: Finished, withReservations = true) {
+      let current = run;
+      const recorded: { run: LoadedRun; events: RunEvent[]; alreadyApplied: boolean }[] = [];
+      const started: string[] = [];
+      const commit = (step: (typeof recorded)[number]) => {
+        recorded.push(step);
+        current = step.run;
+      };
+      if (finished) {
+        const { action, outcome, latencyMs, failureCatalog, reservedAt } = finished;
+        const command: RunCommand = {
+          type: 'RecordOutcome',
+          ...target(action),
+          outcome,
+          latencyMs,
+          ...(failureCatalog ? { failureCatalog } : {}),
+          now,
+        };
+        const step = await recordWithEvents(claim, current, command, tx);
+        await closeReservation(
+          claim,
+          { reservationId: action.reservationId, chargedMicros: chargedBy(step.events), reservedAt },
+          tx.ledger,
+        );
+        commit(step);
+      }
+      for (;;) {
+        const action = firstDoable(nextActions(current.state, now));
+        if (action?.kind === 'evaluate') {
+          const step = await recordWithEvents(
+            claim,
+            current,
+            { type: 'EvaluateStep', ...command(action.stepIndex), now },
+            tx,
+          );
+          if (step.run.version === current.version) break;
+          commit(step);
+        } else if (action?.kind === 'reserve' && withReservations) {
+          const reservationId = reservationIdFor(claim, action);
+          await reserveOn(tx.ledger, action, reservationId, now);
+          const step = await recordWithEvents(claim, current, startAttempt(action, reservationId, now), tx);
+          commit(step);
+          // Recorded before by the same command id: another worker decided it and makes the call.
+          if (step.alreadyApplied) return { run: current, recorded, started, takenOver: true };
+          started.push(reservationId);
+        } else break;
+      }
+      return { run: current, recorded, started, takenOver: false };
+    }
+
+    /**
+     * Records what the run calls for now (see `chain`); false when nothing was. A reservation
+     * the tenant's day has no room for rolls the transaction back: what came before it is
+     * recorded again without it, and the refusal on its own.
+     */
+    async function transition(now: string, finished?: Finished): Promise<boolean> {
+      let done: Awaited<ReturnType<typeof chain>>;
+      let refused = false;
+      try {
+        done = await deps.ledger.together((tx) => chain(tx, now, finished));
+      } catch (error) {
+        if (!isDomainError(error) || error.code !== 'BUDGET_EXCEEDED') throw error;
+        refused = true;
+        done = await deps.ledger.together((tx) => chain(tx, now, finished, false));
+      }
+      for (const step of done.recorded) reportRecorded(claim, step);
+      run = done.run;
+      if (finished) startedByMe.delete(finished.action.reservationId);
+      for (const reservationId of done.started) startedByMe.add(reservationId);
+      if (done.takenOver) throw new DomainError('WORKER_LOST', 'another worker started this attempt');
+      if (refused) {
+        const action = firstDoable(nextActions(run.state, now));
+        if (action?.kind === 'reserve') return (await reserveAlone(action, now)) || done.recorded.length > 0;
+      }
+      return done.recorded.length > 0;
+    }
+
+    function startAttempt(
+      action: Extract<NextAction, { kind: 'reserve' }>,
+      reservationId: string,
+      now: string,
+    ): RunCommand {
+      return {
+        type: 'StartAttempt',
+        ...target(action),
+        reservationId,
+        reservedMicros: action.estimateMicros,
+        estimateMicros: action.estimateMicros,
+        now,
+      };
+    }
+
+    function reserveOn(
+      on: Pick<BudgetLedger, 'apply'>,
+      action: Extract<NextAction, { kind: 'reserve' }>,
+      reservationId: string,
+      now: string,
+    ) {
+      return ledger(
+        claim,
+        {
+          type: 'Reserve',
+          reservationId,
+          runId: claim.runId,
+          amountMicros: action.estimateMicros,
+          limitMicros: deps.dayLimitMicros(claim.tenantId),
+          ...(action.model === undefined ? {} : { model: action.model }),
+        },
+        `Reserve:${reservationId}`,
+        now,
+        on,
+      );
+    }
+
+    /** A reservation on its own, after one was refused: started, or its refusal recorded. */
+    async function reserveAlone(action: Extract<NextAction, { kind: 'reserve' }>, now: string) {
       const reservationId = reservationIdFor(claim, action);
       let started: Awaited<ReturnType<typeof recordWithEvents>>;
       try {
-        // The reservation and the attempt's start: one transaction, one commit.
         started = await deps.ledger.together(async (tx) => {
-          await ledger(
-            claim,
-            {
-              type: 'Reserve',
-              reservationId,
-              runId: claim.runId,
-              amountMicros: action.estimateMicros,
-              limitMicros: deps.dayLimitMicros(claim.tenantId),
-              ...(action.model === undefined ? {} : { model: action.model }),
-            },
-            `Reserve:${reservationId}`,
-            now,
-            tx.ledger,
-          );
-          return recordWithEvents(
-            claim,
-            run,
-            {
-              type: 'StartAttempt',
-              ...target(action),
-              reservationId,
-              reservedMicros: action.estimateMicros,
-              estimateMicros: action.estimateMicros,
-              now,
-            },
-            tx,
-          );
+          await reserveOn(tx.ledger, action, reservationId, now);
+          return recordWithEvents(claim, run, startAttempt(action, reservationId, now), tx);
         });
       } catch (error) {
         if (!isDomainError(error) || error.code !== 'BUDGET_EXCEEDED') throw error;
@@ -494,13 +598,13 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           remainingMicros: Number(error.details.remainingMicros ?? 0),
           now,
         });
-        return;
+        return true;
       }
       reportRecorded(claim, started);
       run = started.run;
-      // Recorded before by the same command id: another worker decided it and makes the call.
       if (started.alreadyApplied) throw new DomainError('WORKER_LOST', 'another worker started this attempt');
       startedByMe.add(reservationId);
+      return true;
     }
 
     async function startChild(action: Extract<NextAction, { kind: 'start_child' }>, now: string) {
@@ -548,33 +652,15 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         // A failure is classified by the catalog in force when it is recorded; read before the
         // transaction, which on PGlite holds the one connection a read beside it would wait for.
         const failureCatalog = outcome.ok ? undefined : await currentFailureCatalog(store);
-        await exclusive(async () => {
-          const now = nowIso();
-          const recorded = await deps.ledger.together(async (tx) => {
-            const recorded = await recordWithEvents(
-              claim,
-              run,
-              {
-                type: 'RecordOutcome',
-                ...target(action),
-                outcome,
-                latencyMs,
-                ...(failureCatalog ? { failureCatalog } : {}),
-                now,
-              },
-              tx,
-            );
-            await closeReservation(
-              claim,
-              { reservationId: action.reservationId, chargedMicros: chargedBy(recorded.events), reservedAt },
-              tx.ledger,
-            );
-            return recorded;
-          });
-          reportRecorded(claim, recorded);
-          run = recorded.run;
-          startedByMe.delete(action.reservationId);
-        });
+        await exclusive(() =>
+          transition(nowIso(), {
+            action,
+            outcome,
+            latencyMs,
+            reservedAt,
+            ...(failureCatalog ? { failureCatalog } : {}),
+          }),
+        );
       })()
         .catch((error) => {
           callError ??= error;

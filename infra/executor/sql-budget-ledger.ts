@@ -216,6 +216,8 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     context: CommandContext,
     on: EventStore,
     appendLedger: AppendLedger,
+    /** Ledgers written earlier in the same transaction, not remembered before its commit. */
+    writtenBefore: readonly [string, Loaded<LedgerState>][] = [],
   ): Promise<[string, Loaded<LedgerState>]> {
     const streamId = runLedgerStreamId(target.tenantId, target.at, target.runId);
     const dayId = ledgerDayId(streamId);
@@ -225,7 +227,10 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
       );
     // A run's first reservation of the day is written without reading its (new) ledger: had
     // it been written before, the append (expected: no stream) conflicts and the handler reads.
-    const assumed = known.get(streamId) ?? (command.type === 'Reserve' ? emptyLedger : undefined);
+    const assumed =
+      writtenBefore.findLast(([id]) => id === streamId)?.[1] ??
+      known.get(streamId) ??
+      (command.type === 'Reserve' ? emptyLedger : undefined);
     let handled: Handled<LedgerState, BudgetEvent>;
     try {
       handled = await handle(assumed);
@@ -311,7 +316,7 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
         ledger: {
           apply: async (command, target, context) => {
             const deferred = context.metrics ? { ...context, metrics: counted(context.metrics) } : context;
-            written.push(await decide(command, target, deferred, inTransaction, appendLedger));
+            written.push(await decide(command, target, deferred, inTransaction, appendLedger, written));
           },
         },
         store: inTransaction,
