@@ -25,8 +25,10 @@ import { nextActions } from '../domain/run/next-action.ts';
 import { isSubmitted, type SubmittedRun } from '../domain/run/state.ts';
 import type { SkillOutcome } from '../domain/skill.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
+import { ConcurrencyError, EventIdConflictError } from '../domain/store/store-errors.ts';
 import { type BreakerGuard, createBreakerGate } from './breaker-gate.ts';
 import type { BudgetLedger, LedgerTransaction } from './budget-ledger.ts';
+import { bufferedStream } from './buffered-stream.ts';
 import { cancelChildRun, childRunEnd, submitChildRun } from './child-runs.ts';
 import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
 import { type CommandMetrics, noopMetrics, reportRunEvents } from './metrics.ts';
@@ -449,6 +451,14 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     const target = (action: { stepIndex: number; compensation?: true }) =>
       action.compensation ? {} : { stepIndex: action.stepIndex };
 
+    /** How a transition is recorded; each is given up in turn when it cannot be done so. */
+    interface ChainOptions {
+      /** Reservations included (false: one was refused; the refusal is recorded on its own). */
+      reservations: boolean;
+      /** The run's events in one append at the end (false: each command's own append). */
+      buffered: boolean;
+    }
+
     /** The outcome of a call, to be recorded with its reservation's close. */
     interface Finished {
       action: Extract<NextAction, { kind: 'call' }>;
@@ -465,7 +475,15 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
      * a linear step costs one commit from the end of one call to the start of the next.
      * `withReservations: false` stops at the first reservation (one of them was refused).
      */
-    async function chain(tx: LedgerTransaction, now: string, finished?: Finished, withReservations = true) {
+    async function chain(
+      tx: LedgerTransaction,
+      now: string,
+      finished: Finished | undefined,
+      how: ChainOptions,
+    ) {
+      // The run's events of the whole transition in one append at its end (see bufferedStream).
+      const runStream = how.buffered ? bufferedStream(tx.store, runStreamId(claim.runId)) : undefined;
+      if (runStream) tx = { ...tx, store: runStream.store };
       let current = run;
       const recorded: { run: LoadedRun; events: RunEvent[]; alreadyApplied: boolean }[] = [];
       const started: string[] = [];
@@ -502,7 +520,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           );
           if (step.run.version === current.version) break;
           commit(step);
-        } else if (action?.kind === 'reserve' && withReservations) {
+        } else if (action?.kind === 'reserve' && how.reservations) {
           const reservationId = reservationIdFor(claim, action);
           await reserveOn(tx.ledger, action, reservationId, now);
           const step = await recordWithEvents(claim, current, startAttempt(action, reservationId, now), tx);
@@ -512,7 +530,10 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           started.push(reservationId);
         } else break;
       }
-      return { run: current, recorded, started, takenOver: false };
+      const flushed = await runStream?.flush();
+      // The whole transition was recorded before: by another worker, which makes its calls.
+      const takenOver = flushed?.duplicate === true && started.length > 0;
+      return { run: current, recorded, started, takenOver };
     }
 
     /**
@@ -521,15 +542,26 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
      * recorded again without it, and the refusal on its own.
      */
     async function transition(now: string, finished?: Finished): Promise<boolean> {
+      const how: ChainOptions = { reservations: true, buffered: true };
       let done: Awaited<ReturnType<typeof chain>>;
-      let refused = false;
-      try {
-        done = await deps.ledger.together((tx) => chain(tx, now, finished));
-      } catch (error) {
-        if (!isDomainError(error) || error.code !== 'BUDGET_EXCEEDED') throw error;
-        refused = true;
-        done = await deps.ledger.together((tx) => chain(tx, now, finished, false));
+      for (;;) {
+        try {
+          done = await deps.ledger.together((tx) => chain(tx, now, finished, how));
+          break;
+        } catch (error) {
+          if (how.reservations && isDomainError(error) && error.code === 'BUDGET_EXCEEDED') {
+            how.reservations = false;
+          } else if (
+            how.buffered &&
+            (error instanceof ConcurrencyError || error instanceof EventIdConflictError)
+          ) {
+            // Someone appended to the run meanwhile (a cancel): each command on its own, which
+            // reads what was appended and decides again, or finds itself recorded before.
+            how.buffered = false;
+          } else throw error;
+        }
       }
+      const refused = !how.reservations;
       for (const step of done.recorded) reportRecorded(claim, step);
       run = done.run;
       if (finished) startedByMe.delete(finished.action.reservationId);

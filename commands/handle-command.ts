@@ -165,7 +165,7 @@ async function handleCommandOnce<State, Command, Event extends DomainEvent>(
         version: result.streamVersion,
         events,
         alreadyApplied: result.duplicate,
-        lastPosition: result.positions.at(-1)!.globalPosition,
+        ...(result.positions.length > 0 ? { lastPosition: result.positions.at(-1)!.globalPosition } : {}),
       };
     } catch (error) {
       const retryable = error instanceof ConcurrencyError || error instanceof EventIdConflictError;
