@@ -28,7 +28,7 @@ import type { EventStore } from '../domain/store/event-store.ts';
 import { ConcurrencyError, EventIdConflictError } from '../domain/store/store-errors.ts';
 import { type BreakerGuard, createBreakerGate } from './breaker-gate.ts';
 import type { BudgetLedger, LedgerTransaction } from './budget-ledger.ts';
-import { bufferedStream } from './buffered-stream.ts';
+import { bufferedAppends } from './buffered-appends.ts';
 import { cancelChildRun, childRunEnd, submitChildRun } from './child-runs.ts';
 import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
 import { type CommandMetrics, noopMetrics, reportRunEvents } from './metrics.ts';
@@ -481,8 +481,9 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       finished: Finished | undefined,
       how: ChainOptions,
     ) {
-      // The run's events of the whole transition in one append at its end (see bufferedStream).
-      const runStream = how.buffered ? bufferedStream(tx.store, runStreamId(claim.runId)) : undefined;
+      // The run's events of the whole transition in one append at its end (see bufferedAppends).
+      const runStreamIdOf = runStreamId(claim.runId);
+      const runStream = how.buffered ? bufferedAppends(tx.store, (id) => id === runStreamIdOf) : undefined;
       if (runStream) tx = { ...tx, store: runStream.store };
       let current = run;
       const recorded: { run: LoadedRun; events: RunEvent[]; alreadyApplied: boolean }[] = [];
@@ -530,9 +531,9 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           started.push(reservationId);
         } else break;
       }
-      const flushed = await runStream?.flush();
+      const flushed = (await runStream?.flush()) ?? [];
       // The whole transition was recorded before: by another worker, which makes its calls.
-      const takenOver = flushed?.duplicate === true && started.length > 0;
+      const takenOver = flushed.some((f) => f.result.duplicate) && started.length > 0;
       return { run: current, recorded, started, takenOver };
     }
 

@@ -6,6 +6,7 @@
 // conflict: they queue briefly on the day's row lock instead of failing a version check on
 // a shared stream and retrying. A refusal rolls the transaction back and writes nothing.
 import type { BudgetLedger, LedgerTarget, LedgerTransaction } from '../../commands/budget-ledger.ts';
+import { bufferedAppends } from '../../commands/buffered-appends.ts';
 import {
   type CommandContext,
   failureOutcome,
@@ -24,6 +25,7 @@ import {
   evolveLedger,
   initialDayTotals,
   initialLedgerState,
+  isLedgerStream,
   type LedgerCommand,
   type LedgerState,
   ledgerDayId,
@@ -39,25 +41,44 @@ import type { BudgetEvent, BudgetEventData } from '../../domain/events/budget-ev
 import type { AppendResult, ExpectedVersion, NewEvent } from '../../domain/store/envelope.ts';
 import type { EventStore } from '../../domain/store/event-store.ts';
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
-import { ConcurrencyError } from '../../domain/store/store-errors.ts';
+import { ConcurrencyError, EventIdConflictError } from '../../domain/store/store-errors.ts';
 import type { SqlEventStore } from '../store/sql-event-store.ts';
 
 /** Run ledgers remembered as last written here, so the next command of the run reads nothing. */
 const MAX_CACHED_LEDGERS = 1000;
 
-/** The scopes an event moves, in the one order every statement locks them: day, then model. */
-function scopesOf(event: BudgetEvent): { scopes: string[]; caps: (number | null)[] } {
-  const model = event.data.model;
-  if (event.type !== 'BudgetReserved') {
-    return {
-      scopes: model === undefined ? [''] : ['', model],
-      caps: model === undefined ? [null] : [null, null],
-    };
+/** One scope's move: its deltas, and the cap a reservation in it must stay within. */
+interface ScopeMove {
+  scope: string;
+  reserved: number;
+  settled: number;
+  cap: number | null;
+}
+
+/**
+ * What events move, per scope, in the one order every statement locks them: the day, then
+ * models in order of first appearance. A close and a reservation in one move are checked
+ * together: what the day holds after both must stay within the reservation's caps.
+ */
+function scopeMovesOf(events: readonly BudgetEvent[]): ScopeMove[] {
+  const moves = new Map<string, ScopeMove>();
+  const move = (scope: string, reserved: number, settled: number, cap: number | null) => {
+    const current = moves.get(scope) ?? { scope, reserved: 0, settled: 0, cap: null };
+    moves.set(scope, {
+      scope,
+      reserved: current.reserved + reserved,
+      settled: current.settled + settled,
+      cap: cap ?? current.cap,
+    });
+  };
+  for (const event of events) {
+    const { reserved, settled, model } = ledgerDelta(event);
+    const reservation = event.type === 'BudgetReserved' ? event.data : undefined;
+    move('', reserved, settled, reservation?.limitMicros ?? null);
+    if (model !== undefined) move(model, reserved, settled, reservation?.modelCapMicros ?? null);
   }
-  const { limitMicros, modelCapMicros } = event.data;
-  return model === undefined
-    ? { scopes: [''], caps: [limitMicros] }
-    : { scopes: ['', model], caps: [limitMicros, modelCapMicros ?? null] };
+  // The day first: every transaction locks its rows in the same order.
+  return [...moves.values()].sort((a, b) => (a.scope === '' ? -1 : b.scope === '' ? 1 : 0));
 }
 
 async function dayTotals(tx: SqlExecutor, dayId: string, scopes: string[]): Promise<DayTotals> {
@@ -90,31 +111,59 @@ function reserveOf(data: BudgetEventData<'BudgetReserved'>): Reserve {
   };
 }
 
-/** Moves the day's counters by one event; a reservation the day has no room for throws. */
-async function moveDay(tx: SqlExecutor, dayId: string, streamId: string, event: BudgetEvent) {
-  const { reserved, settled } = ledgerDelta(event);
-  const { scopes, caps } = scopesOf(event);
+/**
+ * Moves the day's counters by events of one run ledger; a reservation the day has no room
+ * for throws. Several events (a close and the next reservation) move in one statement; refused,
+ * they throw `MergedMoveRefused` and the transaction is done again an event at a time, which
+ * says exactly why.
+ */
+async function moveDay(tx: SqlExecutor, dayId: string, streamId: string, events: readonly BudgetEvent[]) {
+  const moves = scopeMovesOf(events);
   const moved = await tx.query(
     `INSERT INTO aos_budget_days AS d (day_id, scope, reserved_micros, settled_micros, limit_micros)
-     SELECT $1, s.scope, $3::bigint, $4::bigint, s.cap
-       FROM unnest($2::text[], $5::bigint[]) WITH ORDINALITY AS s(scope, cap, n)
-      WHERE s.cap IS NULL OR $3::bigint + $4::bigint <= s.cap
+     SELECT $1, s.scope, s.reserved, s.settled, s.cap
+       FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) WITH ORDINALITY
+            AS s(scope, reserved, settled, cap, n)
+      WHERE s.cap IS NULL OR s.reserved + s.settled <= s.cap
       ORDER BY s.n
      ON CONFLICT (day_id, scope) DO UPDATE
         SET reserved_micros = d.reserved_micros + EXCLUDED.reserved_micros,
             settled_micros = d.settled_micros + EXCLUDED.settled_micros,
             limit_micros = coalesce(EXCLUDED.limit_micros, d.limit_micros)
       WHERE EXCLUDED.limit_micros IS NULL
-         OR d.reserved_micros + d.settled_micros + EXCLUDED.reserved_micros <= EXCLUDED.limit_micros
+         OR d.reserved_micros + d.settled_micros + EXCLUDED.reserved_micros + EXCLUDED.settled_micros
+            <= EXCLUDED.limit_micros
      RETURNING d.scope`,
-    [dayId, scopes, reserved, settled, caps],
+    [
+      dayId,
+      moves.map((m) => m.scope),
+      moves.map((m) => m.reserved),
+      moves.map((m) => m.settled),
+      moves.map((m) => m.cap),
+    ],
   );
-  if (moved.length === scopes.length) return;
+  if (moved.length === moves.length) return;
+  if (events.length > 1) throw new MergedMoveRefused();
+  const [event] = events;
   // Not every scope had room: say why, from the totals as they stand (the rule is the domain's).
-  if (event.type !== 'BudgetReserved') throw new Error(`budget day ${dayId} did not move`);
-  const refusal = dayLimitRefusal(reserveOf(event.data), await dayTotals(tx, dayId, scopes));
+  if (event?.type !== 'BudgetReserved') throw new Error(`budget day ${dayId} did not move`);
+  const refusal = dayLimitRefusal(
+    reserveOf(event.data),
+    await dayTotals(
+      tx,
+      dayId,
+      moves.map((m) => m.scope),
+    ),
+  );
   // Room again by now (a release committed in between): decide anew.
   throw refusal ?? new DayMovedMeanwhile(streamId);
+}
+
+/** A transaction's ledger appends or day moves, made together, could not be: make them one by one. */
+class MergedMoveRefused extends Error {
+  constructor() {
+    super('the merged move of the day was refused: moving it an event at a time');
+  }
 }
 
 /** The day's row refused a reservation, then showed room: a close committed in between. */
@@ -150,7 +199,7 @@ async function appendMovingDay(
 ): Promise<AppendResult> {
   try {
     const appended = await store.client.transaction(async (tx) => {
-      for (const event of events) await moveDay(tx, dayId, streamId, event as unknown as BudgetEvent);
+      for (const event of events) await moveDay(tx, dayId, streamId, [event as unknown as BudgetEvent]);
       const result = await store.appendWith(tx, streamId, events, { ...options, wake: 'after_commit' });
       if (result.duplicate) throw new AlreadyRecorded(result);
       return result;
@@ -270,7 +319,7 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
   }
 
   /** One transaction: the ledger's events and the day's moves, then the work's own appends. */
-  async function together<T>(work: (tx: LedgerTransaction) => Promise<T>): Promise<T> {
+  async function together<T>(work: (tx: LedgerTransaction) => Promise<T>, merged: boolean): Promise<T> {
     const written: [string, Loaded<LedgerState>][] = [];
     const counts: { metrics: CommandMetrics; type: string; outcome: CommandOutcome }[] = [];
     const counted = (metrics: CommandMetrics): CommandMetrics => ({
@@ -279,9 +328,10 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     });
     let result: T;
     try {
-      result = await transaction(written, counted, work);
+      result = await transaction(written, counted, work, merged);
     } catch (error) {
-      for (const { metrics, type } of counts) metrics.commandHandled(type, failureOutcome(error));
+      if (!(error instanceof MergedMoveRefused))
+        for (const { metrics, type } of counts) metrics.commandHandled(type, failureOutcome(error));
       throw error;
     }
     for (const { metrics, type, outcome } of counts) metrics.commandHandled(type, outcome);
@@ -291,20 +341,21 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     return result;
   }
 
+  /**
+   * `merged`: each run ledger's events in one append and each day's moves in one statement, at
+   * the end; otherwise an append per command and a move per event (after a merged move was
+   * refused or a merged append met a concurrent writer).
+   */
   function transaction<T>(
     written: [string, Loaded<LedgerState>][],
     counted: LedgerTransaction['counted'],
     work: (tx: LedgerTransaction) => Promise<T>,
+    merged: boolean,
   ): Promise<T> {
     return store.client.transaction(async (tx) => {
-      const moves: { dayId: string; streamId: string; event: BudgetEvent }[] = [];
-      const appendLedger: AppendLedger = async (dayId, streamId, events, options) => {
-        const appended = await store.appendWith(tx, streamId, events, { ...options, wake: 'after_commit' });
-        // Recorded before (a command decided again): the day moved when they were recorded.
-        if (!appended.duplicate)
-          for (const event of events) moves.push({ dayId, streamId, event: event as unknown as BudgetEvent });
-        return appended;
-      };
+      const moves: { dayId: string; streamId: string; events: BudgetEvent[] }[] = [];
+      const moveAfter = (streamId: string, events: readonly NewEvent[]) =>
+        moves.push({ dayId: ledgerDayId(streamId), streamId, events: events as unknown as BudgetEvent[] });
       // Reads and appends through the transaction; subscribers are woken after its commit.
       const inTransaction: EventStore = {
         ...store,
@@ -312,18 +363,39 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
         append: (streamId, events, options) =>
           store.appendWith(tx, streamId, events, { ...options, wake: 'after_commit' }),
       };
+      const ledgers = merged ? bufferedAppends(inTransaction, isLedgerStream) : undefined;
+      // A read of a ledger written in the transaction includes what was written (flushed first).
+      const inTransactionRead = ledgers?.store ?? inTransaction;
+      const appendLedger: AppendLedger = async (_dayId, streamId, events, options) => {
+        if (ledgers) return ledgers.store.append(streamId, events, options);
+        const appended = await inTransaction.append(streamId, events, options);
+        // Recorded before (a command decided again): the day moved when they were recorded.
+        if (!appended.duplicate) moveAfter(streamId, events);
+        return appended;
+      };
       const done = await work({
         ledger: {
           apply: async (command, target, context) => {
             const deferred = context.metrics ? { ...context, metrics: counted(context.metrics) } : context;
-            written.push(await decide(command, target, deferred, inTransaction, appendLedger, written));
+            written.push(await decide(command, target, deferred, inTransactionRead, appendLedger, written));
           },
         },
-        store: inTransaction,
+        store: inTransactionRead,
         counted,
       });
+      if (ledgers) {
+        const flushed = await ledgers.flush().catch((error) => {
+          const conflict = error instanceof ConcurrencyError || error instanceof EventIdConflictError;
+          throw conflict ? new MergedMoveRefused() : error;
+        });
+        for (const { streamId, events, result } of flushed)
+          if (!result.duplicate) moveAfter(streamId, events);
+      }
       // Last: the day's row is locked only from here to the commit.
-      for (const move of moves) await moveDay(tx, move.dayId, move.streamId, move.event);
+      for (const { dayId, streamId, events } of moves) {
+        if (merged) await moveDay(tx, dayId, streamId, events);
+        else for (const event of events) await moveDay(tx, dayId, streamId, [event]);
+      }
       return done;
     });
   }
@@ -336,11 +408,13 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
       remember(streamId, ledger);
     },
     async together(work) {
+      let merged = true;
       for (let attempt = 0; ; attempt++) {
         try {
-          return await together(work);
+          return await together(work, merged);
         } catch (error) {
-          if (!(error instanceof DayMovedMeanwhile) || attempt >= MAX_DAY_RETRIES) throw error;
+          if (merged && error instanceof MergedMoveRefused) merged = false;
+          else if (!(error instanceof DayMovedMeanwhile) || attempt >= MAX_DAY_RETRIES) throw error;
         }
       }
     },

@@ -336,6 +336,34 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       });
     });
 
+    it('closes a reservation and makes the next in one move of the day, checked after both', async () => {
+      const target = { tenantId: 'acme', runId: 'run-v', at: '2026-03-11T00:00:00.000Z' };
+      const ledger = createSqlBudgetLedger(harness.store);
+      await ledger.apply(reserve('v1', 80, 100), target, context('Reserve:v1'));
+      const transition = (next: string, amountMicros: number, close: string, actualMicros: number) =>
+        ledger.together(async (tx) => {
+          await tx.ledger.apply(
+            { type: 'Settle', reservationId: close, actualMicros },
+            target,
+            context(`Settle:${close}`),
+          );
+          await tx.ledger.apply(reserve(next, amountMicros, 100), target, context(`Reserve:${next}`));
+        });
+      // 30 settled of v1's 80, then 71 more: 101 > 100 — refused, and nothing moved or written.
+      const refusal = await transition('v2', 71, 'v1', 30).catch((e) => e);
+      expect(refusal).toMatchObject({ code: 'BUDGET_EXCEEDED', details: { remainingMicros: 70 } });
+      expect(await counters(harness.store, 'budget-acme-2026-03-11')).toMatchObject({ reservedMicros: 80 });
+      expect(await harness.store.readStream('budget-acme-2026-03-11:run-v')).toHaveLength(1);
+      // 70 fits exactly once v1's close is counted: both commit.
+      await transition('v3', 70, 'v1', 30);
+      expect(await counters(harness.store, 'budget-acme-2026-03-11')).toMatchObject({
+        reservedMicros: 70,
+        settledMicros: 30,
+      });
+      const written = await harness.store.readStream('budget-acme-2026-03-11:run-v');
+      expect(written.map((e) => e.type)).toEqual(['BudgetReserved', 'BudgetSettled', 'BudgetReserved']);
+    });
+
     it('holds a model to its cap within the day', async () => {
       const ledger = createSqlBudgetLedger(harness.store);
       const caps = { model: 'gpt-4o', modelCaps: { 'gpt-4o': 50 } };
