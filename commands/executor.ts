@@ -331,17 +331,23 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
    * recorded (and its reservation closed) under the same lock, so the run's commands are
    * decided one at a time on the latest state while the calls overlap.
    */
-  async function processRun(claim: ClaimedRun): Promise<void> {
+  async function processRun(claim: ClaimedRun): Promise<boolean> {
     const lease = holdLease(claim);
     try {
-      await driveRun(claim, lease.signal);
+      return await driveRun(claim, lease.signal);
     } finally {
       lease.release();
       cancelChecks.get(claim.runId)?.stop();
     }
   }
 
-  async function driveRun(claim: ClaimedRun, lease: AbortSignal): Promise<void> {
+  /** Gives the run back to the queue: done, or due again at `next.dueAt`. True when done. */
+  async function released(claim: ClaimedRun, next: Parameters<RunQueue['release']>[2]): Promise<boolean> {
+    await queue.release(claim.runId, owner, next);
+    return 'done' in next;
+  }
+
+  async function driveRun(claim: ClaimedRun, lease: AbortSignal): Promise<boolean> {
     const loaded = await loadStream(store, runStreamId(claim.runId), runDecider);
     let run: LoadedRun = loaded;
     // A previous owner may have recorded outcomes and died before closing their reservations.
@@ -706,7 +712,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       if (callError !== undefined || shutdown.signal.aborted) {
         await Promise.allSettled([...calls.values()]);
         if (callError !== undefined) throw callError;
-        return queue.release(claim.runId, owner, { dueAt: clock() });
+        return released(claim, { dueAt: clock() });
       }
       const next = await step();
       if (next === 'continue') continue;
@@ -716,30 +722,32 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       }
       if (next === 'done') {
         await wakeParent();
-        return queue.release(claim.runId, owner, { done: true });
+        return released(claim, { done: true });
       }
       const action = nextAction(run.state, nowIso());
       if (action.kind === 'await_child') {
         // A child's end wakes this run (the queue keeps a wake-up that came while it was held).
-        return queue.release(claim.runId, owner, { dueAt: new Date(clock().getTime() + childPollMs) });
+        return released(claim, { dueAt: new Date(clock().getTime() + childPollMs) });
       }
       // A recovery's decision wakes the run (the command enqueues it); the deadline bounds the wait.
       if (action.kind === 'wait' || action.kind === 'await_recovery') {
-        return queue.release(claim.runId, owner, { dueAt: new Date(action.until) });
+        return released(claim, { dueAt: new Date(action.until) });
       }
       if (action.kind === 'await_approval') {
-        return queue.release(claim.runId, owner, { dueAt: new Date(action.wakeAt) });
+        return released(claim, { dueAt: new Date(action.wakeAt) });
       }
       // Became doable meanwhile (its wait ended): go round again.
     }
   }
 
-  async function work(claim: ClaimedRun): Promise<void> {
+  /** Works on a claimed run; true when it was released as done (nothing of it is due later). */
+  async function work(claim: ClaimedRun): Promise<boolean> {
     try {
-      await processRun(claim);
+      return await processRun(claim);
     } catch (error) {
       deps.log?.warn({ err: error, runId: claim.runId }, 'run processing failed; it will be retried');
       await queue.release(claim.runId, owner, { dueAt: new Date(clock().getTime() + 1000) }).catch(() => {});
+      return false;
     }
   }
 
@@ -753,10 +761,11 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   }
 
   function track(claim: ClaimedRun): Promise<void> {
-    const job = work(claim).finally(() => {
+    const job = work(claim).then((done) => {
       active.delete(claim.runId);
-      // A free slot: there may be runs waiting for it.
-      wake();
+      // A free slot, for runs that may be waiting for one; a run released for later, due when
+      // the next claim tells. A run done with none waiting or due asks nothing of the queue.
+      if (backlog || !done || (nextDueMs !== undefined && nextDueMs <= clock().getTime())) wake();
     });
     active.set(claim.runId, job);
     return job;
@@ -769,7 +778,12 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
    */
   let woken = false;
   let wakeUp: (() => void) | undefined;
+  /** Runs may be due that no slot was free for: the last claim took all it could, or a wake-up came while full. */
+  let backlog = false;
+  /** When the last claim said the next run becomes due (a retry's wait, another's lease). */
+  let nextDueMs: number | undefined;
   function wake() {
+    if (active.size >= concurrency) backlog = true;
     woken = true;
     wakeUp?.();
     for (const { check } of cancelChecks.values()) check();
@@ -808,7 +822,9 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         }));
         for (const claim of claimed.runs) void track(claim);
         // All slots taken: more may be due at once, so claim again when a slot frees.
-        if (claimed.runs.length === free) continue;
+        backlog = claimed.runs.length === free;
+        nextDueMs = claimed.nextDueAt?.getTime();
+        if (backlog) continue;
         const untilDue = claimed.nextDueAt ? claimed.nextDueAt.getTime() - clock().getTime() : idleWaitMs;
         await sleep(Math.min(untilDue, idleWaitMs));
       }

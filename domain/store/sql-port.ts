@@ -16,9 +16,9 @@ export interface SqlClient extends SqlExecutor {
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   /**
    * Wakes the listeners of channel, outside any transaction: call it after the work it
-   * announces has committed. Fire-and-forget and coalesced (at most one NOTIFY per ~5 ms per
-   * channel; a call is never dropped, only merged into a later NOTIFY); errors are ignored,
-   * since listeners also poll.
+   * announces has committed. This process's listeners at once; other processes' by a NOTIFY,
+   * fire-and-forget and coalesced (a call is never dropped, only merged into a later NOTIFY);
+   * errors are ignored, since listeners also poll.
    */
   notify(channel: string): void;
   close(): Promise<void>;

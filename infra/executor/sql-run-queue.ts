@@ -7,10 +7,6 @@ import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
 export const RUN_QUEUE_CHANNEL = 'aos_run_queue';
 
 export function createSqlRunQueue(client: SqlClient): RunQueue {
-  const watchers = new Set<() => void>();
-  const wakeAll = () => {
-    for (const wake of watchers) wake();
-  };
   return {
     async claim(owner, now, leaseMs, limit) {
       // One statement: the claim, and when the next unclaimed run becomes claimable.
@@ -63,17 +59,9 @@ export function createSqlRunQueue(client: SqlClient): RunQueue {
     async enqueue(runs) {
       await enqueueRuns(client, runs);
       // This process's executors at once; other processes' through NOTIFY.
-      wakeAll();
       client.notify(RUN_QUEUE_CHANNEL);
     },
-    async watch(onWake) {
-      watchers.add(onWake);
-      const unlisten = await client.listen(RUN_QUEUE_CHANNEL, onWake);
-      return async () => {
-        watchers.delete(onWake);
-        await unlisten();
-      };
-    },
+    watch: (onWake) => client.listen(RUN_QUEUE_CHANNEL, onWake),
   };
 }
 

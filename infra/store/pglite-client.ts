@@ -2,7 +2,6 @@
 // data in a local folder (or in memory when dataDir is omitted).
 import { PGlite } from '@electric-sql/pglite';
 import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
-import { coalescePerChannel } from './coalesce.ts';
 
 export async function createPGliteClient(dataDir?: string): Promise<SqlClient> {
   const db = await PGlite.create(dataDir ? { dataDir } : {});
@@ -16,9 +15,6 @@ export async function createPGliteClient(dataDir?: string): Promise<SqlClient> {
   // wakes them directly, without a query on the thread that the database shares with node.
   // A NOTIFY sent in SQL (an append inside a transaction) still reaches them through db.listen.
   const listeners = new Map<string, Set<() => void>>();
-  const notifier = coalescePerChannel(async (channel) => {
-    for (const onNotify of listeners.get(channel) ?? []) onNotify();
-  });
   return {
     ...executor(db),
     transaction: (fn) => db.transaction((tx) => fn(executor(tx))),
@@ -33,9 +29,10 @@ export async function createPGliteClient(dataDir?: string): Promise<SqlClient> {
         await unlisten();
       };
     },
-    notify: (channel) => notifier.trigger(channel),
+    notify(channel) {
+      for (const onNotify of listeners.get(channel) ?? []) onNotify();
+    },
     async close() {
-      notifier.close();
       if (!db.closed) await db.close();
     },
   };

@@ -1,5 +1,6 @@
 // SqlClient over a node-postgres pool. Connection-level failures become
 // StoreUnavailableError so the API can answer 503.
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
 import { StoreUnavailableError } from '../../domain/store/store-errors.ts';
@@ -11,6 +12,12 @@ export interface PostgresClientOptions {
   schema?: string;
   maxConnections?: number;
 }
+
+/**
+ * Other processes' wake-ups come at most this often per channel: they are one NOTIFY (a round
+ * trip and a transaction) each, while this process's own listeners are woken at once.
+ */
+const REMOTE_NOTIFY_MS = 25;
 
 // Class 08 = connection exception; 57P01-03 = admin shutdown / crash shutdown / cannot connect now.
 const UNAVAILABLE_SQLSTATES = /^(08|57P0[123]|53300)/;
@@ -53,9 +60,16 @@ export function createPostgresClient(options: PostgresClientOptions): SqlClient 
   // waiter's code can attach a listener (a crash seen under a PostgreSQL restart). The error
   // still reaches the caller: the client is no longer queryable, and its next query fails.
   pool.on('connect', (client) => client.on('error', () => {}));
-  // An autocommitted NOTIFY on any pool connection: it writes nothing else, so its commit does
-  // not wait for a WAL flush.
-  const notifier = coalescePerChannel((channel) => pool.query("SELECT pg_notify($1, '')", [channel]));
+  // This process's listeners are woken directly; other processes' by an autocommitted NOTIFY on
+  // any pool connection (it writes nothing else, so its commit does not wait for a WAL flush),
+  // at most one per channel every REMOTE_NOTIFY_MS. It carries this client's id, so that its
+  // echo does not wake this process's listeners a second time.
+  const instance = randomUUID();
+  const local = new Map<string, Set<() => void>>();
+  const notifier = coalescePerChannel(
+    (channel) => pool.query('SELECT pg_notify($1, $2)', [channel, instance]),
+    REMOTE_NOTIFY_MS,
+  );
 
   const executor = (client: pg.Pool | pg.PoolClient): SqlExecutor => ({
     query: async <R>(sql: string, params?: unknown[]) =>
@@ -98,14 +112,22 @@ export function createPostgresClient(options: PostgresClientOptions): SqlClient 
       client.on('error', () => {});
       await run(() => client.connect());
       client.on('notification', (message) => {
-        if (message.channel === channel) onNotify();
+        if (message.channel === channel && message.payload !== instance) onNotify();
       });
       await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      const listeners = local.get(channel) ?? new Set();
+      local.set(channel, listeners);
+      const entry = () => onNotify();
+      listeners.add(entry);
       return async () => {
+        listeners.delete(entry);
         await client.end().catch(() => {});
       };
     },
-    notify: (channel) => notifier.trigger(channel),
+    notify(channel) {
+      for (const onNotify of local.get(channel) ?? []) onNotify();
+      notifier.trigger(channel);
+    },
     async close() {
       notifier.close();
       await pool.end();
