@@ -14,6 +14,7 @@ import {
 import type { EstimatorName } from '../domain/estimator-dataset.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
 import { handleCommand, loadStream } from './handle-command.ts';
+import { cachedReference, forgetReference } from './reference-cache.ts';
 
 export const BREAKER_STREAM = 'estimator-breaker';
 
@@ -23,7 +24,7 @@ export async function breakerState(store: EventStore): Promise<BreakerState> {
 
 /** The estimator reservations and simulate rely on now, and why when it is not v2. */
 export async function estimateBasis(store: EventStore) {
-  return basisOf(await breakerState(store));
+  return basisOf(await cachedReference(store, BREAKER_STREAM, () => breakerState(store)));
 }
 
 /** Applies drift signals under the policy; answers the events recorded (none when nothing changed). */
@@ -40,6 +41,7 @@ export async function applyDriftSignals(
     { type: 'ApplySignals', signals, policy, at: context.at.toISOString() },
     { commandId: context.commandId, metadata: { tenantId: SYSTEM_TENANT, actor: 'system:breaker' } },
   );
+  forgetReference(store, BREAKER_STREAM);
   return handled.alreadyApplied ? [] : handled.events;
 }
 
@@ -60,5 +62,6 @@ export async function enableEstimator(
       metadata: { tenantId: SYSTEM_TENANT, actor: `${actor.role}:${actor.id}` },
     },
   );
+  forgetReference(store, BREAKER_STREAM);
   return { changed: handled.events.length > 0, state: handled.state[estimator] };
 }

@@ -24,6 +24,7 @@ import { type ReferenceEvent, referenceDecider } from '../domain/reference-data.
 import type { RecordedEvent } from '../domain/store/envelope.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
 import { handleCommand, readWholeStream } from './handle-command.ts';
+import { cachedReference, forgetReference } from './reference-cache.ts';
 
 export const PRICING_STREAM = 'pricing';
 export const FAILURE_CATALOG_STREAM = 'failure-catalog';
@@ -36,21 +37,24 @@ async function latest(store: EventStore, streamId: string) {
 }
 
 export async function currentPriceTable(store: EventStore): Promise<HashedPriceTable> {
-  const event = await latest(store, PRICING_STREAM);
+  const event = await cachedReference(store, PRICING_STREAM, () => latest(store, PRICING_STREAM));
   if (!event) return withPriceTableHash(defaultPriceTable);
   const { version, hash, models } = event.data as HashedPriceTable;
   return { version, hash, models };
 }
 
 export async function currentFailureCatalog(store: EventStore): Promise<HashedFailureCatalog> {
-  const event = await latest(store, FAILURE_CATALOG_STREAM);
+  const event = await cachedReference(store, FAILURE_CATALOG_STREAM, () =>
+    latest(store, FAILURE_CATALOG_STREAM),
+  );
   if (!event) return withFailureCatalogHash(defaultFailureCatalog);
   const { version, hash, entries } = event.data as HashedFailureCatalog;
   return { version, hash, entries };
 }
 
 export async function currentPolicy(store: EventStore, tenantId: string): Promise<HashedPolicy> {
-  const event = await latest(store, policyStreamId(tenantId));
+  const streamId = policyStreamId(tenantId);
+  const event = await cachedReference(store, streamId, () => latest(store, streamId));
   if (!event) return withPolicyHash(defaultPolicy);
   const { version, hash, rules } = event.data as HashedPolicy;
   return { version, hash, rules };
@@ -150,6 +154,7 @@ async function putInForce(
     // Not derived from the content: putting an earlier version back in force is a new command.
     { commandId: `put-in-force:${randomUUID()}`, metadata },
   );
+  forgetReference(store, streamId);
   return { changed: handled.events.length > 0, event: (await latest(store, streamId))! };
 }
 

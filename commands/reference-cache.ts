@@ -1,0 +1,40 @@
+// Reference data read on every submission and failure — a tenant's policy, the price table,
+// the failure catalog, the drift breaker's basis — kept per store for a moment instead of read
+// each time. Whatever this process puts in force forgets its entry at once (`forgetReference`,
+// called by the commands that write these streams); a version put in force by another process
+// is seen within REFERENCE_TTL_MS. Every run and classification records the version it used,
+// so such a read is visible in the audit, never silent.
+import type { EventStore } from '../domain/store/event-store.ts';
+
+export const REFERENCE_TTL_MS = 1000;
+
+const caches = new WeakMap<EventStore, Map<string, { readAt: number; value: Promise<unknown> }>>();
+
+function cacheOf(store: EventStore) {
+  let cache = caches.get(store);
+  if (!cache) {
+    cache = new Map();
+    caches.set(store, cache);
+  }
+  return cache;
+}
+
+/** `read` of the stream `streamId`, answered from the last read while it is fresh. */
+export function cachedReference<T>(store: EventStore, streamId: string, read: () => Promise<T>): Promise<T> {
+  const cache = cacheOf(store);
+  const now = performance.now();
+  const entry = cache.get(streamId);
+  if (entry && now - entry.readAt < REFERENCE_TTL_MS) return entry.value as Promise<T>;
+  const value = read();
+  cache.set(streamId, { readAt: now, value });
+  // A failed read is not kept.
+  value.catch(() => {
+    if (cache.get(streamId)?.value === value) cache.delete(streamId);
+  });
+  return value;
+}
+
+/** The stream was written here: the next read reads it. */
+export function forgetReference(store: EventStore, streamId: string): void {
+  caches.get(store)?.delete(streamId);
+}
