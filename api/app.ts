@@ -138,6 +138,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     canary,
     webhooks: { store: webhooks, sender: webhookSender },
     rateCounter,
+    emergencyStop: { store, ledger, runs: queue, clock },
   });
   // Looks a few times per warning period: a hold is reported within a quarter of it.
   horizon = monitorReadHorizon(client, {

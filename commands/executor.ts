@@ -28,6 +28,7 @@ import type { EventStore } from '../domain/store/event-store.ts';
 import { type BreakerGuard, createBreakerGate } from './breaker-gate.ts';
 import type { BudgetLedger, LedgerTransaction } from './budget-ledger.ts';
 import { cancelChildRun, childRunEnd, submitChildRun } from './child-runs.ts';
+import { createEmergencyStopGate, HeldByEmergencyStop, stopAbortedOutcome } from './emergency-stop.ts';
 import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
 import { type CommandMetrics, noopMetrics, reportRunEvents } from './metrics.ts';
 import { currentFailureCatalog } from './reference-data.ts';
@@ -51,6 +52,9 @@ export interface ExecutorDeps {
 
 /** How often, at most, a run with calls out is looked at for a cancel when the queue wakes. */
 const CANCEL_CHECK_MS = 100;
+
+/** How soon a paused run is looked at again if no resume wakes it (a lost wake-up); its deadline, if sooner. */
+const PAUSED_RECHECK_MS = 60_000;
 
 /** The ceiling on one skill call unless the executor is given another (within the run's deadline). */
 export const DEFAULT_SKILL_TIMEOUT_MS = 30_000;
@@ -118,6 +122,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     clock,
     onChange: (tenantId, target, status) => metrics.breakerChanged(tenantId, target, status),
   });
+  const emergencyStops = createEmergencyStopGate(store);
 
   /** The circuit breaker a call goes through: its tenant and target, with the run's policy's settings. */
   function breakerGuard(
@@ -234,8 +239,9 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       // The breaker is open: the call is not made; the attempt waits for the half-open time.
       if (!gate.ok) return { outcome: circuitOpen(guard.target, gate.halfOpenAt), latencyMs: 0 };
     }
-    {
-      const outcome: SkillOutcome = await skills.invoke({
+    const stop = emergencyStops.watchCall(claim.tenantId);
+    try {
+      const invoked: SkillOutcome = await skills.invoke({
         skill: action.skill,
         ...(action.skillVersion === undefined ? {} : { skillVersion: action.skillVersion }),
         input: action.input,
@@ -247,15 +253,21 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         idempotencyKey: `${claim.runId}:${action.stepIndex}${action.compensation ? ':compensate' : ''}`,
         timeoutMs: Math.max(1, Math.min(skillTimeoutMs, deadlineMs)),
         // A cancel of the run aborts the call too: its outcome (CANCELLED) is then recorded.
-        signal: AbortSignal.any([lease, shutdown.signal, cancelled]),
+        // So does an emergency stop of its tenant: EMERGENCY_STOP, retried after the stop.
+        signal: AbortSignal.any([lease, shutdown.signal, cancelled, stop.signal]),
       });
+      const outcome = stopAbortedOutcome(invoked, stop.signal);
       // Given up mid-call (lease lost, or this process is stopping): record nothing. The
       // attempt stays in flight, and whoever claims the run next records it WORKER_LOST.
       if (lease.aborted || shutdown.signal.aborted) {
         throw new DomainError('WORKER_LOST', 'the call was abandoned before its outcome was recorded');
       }
-      if (guard) await breakers.record(guard, outcome);
+      // An abort by the stop says nothing about the target.
+      if (guard && !(!outcome.ok && outcome.errorCode === 'EMERGENCY_STOP'))
+        await breakers.record(guard, outcome);
       return { outcome, latencyMs: Math.max(0, clock().getTime() - started) };
+    } finally {
+      stop.release();
     }
   }
 
@@ -355,6 +367,8 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     const watchedChildren = new Set<string>();
     const calls = new Map<string, Promise<void>>();
     let callError: unknown;
+    /** An emergency stop holds the run: no attempt is started during this claim. */
+    let paused = false;
     let lock: Promise<unknown> = Promise.resolve();
     const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
       const next = lock.then(work);
@@ -378,6 +392,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
             a.kind !== 'await_approval' &&
             a.kind !== 'await_recovery' &&
             !(a.kind === 'call' && calls.has(a.reservationId)) &&
+            !(a.kind === 'reserve' && paused) &&
             !(a.kind === 'await_child' && watchedChildren.has(a.childRunId)),
         );
         if (!action) return 'idle';
@@ -454,8 +469,15 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       const reservationId = reservationIdFor(claim, action);
       let started: Awaited<ReturnType<typeof recordWithEvents>>;
       try {
-        // The reservation and the attempt's start: one transaction, one commit.
+        // The reservation and the attempt's start: one transaction, one commit. It fences the
+        // emergency stop's stream first (commands/emergency-stop.ts): no start commits after a stop.
         started = await deps.ledger.together(async (tx) => {
+          await emergencyStops.admit(tx, claim.tenantId);
+          // Resumed after a stop: recorded with the first attempt it starts.
+          const current =
+            isSubmitted(run.state) && run.state.paused
+              ? (await recordWithEvents(claim, run, { type: 'ResumeRun', now }, tx)).run
+              : run;
           await ledger(
             claim,
             {
@@ -472,7 +494,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           );
           return recordWithEvents(
             claim,
-            run,
+            current,
             {
               type: 'StartAttempt',
               ...target(action),
@@ -485,6 +507,12 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           );
         });
       } catch (error) {
+        if (error instanceof HeldByEmergencyStop) {
+          paused = true;
+          const { tenantId, at } = error.stop;
+          run = await record(claim, run, { type: 'PauseRun', stop: { tenantId, at }, now });
+          return;
+        }
         if (!isDomainError(error) || error.code !== 'BUDGET_EXCEEDED') throw error;
         run = await record(claim, run, {
           type: 'RecordBudgetRefused',
@@ -599,6 +627,12 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         await wakeParent();
         return queue.release(claim.runId, owner, { done: true });
       }
+      if (paused) {
+        // Until the stop's resume makes it due (or a look after a lost wake-up, or its deadline).
+        const deadline = Date.parse((run.state as SubmittedRun).submission.deadlineAt);
+        const dueAt = new Date(Math.min(clock().getTime() + PAUSED_RECHECK_MS, deadline));
+        return queue.release(claim.runId, owner, { dueAt, paused: true });
+      }
       const action = nextAction(run.state, nowIso());
       if (action.kind === 'await_child') {
         // A child's end wakes this run (the queue keeps a wake-up that came while it was held).
@@ -654,6 +688,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     woken = true;
     wakeUp?.();
     for (const { check } of cancelChecks.values()) check();
+    emergencyStops.check();
   }
   function sleep(ms: number): Promise<void> {
     if (woken || shutdown.signal.aborted) return Promise.resolve();
@@ -708,6 +743,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       shutdown.abort();
       await loop;
       await Promise.allSettled([...active.values()]);
+      emergencyStops.close();
     },
   };
 }

@@ -819,7 +819,8 @@ function recordOutcome(command: RecordOutcome, run: SubmittedRun): RunEvent[] {
     return [...events, ...compensationEnded(run, target, 'succeeded', at, undefined, events)];
   if (!outcome.ok && outcome.errorCode === 'EMERGENCY_STOP') {
     // Aborted by the stop: tried again after it, or the run ends if it must.
-    if (!target.compensation && mustEnd(run, at)) return [...events, ...(endWhenIdle(after(run, events), at) ?? [])];
+    if (!target.compensation && mustEnd(run, at))
+      return [...events, ...(endWhenIdle(after(run, events), at) ?? [])];
     return [...events, stopAbortedRetry(run, target, at)];
   }
   if (outcome.ok) {

@@ -2,10 +2,11 @@
 // PauseRun when an attempt would start while a stop holds the run's tenant, and ResumeRun
 // before the first attempt it starts once the stop is lifted; both are idempotent. A call the
 // stop aborted is recorded as a failure with EMERGENCY_STOP (see `stopAbortedRetry`).
+
+import type { RunEvent } from '../events/run-events.ts';
 import { normalizeInstant } from '../time.ts';
 import type { PauseRun, ResumeRun } from './commands.ts';
 import { runEvent } from './emit.ts';
-import type { RunEvent } from '../events/run-events.ts';
 import type { SubmittedRun } from './state.ts';
 
 export function pauseRun(command: PauseRun, run: SubmittedRun): RunEvent[] {

@@ -315,6 +315,13 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
           },
         },
         store: inTransaction,
+        fence: async (streamId, mode) => {
+          const [row] = await tx.query<{ version: string }>('SELECT aos_fence($1, $2)::text AS version', [
+            streamId,
+            mode === 'exclusive',
+          ]);
+          return Number(row!.version);
+        },
         counted,
       });
       // Last: the day's row is locked only from here to the commit.

@@ -55,10 +55,31 @@ export function createSqlRunQueue(client: SqlClient): RunQueue {
         `UPDATE aos_run_queue
             SET lease_owner = NULL, lease_expires_at = NULL, woken_at = NULL,
                 -- Made due meanwhile (woken_at): not later than that.
-                due_at = coalesce(least($3::timestamptz, woken_at), $3::timestamptz, due_at), done = $4
+                due_at = coalesce(least($3::timestamptz, woken_at), $3::timestamptz, due_at), done = $4,
+                paused = $5
           WHERE run_id = $1 AND lease_owner = $2`,
-        [runId, owner, 'dueAt' in next ? next.dueAt.toISOString() : null, 'done' in next],
+        [
+          runId,
+          owner,
+          'dueAt' in next ? next.dueAt.toISOString() : null,
+          'done' in next,
+          'paused' in next && next.paused === true,
+        ],
       );
+    },
+    async resumePaused(tenantId, now) {
+      // A held run may be pausing right now, having seen the stop: it keeps the wake-up for its release.
+      await client.query(
+        `UPDATE aos_run_queue
+            SET due_at = CASE WHEN paused THEN least(due_at, $2::timestamptz) ELSE due_at END,
+                woken_at = CASE WHEN lease_owner IS NULL THEN woken_at
+                                ELSE least(coalesce(woken_at, $2::timestamptz), $2::timestamptz) END,
+                paused = false
+          WHERE NOT done AND (paused OR lease_owner IS NOT NULL) AND ($1::text IS NULL OR tenant_id = $1)`,
+        [tenantId, now.toISOString()],
+      );
+      wakeAll();
+      client.notify(RUN_QUEUE_CHANNEL);
     },
     async enqueue(runs) {
       await enqueueRuns(client, runs);

@@ -55,7 +55,10 @@ describe('emergency stop', () => {
           data: { tenantId: 'acme', actor: admin, reason: 'provider incident', at: at(0) },
         },
       ]);
-    spec.given(history(stop('acme', 0))).when(stop('acme', 5)).thenNothing();
+    spec
+      .given(history(stop('acme', 0)))
+      .when(stop('acme', 5))
+      .thenNothing();
     // Another scope is stopped on its own.
     spec
       .given(history(stop('acme', 0)))
@@ -74,9 +77,15 @@ describe('emergency stop', () => {
         },
       ]);
     spec.given([]).when(resume('acme', 0)).thenNothing();
-    spec.given(history(stop('acme', 0), resume('acme', 1))).when(resume('acme', 2)).thenNothing();
+    spec
+      .given(history(stop('acme', 0), resume('acme', 1)))
+      .when(resume('acme', 2))
+      .thenNothing();
     // The all-tenants scope is not lifted by a tenant's resume.
-    spec.given(history(stop(null, 0))).when(resume('acme', 1)).thenNothing();
+    spec
+      .given(history(stop(null, 0)))
+      .when(resume('acme', 1))
+      .thenNothing();
   });
 
   it('holds a tenant while its own stop or the all-tenants stop is in force', () => {
@@ -85,9 +94,11 @@ describe('emergency stop', () => {
     expect(stopHolding(tenantOnly, 'globex')).toBeUndefined();
     const everyone = fold(history(stop('acme', 0), stop(null, 1)));
     expect(stopHolding(everyone, 'globex')).toMatchObject({ tenantId: null });
-    expect(stopHolding(fold(history(stop('acme', 0), stop(null, 1), resume(null, 2))), 'acme')).toMatchObject({
-      tenantId: 'acme',
-    });
+    expect(stopHolding(fold(history(stop('acme', 0), stop(null, 1), resume(null, 2))), 'acme')).toMatchObject(
+      {
+        tenantId: 'acme',
+      },
+    );
     expect(stopHolding(fold(history(stop('acme', 0), resume('acme', 1))), 'acme')).toBeUndefined();
   });
 

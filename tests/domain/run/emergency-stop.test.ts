@@ -3,15 +3,17 @@
 // retried at once, not classified, not counted against maxAttempts, charged only what the
 // skill reported. Every history certifies.
 import { describe, expect, it } from 'vitest';
-import { defaultFailureCatalog } from '../../../domain/failure-catalog-default.ts';
 import { withFailureCatalogHash } from '../../../domain/failure-catalog.ts';
+import { defaultFailureCatalog } from '../../../domain/failure-catalog-default.ts';
 import { certifyRun } from '../../../domain/run/certify.ts';
 import type { RunCommand } from '../../../domain/run/commands.ts';
 import { foldRun, isSubmitted } from '../../../domain/run/state.ts';
 import { at, evaluate, history, operator, spec, start, stubUsage, submit, succeed } from './fixtures.ts';
 
 const single = submit({
-  plan: { steps: [{ skill: 'llm_invoke', input: { model: 'stub', prompt: 'Hi' }, retry: { maxAttempts: 1 } }] },
+  plan: {
+    steps: [{ skill: 'llm_invoke', input: { model: 'stub', prompt: 'Hi' }, retry: { maxAttempts: 1 } }],
+  },
 });
 const pause = (ms: number, tenantId: string | null = 'tenant-1'): RunCommand => ({
   type: 'PauseRun',
@@ -52,7 +54,10 @@ describe('emergency stop in the run decider', () => {
     const paused = history(single, evaluate(1), pause(2));
     expect(statusOf(paused)).toBe('paused');
     spec.given(paused).when(pause(3, null)).thenNothing();
-    spec.given(paused).when(start(3)).thenThrows('CONFLICT', /paused by an emergency stop/);
+    spec
+      .given(paused)
+      .when(start(3))
+      .thenThrows('CONFLICT', /paused by an emergency stop/);
     spec
       .given(paused)
       .when(resume(4))
@@ -93,7 +98,16 @@ describe('emergency stop in the run decider', () => {
       ]);
     expect(events.some((e) => e.type === 'FailureClassified')).toBe(false);
     // maxAttempts 1: attempt 2 is counted as the first, so its failure is not retried...
-    const after = history(single, evaluate(1), start(2), aborted(3), evaluate(4), pause(5), resume(9), start(10, 'res-2'));
+    const after = history(
+      single,
+      evaluate(1),
+      start(2),
+      aborted(3),
+      evaluate(4),
+      pause(5),
+      resume(9),
+      start(10, 'res-2'),
+    );
     spec
       .given(after)
       .when({
