@@ -6,8 +6,12 @@
 // The resume lets every run finish `succeeded`; an export of them certifies. Who may stop what:
 // an operator may not, an admin not another tenant, the system key every tenant.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createExecutor } from '../../commands/executor.ts';
 import { readWholeStream } from '../../commands/handle-command.ts';
 import type { RecordedEvent } from '../../domain/store/envelope.ts';
+import { createSqlBudgetLedger } from '../../infra/executor/sql-budget-ledger.ts';
+import { createSqlRunQueue } from '../../infra/executor/sql-run-queue.ts';
+import { createDefaultSkillPort } from '../../infra/skills/index.ts';
 import { SYSTEM_KEY, startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 import { postgresReachable } from '../support/postgres.ts';
 import { replayCertified } from '../support/replay-cli.ts';
@@ -166,7 +170,9 @@ describe.each(stores)('emergency stop on %s', (store) => {
     expect(paused.length).toBeGreaterThanOrEqual(RUNS - 8);
     for (const event of paused) expect(BigInt(event.globalPosition)).toBeGreaterThan(stopAt);
     expect(all.filter((e) => e.type === 'RunResumed').length).toBe(paused.length);
-    const completed = all.filter((e) => e.type === 'StepCompleted' && (e.data as { stepIndex: number }).stepIndex === 0);
+    const completed = all.filter(
+      (e) => e.type === 'StepCompleted' && (e.data as { stepIndex: number }).stepIndex === 0,
+    );
     expect(completed.every((e) => (e.data as { outcome: string }).outcome === 'succeeded')).toBe(true);
 
     // `aos replay --certify` over the tenant's export: every run that met the stop certifies.
@@ -201,3 +207,75 @@ describe.each(stores)('emergency stop on %s', (store) => {
     await waitForRun(app, keys['globex-operator']!, runId, ['succeeded'], 60_000);
   }, 120_000);
 });
+
+// Three executors working the same queue (each with its own view of the stop, as processes
+// would have): in commit order, no attempt starts after the stop is recorded.
+describe.skipIf(!(stores as readonly string[]).includes('postgres'))(
+  'emergency stop across executors on postgres',
+  () => {
+    it('no attempt of any executor commits after the stop; every run finishes after the resume', async () => {
+      const app = await startTestApp('postgres', { AOS_EXECUTOR: 'off' });
+      const skills = createDefaultSkillPort();
+      const executors = ['a', 'b', 'c'].map((owner) =>
+        createExecutor(
+          {
+            store: app.store,
+            queue: createSqlRunQueue(app.store.client),
+            ledger: createSqlBudgetLedger(app.store),
+            skills,
+            clock: () => new Date(),
+            dayLimitMicros: () => 1e12,
+          },
+          { owner, pollIntervalMs: 20, concurrency: 4 },
+        ),
+      );
+      try {
+        for (const executor of executors) executor.start();
+        const key = await app.keyFor('acme', 'operator');
+        const runIds: string[] = [];
+        for (let i = 0; i < 24; i++) {
+          const submitted = await app.request('POST', '/v1/runs', {
+            key,
+            body: { agentId: 'stop-test', plan: slowPlan(800), budget: { maxCostMicros: 1_000_000 } },
+          });
+          runIds.push(submitted.body.runId);
+        }
+        const started = async () =>
+          (await app.store.readAll({ limit: 10_000, filter: { types: ['SkillCallStarted'] } })).events;
+        await until('calls in flight', async () => ((await started()).length >= 6 ? true : undefined));
+        const stopped = await app.request('POST', '/v1/admin/emergency-stop', { key: SYSTEM_KEY, body: {} });
+        expect(stopped.body).toMatchObject({ changed: true });
+        await until('every run paused or done', async () => {
+          const statuses = await Promise.all(
+            runIds.map(async (runId) => (await app.request('GET', `/v1/runs/${runId}`, { key })).body.status),
+          );
+          return statuses.every((s) => s === 'paused' || s === 'succeeded') ? true : undefined;
+        });
+        await app.request('POST', '/v1/admin/emergency-stop/resume', { key: SYSTEM_KEY, body: {} });
+        for (const runId of runIds) await waitForRun(app, key, runId, ['succeeded'], 120_000);
+
+        // Commit order (the gap-free reader's): nothing started between the stop and the resume.
+        const types = ['SkillCallStarted', 'EmergencyStopped', 'EmergencyResumed', 'RunPaused'];
+        // The gap-free reader may stay behind a transaction still open elsewhere for a moment.
+        const order = await until('the resume readable in commit order', async () => {
+          const { events } = await app.store.readAll({ limit: 10_000, filter: { types } });
+          return events.some((e) => e.type === 'EmergencyResumed') ? events : undefined;
+        });
+        const stopIndex = order.findIndex((e) => e.type === 'EmergencyStopped');
+        const resumeIndex = order.findIndex((e) => e.type === 'EmergencyResumed');
+        expect(stopIndex).toBeGreaterThan(0);
+        expect(order.slice(stopIndex, resumeIndex).filter((e) => e.type === 'SkillCallStarted')).toEqual([]);
+        const pausedBy = new Set(
+          order
+            .slice(stopIndex, resumeIndex)
+            .filter((e) => e.type === 'RunPaused')
+            .map((e) => e.metadata.actor),
+        );
+        expect(pausedBy.size).toBeGreaterThan(1);
+      } finally {
+        await Promise.all(executors.map((e) => e.stop()));
+        await app.stop();
+      }
+    }, 240_000);
+  },
+);
