@@ -19,6 +19,7 @@ import { replayCertified } from '../support/replay-cli.ts';
 const stores = (await postgresReachable()) ? (['pglite', 'postgres'] as const) : (['pglite'] as const);
 const RUNS = 30;
 const CALL_MS = 1_500;
+const METRICS_TOKEN = 'emergency-stop-scrape-token-0123456789';
 
 const slowPlan = (delayMs: number) => ({
   steps: [
@@ -41,7 +42,7 @@ describe.each(stores)('emergency stop on %s', (store) => {
   let app: TestApp;
   const keys: Record<string, string> = {};
   beforeAll(async () => {
-    app = await startTestApp(store, { AOS_EXECUTOR_CONCURRENCY: '8' });
+    app = await startTestApp(store, { AOS_EXECUTOR_CONCURRENCY: '8', AOS_METRICS_TOKEN: METRICS_TOKEN });
     for (const tenant of ['acme', 'globex'])
       for (const role of ['admin', 'operator', 'auditor'] as const)
         keys[`${tenant}-${role}`] = await app.keyFor(tenant, role);
@@ -123,6 +124,9 @@ describe.each(stores)('emergency stop on %s', (store) => {
       return statuses.every((s) => s === 'paused' || s === 'succeeded') ? statuses : undefined;
     });
     expect((await app.request('GET', '/readyz')).status).toBe(200);
+    expect(
+      (await app.request('GET', '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).body,
+    ).toContain('aos_emergency_stops_in_force{tenant="acme"} 1');
     // The other tenant is not held.
     for (const runId of globex) await waitForRun(app, keys['globex-operator']!, runId, ['succeeded'], 60_000);
 
