@@ -234,6 +234,7 @@ for (const adapter of sqlAdapters) {
         '001_event_store.sql',
         '002_append_fast_path.sql',
         '070_leases.sql',
+        '090_stream_fence.sql',
       ]);
     });
   });
@@ -301,6 +302,7 @@ describe.runIf(await postgresAdapter.available())('migrations on PostgreSQL', ()
         '001_event_store.sql',
         '002_append_fast_path.sql',
         '070_leases.sql',
+        '090_stream_fence.sql',
       ]);
     } finally {
       await Promise.all(clients.map((c) => c.close()));
