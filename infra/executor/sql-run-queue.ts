@@ -68,16 +68,7 @@ export function createSqlRunQueue(client: SqlClient): RunQueue {
       );
     },
     async resumePaused(tenantId, now) {
-      // A held run may be pausing right now, having seen the stop: it keeps the wake-up for its release.
-      await client.query(
-        `UPDATE aos_run_queue
-            SET due_at = CASE WHEN paused THEN least(due_at, $2::timestamptz) ELSE due_at END,
-                woken_at = CASE WHEN lease_owner IS NULL THEN woken_at
-                                ELSE least(coalesce(woken_at, $2::timestamptz), $2::timestamptz) END,
-                paused = false
-          WHERE NOT done AND (paused OR lease_owner IS NOT NULL) AND ($1::text IS NULL OR tenant_id = $1)`,
-        [tenantId, now.toISOString()],
-      );
+      await resumePausedRuns(client, tenantId, now.toISOString());
       wakeAll();
       client.notify(RUN_QUEUE_CHANNEL);
     },
@@ -119,5 +110,26 @@ export async function enqueueRuns(
       runs.map((r) => r.tenantId),
       runs.map((r) => (typeof r.dueAt === 'string' ? r.dueAt : r.dueAt.toISOString())),
     ],
+  );
+}
+
+/**
+ * An emergency stop was lifted (`tenantId` null: every tenant's): the runs released paused are
+ * due at `at`. A run held now may be pausing, having seen the stop: it keeps the wake-up for
+ * its release (woken_at).
+ */
+export async function resumePausedRuns(
+  tx: Pick<SqlExecutor, 'query'>,
+  tenantId: string | null,
+  at: string,
+): Promise<void> {
+  await tx.query(
+    `UPDATE aos_run_queue
+        SET due_at = CASE WHEN paused THEN least(due_at, $2::timestamptz) ELSE due_at END,
+            woken_at = CASE WHEN lease_owner IS NULL THEN woken_at
+                            ELSE least(coalesce(woken_at, $2::timestamptz), $2::timestamptz) END,
+            paused = false
+      WHERE NOT done AND (paused OR lease_owner IS NOT NULL) AND ($1::text IS NULL OR tenant_id = $1)`,
+    [tenantId, at],
   );
 }

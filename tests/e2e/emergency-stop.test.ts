@@ -6,6 +6,7 @@
 // The resume lets every run finish `succeeded`; an export of them certifies. Who may stop what:
 // an operator may not, an admin not another tenant, the system key every tenant.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emergencyResume } from '../../commands/emergency-stop.ts';
 import { createExecutor } from '../../commands/executor.ts';
 import { readWholeStream } from '../../commands/handle-command.ts';
 import type { RecordedEvent } from '../../domain/store/envelope.ts';
@@ -209,6 +210,26 @@ describe.each(stores)('emergency stop on %s', (store) => {
     });
     expect(resumed.body).toMatchObject({ changed: true, stops: [] });
     await waitForRun(app, keys['globex-operator']!, runId, ['succeeded'], 60_000);
+  }, 120_000);
+  it("a resume whose wake-up was lost: the run queue's feeder makes the paused runs due", async () => {
+    await app.request('POST', '/v1/admin/emergency-stop', { key: SYSTEM_KEY, body: { tenant: 'globex' } });
+    const runId = await submit('globex', 10);
+    await until('globex paused', async () =>
+      (await statusOf('globex', runId)) === 'paused' ? true : undefined,
+    );
+    // Recorded, but the queue is not told (the process died before it could be).
+    const unreachableQueue = { enqueue: async () => {}, resumePaused: async () => {} };
+    await emergencyResume(
+      {
+        store: app.store,
+        ledger: createSqlBudgetLedger(app.store),
+        runs: unreachableQueue,
+        clock: () => new Date(),
+      },
+      { tenantId: 'globex', actor: { id: 'test', role: 'system' } },
+    );
+    // Long before the paused run's own look a minute later.
+    await waitForRun(app, keys['globex-operator']!, runId, ['succeeded'], 30_000);
   }, 120_000);
 });
 
