@@ -1,5 +1,5 @@
 // The console's shell: sign-in, navigation and a hash router (#/runs, #/runs/<id>, #/history,
-// #/failures, #/costs, #/divergence, #/estimators, #/export), so it is static files only and every page can be linked.
+// #/costs, #/divergence, #/estimators, #/failures, #/export), so it is static files only and every page can be linked.
 import './style.css';
 import { AosError, api, clientFor, session, type Whoami, whenUnauthenticated } from './api.ts';
 import { errorState, field, h } from './dom.ts';
@@ -18,10 +18,10 @@ const root = document.getElementById('app')!;
 const nav: [path: string, label: string][] = [
   ['runs', 'Runs'],
   ['history', 'Status history'],
-  ['failures', 'Failures'],
   ['costs', 'Costs'],
   ['divergence', 'Divergence'],
   ['estimators', 'Estimators'],
+  ['failures', 'Failures'],
   ['export', 'Export'],
 ];
 const pages: Record<string, Page> = {

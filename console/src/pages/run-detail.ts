@@ -106,15 +106,20 @@ function approvals(
           : h(
               'p',
               { class: 'muted' },
-              context.may('approve') && !allowed && approval.escalatesAt && !approval.escalatedAt
-                ? `A ${context.me.role} key may decide this approval once it escalates (${time(approval.escalatesAt)}).`
-                : `A ${context.me.role} key may not decide this approval (${approval.approverRoles.join(' or ')} keys can).`,
+              !context.may('approve')
+                ? `${aKey(context.me.role)} may not decide approvals (operator or admin keys can).`
+                : approval.escalatesAt && !approval.escalatedAt
+                  ? `${aKey(context.me.role)} may decide this approval once it escalates (${time(approval.escalatesAt)}).`
+                  : `${aKey(context.me.role)} may not decide this approval (${approval.approverRoles.join(' or ')} keys can).`,
             ),
         status,
       );
     }),
   );
 }
+
+/** "An admin key", "A viewer key". */
+const aKey = (role: string) => `${/^[aeiou]/.test(role) ? 'An' : 'A'} ${role} key`;
 
 /** Who may decide an approval, and whether it escalated or when it will. */
 function escalation(approval: PendingApproval): HTMLElement {
