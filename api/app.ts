@@ -36,6 +36,7 @@ import { createWebhookStore } from '../infra/webhooks/webhook-store.ts';
 import { allProjections } from '../projections/all.ts';
 import { startCheckpointedConsumer } from '../readmodels/checkpointed-consumer.ts';
 import { type RunningProjections, startProjections } from '../readmodels/projection-runner.ts';
+import { registerEmergencyStopGauge } from './emergency-stop-metrics.ts';
 import { registerEstimatorGauges } from './estimator-metrics.ts';
 import { registerScrapeGauges } from './metrics.ts';
 import { consoleRoutes } from './routes/console.ts';
@@ -74,6 +75,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     drift: { minSamples: config.AOS_DRIFT_MIN_SAMPLES },
   });
   registerEstimatorGauges(metrics, store);
+  registerEmergencyStopGauge(metrics, store);
   await ensurePriceTable(store, clock());
   await ensureFailureCatalog(store, clock());
 
@@ -138,6 +140,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     canary,
     webhooks: { store: webhooks, sender: webhookSender },
     rateCounter,
+    emergencyStop: { store, ledger, runs: queue, clock },
   });
   // Looks a few times per warning period: a hold is reported within a quarter of it.
   horizon = monitorReadHorizon(client, {

@@ -1,6 +1,7 @@
 // Builds the HTTP server: plugins and routes over the application's parts.
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { BudgetLedger } from '../commands/budget-ledger.ts';
+import type { EmergencyStopDeps } from '../commands/emergency-stop.ts';
 import type { CanaryDeps } from '../commands/estimator-canary.ts';
 import { DEFAULT_SKILL_TIMEOUT_MS } from '../commands/executor.ts';
 import type { Planners } from '../commands/planner-port.ts';
@@ -26,6 +27,7 @@ import { registerOpenApi } from './openapi.ts';
 import { registerRateLimits } from './rate-limit.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { approvalRoutes } from './routes/approvals.ts';
+import { emergencyStopRoutes } from './routes/emergency-stop.ts';
 import { estimatorRoutes } from './routes/estimators.ts';
 import { exportRoutes } from './routes/export.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -81,6 +83,8 @@ export interface ServerDeps {
   webhooks?: { store: WebhookStore; sender: WebhookSender };
   /** Where the rate limits count: shared by the instances (PostgreSQL, Redis); absent, this process's memory. */
   rateCounter?: RateCounter;
+  /** The emergency stop's parts (its fenced stream, the queue it wakes); absent, its routes are not served. */
+  emergencyStop?: EmergencyStopDeps;
 }
 
 export async function buildServer({
@@ -98,6 +102,7 @@ export async function buildServer({
   canary,
   webhooks,
   rateCounter,
+  emergencyStop,
 }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: config.AOS_LOG_LEVEL },
@@ -142,6 +147,7 @@ export async function buildServer({
   await app.register(whoamiRoutes);
   await app.register(runRoutes, commands);
   await app.register(referenceDataRoutes, commands);
+  if (emergencyStop) await app.register(emergencyStopRoutes, emergencyStop);
   await app.register(estimatorRoutes, { commands, canary });
   await app.register(queryRoutes, {
     sql: readModels,

@@ -37,6 +37,13 @@ export interface LedgerTransaction {
    */
   store: EventStore;
   /**
+   * Takes the fence of a stream until the transaction ends and answers the stream's committed
+   * version (-1: none) as of then. `shared`: this transaction will not commit after an
+   * `exclusive` holder's appends that it did not see — the exclusive taker waits for it, and it
+   * waits for an exclusive holder. The emergency stop fences attempt starts this way.
+   */
+  fence(streamId: string, mode: 'shared' | 'exclusive'): Promise<number>;
+  /**
    * `metrics` as the commands of this transaction should count: each as it ended at the commit,
    * or, when the transaction rolls back, as its error (a day's refusal: BUDGET_EXCEEDED).
    */

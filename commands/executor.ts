@@ -30,6 +30,7 @@ import { type BreakerGuard, createBreakerGate } from './breaker-gate.ts';
 import type { BudgetLedger, LedgerTransaction } from './budget-ledger.ts';
 import { bufferedAppends } from './buffered-appends.ts';
 import { cancelChildRun, childRunEnd, submitChildRun } from './child-runs.ts';
+import { createEmergencyStopGate, HeldByEmergencyStop, stopAbortedOutcome } from './emergency-stop.ts';
 import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
 import { type CommandMetrics, noopMetrics, reportRunEvents } from './metrics.ts';
 import { currentFailureCatalog } from './reference-data.ts';
@@ -53,6 +54,9 @@ export interface ExecutorDeps {
 
 /** How often, at most, a run with calls out is looked at for a cancel when the queue wakes. */
 const CANCEL_CHECK_MS = 100;
+
+/** How soon a paused run is looked at again if no resume wakes it (a lost wake-up); its deadline, if sooner. */
+const PAUSED_RECHECK_MS = 60_000;
 
 /** The ceiling on one skill call unless the executor is given another (within the run's deadline). */
 export const DEFAULT_SKILL_TIMEOUT_MS = 30_000;
@@ -120,6 +124,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     clock,
     onChange: (tenantId, target, status) => metrics.breakerChanged(tenantId, target, status),
   });
+  const emergencyStops = createEmergencyStopGate(store);
 
   /** The circuit breaker a call goes through: its tenant and target, with the run's policy's settings. */
   function breakerGuard(
@@ -236,8 +241,9 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       // The breaker is open: the call is not made; the attempt waits for the half-open time.
       if (!gate.ok) return { outcome: circuitOpen(guard.target, gate.halfOpenAt), latencyMs: 0 };
     }
-    {
-      const outcome: SkillOutcome = await skills.invoke({
+    const stop = emergencyStops.watchCall(claim.tenantId);
+    try {
+      const invoked: SkillOutcome = await skills.invoke({
         skill: action.skill,
         ...(action.skillVersion === undefined ? {} : { skillVersion: action.skillVersion }),
         input: action.input,
@@ -249,15 +255,21 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         idempotencyKey: `${claim.runId}:${action.stepIndex}${action.compensation ? ':compensate' : ''}`,
         timeoutMs: Math.max(1, Math.min(skillTimeoutMs, deadlineMs)),
         // A cancel of the run aborts the call too: its outcome (CANCELLED) is then recorded.
-        signal: AbortSignal.any([lease, shutdown.signal, cancelled]),
+        // So does an emergency stop of its tenant: EMERGENCY_STOP, retried after the stop.
+        signal: AbortSignal.any([lease, shutdown.signal, cancelled, stop.signal]),
       });
+      const outcome = stopAbortedOutcome(invoked, stop.signal);
       // Given up mid-call (lease lost, or this process is stopping): record nothing. The
       // attempt stays in flight, and whoever claims the run next records it WORKER_LOST.
       if (lease.aborted || shutdown.signal.aborted) {
         throw new DomainError('WORKER_LOST', 'the call was abandoned before its outcome was recorded');
       }
-      if (guard) await breakers.record(guard, outcome);
+      // An abort by the stop says nothing about the target.
+      if (guard && !(!outcome.ok && outcome.errorCode === 'EMERGENCY_STOP'))
+        await breakers.record(guard, outcome);
       return { outcome, latencyMs: Math.max(0, clock().getTime() - started) };
+    } finally {
+      stop.release();
     }
   }
 
@@ -363,6 +375,8 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     const watchedChildren = new Set<string>();
     const calls = new Map<string, Promise<void>>();
     let callError: unknown;
+    /** An emergency stop holds the run: no attempt is started during this claim. */
+    let paused = false;
     let lock: Promise<unknown> = Promise.resolve();
     const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
       const next = lock.then(work);
@@ -379,6 +393,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           a.kind !== 'await_approval' &&
           a.kind !== 'await_recovery' &&
           !(a.kind === 'call' && calls.has(a.reservationId)) &&
+          !(a.kind === 'reserve' && paused) &&
           !(a.kind === 'await_child' && watchedChildren.has(a.childRunId)),
       );
 
@@ -457,6 +472,8 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     const target = (action: { stepIndex: number; compensation?: true }) =>
       action.compensation ? {} : { stepIndex: action.stepIndex };
 
+    type Recorded = Awaited<ReturnType<typeof recordWithEvents>>;
+
     /** How a transition is recorded; each is given up in turn when it cannot be done so. */
     interface ChainOptions {
       /** Reservations included (false: one was refused; the refusal is recorded on its own). */
@@ -492,8 +509,10 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       const runStream = how.buffered ? bufferedAppends(tx.store, (id) => id === runStreamIdOf) : undefined;
       if (runStream) tx = { ...tx, store: runStream.store };
       let current = run;
-      const recorded: { run: LoadedRun; events: RunEvent[]; alreadyApplied: boolean }[] = [];
+      const recorded: Recorded[] = [];
       const started: string[] = [];
+      /** The emergency stop's fence is taken once per transaction, at its first start. */
+      let fenced = false;
       const commit = (step: (typeof recorded)[number]) => {
         recorded.push(step);
         current = step.run;
@@ -529,11 +548,11 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           commit(step);
         } else if (action?.kind === 'reserve' && how.reservations) {
           const reservationId = reservationIdFor(claim, action);
-          await reserveOn(tx.ledger, action, reservationId, now);
-          const step = await recordWithEvents(claim, current, startAttempt(action, reservationId, now), tx);
-          commit(step);
+          const steps = await startAttemptIn(tx, current, action, reservationId, now, fenced);
+          fenced = true;
+          for (const step of steps) commit(step);
           // Recorded before by the same command id: another worker decided it and makes the call.
-          if (step.alreadyApplied) return { run: current, recorded, started, takenOver: true };
+          if (steps.at(-1)!.alreadyApplied) return { run: current, recorded, started, takenOver: true };
           started.push(reservationId);
         } else break;
       }
@@ -550,13 +569,18 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
      */
     async function transition(now: string, finished?: Finished): Promise<boolean> {
       const how: ChainOptions = { reservations: true, buffered: true };
+      let held: HeldByEmergencyStop | undefined;
       let done: Awaited<ReturnType<typeof chain>>;
       for (;;) {
         try {
           done = await deps.ledger.together((tx) => chain(tx, now, finished, how));
           break;
         } catch (error) {
-          if (how.reservations && isDomainError(error) && error.code === 'BUDGET_EXCEEDED') {
+          if (error instanceof HeldByEmergencyStop && !paused) {
+            // Held by a stop: the transition without its starts (reserves are not doable while paused).
+            held = error;
+            paused = true;
+          } else if (how.reservations && isDomainError(error) && error.code === 'BUDGET_EXCEEDED') {
             how.reservations = false;
           } else if (
             how.buffered &&
@@ -574,6 +598,10 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       if (finished) startedByMe.delete(finished.action.reservationId);
       for (const reservationId of done.started) startedByMe.add(reservationId);
       if (done.takenOver) throw new DomainError('WORKER_LOST', 'another worker started this attempt');
+      if (held) {
+        await pause(held, now);
+        return true;
+      }
       if (refused) {
         const action = firstDoable(nextActions(run.state, now));
         if (action?.kind === 'reserve') return (await reserveAlone(action, now)) || done.recorded.length > 0;
@@ -621,13 +649,14 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     /** A reservation on its own, after one was refused: started, or its refusal recorded. */
     async function reserveAlone(action: Extract<NextAction, { kind: 'reserve' }>, now: string) {
       const reservationId = reservationIdFor(claim, action);
-      let started: Awaited<ReturnType<typeof recordWithEvents>>;
+      let steps: Recorded[];
       try {
-        started = await deps.ledger.together(async (tx) => {
-          await reserveOn(tx.ledger, action, reservationId, now);
-          return recordWithEvents(claim, run, startAttempt(action, reservationId, now), tx);
-        });
+        steps = await deps.ledger.together((tx) => startAttemptIn(tx, run, action, reservationId, now));
       } catch (error) {
+        if (error instanceof HeldByEmergencyStop) {
+          await pause(error, now);
+          return true;
+        }
         if (!isDomainError(error) || error.code !== 'BUDGET_EXCEEDED') throw error;
         run = await record(claim, run, {
           type: 'RecordBudgetRefused',
@@ -639,11 +668,46 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         });
         return true;
       }
-      reportRecorded(claim, started);
+      for (const step of steps) reportRecorded(claim, step);
+      const started = steps.at(-1)!;
       run = started.run;
       if (started.alreadyApplied) throw new DomainError('WORKER_LOST', 'another worker started this attempt');
       startedByMe.add(reservationId);
       return true;
+    }
+
+    /**
+     * An attempt's start within a transition: the emergency stop's fence first (no start commits
+     * after a stop: commands/emergency-stop.ts), the run's resume if a stop had paused it, the
+     * reservation, then `SkillCallStarted`. Answers what it recorded, in order.
+     */
+    async function startAttemptIn(
+      tx: LedgerTransaction,
+      from: LoadedRun,
+      action: Extract<NextAction, { kind: 'reserve' }>,
+      reservationId: string,
+      now: string,
+      fenced = false,
+    ): Promise<Recorded[]> {
+      if (!fenced) await emergencyStops.admit(tx, claim.tenantId);
+      const steps: Recorded[] = [];
+      let current = from;
+      // Resumed after a stop: recorded with the first attempt it starts.
+      if (isSubmitted(current.state) && current.state.paused) {
+        const resumed = await recordWithEvents(claim, current, { type: 'ResumeRun', now }, tx);
+        steps.push(resumed);
+        current = resumed.run;
+      }
+      await reserveOn(tx.ledger, action, reservationId, now);
+      steps.push(await recordWithEvents(claim, current, startAttempt(action, reservationId, now), tx));
+      return steps;
+    }
+
+    /** A stop holds the run: no attempt starts during this claim; it is released paused. */
+    async function pause(held: HeldByEmergencyStop, now: string) {
+      paused = true;
+      const { tenantId, at } = held.stop;
+      run = await record(claim, run, { type: 'PauseRun', stop: { tenantId, at }, now });
     }
 
     async function startChild(action: Extract<NextAction, { kind: 'start_child' }>, now: string) {
@@ -724,6 +788,12 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         await wakeParent();
         return released(claim, { done: true });
       }
+      if (paused) {
+        // Until the stop's resume makes it due (or a look after a lost wake-up, or its deadline).
+        const deadline = Date.parse((run.state as SubmittedRun).submission.deadlineAt);
+        const dueAt = new Date(Math.min(clock().getTime() + PAUSED_RECHECK_MS, deadline));
+        return released(claim, { dueAt, paused: true });
+      }
       const action = nextAction(run.state, nowIso());
       if (action.kind === 'await_child') {
         // A child's end wakes this run (the queue keeps a wake-up that came while it was held).
@@ -787,6 +857,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     woken = true;
     wakeUp?.();
     for (const { check } of cancelChecks.values()) check();
+    emergencyStops.check();
   }
   function sleep(ms: number): Promise<void> {
     if (woken || shutdown.signal.aborted) return Promise.resolve();
@@ -843,6 +914,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       shutdown.abort();
       await loop;
       await Promise.allSettled([...active.values()]);
+      emergencyStops.close();
     },
   };
 }

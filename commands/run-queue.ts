@@ -30,13 +30,20 @@ export interface RunQueue {
   /**
    * Gives the run back: due again at `dueAt` — or sooner, if it was enqueued while held (an
    * approval, a cancel, a child's end came meanwhile) — or finished for good with `done`.
+   * `paused`: an emergency stop holds it; `resumePaused` makes it due when the stop is lifted.
    */
-  release(runId: string, owner: string, next: { dueAt: Date } | { done: true }): Promise<void>;
+  release(runId: string, owner: string, next: { dueAt: Date; paused?: true } | { done: true }): Promise<void>;
   /**
    * Makes runs due (a submission, a decided approval, a cancellation): idempotent, never
    * un-finishes a run, and wakes the executors watching this queue, here and in other processes.
    */
   enqueue(runs: DueRun[]): Promise<void>;
+  /**
+   * An emergency stop was lifted (`tenantId` null: every tenant's): the runs released `paused`
+   * are due now, and so, at their release, are the runs held now (which may be pausing). Wakes
+   * the executors like `enqueue`.
+   */
+  resumePaused(tenantId: string | null, now: Date): Promise<void>;
   /** Calls `onWake` whenever runs may have become due; resolves to the unwatch function. */
   watch(onWake: () => void): Promise<() => Promise<void>>;
 }

@@ -3,6 +3,7 @@
 import * as admin from './admin.ts';
 import * as agents from './agents.ts';
 import * as approvals from './approvals.ts';
+import * as emergencyStop from './emergency-stop.ts';
 import * as estimators from './estimators.ts';
 import * as legacyAgents from './legacy-agents.ts';
 import * as legacySdk from './legacy-sdk.ts';
@@ -26,6 +27,10 @@ export const routes = {
   revokeKey: admin.revokeKey,
   listProjections: admin.listProjections,
   rebuildProjection: admin.rebuildProjection,
+  emergencyStop: emergencyStop.emergencyStop,
+  emergencyResume: emergencyStop.emergencyResume,
+  emergencyStops: emergencyStop.emergencyStops,
+  emergencyStopHolding: emergencyStop.emergencyStopHolding,
   setPolicy: referenceData.setPolicy,
   getPolicy: referenceData.getPolicy,
   policyHistory: referenceData.policyHistory,

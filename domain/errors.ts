@@ -91,6 +91,11 @@ export const errorCodes = {
   /** The target's circuit breaker is open: the call was not made; retried once it half-opens. */
   CIRCUIT_OPEN: { category: 'TRANSIENT', retryable: true, httpStatus: 503, legacy: 'ERR_CIRCUIT_OPEN' },
   CANCELLED: { category: 'PERMANENT', retryable: false, httpStatus: 409, legacy: 'ERR_CANCELLED' },
+  /**
+   * The emergency stop aborted the call in flight: not the target's failure, and not counted
+   * against the step's attempts; the step is retried once the stop is lifted.
+   */
+  EMERGENCY_STOP: { category: 'TRANSIENT', retryable: true, httpStatus: 503, legacy: 'ERR_EMERGENCY_STOP' },
   INTERNAL: { category: 'TRANSIENT', retryable: true, httpStatus: 500, legacy: 'ERR_INTERNAL' },
   // Command refusals about state rather than input: an unknown approval or reservation,
   // a command against a run that has already ended. Retrying the same command cannot help.

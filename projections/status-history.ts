@@ -39,6 +39,8 @@ const runEventTypes = [
   'ApprovalGranted',
   'ApprovalRequested',
   'RetryScheduled',
+  'RunPaused',
+  'RunResumed',
   'RunCompleted',
 ];
 const approvalStatus: Record<string, string> = {
@@ -62,6 +64,8 @@ interface Data {
   errorCode?: string;
   nextAttempt?: number;
   dueAt?: string;
+  stopTenantId?: string | null;
+  stoppedAt?: string;
   result?: string;
   ruleId?: string;
 }
@@ -108,6 +112,8 @@ function reasonOf(event: ProjectedEvent): string | null {
   if (event.type === 'RetryScheduled')
     return `${data.errorCode}; attempt ${data.nextAttempt} due ${data.dueAt}`;
   if (event.type === 'PolicyDecided') return `${data.result} by ${data.ruleId}`;
+  if (event.type === 'RunPaused')
+    return `emergency stop of ${data.stopTenantId ?? 'every tenant'} since ${data.stoppedAt}`;
   return event.type;
 }
 
@@ -120,6 +126,7 @@ function runReason(event: ProjectedEvent, from: string | null, to: string): stri
   if (event.type === 'RunSubmitted') return 'submitted';
   if (to === 'running') {
     if (event.type === 'ApprovalGranted') return 'approval granted: resumed';
+    if (event.type === 'RunResumed') return 'emergency stop lifted: resumed';
     return from === 'retrying' ? 'retry started' : 'started';
   }
   return reasonOf(event);

@@ -1,13 +1,15 @@
 // The console's shell: sign-in, navigation and a hash router (#/runs, #/runs/<id>, #/history,
-// #/costs, #/divergence, #/estimators, #/export), so it is static files only and every page can be linked.
+// #/costs, #/divergence, #/estimators, #/failures, #/export), so it is static files only and every page can be linked.
 import './style.css';
 import { AosError, api, clientFor, session, type Whoami, whenUnauthenticated } from './api.ts';
 import { errorState, field, h } from './dom.ts';
+import { emergencyBanner } from './emergency-banner.ts';
 import type { Page } from './page.ts';
 import { costsPage } from './pages/costs.ts';
 import { divergencePage } from './pages/divergence.ts';
 import { estimatorsPage } from './pages/estimators.ts';
 import { exportPage } from './pages/export.ts';
+import { failuresPage } from './pages/failures.ts';
 import { historyPage } from './pages/history.ts';
 import { runDetailPage } from './pages/run-detail.ts';
 import { runsPage } from './pages/runs.ts';
@@ -19,11 +21,13 @@ const nav: [path: string, label: string][] = [
   ['costs', 'Costs'],
   ['divergence', 'Divergence'],
   ['estimators', 'Estimators'],
+  ['failures', 'Failures'],
   ['export', 'Export'],
 ];
 const pages: Record<string, Page> = {
   runs: runsPage,
   history: historyPage,
+  failures: failuresPage,
   costs: costsPage,
   divergence: divergencePage,
   estimators: estimatorsPage,
@@ -32,10 +36,14 @@ const pages: Record<string, Page> = {
 
 let me: Whoami | null = null;
 let cleanup: (() => void) | undefined;
+/** The emergency stop's banner of the page shown (it refreshes itself until replaced). */
+let banner: ReturnType<typeof emergencyBanner> | undefined;
 
 function signIn(message?: string) {
   cleanup?.();
   cleanup = undefined;
+  banner?.stop();
+  banner = undefined;
   me = null;
   const key = h('input', {
     type: 'password',
@@ -82,7 +90,9 @@ function signIn(message?: string) {
 }
 
 function shell(current: string, title: string): HTMLElement {
-  const main = h('main', { id: 'main', tabindex: '-1' }, h('h1', {}, title));
+  banner?.stop();
+  banner = emergencyBanner();
+  const main = h('main', { id: 'main', tabindex: '-1' }, banner.element, h('h1', {}, title));
   root.replaceChildren(
     h(
       'header',

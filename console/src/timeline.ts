@@ -31,7 +31,18 @@ export interface PendingApproval {
   stepIndex: number;
   reason: string;
   expiresAt: string;
+  /** Who may decide it now: the policy's approvers until it escalates, then the wider set. */
+  approverRoles: string[];
+  /** When it escalates if still undecided (absent: it does not). */
+  escalatesAt?: string;
+  /** When it was escalated. */
+  escalatedAt?: string;
 }
+
+/** Who decides an approval when its policy names nobody (domain/actor.ts approverRoles). */
+const defaultApproverRoles = ['admin', 'operator'];
+const roles = (value: unknown): string[] =>
+  Array.isArray(value) ? value.map((role) => String(role)) : defaultApproverRoles;
 
 export interface Timeline {
   startedAt: string | null;
@@ -101,6 +112,13 @@ function describeEvent(event: RecordedEvent): Omit<TimelineEntry, 'at' | 'offset
     }
     case 'ApprovalExpired':
       return { kind: 'approval', title: 'Approval expired', detail: `at ${text(d.expiresAt)}`, tone: 'bad' };
+    case 'ApprovalEscalated':
+      return {
+        kind: 'approval',
+        title: 'Approval escalated',
+        detail: `still undecided: now ${roles(d.approverRoles).join(' or ')} may decide it`,
+        tone: 'warn',
+      };
     case 'ApprovalClosed':
       return {
         kind: 'approval',
@@ -203,6 +221,15 @@ function describeEvent(event: RecordedEvent): Omit<TimelineEntry, 'at' | 'offset
       return { kind: 'child', title: 'Child run asked to cancel', detail: text(d.childRunId), tone: 'warn' };
     case 'RunCancelRequested':
       return { kind: 'run', title: 'Cancellation requested', detail: text(d.reason), tone: 'warn' };
+    case 'RunPaused':
+      return {
+        kind: 'run',
+        title: 'Paused by the emergency stop',
+        detail: `the stop of ${d.stopTenantId === null ? 'every tenant' : `tenant ${text(d.stopTenantId)}`} (since ${text(d.stoppedAt)}): no attempt starts until it is lifted`,
+        tone: 'warn',
+      };
+    case 'RunResumed':
+      return { kind: 'run', title: 'Resumed', detail: 'the emergency stop was lifted', tone: 'info' };
     case 'RunCompleted':
       return {
         kind: 'run',
@@ -235,7 +262,13 @@ export function buildTimeline(events: readonly RecordedEvent[]): Timeline {
         stepIndex: num(d.stepIndex),
         reason: text(d.reason),
         expiresAt: text(d.expiresAt),
+        approverRoles: roles(d.approverRoles),
+        ...(d.escalatesAt === undefined ? {} : { escalatesAt: text(d.escalatesAt) }),
       });
+    } else if (event.type === 'ApprovalEscalated') {
+      // Still waiting, for a wider set of approvers.
+      const approval = open.get(text(d.approvalId));
+      if (approval) Object.assign(approval, { approverRoles: roles(d.approverRoles), escalatedAt: at });
     } else if (event.type.startsWith('Approval')) {
       open.delete(text(d.approvalId));
     }

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { agentEventSchemas } from './agent-events.ts';
 import { breakerEventSchemas } from './breaker-events.ts';
 import { type BudgetEventType, budgetEventSchemas } from './budget-events.ts';
+import { emergencyStopEventSchemas } from './emergency-stop-events.ts';
 import { estimatorEventSchemas } from './estimator-events.ts';
 import { referenceDataEventSchemas } from './reference-data-events.ts';
 import { EventRegistry, type ValidatedEvent } from './registry.ts';
@@ -18,6 +19,7 @@ export const eventSchemas = {
   ...agentEventSchemas,
   ...estimatorEventSchemas,
   ...breakerEventSchemas,
+  ...emergencyStopEventSchemas,
   ...webhookEventSchemas,
 } as const;
 

@@ -393,6 +393,22 @@ export const runCancelRequested = z.strictObject({
   at: atSchema,
 });
 
+/** An emergency stop holds the run's tenant: no attempt of it starts until the stop is lifted. */
+export const runPaused = z.strictObject({
+  runId: runIdSchema,
+  /** The stop's scope: the run's tenant, or null for the stop of every tenant. */
+  stopTenantId: z.string().min(1).nullable(),
+  /** When that stop was recorded (its EmergencyStopped). */
+  stoppedAt: atSchema,
+  at: atSchema,
+});
+
+/** The stop was lifted: the run's attempts start again. */
+export const runResumed = z.strictObject({
+  runId: runIdSchema,
+  at: atSchema,
+});
+
 export const runCompleted = z.strictObject({
   runId: runIdSchema,
   status: finalRunStatusSchema,
@@ -479,6 +495,8 @@ export const runEventSchemas = {
   CompensationRequested: compensationRequested,
   StepCompensated: stepCompensated,
   RunCancelRequested: runCancelRequested,
+  RunPaused: runPaused,
+  RunResumed: runResumed,
   ChildRunStarted: childRunStarted,
   ChildRunRefused: childRunRefused,
   ChildRunEnded: childRunEnded,

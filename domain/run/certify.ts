@@ -203,6 +203,14 @@ export function commandFor(events: readonly RunEvent[], index: number): RunComma
     }
     case 'ChildCancelRequested':
       return { type: 'RequestChildCancel', childRunId: event.data.childRunId, now: event.data.at };
+    case 'RunPaused':
+      return {
+        type: 'PauseRun',
+        stop: { tenantId: event.data.stopTenantId, at: event.data.stoppedAt },
+        now: event.data.at,
+      };
+    case 'RunResumed':
+      return { type: 'ResumeRun', now: event.data.at };
     case 'RunCancelRequested':
       return {
         type: 'RequestCancel',

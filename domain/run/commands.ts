@@ -189,6 +189,20 @@ export interface RequestChildCancel {
   now: string;
 }
 
+/** An emergency stop holds the run's tenant: the run waits, starting no attempt. */
+export interface PauseRun {
+  type: 'PauseRun';
+  /** The stop: its scope (null: every tenant) and when it was recorded. */
+  stop: { tenantId: string | null; at: string };
+  now: string;
+}
+
+/** The stop holding the run was lifted: its attempts may start again. */
+export interface ResumeRun {
+  type: 'ResumeRun';
+  now: string;
+}
+
 export type RunCommand =
   | SubmitRun
   | EvaluateStep
@@ -204,7 +218,9 @@ export type RunCommand =
   | StartChild
   | RecordChildRefused
   | RecordChildEnded
-  | RequestChildCancel;
+  | RequestChildCancel
+  | PauseRun
+  | ResumeRun;
 
 /** A skill's outcome as the executor reports it; checked because skills are outside the domain. */
 export const skillOutcomeSchema = z.union([

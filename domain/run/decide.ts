@@ -47,6 +47,7 @@ import {
   skillOutcomeSchema,
 } from './commands.ts';
 import { runEvent } from './emit.ts';
+import { pauseRun, resumeRun, stopAbortedRetry } from './pause.ts';
 import { recoveryChange, recoveryIdFor } from './recovery.ts';
 import {
   recordedInput,
@@ -114,6 +115,10 @@ function decideCommand(command: RunCommand, state: RunState): RunEvent[] {
       return recordChildEnded(command, state);
     case 'RequestChildCancel':
       return requestChildCancel(command, state);
+    case 'PauseRun':
+      return pauseRun(command, state);
+    case 'ResumeRun':
+      return resumeRun(command, state);
   }
 }
 
@@ -670,6 +675,11 @@ function startAttempt(command: StartAttempt, run: SubmittedRun): RunEvent[] {
       'the run must end at this boundary (failed, cancelled or past its deadline): evaluate it',
     );
   }
+  if (run.paused) {
+    throw new DomainError('CONFLICT', 'the run is paused by an emergency stop: resume it first', {
+      stoppedAt: run.paused.stoppedAt,
+    });
+  }
   const called = target.compensation ? planStep.compensate! : stepSkill(run, target.stepIndex);
   // A v1 plan's input is the submitted one, not recorded again, unless a recovery changed it.
   const resolved =
@@ -807,6 +817,12 @@ function recordOutcome(command: RecordOutcome, run: SubmittedRun): RunEvent[] {
 
   if (outcome.ok && target.compensation)
     return [...events, ...compensationEnded(run, target, 'succeeded', at, undefined, events)];
+  if (!outcome.ok && outcome.errorCode === 'EMERGENCY_STOP') {
+    // Aborted by the stop: tried again after it, or the run ends if it must.
+    if (!target.compensation && mustEnd(run, at))
+      return [...events, ...(endWhenIdle(after(run, events), at) ?? [])];
+    return [...events, stopAbortedRetry(run, target, at)];
+  }
   if (outcome.ok) {
     const completed = runEvent('StepCompleted', {
       runId,
@@ -881,7 +897,8 @@ function failureClassifiedEvent(
 function willRetry(run: SubmittedRun, target: Attempt, failure: LastFailure): boolean {
   const planStep = run.submission.plan.steps[target.stepIndex]!;
   if (target.compensation) {
-    return shouldRetry(planStep.compensate!.retry, failure.errorCode, target.attempt, failure.retry);
+    const counted = target.attempt - (run.compensation?.retryBase ?? 0);
+    return shouldRetry(planStep.compensate!.retry, failure.errorCode, counted, failure.retry);
   }
   // Attempts are counted from the last recovery applied to the step: it starts afresh.
   const counted = target.attempt - step(run, target.stepIndex).retryBase;

@@ -16,6 +16,8 @@ export const runStatuses = [
   'running',
   'waiting_approval',
   'retrying',
+  /** An emergency stop holds its tenant: no attempt starts until it is lifted. */
+  'paused',
   ...finalRunStatuses,
 ] as const;
 export type RunStatus = (typeof runStatuses)[number];

@@ -117,6 +117,8 @@ export interface Compensation {
   attempt: number;
   phase: AttemptPhase;
   results: Array<{ stepIndex: number; outcome: 'succeeded' | 'failed' }>;
+  /** Attempts of the current compensation the emergency stop aborted: its retry policy does not count them. */
+  retryBase: number;
 }
 
 /** A child run this run started, and what it holds of this run's budget until it ends. */
@@ -149,6 +151,8 @@ export interface SubmittedRun {
   children: Record<string, ChildRecord>;
   /** Recoveries suggested for failed attempts, by recovery id. */
   recoveries: Record<string, RecoveryRecord>;
+  /** An emergency stop holds the run (RunPaused, until RunResumed): no attempt starts. */
+  paused: { stopTenantId: string | null; stoppedAt: string; at: string } | null;
 }
 
 export type RunState = { status: 'none' } | SubmittedRun;
@@ -255,6 +259,7 @@ function applyToRun(run: SubmittedRun, event: RunEvent): SubmittedRun {
       return withPhase(run, event.data, { kind: 'outcome_recorded' });
     case 'SkillCallFailed': {
       const next = withPhase(run, event.data, { kind: 'outcome_recorded' });
+      if (event.data.errorCode === 'EMERGENCY_STOP') return withStopAborted(next, event.data);
       if (event.data.compensation) return next;
       const { errorCode, message, retryAfterMs, retryable } = event.data;
       const lastFailure: LastFailure = { errorCode, message, retry: retryable };
@@ -339,6 +344,7 @@ function applyToRun(run: SubmittedRun, event: RunEvent): SubmittedRun {
           attempt: 1,
           phase: { kind: 'ready', decisionId: 'compensation' },
           results: [],
+          retryBase: 0,
         },
       };
     case 'StepCompensated': {
@@ -350,6 +356,7 @@ function applyToRun(run: SubmittedRun, event: RunEvent): SubmittedRun {
           current: compensation.current + 1,
           attempt: 1,
           phase: { kind: 'ready', decisionId: 'compensation' },
+          retryBase: 0,
           results: [
             ...compensation.results,
             { stepIndex: event.data.stepIndex, outcome: event.data.outcome },
@@ -357,6 +364,12 @@ function applyToRun(run: SubmittedRun, event: RunEvent): SubmittedRun {
         },
       };
     }
+    case 'RunPaused': {
+      const { stopTenantId, stoppedAt, at } = event.data;
+      return { ...run, paused: { stopTenantId, stoppedAt, at } };
+    }
+    case 'RunResumed':
+      return { ...run, paused: null };
     case 'RunCancelRequested':
       return {
         ...run,
@@ -404,6 +417,18 @@ function applyToRun(run: SubmittedRun, event: RunEvent): SubmittedRun {
         completion: { status: event.data.status, reason: event.data.reason, at: event.data.at },
       };
   }
+}
+
+/**
+ * An attempt the emergency stop aborted does not count against its retry policy: the next
+ * attempt is counted as the aborted one was (retryBase moves with it).
+ */
+function withStopAborted(run: SubmittedRun, data: { stepIndex: number; compensation?: true }): SubmittedRun {
+  if (data.compensation && run.compensation) {
+    return { ...run, compensation: { ...run.compensation, retryBase: run.compensation.retryBase + 1 } };
+  }
+  const current = run.steps[data.stepIndex]!;
+  return withStep(run, data.stepIndex, { retryBase: current.retryBase + 1 });
 }
 
 /** The final status of a run ended by a failed step, by the failure's code. */
@@ -470,6 +495,7 @@ function submittedRun(submission: RunEventData<'RunSubmitted'>): SubmittedRun {
     completion: null,
     children: {},
     recoveries: {},
+    paused: null,
   };
   return { ...run, steps: activateReady(run, run.steps) };
 }

@@ -381,6 +381,13 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
           },
         },
         store: inTransactionRead,
+        fence: async (streamId, mode) => {
+          const [row] = await tx.query<{ version: string }>('SELECT aos_fence($1, $2)::text AS version', [
+            streamId,
+            mode === 'exclusive',
+          ]);
+          return Number(row!.version);
+        },
         counted,
       });
       if (ledgers) {

@@ -51,10 +51,21 @@ export function createSqlRunQueue(client: SqlClient): RunQueue {
         `UPDATE aos_run_queue
             SET lease_owner = NULL, lease_expires_at = NULL, woken_at = NULL,
                 -- Made due meanwhile (woken_at): not later than that.
-                due_at = coalesce(least($3::timestamptz, woken_at), $3::timestamptz, due_at), done = $4
+                due_at = coalesce(least($3::timestamptz, woken_at), $3::timestamptz, due_at), done = $4,
+                paused = $5
           WHERE run_id = $1 AND lease_owner = $2`,
-        [runId, owner, 'dueAt' in next ? next.dueAt.toISOString() : null, 'done' in next],
+        [
+          runId,
+          owner,
+          'dueAt' in next ? next.dueAt.toISOString() : null,
+          'done' in next,
+          'paused' in next && next.paused === true,
+        ],
       );
+    },
+    async resumePaused(tenantId, now) {
+      await resumePausedRuns(client, tenantId, now.toISOString());
+      client.notify(RUN_QUEUE_CHANNEL);
     },
     async enqueue(runs) {
       await enqueueRuns(client, runs);
@@ -86,5 +97,26 @@ export async function enqueueRuns(
       runs.map((r) => r.tenantId),
       runs.map((r) => (typeof r.dueAt === 'string' ? r.dueAt : r.dueAt.toISOString())),
     ],
+  );
+}
+
+/**
+ * An emergency stop was lifted (`tenantId` null: every tenant's): the runs released paused are
+ * due at `at`. A run held now may be pausing, having seen the stop: it keeps the wake-up for
+ * its release (woken_at).
+ */
+export async function resumePausedRuns(
+  tx: Pick<SqlExecutor, 'query'>,
+  tenantId: string | null,
+  at: string,
+): Promise<void> {
+  await tx.query(
+    `UPDATE aos_run_queue
+        SET due_at = CASE WHEN paused THEN least(due_at, $2::timestamptz) ELSE due_at END,
+            woken_at = CASE WHEN lease_owner IS NULL THEN woken_at
+                            ELSE least(coalesce(woken_at, $2::timestamptz), $2::timestamptz) END,
+            paused = false
+      WHERE NOT done AND (paused OR lease_owner IS NOT NULL) AND ($1::text IS NULL OR tenant_id = $1)`,
+    [tenantId, at],
   );
 }

@@ -2,6 +2,7 @@
 // data in a local folder (or in memory when dataDir is omitted).
 import { PGlite } from '@electric-sql/pglite';
 import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
+import { coalescePerChannel } from './coalesce.ts';
 
 export async function createPGliteClient(dataDir?: string): Promise<SqlClient> {
   const db = await PGlite.create(dataDir ? { dataDir } : {});
@@ -14,7 +15,12 @@ export async function createPGliteClient(dataDir?: string): Promise<SqlClient> {
   // One process owns a PGlite database, so every listener is one of this client's: notify()
   // wakes them directly, without a query on the thread that the database shares with node.
   // A NOTIFY sent in SQL (an append inside a transaction) still reaches them through db.listen.
+  // Coalesced (at most one wake-up per channel every 5 ms): each wakes readers that query this
+  // very thread, and a burst of appends needs one read, not one per append.
   const listeners = new Map<string, Set<() => void>>();
+  const notifier = coalescePerChannel(async (channel) => {
+    for (const onNotify of listeners.get(channel) ?? []) onNotify();
+  });
   return {
     ...executor(db),
     transaction: (fn) => db.transaction((tx) => fn(executor(tx))),
@@ -29,10 +35,9 @@ export async function createPGliteClient(dataDir?: string): Promise<SqlClient> {
         await unlisten();
       };
     },
-    notify(channel) {
-      for (const onNotify of listeners.get(channel) ?? []) onNotify();
-    },
+    notify: (channel) => notifier.trigger(channel),
     async close() {
+      notifier.close();
       if (!db.closed) await db.close();
     },
   };

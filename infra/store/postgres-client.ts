@@ -70,6 +70,10 @@ export function createPostgresClient(options: PostgresClientOptions): SqlClient 
     (channel) => pool.query('SELECT pg_notify($1, $2)', [channel, instance]),
     REMOTE_NOTIFY_MS,
   );
+  // A burst of appends wakes this process's readers once per 5 ms, not once per append.
+  const localNotifier = coalescePerChannel(async (channel) => {
+    for (const onNotify of local.get(channel) ?? []) onNotify();
+  });
 
   const executor = (client: pg.Pool | pg.PoolClient): SqlExecutor => ({
     query: async <R>(sql: string, params?: unknown[]) =>
@@ -125,11 +129,12 @@ export function createPostgresClient(options: PostgresClientOptions): SqlClient 
       };
     },
     notify(channel) {
-      for (const onNotify of local.get(channel) ?? []) onNotify();
+      localNotifier.trigger(channel);
       notifier.trigger(channel);
     },
     async close() {
       notifier.close();
+      localNotifier.close();
       await pool.end();
     },
   };

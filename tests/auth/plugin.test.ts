@@ -37,12 +37,22 @@ describe('permissions', () => {
   it('gives each role what ARCHITECTURE.md says, and system nothing but keys and operations', () => {
     const table = Object.fromEntries(actorRoles.map((role) => [role, actions.filter((a) => can(role, a))]));
     expect(table).toEqual({
-      admin: ['read', 'submit', 'cancel', 'approve', 'export', 'manage_policy', 'manage_webhooks'],
+      admin: [
+        'read',
+        'submit',
+        'cancel',
+        'approve',
+        'export',
+        'manage_policy',
+        'manage_webhooks',
+        'emergency_stop',
+      ],
       operator: ['read', 'submit', 'cancel', 'approve'],
       auditor: ['read', 'export'],
       viewer: ['read'],
-      system: ['manage_keys', 'operate'],
+      system: ['manage_keys', 'operate', 'emergency_stop'],
     });
+    expect(rolesThatCan('emergency_stop')).toEqual(['admin', 'system']);
     expect(rolesThatCan('manage_keys')).toEqual(['system']);
     expect(rolesThatCan('manage_policy')).toEqual(['admin']);
     expect(can('nobody' as never, 'read')).toBe(false);

@@ -81,10 +81,11 @@ function approvals(
           status.replaceChildren(errorState(error));
         }
       };
-      const may = context.may('approve');
+      const allowed = approval.approverRoles.includes(context.me.role);
+      const may = context.may('approve') && allowed;
       return h(
         'div',
-        { class: 'approval' },
+        { class: 'approval', 'data-testid': `approval-${approval.approvalId}` },
         h(
           'p',
           {},
@@ -92,6 +93,7 @@ function approvals(
           approval.reason,
           h('span', { class: 'muted' }, ` (expires ${time(approval.expiresAt)})`),
         ),
+        escalation(approval),
         may
           ? h(
               'div',
@@ -104,11 +106,38 @@ function approvals(
           : h(
               'p',
               { class: 'muted' },
-              `A ${context.me.role} key may not decide approvals (operator or admin keys can).`,
+              !context.may('approve')
+                ? `${aKey(context.me.role)} may not decide approvals (operator or admin keys can).`
+                : approval.escalatesAt && !approval.escalatedAt
+                  ? `${aKey(context.me.role)} may decide this approval once it escalates (${time(approval.escalatesAt)}).`
+                  : `${aKey(context.me.role)} may not decide this approval (${approval.approverRoles.join(' or ')} keys can).`,
             ),
         status,
       );
     }),
+  );
+}
+
+/** "An admin key", "A viewer key". */
+const aKey = (role: string) => `${/^[aeiou]/.test(role) ? 'An' : 'A'} ${role} key`;
+
+/** Who may decide an approval, and whether it escalated or when it will. */
+function escalation(approval: PendingApproval): HTMLElement {
+  const who = `${approval.approverRoles.join(' or ')} may decide`;
+  if (approval.escalatedAt) {
+    return h(
+      'p',
+      { 'data-testid': 'escalation' },
+      badge('escalated'),
+      ` ${time(approval.escalatedAt)}: nobody decided in time, so now ${who}.`,
+    );
+  }
+  return h(
+    'p',
+    { class: 'muted', 'data-testid': 'escalation' },
+    approval.escalatesAt
+      ? `Now ${who}; if still undecided it escalates ${time(approval.escalatesAt)} (the tenant's admins join).`
+      : `${who.charAt(0).toUpperCase()}${who.slice(1)}.`,
   );
 }
 
