@@ -27,10 +27,18 @@ export async function saveCheckpoint(tx: SqlExecutor, name: string, checkpoint: 
   );
 }
 
+/** How long a busy consumer lets events gather before its next batch. */
+export const CONSUMER_GATHER_MS = 50;
+
 export async function startCheckpointedConsumer(
   store: SqlStore,
   consumer: CheckpointedConsumer,
-  options: { pollIntervalMs?: number; batchSize?: number; onError?: (error: unknown) => void } = {},
+  options: {
+    pollIntervalMs?: number;
+    batchSize?: number;
+    gatherMs?: number;
+    onError?: (error: unknown) => void;
+  } = {},
 ): Promise<Subscription> {
   await store.client.query(
     `INSERT INTO aos_checkpoints (name, checkpoint) VALUES ($1, '0:0') ON CONFLICT (name) DO NOTHING`,
@@ -53,6 +61,13 @@ export async function startCheckpointedConsumer(
       });
       return position;
     },
-    { after: position, ...(consumer.filter ? { filter: consumer.filter } : {}), ...options },
+    {
+      after: position,
+      ...(consumer.filter ? { filter: consumer.filter } : {}),
+      // A batch is a transaction of several statements: under load, one per CONSUMER_GATHER_MS
+      // with what arrived meanwhile, not one per append (read models lag by at most that).
+      gatherMs: CONSUMER_GATHER_MS,
+      ...options,
+    },
   );
 }

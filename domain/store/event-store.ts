@@ -39,6 +39,11 @@ export interface SubscribeOptions {
   batchSize?: number;
   /** Fallback poll period; PostgreSQL also wakes subscribers with LISTEN/NOTIFY. */
   pollIntervalMs?: number;
+  /**
+   * After a batch that was not full, wait this long before reading again (default 0): a busy
+   * stream is then handled in batches of what arrived meanwhile, not an event at a time.
+   */
+  gatherMs?: number;
   onError?: (error: unknown) => void;
 }
 

@@ -3,6 +3,7 @@
 // A wake-up whose events are not readable yet (the gap-free reader waits for an older
 // transaction still open) is read again soon, then less and less often up to the poll period:
 // an idle reader costs one read per period, a busy one sees events within milliseconds.
+// With `gatherMs`, a busy one reads at most that often, in batches of what arrived meanwhile.
 import type {
   Checkpoint,
   ReadAllOptions,
@@ -51,6 +52,19 @@ export function pollingSubscription(
     return async () => {};
   });
 
+  const limit = options.batchSize ?? DEFAULT_BATCH;
+  /** Lets what arrives meanwhile gather into the next batch; only stopping cuts it short. */
+  let stopped: () => void = () => {};
+  const gather = () =>
+    new Promise<void>((resolve) => {
+      if (!options.gatherMs || !running) return resolve();
+      const timer = setTimeout(resolve, options.gatherMs);
+      stopped = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
   const loop = (async () => {
     let retryMs = pollMs;
     while (running) {
@@ -58,12 +72,13 @@ export function pollingSubscription(
       try {
         const batch = await readAll({
           after: checkpoint,
-          limit: options.batchSize ?? DEFAULT_BATCH,
+          limit,
           filter: options.filter,
         });
         if (batch.events.length > 0) {
           checkpoint = (await handler(batch.events, batch.checkpoint)) || batch.checkpoint;
           retryMs = FIRST_RETRY_MS;
+          if (batch.events.length < limit) await gather();
           continue;
         }
       } catch (error) {
@@ -78,6 +93,7 @@ export function pollingSubscription(
     async stop() {
       running = false;
       wake();
+      stopped();
       await loop;
       await (await unlisten)();
     },
