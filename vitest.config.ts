@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { spawnedCliEnv } from './tests/support/spawned-cli.ts';
 
 export default defineConfig({
   test: {
@@ -8,7 +9,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // PGlite instances are heavy (WASM); forks keep each file's memory separate.
     pool: 'forks',
-    // Processes the tests spawn (bin/aos.js) run the sources under test, not a dist/ build.
-    env: { AOS_RUN_SOURCES: '1' },
+    // Processes the tests spawn (bin/aos.js) run the sources under test, or a dist/ built
+    // from them when AOS_TEST_USE_DIST=1 (tests/support/spawned-cli.ts).
+    env: spawnedCliEnv(import.meta.dirname),
   },
 });
