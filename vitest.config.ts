@@ -9,6 +9,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // PGlite instances are heavy (WASM); forks keep each file's memory separate.
     pool: 'forks',
+    // Every test's in-memory PGlite starts from one data folder initialised for the run.
+    globalSetup: ['tests/support/pglite-template.ts'],
     // Processes the tests spawn (bin/aos.js) run the sources under test, or a dist/ built
     // from them when AOS_TEST_USE_DIST=1 (tests/support/spawned-cli.ts).
     env: spawnedCliEnv(import.meta.dirname),
