@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { spawnedCliEnv } from './tests/support/spawned-cli.ts';
 
@@ -9,11 +10,11 @@ export default defineConfig({
     hookTimeout: 60_000,
     // PGlite instances are heavy (WASM); forks keep each file's memory separate.
     pool: 'forks',
-    // Files run two at a time (vitest's default on two cores is one): most of their time is
-    // spent waiting on PostgreSQL, Kafka, servers and child processes. Each worker has its own
-    // PostgreSQL database; every test's in-memory PGlite starts from one data folder initialised
-    // for the run.
-    maxWorkers: 2,
+    // vitest's default, one file at a time per core but one, yet at least two at a time (on two
+    // cores the default is one): most of a file's time is spent waiting on PostgreSQL, Kafka,
+    // servers and child processes. Each worker has its own PostgreSQL database; every test's
+    // in-memory PGlite starts from one data folder initialised for the run.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     globalSetup: ['tests/support/pglite-template.ts', 'tests/support/worker-databases.ts'],
     setupFiles: ['tests/support/worker-database.ts'],
     // Processes the tests spawn (bin/aos.js) run the sources under test, or a dist/ built
