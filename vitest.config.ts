@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import { spawnedCliEnv } from './tests/support/spawned-cli.ts';
 
 export default defineConfig({
   test: {
@@ -8,7 +10,15 @@ export default defineConfig({
     hookTimeout: 60_000,
     // PGlite instances are heavy (WASM); forks keep each file's memory separate.
     pool: 'forks',
-    // Processes the tests spawn (bin/aos.js) run the sources under test, not a dist/ build.
-    env: { AOS_RUN_SOURCES: '1' },
+    // vitest's default, one file at a time per core but one, yet at least two at a time (on two
+    // cores the default is one): most of a file's time is spent waiting on PostgreSQL, Kafka,
+    // servers and child processes. Each worker has its own PostgreSQL database; every test's
+    // in-memory PGlite starts from one data folder initialised for the run.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
+    globalSetup: ['tests/support/pglite-template.ts', 'tests/support/worker-databases.ts'],
+    setupFiles: ['tests/support/worker-database.ts'],
+    // Processes the tests spawn (bin/aos.js) run the sources under test, or a dist/ built
+    // from them when AOS_TEST_USE_DIST=1 (tests/support/spawned-cli.ts).
+    env: spawnedCliEnv(import.meta.dirname),
   },
 });

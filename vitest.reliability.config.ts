@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { spawnedCliEnv } from './tests/support/spawned-cli.ts';
 
 // Reliability scenarios kill servers and restart databases: one file at a time.
 export default defineConfig({
@@ -9,7 +10,8 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // Processes the tests spawn (bin/aos.js) run the sources under test, not a dist/ build.
-    env: { AOS_RUN_SOURCES: '1' },
+    // Processes the tests spawn (bin/aos.js) run the sources under test, or a dist/ built
+    // from them when AOS_TEST_USE_DIST=1 (tests/support/spawned-cli.ts).
+    env: spawnedCliEnv(import.meta.dirname),
   },
 });

@@ -36,6 +36,7 @@ import { createWebhookStore } from '../infra/webhooks/webhook-store.ts';
 import { allProjections } from '../projections/all.ts';
 import { startCheckpointedConsumer } from '../readmodels/checkpointed-consumer.ts';
 import { type RunningProjections, startProjections } from '../readmodels/projection-runner.ts';
+import { registerBreakerGauge } from './breaker-metrics.ts';
 import { registerEmergencyStopGauge } from './emergency-stop-metrics.ts';
 import { registerEstimatorGauges } from './estimator-metrics.ts';
 import { registerScrapeGauges } from './metrics.ts';
@@ -76,6 +77,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
   });
   registerEstimatorGauges(metrics, store);
   registerEmergencyStopGauge(metrics, store);
+  registerBreakerGauge(metrics, client);
   await ensurePriceTable(store, clock());
   await ensureFailureCatalog(store, clock());
 

@@ -4,14 +4,17 @@
 // to `.js`) and copies beside it the files the compiled code reads through
 // `new URL(…, import.meta.url)`: the SQL migrations, the estimator datasets and the built console.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSourcesDigest, digestFile } from './build-sources.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 
+// Taken before compiling: a source changed while the build runs makes dist/ stale, not current.
+const digest = buildSourcesDigest(root);
 // A clean build: no compiled file outlives its deleted source.
 rmSync(dist, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -28,3 +31,5 @@ for (const folder of readdirSync(dist)) {
 cpSync(join(root, 'estimators'), join(dist, 'estimators'), { recursive: true });
 const consoleBuild = join(root, 'console', 'dist');
 if (existsSync(consoleBuild)) cpSync(consoleBuild, join(dist, 'console', 'dist'), { recursive: true });
+// Which sources this dist/ was built from (tests/support/spawned-cli.ts compares it).
+writeFileSync(join(dist, digestFile), `${digest}\n`);

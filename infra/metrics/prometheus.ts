@@ -103,19 +103,12 @@ export function createPrometheusMetrics(options: { onCollectError?: (error: unkn
     labelNames: ['status'] as const,
     registers,
   });
-  const breakerStates = new Gauge({
-    name: 'aos_circuit_breaker_state',
-    help: 'Circuit breakers this process changed, by tenant and target: 0 closed, 1 half-open, 2 open',
-    labelNames: ['tenant', 'target'] as const,
-    registers: tenantRegisters,
-  });
   const breakerTransitions = new Counter({
     name: 'aos_circuit_breaker_transitions_total',
     help: 'Circuit breaker state changes, by tenant, target and the state entered',
     labelNames: ['tenant', 'target', 'state'] as const,
     registers: tenantRegisters,
   });
-  const breakerLevels = { closed: 0, half_open: 1, open: 2 } as const;
 
   const commands: CommandMetrics = {
     commandHandled: (type, outcome) => commandsTotal.inc({ type, outcome }),
@@ -127,10 +120,8 @@ export function createPrometheusMetrics(options: { onCollectError?: (error: unkn
     budgetRefused: (tenant, scope) => budgetRefusals.inc({ tenant, scope }),
     policyDecided: (result) => policyDecisions.inc({ result }),
     runCompleted: (status) => runsCompleted.inc({ status }),
-    breakerChanged: (tenant, target, state) => {
-      breakerStates.set({ tenant, target }, breakerLevels[state]);
-      breakerTransitions.inc({ tenant, target, state });
-    },
+    // The state itself is read from the read model on scrape (api/breaker-metrics.ts).
+    breakerChanged: (tenant, target, state) => breakerTransitions.inc({ tenant, target, state }),
   };
 
   const metrics: PrometheusMetrics = {

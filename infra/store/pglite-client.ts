@@ -4,8 +4,15 @@ import { PGlite } from '@electric-sql/pglite';
 import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
 import { coalescePerChannel } from './coalesce.ts';
 
-export async function createPGliteClient(dataDir?: string): Promise<SqlClient> {
-  const db = await PGlite.create(dataDir ? { dataDir } : {});
+/**
+ * `dataDir` omitted: in memory. `initialData`: a data folder dumped by PGlite's dumpDataDir
+ * to start from, instead of initialising a new one (tests start each database from one dump).
+ */
+export async function createPGliteClient(dataDir?: string, initialData?: Blob): Promise<SqlClient> {
+  const db = await PGlite.create({
+    ...(dataDir ? { dataDir } : {}),
+    ...(initialData ? { loadDataDir: initialData } : {}),
+  });
   const executor = (target: Pick<PGlite, 'query' | 'exec'>): SqlExecutor => ({
     query: async <R>(sql: string, params?: unknown[]) => (await target.query<R>(sql, params)).rows,
     exec: async (sql: string) => {

@@ -10,6 +10,7 @@ import { checkpointLags } from '../../readmodels/projection-status.ts';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 import { events } from '../support/events.ts';
 import { postgresReachable } from '../support/postgres.ts';
+import { sample } from '../support/prometheus-text.ts';
 import { sqlAdapters } from '../support/stores.ts';
 
 const plan = {
@@ -31,20 +32,6 @@ const plan = {
   },
   budget: { maxCostMicros: 1_000_000 },
 };
-
-/** The value of one series (name and exact label set, in any order), or undefined. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const found = Object.fromEntries(
-      [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
-    );
-    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(match[3]);
-  }
-  return undefined;
-}
 
 const stores = ['pglite', ...((await postgresReachable()) ? ['postgres' as const] : [])] as const;
 const TOKEN = `aos_metrics_${'t'.repeat(32)}`;

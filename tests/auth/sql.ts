@@ -4,8 +4,8 @@
 import type { SqlClient } from '../../domain/store/sql-port.ts';
 import { authMigrations } from '../../infra/auth/api-key-store.ts';
 import { eventStoreMigrations, migrate } from '../../infra/store/migrate.ts';
-import { createPGliteClient } from '../../infra/store/pglite-client.ts';
 import { createPostgresClient } from '../../infra/store/postgres-client.ts';
+import { createTestPGliteClient } from '../support/pglite.ts';
 import { createTestSchema, databaseUrl, postgresReachable } from '../support/postgres.ts';
 
 export const migrations = [eventStoreMigrations, authMigrations];
@@ -27,7 +27,7 @@ export const pglite: SqlAdapter = {
   name: 'pglite',
   available: async () => true,
   async open({ migrate: apply = true } = {}) {
-    const client = await createPGliteClient();
+    const client = await createTestPGliteClient();
     if (apply) await migrate(client, migrations);
     return { client, cleanup: () => client.close() };
   },

@@ -1,26 +1,19 @@
 // `aos datasets build --from-export` on real recorded runs, on PGlite and PostgreSQL: every
 // succeeded root run is a sample whose range starts at what it was charged; a failed run is
 // left out; v2 passes the result and v1 fails it; an altered export is refused.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimatorDatasetSchema } from '../../domain/estimator-dataset.ts';
 import { validateDataset } from '../../domain/estimator-validation.ts';
 import { defaultPriceTable } from '../../domain/pricing.ts';
 import { recordHistoricalExport } from '../../scripts/historical-runs.ts';
+import { aos } from '../support/aos-cli.ts';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 import { postgresReachable } from '../support/postgres.ts';
 
 const stores = (await postgresReachable()) ? (['pglite', 'postgres'] as const) : (['pglite'] as const);
-const exec = promisify(execFile);
-const aos = (args: string[]) =>
-  exec('node', ['bin/aos.js', ...args]).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => error,
-  );
 
 describe.each(stores)('aos datasets build --from-export on %s', { timeout: 180_000 }, (store) => {
   let app: TestApp;

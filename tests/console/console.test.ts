@@ -4,20 +4,21 @@
 // and child runs, approve a waiting step, download the status history as CSV and a signed
 // export, and check that another tenant's key sees none of it. Screenshots of every page, at desktop and phone width, are
 // written to tests/console/screenshots/ (committed as evidence of what the pages look like).
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleDist } from '../../api/routes/console.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import {
+  type ConsoleBrowser,
+  openConsoleBrowser,
+  screenshots,
+  signIn as signInWith,
+} from '../support/console-browser.ts';
 import { postgresReachable } from '../support/postgres.ts';
 
-const chromiumPath = process.env.AOS_CHROMIUM ?? '/usr/bin/chromium';
-const screenshots = new URL('./screenshots/', import.meta.url).pathname;
 const desktop = { width: 1280, height: 900 };
 const phone = { width: 390, height: 844 };
 
@@ -28,17 +29,12 @@ describe('web console in Chromium', () => {
   let otherTenant: string;
   let target: Server;
   let targetUrl: string;
-  let userDataDir: string;
-  let browser: BrowserContext;
+  let chromium: ConsoleBrowser;
   let page: Page;
 
   beforeAll(async () => {
-    if (!existsSync(join(consoleDist, 'index.html'))) {
-      throw new Error(`the console is not built (${consoleDist}): run \`npm run build:console\``);
-    }
-    if (!existsSync(chromiumPath)) {
-      throw new Error(`no Chromium at ${chromiumPath}: apt-get install -y chromium (.ci/run does)`);
-    }
+    chromium = await openConsoleBrowser({ viewport: desktop, acceptDownloads: true });
+    page = chromium.page;
     app = await startTestApp((await postgresReachable()) ? 'postgres' : 'pglite');
     base = await app.server.listen({ host: '127.0.0.1', port: 0 });
     admin = await app.keyFor('acme', 'admin');
@@ -69,23 +65,12 @@ describe('web console in Chromium', () => {
     });
     await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
     targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/hook`;
-    userDataDir = await mkdtemp(join(tmpdir(), 'aos-chromium-'));
-    browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu'],
-      viewport: desktop,
-      acceptDownloads: true,
-    });
-    page = browser.pages()[0] ?? (await browser.newPage());
-    page.setDefaultTimeout(15_000);
   });
 
   afterAll(async () => {
-    await browser?.close();
+    await chromium?.close();
     await app?.stop();
     target?.close();
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   });
 
   const submit = async (body: unknown): Promise<string> => {
@@ -98,11 +83,7 @@ describe('web console in Chromium', () => {
     return ((await response.json()) as { runId: string }).runId;
   };
   const shoot = (name: string) => page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
-  const signIn = async (key: string) => {
-    await page.getByLabel('API key').fill(key);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
-  };
+  const signIn = (key: string) => signInWith(page, key);
   // Browser-side expressions go as text: this file is compiled with Node's types, not the DOM's.
   const inBrowser = (expression: string) => page.evaluate<unknown>(expression);
   const runRow = (runId: string) => page.locator(`tr[data-run="${runId}"]`);

@@ -1,34 +1,24 @@
 // The console's Estimators page in Chromium against the real server (PostgreSQL when
 // reachable, else PGlite): the drift breaker's state and the canary's latest verdict with its
 // history, after a passing canary and then one that finds v2 drifting (the price table changed).
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleDist } from '../../api/routes/console.ts';
 import { SYSTEM_KEY, startTestApp, type TestApp } from '../support/app.ts';
+import { type ConsoleBrowser, openConsoleBrowser, screenshots, signIn } from '../support/console-browser.ts';
 import { driftV2, recordRuns } from '../support/estimator-drift.ts';
 import { postgresReachable } from '../support/postgres.ts';
-
-const chromiumPath = process.env.AOS_CHROMIUM ?? '/usr/bin/chromium';
-const screenshots = new URL('./screenshots/', import.meta.url).pathname;
 
 describe('the Estimators page in Chromium', { timeout: 120_000 }, () => {
   let app: TestApp;
   let base: string;
   let viewer: string;
-  let userDataDir: string;
-  let browser: BrowserContext;
+  let chromium: ConsoleBrowser;
   let page: Page;
 
   beforeAll(async () => {
-    if (!existsSync(join(consoleDist, 'index.html'))) {
-      throw new Error(`the console is not built (${consoleDist}): run \`npm run build:console\``);
-    }
-    if (!existsSync(chromiumPath))
-      throw new Error(`no Chromium at ${chromiumPath}: apt-get install -y chromium`);
+    chromium = await openConsoleBrowser({ viewport: { width: 1280, height: 900 } });
+    page = chromium.page;
     app = await startTestApp((await postgresReachable()) ? 'postgres' : 'pglite');
     base = await app.server.listen({ host: '127.0.0.1', port: 0 });
     const operator = await app.keyFor('acme', 'operator');
@@ -37,28 +27,16 @@ describe('the Estimators page in Chromium', { timeout: 120_000 }, () => {
     const passing = await app.request('POST', '/v1/admin/estimators/canary', { key: SYSTEM_KEY });
     expect(passing.body.report.verdict).toBe('pass');
     expect((await driftV2(app)).verdict).toBe('fail');
-    userDataDir = await mkdtemp(join(tmpdir(), 'aos-chromium-'));
-    browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu'],
-      viewport: { width: 1280, height: 900 },
-    });
-    page = browser.pages()[0] ?? (await browser.newPage());
-    page.setDefaultTimeout(15_000);
   }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
+    await chromium?.close();
     await app?.stop();
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   });
 
   it('shows the latest verdict, which estimator is relied on, and the history', async () => {
     await page.goto(`${base}/console`);
-    await page.getByLabel('API key').fill(viewer);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
+    await signIn(page, viewer);
     await page.getByRole('link', { name: 'Estimators' }).click();
     await page.getByRole('heading', { name: 'Estimators', level: 1 }).waitFor();
     const latest = page.getByTestId('latest-verdict');

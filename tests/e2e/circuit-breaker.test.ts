@@ -3,20 +3,25 @@
 // exactly 3 calls, a fourth run's attempt records CIRCUIT_OPEN without calling, and once the
 // cooldown has passed three runs at once let exactly one probe through (which fails and opens
 // it again). When the provider recovers, the next probe closes it. Every state change is in the
-// breaker's stream, GET /v1/capabilities shows it, and every run certifies. PGlite and PostgreSQL.
+// breaker's stream, GET /v1/capabilities shows it, aos_circuit_breaker_state says the same on
+// this instance and on another that changed nothing, and every run certifies. PGlite and PostgreSQL.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerBreakerGauge } from '../../api/breaker-metrics.ts';
 import { breakerStreamId } from '../../commands/breaker-gate.ts';
 import type { RunEvent } from '../../domain/events/run-events.ts';
 import { certifyRun } from '../../domain/run/certify.ts';
+import { createPrometheusMetrics } from '../../infra/metrics/prometheus.ts';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
 import { postgresReachable } from '../support/postgres.ts';
+import { sample } from '../support/prometheus-text.ts';
 import { replayCertified } from '../support/replay-cli.ts';
 
 const stores = (await postgresReachable()) ? (['pglite', 'postgres'] as const) : (['pglite'] as const);
 // Long enough for three runs to reach the breaker within one cooldown on a slow machine.
 const COOLDOWN_MS = 5_000;
+const METRICS_TOKEN = `aos_metrics_${'t'.repeat(32)}`;
 
 async function provider() {
   let calls = 0;
@@ -46,7 +51,7 @@ describe.each(stores)('circuit breaker on %s', (store) => {
   const runIds: string[] = [];
   beforeAll(async () => {
     stub = await provider();
-    app = await startTestApp(store);
+    app = await startTestApp(store, { AOS_METRICS_TOKEN: METRICS_TOKEN });
     key = await app.keyFor('acme', 'operator');
     const admin = await app.keyFor('acme', 'admin');
     const policy = (await app.request('GET', '/v1/policy', { key: admin })).body;
@@ -97,6 +102,21 @@ describe.each(stores)('circuit breaker on %s', (store) => {
     return undefined;
   };
 
+  // aos_circuit_breaker_state of the breaker as this app's /metrics and another instance's
+  // registry (on the same database, having changed no breaker) report it.
+  const breakerGauges = async () => {
+    const labels = { tenant: 'acme', target: `http_call:${stub.host}` };
+    const scraped = await app.request('GET', '/metrics', {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    const another = createPrometheusMetrics();
+    registerBreakerGauge(another, app.store.client);
+    return [
+      sample(scraped.body as string, 'aos_circuit_breaker_state', labels),
+      sample(await another.tenantRegistry.metrics(), 'aos_circuit_breaker_state', labels),
+    ];
+  };
+
   it('opens after exactly N failures and refuses the next call without making it', async () => {
     for (let i = 0; i < 3; i++) {
       const run = await finish(await submit());
@@ -118,6 +138,7 @@ describe.each(stores)('circuit breaker on %s', (store) => {
     for (let i = 0; i < 200 && breaker?.status !== 'open'; i++) breaker = await capabilityOf();
     expect(breaker).toMatchObject({ target: `http_call:${stub.host}`, status: 'open' });
     expect(Date.parse(breaker.halfOpenAt)).toBeGreaterThan(Date.now() - COOLDOWN_MS);
+    expect(await breakerGauges()).toEqual([2, 2]);
   }, 30_000);
 
   it('after the cooldown lets exactly one probe through; its failure opens it again', async () => {
@@ -142,6 +163,7 @@ describe.each(stores)('circuit breaker on %s', (store) => {
     let breaker = await capabilityOf();
     for (let i = 0; i < 200 && breaker?.status !== 'closed'; i++) breaker = await capabilityOf();
     expect(breaker).toMatchObject({ status: 'closed', halfOpenAt: null });
+    expect(await breakerGauges()).toEqual([0, 0]);
 
     for (const runId of runIds) {
       const events = (await app.request('GET', `/v1/runs/${runId}/events?limit=100`, { key })).body.events;

@@ -11,7 +11,7 @@ import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import type { Projection } from '../../projections/projection.ts';
 import { until } from '../support/events.ts';
-import { kafkaBrokers, kafkaReachable, uniqueTopic } from '../support/kafka.ts';
+import { kafkaBrokers, kafkaReachable, topicCreated, uniqueTopic } from '../support/kafka.ts';
 import { postgresReachable } from '../support/postgres.ts';
 import { postgresAdapter, type StoreHarness } from '../support/stores.ts';
 import {
@@ -53,6 +53,7 @@ describe.runIf(available)('Kafka-fed read models: rebuild on a version bump', ()
       batchSize: 50,
       pollIntervalMs: 10,
     });
+    await topicCreated(kafkaBrokers, topic);
   });
   afterEach(async () => {
     await publisher.stop();

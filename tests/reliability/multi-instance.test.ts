@@ -15,8 +15,8 @@ import { createSqlEventStore, type SqlEventStore } from '../../infra/store/sql-e
 import { readCheckpoint } from '../../readmodels/checkpointed-consumer.ts';
 import { kafkaBrokers, kafkaReachable, readTopic } from '../support/kafka.ts';
 import { createTestSchema } from '../support/postgres.ts';
-import { audit } from './support/audit.ts';
-import { submitUnderLoad } from './support/load.ts';
+import { audit, nothingWrong } from './support/audit.ts';
+import { stubModelRun, submitUnderLoad } from './support/load.ts';
 import { type PrivateCluster, privateCluster } from './support/private-cluster.ts';
 import { recordScenario } from './support/report.ts';
 import { SYSTEM_KEY } from './support/scenario.ts';
@@ -147,19 +147,7 @@ it('three instances under kill -9 and a PostgreSQL restart: nothing lost, nothin
     key,
     count: 60,
     concurrency: 6,
-    body: (i) => ({
-      agentId: 'multi-test',
-      plan: {
-        steps: [
-          {
-            skill: 'llm_invoke',
-            input: { model: 'stub', prompt: `m${i}`, maxTokens: 8, stub: { delayMs: 30 } },
-          },
-          { skill: 'json_transform', input: { expression: 'n', data: { n: i } } },
-        ],
-      },
-      budget: { maxCostMicros: 1_000_000 },
-    }),
+    body: (i) => stubModelRun('multi-test', `m${i}`, { delayMs: 30, transform: i }),
     deadlineMs: 120_000,
     expectedDuringFault: [503],
   });
@@ -213,15 +201,7 @@ it('three instances under kill -9 and a PostgreSQL restart: nothing lost, nothin
   const logs = servers.map((s) => s.output().slice(-1500)).join('\n---\n');
   expect(load.acknowledged.size, logs).toBe(60);
   expect(load.fiveXX).toBe(0);
-  expect({ ...checked }).toEqual({
-    lost: [],
-    duplicatedEvents: 0,
-    duplicatedRuns: 0,
-    duplicatedCharges: 0,
-    unfinished: [],
-    brokenChains: [],
-    openReservations: [],
-  });
+  expect(checked).toEqual(nothingWrong);
   expect(money!.settled).toBe(money!.charged);
   expect(allowed).toBe(KEY_LIMIT);
   expect(outOfOrder).toBe(0);

@@ -3,11 +3,9 @@
 // drifting under a dearer table) are exported, and `aos replay` judges each recorded canary
 // again and gets the same report; under a what-if price table the verdicts change where they
 // should; an export lacking a dataset a canary named says which; an altered verdict differs.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shippedDatasets } from '../../api/shipped-datasets.ts';
 import { canonicalHash } from '../../domain/hashing.ts';
@@ -16,17 +14,12 @@ import type { RecordedEvent } from '../../domain/store/envelope.ts';
 import { generateSigningKeyPem, parsePrivateKey, signingKeyFrom } from '../../infra/signing/signing-key.ts';
 import { CanaryReplay } from '../../replay/canary-replay.ts';
 import { openExport } from '../../replay/export.ts';
+import { aos } from '../support/aos-cli.ts';
 import { SYSTEM_KEY, startTestApp, type TestApp } from '../support/app.ts';
 import { dearerStub, driftV2, recordRuns } from '../support/estimator-drift.ts';
 import { postgresReachable } from '../support/postgres.ts';
 
 const stores = (await postgresReachable()) ? (['pglite', 'postgres'] as const) : (['pglite'] as const);
-const exec = promisify(execFile);
-const aos = (args: string[]) =>
-  exec('node', ['bin/aos.js', ...args]).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => error,
-  );
 const shipped = (await shippedDatasets()).map((dataset) => ({ dataset, hash: canonicalHash(dataset) }));
 
 describe.each(stores)('canary verdicts replayed on %s', { timeout: 180_000 }, (store) => {

@@ -3,11 +3,9 @@
 // altered event fails at its position; what-if with the same prices is zero divergence, with
 // doubled prices the expected deltas; a what-if policy flips the decisions it should; the CLI's
 // exit codes and messages for bad input.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPolicyHash } from '../../domain/policy.ts';
 import { defaultPriceTable, withPriceTableHash } from '../../domain/pricing.ts';
@@ -16,18 +14,8 @@ import { eventHash } from '../../domain/store/hash-chain.ts';
 import { readExportFile } from '../../replay/event-source.ts';
 import { type ReplayResults, ReplaySession } from '../../replay/replay-session.ts';
 import { renderDivergenceHtml } from '../../replay/report-html.ts';
+import { aos } from '../support/aos-cli.ts';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
-
-const exec = promisify(execFile);
-const aos = (args: string[], env: Record<string, string> = {}) =>
-  exec('node', ['bin/aos.js', ...args], { env: { ...process.env, ...env } }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({
-      code: error.code,
-      stdout: error.stdout,
-      stderr: error.stderr,
-    }),
-  );
 
 const llm = (prompt: string, extra: Record<string, unknown> = {}) => ({
   skill: 'llm_invoke',

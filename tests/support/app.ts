@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type App, type AppOverrides, openApp } from '../../api/app.ts';
 import { loadConfig } from '../../infra/config.ts';
-import { createPGliteClient } from '../../infra/store/pglite-client.ts';
 import { createPostgresClient } from '../../infra/store/postgres-client.ts';
+import { createTestPGliteClient } from './pglite.ts';
 import { createTestSchema, databaseUrl } from './postgres.ts';
 
 export const SYSTEM_KEY = `aos_test_system_key_${'x'.repeat(40)}`;
@@ -34,7 +34,7 @@ export async function startTestApp(
     dropSchema = drop;
     client = createPostgresClient({ connectionString: databaseUrl, schema, maxConnections: 20 });
   }
-  client ??= await createPGliteClient();
+  client ??= await createTestPGliteClient();
   const config = loadConfig({
     AOS_DATA_DIR: dataDir,
     AOS_BOOTSTRAP_KEY: SYSTEM_KEY,

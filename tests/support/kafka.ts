@@ -87,6 +87,28 @@ export async function readTopic(
   }
 }
 
+/**
+ * Waits until `topic` exists with a leader for every partition: a publisher creates its topic
+ * when it first connects, after startPublisher has returned, and a consumer subscribing to a
+ * topic not there yet fails.
+ */
+export async function topicCreated(brokers: string, topic: string, timeoutMs = 30_000): Promise<void> {
+  const admin = quietKafka(brokers).admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+      const partitions = metadata?.topics[0]?.partitions ?? [];
+      if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return;
+      if (Date.now() > deadline) throw new Error(`topic ${topic} was not created within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 const brokerScript = fileURLToPath(new URL('../../infra/kafka/broker.sh', import.meta.url));
 const run = promisify(execFile);
 

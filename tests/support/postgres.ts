@@ -1,4 +1,5 @@
-// PostgreSQL for tests: each suite gets its own schema in DATABASE_URL's database.
+// PostgreSQL for tests: each suite gets its own schema in DATABASE_URL's database (under
+// vitest.config.ts, its worker's own: tests/support/worker-databases.ts).
 // AOS_TEST_REQUIRE is a comma list of services (postgres,kafka,prometheus): a named one that is
 // unreachable fails the run (CI) instead of skipping its tests.
 import { randomUUID } from 'node:crypto';

@@ -3,9 +3,9 @@ import type { EventStore } from '../../domain/store/event-store.ts';
 import type { SqlClient } from '../../domain/store/sql-port.ts';
 import { createMemoryEventStore } from '../../infra/store/memory-event-store.ts';
 import { migrate } from '../../infra/store/migrate.ts';
-import { createPGliteClient } from '../../infra/store/pglite-client.ts';
 import { createPostgresClient } from '../../infra/store/postgres-client.ts';
 import { createSqlEventStore, type SqlEventStore } from '../../infra/store/sql-event-store.ts';
+import { createTestPGliteClient } from './pglite.ts';
 import { createTestSchema, databaseUrl, postgresReachable } from './postgres.ts';
 
 export interface StoreOptions {
@@ -30,7 +30,7 @@ export const pgliteAdapter: StoreAdapter<SqlEventStore> = {
   name: 'pglite',
   available: async () => true,
   async open(options = {}) {
-    const client = await createPGliteClient();
+    const client = await createTestPGliteClient();
     await migrate(client);
     return {
       store: createSqlEventStore(client, options),

@@ -153,40 +153,19 @@ describe('recovery suggestions', () => {
   });
 
   it('the next attempt after an accepted fallback is called with the other model', () => {
-    const state = foldRun(
-      history(
-        llmOnly,
-        evaluate(1),
-        start(2),
-        failWith(3, 'model overloaded'),
-        {
-          type: 'DecideRecovery',
-          recoveryId,
-          decision: 'accept',
-          actor: operator,
-          now: at(5),
-        },
-        evaluate(6),
-      ),
-    );
-    expect(nextAction(state, at(7))).toMatchObject({ kind: 'reserve', model: 'cheap-model' });
-    const called = foldRun(
-      history(
-        llmOnly,
-        evaluate(1),
-        start(2),
-        failWith(3, 'model overloaded'),
-        {
-          type: 'DecideRecovery',
-          recoveryId,
-          decision: 'accept',
-          actor: operator,
-          now: at(5),
-        },
-        evaluate(6),
-        start(7, 'res-2'),
-      ),
-    );
+    const accepted: RunCommand[] = [
+      llmOnly,
+      evaluate(1),
+      start(2),
+      failWith(3, 'model overloaded'),
+      { type: 'DecideRecovery', recoveryId, decision: 'accept', actor: operator, now: at(5) },
+      evaluate(6),
+    ];
+    expect(nextAction(foldRun(history(...accepted)), at(7))).toMatchObject({
+      kind: 'reserve',
+      model: 'cheap-model',
+    });
+    const called = foldRun(history(...accepted, start(7, 'res-2')));
     expect(nextAction(called, at(8))).toMatchObject({ kind: 'call', input: { model: 'cheap-model' } });
   });
 

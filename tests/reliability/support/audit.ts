@@ -15,6 +15,17 @@ export interface Audit {
   openReservations: string[];
 }
 
+/** What an audit that found nothing wrong holds. */
+export const nothingWrong: Audit = {
+  lost: [],
+  duplicatedEvents: 0,
+  duplicatedRuns: 0,
+  duplicatedCharges: 0,
+  unfinished: [],
+  brokenChains: [],
+  openReservations: [],
+};
+
 /** Waits (briefly: the last settlement lands just after a run's final event) for none to be open. */
 async function waitForClosedReservations(store: SqlEventStore, timeoutMs = 10_000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;

@@ -58,3 +58,35 @@ export async function submitUnderLoad(options: LoadOptions): Promise<LoadResult>
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   return result;
 }
+
+/**
+ * A run body for the load: one call of the stub model (answering after `delayMs`, when given),
+ * then, with `transform`, a json_transform step that returns it.
+ */
+export function stubModelRun(
+  agentId: string,
+  prompt: string,
+  options: { delayMs?: number; transform?: number } = {},
+) {
+  const { delayMs, transform } = options;
+  return {
+    agentId,
+    plan: {
+      steps: [
+        {
+          skill: 'llm_invoke',
+          input: {
+            model: 'stub',
+            prompt,
+            maxTokens: 8,
+            ...(delayMs === undefined ? {} : { stub: { delayMs } }),
+          },
+        },
+        ...(transform === undefined
+          ? []
+          : [{ skill: 'json_transform', input: { expression: 'n', data: { n: transform } } }]),
+      ],
+    },
+    budget: { maxCostMicros: 1_000_000 },
+  };
+}

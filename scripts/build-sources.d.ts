@@ -1,0 +1,2 @@
+export declare const digestFile: string;
+export declare function buildSourcesDigest(root: string): string;
