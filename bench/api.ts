@@ -24,7 +24,7 @@ import type { Suite, SuiteContext } from './suites.ts';
 import { onEveryStore, openBenchDatabase, type StoreKind } from './support/databases.ts';
 import { paired } from './support/measure.ts';
 import { benchDatabaseUrl } from './support/postgres.ts';
-import { ceilingFigure, type Figure, figure, median } from './support/report.ts';
+import { ceilingFigure, type Figure, figure, floorFigure, median } from './support/report.ts';
 import { threeStepPlan } from './support/runs.ts';
 
 const SIZES = {
@@ -33,6 +33,8 @@ const SIZES = {
 };
 const CONNECTIONS = 10;
 const P99_CEILING_MS = 10;
+/** Issue 14: POST /v1/runs on PGlite, executor off. */
+const PGLITE_FLOOR_PER_S = 1000;
 const SYSTEM_KEY = `aos_bench_system_key_${'x'.repeat(40)}`;
 
 const autocannonBin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
@@ -145,7 +147,9 @@ async function measureStore(kind: StoreKind, size: (typeof SIZES)['full'], conte
     )) as [{ n: string }];
     log(`${n} runs submitted in all`);
     const figures: Figure[] = [
-      figure({
+      // Issue 14: half the raw route on PostgreSQL; on PGlite (one thread for node and the
+      // database) a rate to reach, with the executor off as here.
+      (kind === 'postgres' ? figure : floorFigure)({
         store: kind,
         name: `POST /v1/runs, ${CONNECTIONS} connections`,
         unit: 'requests/s',
@@ -153,7 +157,7 @@ async function measureStore(kind: StoreKind, size: (typeof SIZES)['full'], conte
         anchor: 'fastify route, one raw INSERT',
         anchor_value: result.median.raw!,
         ratios: result.ratioTo('raw'),
-        target: 0.7,
+        target: kind === 'postgres' ? 0.5 : PGLITE_FLOOR_PER_S,
       }),
       ceilingFigure({
         store: kind,

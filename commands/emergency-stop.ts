@@ -19,6 +19,7 @@ import type { EventStore } from '../domain/store/event-store.ts';
 import type { BudgetLedger, LedgerTransaction } from './budget-ledger.ts';
 import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
 import type { RunQueue } from './run-queue.ts';
+import { throttled } from './throttled.ts';
 
 export interface EmergencyStopDeps {
   store: EventStore;
@@ -104,8 +105,6 @@ const abortedMessage = (stop: StopInForce) =>
 export function createEmergencyStopGate(store: EventStore) {
   let known: Loaded<EmergencyStopState> = { state: emergencyStopDecider.initialState(), version: -1 };
   const calls = new Map<AbortController, string>();
-  let lastCheck = 0;
-  let trailing: NodeJS.Timeout | undefined;
   let poll: NodeJS.Timeout | undefined;
 
   function adopt(loaded: Loaded<EmergencyStopState>) {
@@ -122,25 +121,19 @@ export function createEmergencyStopGate(store: EventStore) {
   }
 
   /** Looks at the stop stream for the calls out (throttled; once more when the window ends). */
-  function check() {
-    if (calls.size === 0) return;
-    const wait = lastCheck + CHECK_MS - Date.now();
-    if (wait > 0) {
-      trailing ??= setTimeout(() => {
-        trailing = undefined;
-        check();
-      }, wait);
-      return;
-    }
-    lastCheck = Date.now();
-    refresh(store).catch(() => {});
-  }
+  const look = throttled(
+    CHECK_MS,
+    () => {
+      refresh(store).catch(() => {});
+    },
+    () => calls.size > 0,
+  );
+  const check = look.ask;
 
   function stopPolling() {
     clearInterval(poll);
-    clearTimeout(trailing);
+    look.cancel();
     poll = undefined;
-    trailing = undefined;
   }
 
   return {

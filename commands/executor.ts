@@ -36,6 +36,7 @@ import { type CommandMetrics, noopMetrics, reportRunEvents } from './metrics.ts'
 import { currentFailureCatalog } from './reference-data.ts';
 import type { ClaimedRun, RunQueue } from './run-queue.ts';
 import type { SkillPort } from './skill-port.ts';
+import { throttled } from './throttled.ts';
 
 export interface ExecutorDeps {
   store: EventStore;
@@ -297,30 +298,21 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   const cancelChecks = new Map<string, { check: () => void; stop: () => void }>();
   function watchForCancel(claim: ClaimedRun, knownVersion: () => number, calling: () => boolean) {
     const controller = new AbortController();
-    let lastCheck = 0;
-    let trailing: NodeJS.Timeout | undefined;
-    const check = () => {
-      if (controller.signal.aborted || !calling()) return;
-      const wait = lastCheck + CANCEL_CHECK_MS - Date.now();
-      // Too soon after the last look: look once more when the window ends, not never.
-      if (wait > 0) {
-        trailing ??= setTimeout(() => {
-          trailing = undefined;
-          check();
-        }, wait);
-        return;
-      }
-      lastCheck = Date.now();
-      store.readStream(runStreamId(claim.runId), { from: knownVersion() + 1 }).then(
-        (events) => {
-          if (events.some((e) => e.type === 'RunCancelRequested'))
-            controller.abort(new Error('run cancelled'));
-        },
-        () => {},
-      );
-    };
+    const look = throttled(
+      CANCEL_CHECK_MS,
+      () =>
+        store.readStream(runStreamId(claim.runId), { from: knownVersion() + 1 }).then(
+          (events) => {
+            if (events.some((e) => e.type === 'RunCancelRequested'))
+              controller.abort(new Error('run cancelled'));
+          },
+          () => {},
+        ),
+      () => !controller.signal.aborted && calling(),
+    );
+    const check = look.ask;
     const stop = () => {
-      clearTimeout(trailing);
+      look.cancel();
       cancelChecks.delete(claim.runId);
     };
     cancelChecks.set(claim.runId, { check, stop });

@@ -13,10 +13,13 @@ export interface Figure {
   anchor_value: number | null;
   /** Median of the per-repetition ratios subject / anchor (higher is better). */
   ratio: number | null;
-  /** Minimum ratio; for a `max-value` figure, the most `value` may be. */
+  /**
+   * Minimum ratio; for a `max-value` figure the most `value` may be, for a `min-value` one the
+   * least. Infinity (a ceiling) or 0 (a floor): no target, the figure is shown for scale.
+   */
   target: number;
-  /** What `target` bounds: the ratio from below (default), or the value from above (latencies). */
-  target_kind?: 'max-value';
+  /** What `target` bounds: the ratio from below (default), or the value from above or below. */
+  target_kind?: 'max-value' | 'min-value';
   pass: boolean | null;
   /** Which backend the figure was measured on (postgres, pglite), when a suite has several. */
   store?: string;
@@ -35,10 +38,38 @@ export function figure(fields: Omit<Figure, 'pass' | 'ratio'> & { ratios: number
 export function ceilingFigure(
   fields: Omit<Figure, 'pass' | 'ratio' | 'target_kind'> & { ratios: number[] | null },
 ): Figure {
+  return boundFigure(fields, 'max-value');
+}
+
+/** A figure whose target is a floor on the value itself (requests/s that must be reached). */
+export function floorFigure(
+  fields: Omit<Figure, 'pass' | 'ratio' | 'target_kind'> & { ratios: number[] | null },
+): Figure {
+  return boundFigure(fields, 'min-value');
+}
+
+function boundFigure(
+  fields: Omit<Figure, 'pass' | 'ratio' | 'target_kind'> & { ratios: number[] | null },
+  kind: 'max-value' | 'min-value',
+): Figure {
   const { ratios, ...rest } = fields;
   const ratio = ratios && ratios.length > 0 ? median(ratios) : null;
-  const pass = rest.value === null ? null : rest.value <= rest.target;
-  return { ...rest, ratio, target_kind: 'max-value', pass };
+  const bounded = Number.isFinite(rest.target);
+  const pass =
+    rest.value === null || !bounded
+      ? null
+      : kind === 'max-value'
+        ? rest.value <= rest.target
+        : rest.value >= rest.target;
+  return { ...rest, ratio, target_kind: kind, pass };
+}
+
+function formatTarget(f: Figure): string {
+  if (!Number.isFinite(f.target)) return '—';
+  const digits = f.unit === 'ms' ? 1 : 0;
+  if (f.target_kind === 'max-value') return `<= ${formatNumber(f.target, digits)} ${f.unit}`;
+  if (f.target_kind === 'min-value') return `>= ${formatNumber(f.target, digits)} ${f.unit}`;
+  return `>= ${f.target}`;
 }
 
 export function median(values: number[]): number {
@@ -98,7 +129,7 @@ export function formatTable(figures: Figure[]): string {
     f.anchor,
     formatNumber(f.anchor_value, f.unit === 'ms' ? 1 : 0),
     f.ratio === null ? 'n/a' : f.ratio.toFixed(2),
-    f.target_kind === 'max-value' ? `<= ${f.target} ${f.unit}` : `>= ${f.target}`,
+    formatTarget(f),
     f.pass === null ? 'n/a' : f.pass ? 'PASS' : 'FAIL',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
