@@ -34,7 +34,8 @@ export const emergencyStop = defineRoute({
   permission: 'emergency_stop',
   body: z.strictObject({
     tenant: tenant.optional().describe(scopeDescription),
-    reason: z.string().trim().min(1).max(2000).optional(),
+    // Every stop says why: it is shown on the console's banner and kept in the audit.
+    reason: z.string().trim().min(1).max(2000).describe('why: shown on every console page of the tenant'),
   }),
   response: { 200: stopsAnswer },
 });

@@ -67,14 +67,21 @@ describe.each(stores)('emergency stop on %s', (store) => {
   it('refuses an operator, and an admin stopping another tenant', async () => {
     const operator = await app.request('POST', '/v1/admin/emergency-stop', {
       key: keys['acme-operator'],
-      body: {},
+      body: { reason: 'not mine to stop' },
     });
     expect(operator.status).toBe(403);
     const otherTenant = await app.request('POST', '/v1/admin/emergency-stop', {
       key: keys['globex-admin'],
-      body: { tenant: 'acme' },
+      body: { tenant: 'acme', reason: 'not mine either' },
     });
     expect(otherTenant.status).toBe(403);
+    // A stop says why: without a reason it is refused, naming the field.
+    const unexplained = await app.request('POST', '/v1/admin/emergency-stop', {
+      key: SYSTEM_KEY,
+      body: { tenant: 'acme' },
+    });
+    expect(unexplained.status).toBe(400);
+    expect(JSON.stringify(unexplained.body.error)).toMatch(/reason/);
     const bad = await app.request('POST', '/v1/admin/emergency-stop', {
       key: SYSTEM_KEY,
       body: { tenant: 'acme', extra: 1 },
@@ -108,7 +115,7 @@ describe.each(stores)('emergency stop on %s', (store) => {
     // Stopping again records nothing.
     const again = await app.request('POST', '/v1/admin/emergency-stop', {
       key: keys['acme-admin'],
-      body: {},
+      body: { reason: 'still the incident' },
     });
     expect(again.body).toMatchObject({ changed: false });
     expect(await app.request('GET', '/v1/emergency-stop', { key: keys['acme-operator'] })).toMatchObject({
@@ -188,7 +195,10 @@ describe.each(stores)('emergency stop on %s', (store) => {
   }, 240_000);
 
   it('the system key stops every tenant and resumes them', async () => {
-    const stopped = await app.request('POST', '/v1/admin/emergency-stop', { key: SYSTEM_KEY, body: {} });
+    const stopped = await app.request('POST', '/v1/admin/emergency-stop', {
+      key: SYSTEM_KEY,
+      body: { reason: 'every provider down' },
+    });
     expect(stopped.body).toMatchObject({ changed: true, stops: [{ tenantId: null }] });
     // An admin sees the all-tenants stop too.
     expect(
@@ -212,7 +222,10 @@ describe.each(stores)('emergency stop on %s', (store) => {
     await waitForRun(app, keys['globex-operator']!, runId, ['succeeded'], 60_000);
   }, 120_000);
   it("a resume whose wake-up was lost: the run queue's feeder makes the paused runs due", async () => {
-    await app.request('POST', '/v1/admin/emergency-stop', { key: SYSTEM_KEY, body: { tenant: 'globex' } });
+    await app.request('POST', '/v1/admin/emergency-stop', {
+      key: SYSTEM_KEY,
+      body: { tenant: 'globex', reason: 'globex incident' },
+    });
     const runId = await submit('globex', 10);
     await until('globex paused', async () =>
       (await statusOf('globex', runId)) === 'paused' ? true : undefined,
@@ -268,7 +281,10 @@ describe.skipIf(!(stores as readonly string[]).includes('postgres'))(
         const started = async () =>
           (await app.store.readAll({ limit: 10_000, filter: { types: ['SkillCallStarted'] } })).events;
         await until('calls in flight', async () => ((await started()).length >= 6 ? true : undefined));
-        const stopped = await app.request('POST', '/v1/admin/emergency-stop', { key: SYSTEM_KEY, body: {} });
+        const stopped = await app.request('POST', '/v1/admin/emergency-stop', {
+      key: SYSTEM_KEY,
+      body: { reason: 'every provider down' },
+    });
         expect(stopped.body).toMatchObject({ changed: true });
         await until('every run paused or done', async () => {
           const statuses = await Promise.all(
