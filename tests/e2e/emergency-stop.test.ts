@@ -282,9 +282,9 @@ describe.skipIf(!(stores as readonly string[]).includes('postgres'))(
           (await app.store.readAll({ limit: 10_000, filter: { types: ['SkillCallStarted'] } })).events;
         await until('calls in flight', async () => ((await started()).length >= 6 ? true : undefined));
         const stopped = await app.request('POST', '/v1/admin/emergency-stop', {
-      key: SYSTEM_KEY,
-      body: { reason: 'every provider down' },
-    });
+          key: SYSTEM_KEY,
+          body: { reason: 'every provider down' },
+        });
         expect(stopped.body).toMatchObject({ changed: true });
         await until('every run paused or done', async () => {
           const statuses = await Promise.all(

@@ -45,7 +45,6 @@ const plan = (n: number) => ({
         id: `b${b}`,
         skill: 'http_call',
         dependsOn: [],
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: a ${…} template of the plan language
         input: { url: `${base}/slow/\${input.n}/b${b}` },
         // Each kill can cost a branch in flight one attempt (WORKER_LOST, retried): with four
         // kills, three attempts could run out — a failed run by policy, not a lost one.
