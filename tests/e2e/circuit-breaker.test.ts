@@ -14,6 +14,7 @@ import type { RunEvent } from '../../domain/events/run-events.ts';
 import { certifyRun } from '../../domain/run/certify.ts';
 import { createPrometheusMetrics } from '../../infra/metrics/prometheus.ts';
 import { startTestApp, type TestApp, waitForRun } from '../support/app.ts';
+import { until } from '../support/events.ts';
 import { postgresReachable } from '../support/postgres.ts';
 import { sample } from '../support/prometheus-text.ts';
 import { replayCertified } from '../support/replay-cli.ts';
@@ -101,6 +102,15 @@ describe.each(stores)('circuit breaker on %s', (store) => {
     }
     return undefined;
   };
+  /** The breaker as GET /v1/capabilities shows it once its read model has caught up with `status`. */
+  const capabilityWhen = async (status: string) => {
+    let breaker: Awaited<ReturnType<typeof capabilityOf>>;
+    await until(`the breaker shows ${status}`, async () => {
+      breaker = await capabilityOf();
+      return breaker?.status === status;
+    });
+    return breaker;
+  };
 
   // aos_circuit_breaker_state of the breaker as this app's /metrics and another instance's
   // registry (on the same database, having changed no breaker) report it.
@@ -134,8 +144,7 @@ describe.each(stores)('circuit breaker on %s', (store) => {
     expect(await errorOf(refused)).toBe('CIRCUIT_OPEN');
     expect(stub.calls()).toBe(3);
 
-    let breaker = await capabilityOf();
-    for (let i = 0; i < 200 && breaker?.status !== 'open'; i++) breaker = await capabilityOf();
+    const breaker = await capabilityWhen('open');
     expect(breaker).toMatchObject({ target: `http_call:${stub.host}`, status: 'open' });
     expect(Date.parse(breaker.halfOpenAt)).toBeGreaterThan(Date.now() - COOLDOWN_MS);
     expect(await breakerGauges()).toEqual([2, 2]);
@@ -160,8 +169,7 @@ describe.each(stores)('circuit breaker on %s', (store) => {
     expect(run.status).toBe('succeeded');
     expect(stub.calls()).toBe(5);
     expect((await breakerEvents()).slice(6)).toEqual(['BreakerProbeStarted', 'BreakerClosed']);
-    let breaker = await capabilityOf();
-    for (let i = 0; i < 200 && breaker?.status !== 'closed'; i++) breaker = await capabilityOf();
+    const breaker = await capabilityWhen('closed');
     expect(breaker).toMatchObject({ status: 'closed', halfOpenAt: null });
     expect(await breakerGauges()).toEqual([0, 0]);
 
