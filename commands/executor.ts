@@ -488,7 +488,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
      * (when `finished` is given), then every evaluation and reservation the run calls for next,
      * each reservation with its attempt's start — as far as the run can go without waiting. So
      * a linear step costs one commit from the end of one call to the start of the next.
-     * `withReservations: false` stops at the first reservation (one of them was refused).
+     * `how` says what is given up after a first try failed (see `transition`).
      */
     async function chain(
       tx: LedgerTransaction,
@@ -505,7 +505,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       const started: string[] = [];
       /** The emergency stop's fence is taken once per transaction, at its first start. */
       let fenced = false;
-      const commit = (step: (typeof recorded)[number]) => {
+      const commit = (step: Recorded) => {
         recorded.push(step);
         current = step.run;
       };
