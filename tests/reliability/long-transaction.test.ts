@@ -96,6 +96,8 @@ it('keeps runs finishing and read models current while another database holds a 
   const times = await finishTimes(watcher, runIds, submittedAt, 30_000);
   await projectionsCaughtUp(scenario, 20_000);
   const caughtUpWhileHeld = Date.now() - heldFrom < HOLD_SECONDS * 1000;
+  // At least 4 s into the hold (the runs may all be done sooner), so that its age shows.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, heldFrom + 4000 - Date.now())));
   const xminAge = await gauge('aos_xmin_horizon_age_seconds');
   const readAgeElsewhere = await gauge('aos_read_horizon_age_seconds');
   const readyElsewhere = await (await fetch(`${scenario.server.url}/readyz`)).json();
