@@ -33,7 +33,9 @@ export interface LedgerTransaction {
   /**
    * The store within the transaction: `readStream` and `append` (a run's command through
    * handleCommand) go through it. Nothing else may be asked of the store meanwhile: on PGlite
-   * the transaction holds the one connection.
+   * the transaction holds the one connection. Appends may be held until the end of `work` and
+   * sent as one per stream (their results then carry no positions, and a conflict or an earlier
+   * recording shows only then: `work` is run again with each append sent at once).
    */
   store: EventStore;
   /**

@@ -25,10 +25,8 @@ import { nextActions } from '../domain/run/next-action.ts';
 import { isSubmitted, type SubmittedRun } from '../domain/run/state.ts';
 import type { SkillOutcome } from '../domain/skill.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
-import { ConcurrencyError, EventIdConflictError } from '../domain/store/store-errors.ts';
 import { type BreakerGuard, createBreakerGate } from './breaker-gate.ts';
 import type { BudgetLedger, LedgerTransaction } from './budget-ledger.ts';
-import { bufferedAppends } from './buffered-appends.ts';
 import { cancelChildRun, childRunEnd, submitChildRun } from './child-runs.ts';
 import { createEmergencyStopGate, HeldByEmergencyStop, stopAbortedOutcome } from './emergency-stop.ts';
 import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
@@ -466,14 +464,6 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
 
     type Recorded = Awaited<ReturnType<typeof recordWithEvents>>;
 
-    /** How a transition is recorded; each is given up in turn when it cannot be done so. */
-    interface ChainOptions {
-      /** Reservations included (false: one was refused; the refusal is recorded on its own). */
-      reservations: boolean;
-      /** The run's events in one append at the end (false: each command's own append). */
-      buffered: boolean;
-    }
-
     /** The outcome of a call, to be recorded with its reservation's close. */
     interface Finished {
       action: Extract<NextAction, { kind: 'call' }>;
@@ -488,18 +478,16 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
      * (when `finished` is given), then every evaluation and reservation the run calls for next,
      * each reservation with its attempt's start — as far as the run can go without waiting. So
      * a linear step costs one commit from the end of one call to the start of the next.
-     * `how` says what is given up after a first try failed (see `transition`).
+     * The ledger's transaction sends the run's events of the whole transition as one append
+     * (LedgerTransaction.store). `withReservations: false`: the transition stops at the first
+     * reservation (one was refused; the refusal is recorded on its own).
      */
     async function chain(
       tx: LedgerTransaction,
       now: string,
       finished: Finished | undefined,
-      how: ChainOptions,
+      withReservations: boolean,
     ) {
-      // The run's events of the whole transition in one append at its end (see bufferedAppends).
-      const runStreamIdOf = runStreamId(claim.runId);
-      const runStream = how.buffered ? bufferedAppends(tx.store, (id) => id === runStreamIdOf) : undefined;
-      if (runStream) tx = { ...tx, store: runStream.store };
       let current = run;
       const recorded: Recorded[] = [];
       const started: string[] = [];
@@ -538,7 +526,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           );
           if (step.run.version === current.version) break;
           commit(step);
-        } else if (action?.kind === 'reserve' && how.reservations) {
+        } else if (action?.kind === 'reserve' && withReservations) {
           const reservationId = reservationIdFor(claim, action);
           const steps = await startAttemptIn(tx, current, action, reservationId, now, fenced);
           fenced = true;
@@ -548,10 +536,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           started.push(reservationId);
         } else break;
       }
-      const flushed = (await runStream?.flush()) ?? [];
-      // The whole transition was recorded before: by another worker, which makes its calls.
-      const takenOver = flushed.some((f) => f.result.duplicate) && started.length > 0;
-      return { run: current, recorded, started, takenOver };
+      return { run: current, recorded, started, takenOver: false };
     }
 
     /**
@@ -560,31 +545,24 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
      * recorded again without it, and the refusal on its own.
      */
     async function transition(now: string, finished?: Finished): Promise<boolean> {
-      const how: ChainOptions = { reservations: true, buffered: true };
+      let withReservations = true;
       let held: HeldByEmergencyStop | undefined;
       let done: Awaited<ReturnType<typeof chain>>;
       for (;;) {
         try {
-          done = await deps.ledger.together((tx) => chain(tx, now, finished, how));
+          done = await deps.ledger.together((tx) => chain(tx, now, finished, withReservations));
           break;
         } catch (error) {
           if (error instanceof HeldByEmergencyStop && !paused) {
             // Held by a stop: the transition without its starts (reserves are not doable while paused).
             held = error;
             paused = true;
-          } else if (how.reservations && isDomainError(error) && error.code === 'BUDGET_EXCEEDED') {
-            how.reservations = false;
-          } else if (
-            how.buffered &&
-            (error instanceof ConcurrencyError || error instanceof EventIdConflictError)
-          ) {
-            // Someone appended to the run meanwhile (a cancel): each command on its own, which
-            // reads what was appended and decides again, or finds itself recorded before.
-            how.buffered = false;
+          } else if (withReservations && isDomainError(error) && error.code === 'BUDGET_EXCEEDED') {
+            withReservations = false;
           } else throw error;
         }
       }
-      const refused = !how.reservations;
+      const refused = !withReservations;
       for (const step of done.recorded) reportRecorded(claim, step);
       run = done.run;
       if (finished) startedByMe.delete(finished.action.reservationId);

@@ -6,7 +6,6 @@
 // conflict: they queue briefly on the day's row lock instead of failing a version check on
 // a shared stream and retrying. A refusal rolls the transaction back and writes nothing.
 import type { BudgetLedger, LedgerTarget, LedgerTransaction } from '../../commands/budget-ledger.ts';
-import { bufferedAppends } from '../../commands/buffered-appends.ts';
 import {
   type CommandContext,
   failureOutcome,
@@ -42,6 +41,7 @@ import type { AppendResult, ExpectedVersion, NewEvent } from '../../domain/store
 import type { EventStore } from '../../domain/store/event-store.ts';
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
 import { ConcurrencyError, EventIdConflictError } from '../../domain/store/store-errors.ts';
+import { bufferedAppends } from '../store/buffered-appends.ts';
 import type { SqlEventStore } from '../store/sql-event-store.ts';
 
 /** Run ledgers remembered as last written here, so the next command of the run reads nothing. */
@@ -114,7 +114,7 @@ function reserveOf(data: BudgetEventData<'BudgetReserved'>): Reserve {
 /**
  * Moves the day's counters by events of one run ledger; a reservation the day has no room
  * for throws. Several events (a close and the next reservation) move in one statement; refused,
- * they throw `MergedMoveRefused` and the transaction is done again an event at a time, which
+ * they throw `NotMerged` and the transaction is done again an event at a time, which
  * says exactly why.
  */
 async function moveDay(tx: SqlExecutor, dayId: string, streamId: string, events: readonly BudgetEvent[]) {
@@ -143,7 +143,7 @@ async function moveDay(tx: SqlExecutor, dayId: string, streamId: string, events:
     ],
   );
   if (moved.length === moves.length) return;
-  if (events.length > 1) throw new MergedMoveRefused();
+  if (events.length > 1) throw new NotMerged();
   const [event] = events;
   // Not every scope had room: say why, from the totals as they stand (the rule is the domain's).
   if (event?.type !== 'BudgetReserved') throw new Error(`budget day ${dayId} did not move`);
@@ -159,10 +159,13 @@ async function moveDay(tx: SqlExecutor, dayId: string, streamId: string, events:
   throw refusal ?? new DayMovedMeanwhile(streamId);
 }
 
-/** A transaction's ledger appends or day moves, made together, could not be: make them one by one. */
-class MergedMoveRefused extends Error {
+/**
+ * A transaction's appends or day moves, made together, could not be (a refused merged move, a
+ * concurrent writer, a batch recorded before): the transaction is done again command by command.
+ */
+class NotMerged extends Error {
   constructor() {
-    super('the merged move of the day was refused: moving it an event at a time');
+    super('the merged appends or move could not be made: doing them one by one');
   }
 }
 
@@ -330,7 +333,7 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     try {
       result = await transaction(written, counted, work, merged);
     } catch (error) {
-      if (!(error instanceof MergedMoveRefused))
+      if (!(error instanceof NotMerged))
         for (const { metrics, type } of counts) metrics.commandHandled(type, failureOutcome(error));
       throw error;
     }
@@ -342,9 +345,8 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
   }
 
   /**
-   * `merged`: each run ledger's events in one append and each day's moves in one statement, at
-   * the end; otherwise an append per command and a move per event (after a merged move was
-   * refused or a merged append met a concurrent writer).
+   * `merged`: each stream's events in one append and each day's moves in one statement, at the
+   * end; otherwise an append per command and a move per event (after `NotMerged`).
    */
   function transaction<T>(
     written: [string, Loaded<LedgerState>][],
@@ -363,11 +365,13 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
         append: (streamId, events, options) =>
           store.appendWith(tx, streamId, events, { ...options, wake: 'after_commit' }),
       };
-      const ledgers = merged ? bufferedAppends(inTransaction, isLedgerStream) : undefined;
-      // A read of a ledger written in the transaction includes what was written (flushed first).
-      const inTransactionRead = ledgers?.store ?? inTransaction;
+      // Merged: every stream's appends of the transaction (the ledgers' and the work's, e.g. a
+      // run's whole step transition) go as one append per stream at the end; a read of a stream
+      // written in the transaction includes what was written (flushed first).
+      const buffered = merged ? bufferedAppends(inTransaction) : undefined;
+      const inTransactionRead = buffered?.store ?? inTransaction;
       const appendLedger: AppendLedger = async (_dayId, streamId, events, options) => {
-        if (ledgers) return ledgers.store.append(streamId, events, options);
+        if (buffered) return buffered.store.append(streamId, events, options);
         const appended = await inTransaction.append(streamId, events, options);
         // Recorded before (a command decided again): the day moved when they were recorded.
         if (!appended.duplicate) moveAfter(streamId, events);
@@ -390,13 +394,23 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
         },
         counted,
       });
-      if (ledgers) {
-        const flushed = await ledgers.flush().catch((error) => {
+      if (buffered) {
+        const flushed = await buffered.flush().catch((error) => {
+          // Another writer appended meanwhile (a cancel of the run): each command on its own,
+          // which reads what was appended and decides again.
           const conflict = error instanceof ConcurrencyError || error instanceof EventIdConflictError;
-          throw conflict ? new MergedMoveRefused() : error;
+          throw conflict ? new NotMerged() : error;
         });
-        for (const { streamId, events, result } of flushed)
-          if (!result.duplicate) moveAfter(streamId, events);
+        for (const { streamId, events, result } of flushed) {
+          // Recorded before (a command decided again): the day moved when they were recorded.
+          if (isLedgerStream(streamId)) {
+            if (!result.duplicate) moveAfter(streamId, events);
+          } else if (result.duplicate) {
+            // The work's commands were recorded before, by whoever decided them: each on its own
+            // says so (alreadyApplied) to the caller, who must not act on them twice.
+            throw new NotMerged();
+          }
+        }
       }
       // Last: the day's row is locked only from here to the commit.
       for (const { dayId, streamId, events } of moves) {
@@ -420,7 +434,7 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
         try {
           return await together(work, merged);
         } catch (error) {
-          if (merged && error instanceof MergedMoveRefused) merged = false;
+          if (merged && error instanceof NotMerged) merged = false;
           else if (!(error instanceof DayMovedMeanwhile) || attempt >= MAX_DAY_RETRIES) throw error;
         }
       }

@@ -336,6 +336,29 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       });
     });
 
+    it('tells the work its appends were recorded before, though it holds them to the end', async () => {
+      const target = { tenantId: 'acme', runId: 'run-w', at: '2026-03-12T00:00:00.000Z' };
+      const ledger = createSqlBudgetLedger(harness.store);
+      const started = {
+        eventId: '00000000-0000-4000-8000-0000000000b1',
+        type: 'AttemptStarted',
+        schemaVersion: 1,
+        data: {},
+        metadata: { tenantId: 'acme' },
+      };
+      const step = () =>
+        ledger.together(async (tx) => {
+          await tx.ledger.apply(reserve('w1', 10, 100), target, context('Reserve:w1'));
+          return tx.store.append('run-w', [started], { expectedVersion: 'no_stream' });
+        });
+      expect(await step()).toMatchObject({ duplicate: false });
+      // The same transition again (a worker that decided it on a stale state): it learns it was
+      // recorded, and the day moved once.
+      expect(await step()).toMatchObject({ duplicate: true });
+      expect(await harness.store.readStream('run-w')).toHaveLength(1);
+      expect(await counters(harness.store, 'budget-acme-2026-03-12')).toMatchObject({ reservedMicros: 10 });
+    });
+
     it('closes a reservation and makes the next in one move of the day, checked after both', async () => {
       const target = { tenantId: 'acme', runId: 'run-v', at: '2026-03-11T00:00:00.000Z' };
       const ledger = createSqlBudgetLedger(harness.store);

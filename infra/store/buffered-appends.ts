@@ -1,12 +1,11 @@
 // Appends of several commands in a transaction, sent as one append per stream at its end.
-// The executor decides a whole step transition (an outcome, the next step's policy decision,
-// its attempt's start) on the state it holds under the run's lease, and the budget ledger the
-// close and the next reservation of that run's ledger; each command's events are buffered
-// here and written by `flush` in one round trip per stream, with the version the first
-// command expected. A concurrent writer then fails the flush (ConcurrencyError), never a
-// command half-way: the caller decides again, one append per command.
-import type { AppendResult, ExpectedVersion, NewEvent } from '../domain/store/envelope.ts';
-import type { EventStore } from '../domain/store/event-store.ts';
+// The budget ledger's transaction (BudgetLedger.together) holds a whole step transition — an
+// outcome, the next step's policy decision and its attempt's start on the run's stream, a close
+// and the next reservation on its ledger — so each stream costs one round trip, with the version
+// its first command expected. A concurrent writer then fails the flush (ConcurrencyError), never
+// a command half-way: the transaction is done again, one append per command.
+import type { AppendResult, ExpectedVersion, NewEvent } from '../../domain/store/envelope.ts';
+import type { EventStore } from '../../domain/store/event-store.ts';
 
 interface Buffered {
   expectedVersion: ExpectedVersion;
@@ -21,11 +20,8 @@ export interface Flushed {
   result: AppendResult;
 }
 
-/**
- * `buffers`: which streams are buffered; the others are appended at once. A read of a buffered
- * stream appends its buffer first, so what was written is read back.
- */
-export function bufferedAppends(store: EventStore, buffers: (streamId: string) => boolean) {
+/** A read of a buffered stream appends its buffer first, so what was written is read back. */
+export function bufferedAppends(store: EventStore) {
   const streams = new Map<string, Buffered>();
   const flushed: Flushed[] = [];
 
@@ -38,7 +34,6 @@ export function bufferedAppends(store: EventStore, buffers: (streamId: string) =
   }
 
   const append: EventStore['append'] = async (streamId, events, options) => {
-    if (!buffers(streamId)) return store.append(streamId, events, options);
     let buffered = streams.get(streamId);
     if (!buffered) {
       const { expectedVersion } = options;
