@@ -31,7 +31,13 @@ export const breakerStreamId = (tenantId: string, target: string) =>
   `${breakerStreamIdPrefix(tenantId)}${sha256Hex(target).slice(0, 32)}`;
 
 /** Failures that say something about the target: retryable ones it answered with, not our own. */
-const notTheTargets: readonly ErrorCode[] = ['CIRCUIT_OPEN', 'WORKER_LOST', 'CANCELLED', 'INTERNAL'];
+const notTheTargets: readonly ErrorCode[] = [
+  'CIRCUIT_OPEN',
+  'WORKER_LOST',
+  'CANCELLED',
+  'EMERGENCY_STOP',
+  'INTERNAL',
+];
 export const countsAgainstTarget = (errorCode: ErrorCode) =>
   errorCodes[errorCode].retryable && !notTheTargets.includes(errorCode);
 

@@ -263,9 +263,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       if (lease.aborted || shutdown.signal.aborted) {
         throw new DomainError('WORKER_LOST', 'the call was abandoned before its outcome was recorded');
       }
-      // An abort by the stop says nothing about the target.
-      if (guard && !(!outcome.ok && outcome.errorCode === 'EMERGENCY_STOP'))
-        await breakers.record(guard, outcome);
+      if (guard) await breakers.record(guard, outcome);
       return { outcome, latencyMs: Math.max(0, clock().getTime() - started) };
     } finally {
       stop.release();
