@@ -55,7 +55,8 @@ export interface StopRequest {
   /** null: every tenant. */
   tenantId: string | null;
   actor: Actor;
-  reason?: string;
+  /** Why: shown wherever the stop is (the console's banner, the audit). */
+  reason: string;
 }
 
 /** Stops the scope: recorded once it holds off every attempt start; then the executors are woken to abort its calls. */

@@ -37,11 +37,7 @@ export const emergencyStopRoutes: FastifyPluginAsync<EmergencyStopDeps> = async 
       const principal = principalOf(request);
       const { tenant, reason } = request.body;
       const tenantId = scopeOf(principal, tenant);
-      const done = await emergencyStop(deps, {
-        tenantId,
-        actor: principal.actor,
-        ...(reason === undefined ? {} : { reason }),
-      });
+      const done = await emergencyStop(deps, { tenantId, actor: principal.actor, reason });
       request.log.warn({ tenantId, actor: principal.actor, changed: done.changed }, 'emergency stop');
       return { changed: done.changed, stops: stopsVisibleTo(done.state, viewerOf(principal)) };
     },

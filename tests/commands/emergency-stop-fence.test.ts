@@ -67,7 +67,11 @@ describe.each(adapters)('the emergency stop fence on $name', (adapter) => {
     });
     await Promise.race([admitted.opened, start]);
     let stopped = false;
-    const stop = emergencyStop(stopDeps(other), { tenantId: 'acme', actor }).then(() => {
+    const stop = emergencyStop(stopDeps(other), {
+      tenantId: 'acme',
+      actor,
+      reason: 'a test of the fence',
+    }).then(() => {
       stopped = true;
     });
     await new Promise((resolve) => setTimeout(resolve, 300));
