@@ -26,7 +26,7 @@ export interface EmergencyStopDeps {
   /** Its transactions fence the stop stream (the attempts' starts run in them too). */
   ledger: Pick<BudgetLedger, 'together'>;
   /** Woken on a stop (executors abort the calls it holds) and told of a resume (paused runs go on). */
-  runs: Pick<RunQueue, 'enqueue' | 'resumePaused'>;
+  runs: Pick<RunQueue, 'wakeHolders' | 'resumePaused'>;
   clock: () => Date;
 }
 
@@ -63,7 +63,7 @@ export interface StopRequest {
 export async function emergencyStop(deps: EmergencyStopDeps, request: StopRequest) {
   const recorded = await record(deps, { type: 'Stop', ...request, now: deps.clock().toISOString() });
   // Every executor, here and in other processes, looks at the stop and aborts the calls it holds.
-  if (recorded.changed) await deps.runs.enqueue([]).catch(() => {});
+  if (recorded.changed) deps.runs.wakeHolders();
   return recorded;
 }
 

@@ -287,9 +287,10 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   }
 
   /**
-   * Cancels asked while a run's calls are out. A cancel makes its run due, which wakes every
-   * executor; each then looks at the runs it is calling for (at most every CANCEL_CHECK_MS per
-   * run) and aborts the calls of one whose stream now holds RunCancelRequested.
+   * Cancels asked while a run's calls are out. A cancel wakes the run while it is held, which
+   * wakes every executor's holders (RunQueue.watchHeld); each then looks at the runs it is
+   * calling for (at most every CANCEL_CHECK_MS per run) and aborts the calls of one whose stream
+   * now holds RunCancelRequested. A submission wakes claims only: no stream is read for it.
    */
   const cancelChecks = new Map<string, { check: () => void; stop: () => void }>();
   function watchForCancel(claim: ClaimedRun, knownVersion: () => number, calling: () => boolean) {
@@ -824,6 +825,9 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     if (active.size >= concurrency) backlog = true;
     woken = true;
     wakeUp?.();
+  }
+  /** Runs held may have been cancelled, or a stop recorded: the calls out look at their streams. */
+  function lookAtHeld() {
     for (const { check } of cancelChecks.values()) check();
     emergencyStops.check();
   }
@@ -843,6 +847,10 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   async function loopClaims(): Promise<void> {
     const unwatch = await queue.watch(wake).catch((error) => {
       deps.log?.warn({ err: error }, 'cannot watch the run queue; polling it instead');
+      return undefined;
+    });
+    const unwatchHeld = await queue.watchHeld(lookAtHeld).catch((error) => {
+      deps.log?.warn({ err: error }, 'cannot watch for cancels and stops; their calls end with them');
       return undefined;
     });
     shutdown.signal.addEventListener('abort', wake);
@@ -869,6 +877,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       }
     } finally {
       await unwatch?.().catch(() => {});
+      await unwatchHeld?.().catch(() => {});
     }
   }
 

@@ -46,4 +46,12 @@ export interface RunQueue {
   resumePaused(tenantId: string | null, now: Date): Promise<void>;
   /** Calls `onWake` whenever runs may have become due; resolves to the unwatch function. */
   watch(onWake: () => void): Promise<() => Promise<void>>;
+  /**
+   * Tells the executors holding runs to look at them again: a cancel or an approval of a run
+   * held (`enqueue` does this itself when it wakes one), or an emergency stop. Here at once,
+   * other processes by NOTIFY.
+   */
+  wakeHolders(): void;
+  /** Calls `onWoken` on `wakeHolders` (a submission, which wakes claims, does not). */
+  watchHeld(onWoken: () => void): Promise<() => Promise<void>>;
 }

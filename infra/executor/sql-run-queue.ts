@@ -5,6 +5,8 @@ import type { ClaimedRun, RunQueue } from '../../commands/run-queue.ts';
 import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
 
 export const RUN_QUEUE_CHANNEL = 'aos_run_queue';
+/** Runs held by an executor were woken (a cancel, an approval) or a stop was recorded. */
+export const RUN_HELD_CHANNEL = 'aos_run_held';
 
 export function createSqlRunQueue(client: SqlClient): RunQueue {
   return {
@@ -68,36 +70,43 @@ export function createSqlRunQueue(client: SqlClient): RunQueue {
       client.notify(RUN_QUEUE_CHANNEL);
     },
     async enqueue(runs) {
-      await enqueueRuns(client, runs);
+      if (runs.length === 0) return;
+      const heldWoken = await enqueueRuns(client, runs);
       // This process's executors at once; other processes' through NOTIFY.
       client.notify(RUN_QUEUE_CHANNEL);
+      if (heldWoken > 0) client.notify(RUN_HELD_CHANNEL);
     },
     watch: (onWake) => client.listen(RUN_QUEUE_CHANNEL, onWake),
+    wakeHolders: () => client.notify(RUN_HELD_CHANNEL),
+    watchHeld: (onWoken) => client.listen(RUN_HELD_CHANNEL, onWoken),
   };
 }
 
 /**
  * Makes runs due: new ones, and ones an approval or a cancel should wake. Idempotent. A run
- * held by an executor keeps the wake-up for its release (woken_at, migration 022).
+ * held by an executor keeps the wake-up for its release (woken_at, migration 022). Answers how
+ * many of the runs are held now: their executors should look at them (`wakeHolders`).
  */
 export async function enqueueRuns(
   tx: Pick<SqlExecutor, 'query'>,
   runs: { runId: string; tenantId: string; dueAt: string | Date }[],
-): Promise<void> {
-  if (runs.length === 0) return;
-  await tx.query(
+): Promise<number> {
+  if (runs.length === 0) return 0;
+  const rows = await tx.query<{ held: boolean }>(
     `INSERT INTO aos_run_queue (run_id, tenant_id, due_at)
      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
      ON CONFLICT (run_id) DO UPDATE SET due_at = LEAST(aos_run_queue.due_at, EXCLUDED.due_at),
             woken_at = CASE WHEN aos_run_queue.lease_owner IS NULL THEN aos_run_queue.woken_at
                             ELSE LEAST(coalesce(aos_run_queue.woken_at, EXCLUDED.due_at), EXCLUDED.due_at) END
-      WHERE NOT aos_run_queue.done`,
+      WHERE NOT aos_run_queue.done
+     RETURNING lease_owner IS NOT NULL AS held`,
     [
       runs.map((r) => r.runId),
       runs.map((r) => r.tenantId),
       runs.map((r) => (typeof r.dueAt === 'string' ? r.dueAt : r.dueAt.toISOString())),
     ],
   );
+  return rows.filter((r) => r.held).length;
 }
 
 /**

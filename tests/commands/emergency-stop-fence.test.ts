@@ -49,7 +49,7 @@ describe.each(adapters)('the emergency stop fence on $name', (adapter) => {
   const stopDeps = (store: SqlEventStore) => ({
     store,
     ledger: createSqlBudgetLedger(store),
-    runs: { enqueue: async () => {}, resumePaused: async () => {} },
+    runs: { wakeHolders: () => {}, resumePaused: async () => {} },
     clock: () => new Date(),
   });
   const commitOrder = async () =>

@@ -40,5 +40,35 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       await queue.release('woken', 'executor-2', { dueAt: later(3_600_000) });
       expect((await queue.claim('executor-3', later(300), 30_000, 10)).runs).toEqual([]);
     });
+
+    it("wakes the holders of a run woken while held, and no holder for a new run's enqueue", async () => {
+      const queue = createSqlRunQueue(harness.store.client);
+      let claimsWoken = 0;
+      let holdersWoken = 0;
+      const unwatch = await queue.watch(() => claimsWoken++);
+      const unwatchHeld = await queue.watchHeld(() => holdersWoken++);
+      try {
+        await queue.enqueue([{ runId: 'held-1', tenantId: 'acme', dueAt: t0 }]);
+        await until(() => claimsWoken > 0);
+        // A new run (a submission) is for claims only: no executor reads its runs' streams for it.
+        expect(holdersWoken).toBe(0);
+        await queue.claim('executor-h', t0, 30_000, 10);
+        // While held: a cancel makes it due; its holder must look at it.
+        await queue.enqueue([{ runId: 'held-1', tenantId: 'acme', dueAt: later(10) }]);
+        await until(() => holdersWoken > 0);
+        holdersWoken = 0;
+        // An emergency stop wakes the holders without enqueueing anything.
+        queue.wakeHolders();
+        await until(() => holdersWoken > 0);
+      } finally {
+        await unwatch();
+        await unwatchHeld();
+      }
+    });
   });
+}
+
+async function until(condition: () => boolean) {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(condition()).toBe(true);
 }

@@ -231,7 +231,7 @@ describe.each(stores)('emergency stop on %s', (store) => {
       (await statusOf('globex', runId)) === 'paused' ? true : undefined,
     );
     // Recorded, but the queue is not told (the process died before it could be).
-    const unreachableQueue = { enqueue: async () => {}, resumePaused: async () => {} };
+    const unreachableQueue = { wakeHolders: () => {}, resumePaused: async () => {} };
     await emergencyResume(
       {
         store: app.store,
