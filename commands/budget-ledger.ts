@@ -19,8 +19,8 @@ export interface BudgetLedger {
   apply(command: LedgerCommand, target: LedgerTarget, context: CommandContext): Promise<void>;
   /**
    * Runs `work` in one transaction: the ledger commands it applies and the events it appends
-   * to other streams (a run's) commit together, or none does — one commit for a step's
-   * transition. A reservation's refusal (BUDGET_EXCEEDED) is known only at the end of `work`
+   * to other streams (a run's) commit together, or none does — one commit, and as one statement
+   * when it can be, for a step's transition. A reservation's refusal (BUDGET_EXCEEDED) is known only at the end of `work`
    * (the day's counters move last, so their row lock is held only until the commit) and rolls
    * everything back. `work` may be run again: it must decide from its inputs only.
    */
@@ -43,8 +43,11 @@ export interface LedgerTransaction {
    * version (-1: none) as of then. `shared`: this transaction will not commit after an
    * `exclusive` holder's appends that it did not see — the exclusive taker waits for it, and it
    * waits for an exclusive holder. The emergency stop fences attempt starts this way.
+   * `known`: the version the caller last saw. A transaction sent as one statement takes the
+   * fence at its start and answers `known` now: if the stream is not at `known` then, nothing
+   * commits and `work` is run again in a transaction that asks.
    */
-  fence(streamId: string, mode: 'shared' | 'exclusive'): Promise<number>;
+  fence(streamId: string, mode: 'shared' | 'exclusive', known?: number): Promise<number>;
   /**
    * `metrics` as the commands of this transaction should count: each as it ended at the commit,
    * or, when the transaction rolls back, as its error (a day's refusal: BUDGET_EXCEEDED).

@@ -143,7 +143,10 @@ export function createEmergencyStopGate(store: EventStore) {
      * when a stop holds the tenant. The fence is held until the transaction ends.
      */
     async admit(tx: LedgerTransaction, tenantId: string): Promise<void> {
-      const version = await tx.fence(EMERGENCY_STOP_STREAM, 'shared');
+      // A stop known here may have been lifted since: only a fence that asks can tell (one that
+      // answers what is known would hold the run until the next stop).
+      const held = stopHolding(known.state, tenantId) !== undefined;
+      const version = await tx.fence(EMERGENCY_STOP_STREAM, 'shared', held ? undefined : known.version);
       if (version > known.version) await refresh(tx.store);
       const stop = stopHolding(known.state, tenantId);
       if (stop) throw new HeldByEmergencyStop(stop);

@@ -40,12 +40,15 @@ import type { BudgetEvent, BudgetEventData } from '../../domain/events/budget-ev
 import type { AppendResult, ExpectedVersion, NewEvent } from '../../domain/store/envelope.ts';
 import type { EventStore } from '../../domain/store/event-store.ts';
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
-import { ConcurrencyError, EventIdConflictError } from '../../domain/store/store-errors.ts';
+import { ConcurrencyError } from '../../domain/store/store-errors.ts';
 import { bufferedAppends } from '../store/buffered-appends.ts';
-import type { SqlEventStore } from '../store/sql-event-store.ts';
+import type { AppendedRow, SqlEventStore } from '../store/sql-event-store.ts';
 
 /** Run ledgers remembered as last written here, so the next command of the run reads nothing. */
 const MAX_CACHED_LEDGERS = 1000;
+
+/** How a ledger transaction is sent: one statement, or (after `NotMerged`) command by command. */
+type Mode = 'one_statement' | 'per_command';
 
 /** One scope's move: its deltas, and the cap a reservation in it must stay within. */
 interface ScopeMove {
@@ -111,52 +114,41 @@ function reserveOf(data: BudgetEventData<'BudgetReserved'>): Reserve {
   };
 }
 
+/** aos_move_budget_day's arguments (migration 130) for the moves of `events`, by name. */
+function dayMoveArguments(dayId: string, events: readonly BudgetEvent[]) {
+  const moves = scopeMovesOf(events);
+  return {
+    dayId,
+    scopes: moves.map((m) => m.scope),
+    reserved: moves.map((m) => m.reserved),
+    settled: moves.map((m) => m.settled),
+    caps: moves.map((m) => m.cap),
+  };
+}
+
 /**
- * Moves the day's counters by events of one run ledger; a reservation the day has no room
- * for throws. Several events (a close and the next reservation) move in one statement; refused,
- * they throw `NotMerged` and the transaction is done again an event at a time, which
- * says exactly why.
+ * Moves the day's counters by one event of a run ledger; a reservation the day has no room for
+ * throws, saying why.
  */
 async function moveDay(tx: SqlExecutor, dayId: string, streamId: string, events: readonly BudgetEvent[]) {
-  const moves = scopeMovesOf(events);
-  const moved = await tx.query(
-    `INSERT INTO aos_budget_days AS d (day_id, scope, reserved_micros, settled_micros, limit_micros)
-     SELECT $1, s.scope, s.reserved, s.settled, s.cap
-       FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) WITH ORDINALITY
-            AS s(scope, reserved, settled, cap, n)
-      WHERE s.cap IS NULL OR s.reserved + s.settled <= s.cap
-      ORDER BY s.n
-     ON CONFLICT (day_id, scope) DO UPDATE
-        SET reserved_micros = d.reserved_micros + EXCLUDED.reserved_micros,
-            settled_micros = d.settled_micros + EXCLUDED.settled_micros,
-            limit_micros = coalesce(EXCLUDED.limit_micros, d.limit_micros)
-      WHERE EXCLUDED.limit_micros IS NULL
-         OR d.reserved_micros + d.settled_micros + EXCLUDED.reserved_micros + EXCLUDED.settled_micros
-            <= EXCLUDED.limit_micros
-     RETURNING d.scope`,
-    [
-      dayId,
-      moves.map((m) => m.scope),
-      moves.map((m) => m.reserved),
-      moves.map((m) => m.settled),
-      moves.map((m) => m.cap),
-    ],
+  const move = dayMoveArguments(dayId, events);
+  const [row] = await tx.query<{ moved: number }>(
+    'SELECT aos_move_budget_day($1, $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS moved',
+    [move.dayId, move.scopes, move.reserved, move.settled, move.caps],
   );
-  if (moved.length === moves.length) return;
-  if (events.length > 1) throw new NotMerged();
+  if (row!.moved === move.scopes.length) return;
   const [event] = events;
   // Not every scope had room: say why, from the totals as they stand (the rule is the domain's).
   if (event?.type !== 'BudgetReserved') throw new Error(`budget day ${dayId} did not move`);
-  const refusal = dayLimitRefusal(
-    reserveOf(event.data),
-    await dayTotals(
-      tx,
-      dayId,
-      moves.map((m) => m.scope),
-    ),
-  );
+  const refusal = dayLimitRefusal(reserveOf(event.data), await dayTotals(tx, dayId, move.scopes));
   // Room again by now (a release committed in between): decide anew.
   throw refusal ?? new DayMovedMeanwhile(streamId);
+}
+
+/** aos_transition's refusals (migration 130), and an event id taken meanwhile. */
+function refusedTransition(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === 'AOS01' || code === 'AOS02' || code === 'AOS03' || code === '23505';
 }
 
 /**
@@ -321,8 +313,12 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     return handle({ state: { ...ledger.state, reservations }, version: ledger.version });
   }
 
-  /** One transaction: the ledger's events and the day's moves, then the work's own appends. */
-  async function together<T>(work: (tx: LedgerTransaction) => Promise<T>, merged: boolean): Promise<T> {
+  /**
+   * One transaction: the ledger's events and the day's moves, then the work's own appends —
+   * sent as one statement, or (`per_command`, after `NotMerged`) in a transaction of an append
+   * per command and a move per event.
+   */
+  async function together<T>(work: (tx: LedgerTransaction) => Promise<T>, mode: Mode): Promise<T> {
     const written: [string, Loaded<LedgerState>][] = [];
     const counts: { metrics: CommandMetrics; type: string; outcome: CommandOutcome }[] = [];
     const counted = (metrics: CommandMetrics): CommandMetrics => ({
@@ -331,7 +327,7 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     });
     let result: T;
     try {
-      result = await transaction(written, counted, work, merged);
+      result = await (mode === 'one_statement' ? inOneStatement : perCommand)(written, counted, work);
     } catch (error) {
       if (!(error instanceof NotMerged))
         for (const { metrics, type } of counts) metrics.commandHandled(type, failureOutcome(error));
@@ -344,20 +340,84 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     return result;
   }
 
+  /** The work's context: its ledger commands decided on `on`, appended by `appendLedger`. */
+  function workContext(
+    written: [string, Loaded<LedgerState>][],
+    counted: LedgerTransaction['counted'],
+    on: EventStore,
+    appendLedger: AppendLedger,
+    fence: LedgerTransaction['fence'],
+  ): LedgerTransaction {
+    return {
+      ledger: {
+        apply: async (command, target, context) => {
+          const deferred = context.metrics ? { ...context, metrics: counted(context.metrics) } : context;
+          written.push(await decide(command, target, deferred, on, appendLedger, written));
+        },
+      },
+      store: on,
+      fence,
+      counted,
+    };
+  }
+
   /**
-   * `merged`: each stream's events in one append and each day's moves in one statement, at the
-   * end; otherwise an append per command and a move per event (after `NotMerged`).
+   * The whole transaction as one statement (aos_transition, migration 130): the work's appends
+   * are held, one per stream, its fence is taken at the statement's start on the version the work
+   * assumed, and each ledger's events move its day. Whatever cannot be done so — a read of a
+   * stream written in the transaction, an exclusive fence, a head not known here, the statement's
+   * refusal — throws `NotMerged`: the caller does it again command by command.
    */
-  function transaction<T>(
+  async function inOneStatement<T>(
     written: [string, Loaded<LedgerState>][],
     counted: LedgerTransaction['counted'],
     work: (tx: LedgerTransaction) => Promise<T>,
-    merged: boolean,
+  ): Promise<T> {
+    const buffered = bufferedAppends(store, () => new NotMerged());
+    let fenced: { streamId: string; version: number } | undefined;
+    const done = await work(
+      workContext(
+        written,
+        counted,
+        buffered.store,
+        (_dayId, streamId, events, options) => buffered.store.append(streamId, events, options),
+        async (streamId, mode, known) => {
+          const again = fenced !== undefined && fenced.streamId === streamId && fenced.version === known;
+          if (mode === 'exclusive' || known === undefined || (fenced !== undefined && !again))
+            throw new NotMerged();
+          fenced = { streamId, version: known };
+          return known;
+        },
+      ),
+    );
+    const held = buffered.held();
+    const moves = held
+      .filter((h) => isLedgerStream(h.streamId))
+      .map((h) => dayMoveArguments(ledgerDayId(h.streamId), h.events as unknown as BudgetEvent[]));
+    const appended = await store.appendWithin(held, (appends) =>
+      store.client
+        .query<AppendedRow>('SELECT * FROM aos_transition($1::text, $2::bigint, $3::jsonb, $4::jsonb)', [
+          fenced?.streamId ?? null,
+          fenced?.version ?? null,
+          JSON.stringify(appends),
+          JSON.stringify(moves),
+        ])
+        .catch((error) => {
+          throw refusedTransition(error) ? new NotMerged() : error;
+        }),
+    );
+    if (!appended) throw new NotMerged();
+    return done;
+  }
+
+  /** The transaction command by command: an append per command, a move per event, the fence when asked. */
+  function perCommand<T>(
+    written: [string, Loaded<LedgerState>][],
+    counted: LedgerTransaction['counted'],
+    work: (tx: LedgerTransaction) => Promise<T>,
   ): Promise<T> {
     return store.client.transaction(async (tx) => {
       const moves: { dayId: string; streamId: string; events: BudgetEvent[] }[] = [];
-      const moveAfter = (streamId: string, events: readonly NewEvent[]) =>
-        moves.push({ dayId: ledgerDayId(streamId), streamId, events: events as unknown as BudgetEvent[] });
       // Reads and appends through the transaction; subscribers are woken after its commit.
       const inTransaction: EventStore = {
         ...store,
@@ -365,58 +425,24 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
         append: (streamId, events, options) =>
           store.appendWith(tx, streamId, events, { ...options, wake: 'after_commit' }),
       };
-      // Merged: every stream's appends of the transaction (the ledgers' and the work's, e.g. a
-      // run's whole step transition) go as one append per stream at the end; a read of a stream
-      // written in the transaction includes what was written (flushed first).
-      const buffered = merged ? bufferedAppends(inTransaction) : undefined;
-      const inTransactionRead = buffered?.store ?? inTransaction;
-      const appendLedger: AppendLedger = async (_dayId, streamId, events, options) => {
-        if (buffered) return buffered.store.append(streamId, events, options);
+      const appendLedger: AppendLedger = async (dayId, streamId, events, options) => {
         const appended = await inTransaction.append(streamId, events, options);
         // Recorded before (a command decided again): the day moved when they were recorded.
-        if (!appended.duplicate) moveAfter(streamId, events);
+        if (!appended.duplicate) moves.push({ dayId, streamId, events: events as unknown as BudgetEvent[] });
         return appended;
       };
-      const done = await work({
-        ledger: {
-          apply: async (command, target, context) => {
-            const deferred = context.metrics ? { ...context, metrics: counted(context.metrics) } : context;
-            written.push(await decide(command, target, deferred, inTransactionRead, appendLedger, written));
-          },
-        },
-        store: inTransactionRead,
-        fence: async (streamId, mode) => {
+      const done = await work(
+        workContext(written, counted, inTransaction, appendLedger, async (streamId, mode) => {
           const [row] = await tx.query<{ version: string }>('SELECT aos_fence($1, $2)::text AS version', [
             streamId,
             mode === 'exclusive',
           ]);
           return Number(row!.version);
-        },
-        counted,
-      });
-      if (buffered) {
-        const flushed = await buffered.flush().catch((error) => {
-          // Another writer appended meanwhile (a cancel of the run): each command on its own,
-          // which reads what was appended and decides again.
-          const conflict = error instanceof ConcurrencyError || error instanceof EventIdConflictError;
-          throw conflict ? new NotMerged() : error;
-        });
-        for (const { streamId, events, result } of flushed) {
-          // Recorded before (a command decided again): the day moved when they were recorded.
-          if (isLedgerStream(streamId)) {
-            if (!result.duplicate) moveAfter(streamId, events);
-          } else if (result.duplicate) {
-            // The work's commands were recorded before, by whoever decided them: each on its own
-            // says so (alreadyApplied) to the caller, who must not act on them twice.
-            throw new NotMerged();
-          }
-        }
-      }
+        }),
+      );
       // Last: the day's row is locked only from here to the commit.
-      for (const { dayId, streamId, events } of moves) {
-        if (merged) await moveDay(tx, dayId, streamId, events);
-        else for (const event of events) await moveDay(tx, dayId, streamId, [event]);
-      }
+      for (const { dayId, streamId, events } of moves)
+        for (const event of events) await moveDay(tx, dayId, streamId, [event]);
       return done;
     });
   }
@@ -429,12 +455,12 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
       remember(streamId, ledger);
     },
     async together(work) {
-      let merged = true;
+      let mode: Mode = 'one_statement';
       for (let attempt = 0; ; attempt++) {
         try {
-          return await together(work, merged);
+          return await together(work, mode);
         } catch (error) {
-          if (merged && error instanceof NotMerged) merged = false;
+          if (mode === 'one_statement' && error instanceof NotMerged) mode = 'per_command';
           else if (!(error instanceof DayMovedMeanwhile) || attempt >= MAX_DAY_RETRIES) throw error;
         }
       }

@@ -155,6 +155,9 @@ export function createPrometheusMetrics(options: { onCollectError?: (error: unkn
  * The store with its appends timed. Every other member is the store's own; the wrapper
  * keeps the store's full type, so it can stand in wherever the store is used.
  */
+/** The store's members that append: `appendWithin` sends a step's transition (several streams). */
+const TIMED = new Set<PropertyKey>(['append', 'appendWith', 'appendWithin']);
+
 export function instrumentAppends<S extends EventStore>(store: S, metrics: CommandMetrics): S {
   const timed =
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
@@ -174,7 +177,7 @@ export function instrumentAppends<S extends EventStore>(store: S, metrics: Comma
   return new Proxy(store, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
-      if ((property !== 'append' && property !== 'appendWith') || typeof value !== 'function') return value;
+      if (!TIMED.has(property) || typeof value !== 'function') return value;
       if (!wrapped.has(property)) wrapped.set(property, timed(value.bind(target)));
       return wrapped.get(property);
     },

@@ -1,68 +1,60 @@
-// Appends of several commands in a transaction, sent as one append per stream at its end.
-// The budget ledger's transaction (BudgetLedger.together) holds a whole step transition — an
-// outcome, the next step's policy decision and its attempt's start on the run's stream, a close
-// and the next reservation on its ledger — so each stream costs one round trip, with the version
-// its first command expected. A concurrent writer then fails the flush (ConcurrencyError), never
-// a command half-way: the transaction is done again, one append per command.
+// Appends of several commands held to be sent together, one append per stream. The budget
+// ledger's transaction (BudgetLedger.together) holds a whole step transition — an outcome, the
+// next step's policy decision and its attempt's start on the run's stream, a close and the next
+// reservation on its ledger — and sends it as one statement (aos_transition), with the version
+// each stream's first command expected. A concurrent writer then fails that statement, never a
+// command half-way, and the transaction is done again one append per command.
 import type { AppendResult, ExpectedVersion, NewEvent } from '../../domain/store/envelope.ts';
 import type { EventStore } from '../../domain/store/event-store.ts';
 
-interface Buffered {
+/** A stream's held appends: the version the first expected, and every event in order. */
+export interface HeldAppend {
+  streamId: string;
   expectedVersion: ExpectedVersion;
-  version: number;
   events: NewEvent[];
 }
 
-/** A buffered stream's events as they were appended. */
-export interface Flushed {
-  streamId: string;
-  events: readonly NewEvent[];
-  result: AppendResult;
-}
-
-/** A read of a buffered stream appends its buffer first, so what was written is read back. */
-export function bufferedAppends(store: EventStore) {
-  const streams = new Map<string, Buffered>();
-  const flushed: Flushed[] = [];
-
-  async function flushStream(streamId: string) {
-    const buffered = streams.get(streamId);
-    if (!buffered) return;
-    streams.delete(streamId);
-    const { events, expectedVersion } = buffered;
-    flushed.push({ streamId, events, result: await store.append(streamId, events, { expectedVersion }) });
-  }
+/**
+ * `store` with its appends held. Reading a stream with held appends cannot show them: it throws
+ * `unreadable()` (the caller's cue to do the work again with each append sent at once).
+ */
+export function bufferedAppends(store: EventStore, unreadable: () => Error) {
+  const streams = new Map<string, HeldAppend & { version: number }>();
 
   const append: EventStore['append'] = async (streamId, events, options) => {
-    let buffered = streams.get(streamId);
-    if (!buffered) {
+    let held = streams.get(streamId);
+    if (!held) {
       const { expectedVersion } = options;
-      buffered = {
+      held = {
+        streamId,
         expectedVersion,
         version: typeof expectedVersion === 'number' ? expectedVersion : -1,
         events: [],
       };
-      streams.set(streamId, buffered);
-    } else if (options.expectedVersion !== buffered.version) {
-      throw new Error(`buffered appends to ${streamId} must follow each other (at ${buffered.version})`);
+      streams.set(streamId, held);
+    } else if (options.expectedVersion !== held.version) {
+      throw new Error(`buffered appends to ${streamId} must follow each other (at ${held.version})`);
     }
-    buffered.events.push(...events);
-    buffered.version += events.length;
-    // Positions are known once flushed: a buffered command reports none.
-    return { streamVersion: buffered.version, positions: [], duplicate: false } satisfies AppendResult;
+    held.events.push(...events);
+    held.version += events.length;
+    // Positions are known once sent: a held command reports none.
+    return { streamVersion: held.version, positions: [], duplicate: false } satisfies AppendResult;
   };
 
   const readStream: EventStore['readStream'] = async (streamId, options) => {
-    await flushStream(streamId);
+    if (streams.has(streamId)) throw unreadable();
     return store.readStream(streamId, options);
   };
 
   return {
     store: { ...store, append, readStream } satisfies EventStore,
-    /** Appends what is still buffered; answers every buffered stream's append, in order. */
-    async flush(): Promise<Flushed[]> {
-      for (const streamId of [...streams.keys()]) await flushStream(streamId);
-      return flushed;
+    /** Every stream's held appends, in the order the streams were first appended to. */
+    held(): HeldAppend[] {
+      return [...streams.values()].map(({ streamId, expectedVersion, events }) => ({
+        streamId,
+        expectedVersion,
+        events,
+      }));
     },
   };
 }

@@ -60,17 +60,51 @@ export interface SqlEventStore extends EventStore {
   ): Promise<AppendResult>;
   /** Wakes subscribers (coalesced, fire-and-forget), as an autocommitted append does. */
   wakeSubscribers(): void;
+  /**
+   * Appends to several streams within a statement of the caller's (aos_transition, migration
+   * 130): `send` is given each append's aos_append arguments and answers aos_append's rows, in
+   * order, every one 'ok' (else it throws, and nothing is written). Undefined, with nothing
+   * sent, when a stream's head is not known here: each must then be appended on its own.
+   */
+  appendWithin(
+    appends: readonly { streamId: string; events: readonly NewEvent[]; expectedVersion: ExpectedVersion }[],
+    send: (appends: AppendArguments[]) => Promise<AppendedRow[]>,
+  ): Promise<AppendResult[] | undefined>;
   /** `readStream` through `tx`: inside a caller's transaction (PGlite's one connection is held by it). */
   readStreamWith(tx: SqlExecutor, streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
 }
 
-interface AppendRow {
-  status: 'ok' | 'duplicate' | 'wrong_version' | 'stale_head' | 'event_id_conflict';
+/** What aos_append answers for events it appended. */
+export interface AppendedRow {
   stream_version: string | number;
   head_hash: string;
   global_positions: (string | number)[] | null;
+}
+
+interface AppendRow extends AppendedRow {
+  status: 'ok' | 'duplicate' | 'wrong_version' | 'stale_head' | 'event_id_conflict';
   stream_positions: (string | number)[] | null;
 }
+
+/** aos_append's arguments, by name (aos_transition reads them so from JSON). */
+export interface AppendArguments {
+  streamId: string;
+  streamType: string;
+  tenantId: string | null;
+  expected: string;
+  assumedVersion: number;
+  assumedHash: string | null;
+  eventIds: string[];
+  types: string[];
+  schemaVersions: number[];
+  data: unknown[];
+  metadata: unknown[];
+  recordedAt: string;
+  hashes: string[];
+}
+
+type AssumedHead = { version: number; hash: string | null };
+type ValidatedAppend = ReturnType<typeof validateAppend>;
 
 interface EventRow {
   global_position: string;
@@ -154,16 +188,57 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
   const heads = new StreamHeadCache();
 
   /** The head to chain on without asking: known for new streams, cached for recent ones. */
-  function assumedHead(
-    streamId: string,
-    expected: ExpectedVersion,
-  ): { version: number; hash: string | null } {
+  function assumedHead(streamId: string, expected: ExpectedVersion): AssumedHead {
     if (expected === 'no_stream' || expected === -1) return { version: -1, hash: GENESIS_HASH };
     const cached = heads.get(streamId);
     if (typeof expected === 'number') {
       return cached?.version === expected ? cached : { version: expected, hash: null };
     }
     return cached ?? { version: -1, hash: GENESIS_HASH };
+  }
+
+  /** aos_append's arguments for `input` chained on `head` (no hashes when the head is unknown). */
+  function appendArguments(input: ValidatedAppend, head: AssumedHead, recordedAt: string): AppendArguments {
+    return {
+      streamId: input.streamId,
+      streamType: streamTypeOf(input.streamId),
+      tenantId: input.tenantId,
+      expected: String(input.expectedVersion),
+      assumedVersion: head.version,
+      assumedHash: head.hash,
+      eventIds: input.events.map((e) => e.eventId),
+      types: input.events.map((e) => e.type),
+      schemaVersions: input.events.map((e) => e.schemaVersion),
+      data: input.events.map((e) => e.data),
+      metadata: input.events.map((e) => e.metadata),
+      recordedAt,
+      hashes:
+        head.hash === null
+          ? input.events.map(() => '')
+          : chainEvents(input.streamId, input.events, head as StreamHead, recordedAt).map((e) => e.hash),
+    };
+  }
+
+  /** An 'ok' answer of aos_append: the new head remembered, the events' positions. */
+  function appended(streamId: string, eventIds: string[], row: AppendedRow): AppendResult {
+    const version = Number(row.stream_version);
+    heads.set(streamId, { version, hash: row.head_hash });
+    return {
+      streamVersion: version,
+      duplicate: false,
+      positions: eventIds.map((eventId, i) => ({
+        eventId,
+        streamPosition: version - eventIds.length + 1 + i,
+        globalPosition: String(row.global_positions![i]),
+      })),
+    };
+  }
+
+  function validated(streamId: string, events: readonly NewEvent[], expectedVersion: ExpectedVersion) {
+    const input = validateAppend(streamId, events, expectedVersion, limits);
+    const recordedAt = clock().toISOString();
+    assertIsoYear(recordedAt);
+    return { input, recordedAt };
   }
 
   /**
@@ -183,29 +258,27 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     events: readonly NewEvent[],
     expectedVersion: ExpectedVersion,
   ): Promise<AppendResult> {
-    const input = validateAppend(streamId, events, expectedVersion, limits);
-    const recordedAt = clock().toISOString();
-    assertIsoYear(recordedAt);
+    const { input, recordedAt } = validated(streamId, events, expectedVersion);
     const eventIds = input.events.map((e) => e.eventId);
-    const call = (on: SqlExecutor, head: { version: number; hash: string | null }) =>
-      queryAppend(on, input.streamId, eventIds, [
-        input.streamId,
-        streamTypeOf(input.streamId),
-        input.tenantId,
-        String(input.expectedVersion),
-        head.version,
-        head.hash,
-        eventIds,
-        input.events.map((e) => e.type),
-        input.events.map((e) => e.schemaVersion),
-        input.events.map((e) => JSON.stringify(e.data)),
-        input.events.map((e) => JSON.stringify(e.metadata)),
-        recordedAt,
-        head.hash === null
-          ? eventIds.map(() => '')
-          : chainEvents(input.streamId, input.events, head as StreamHead, recordedAt).map((e) => e.hash),
+    const call = (on: SqlExecutor, head: AssumedHead) => {
+      const a = appendArguments(input, head, recordedAt);
+      return queryAppend(on, input.streamId, eventIds, [
+        a.streamId,
+        a.streamType,
+        a.tenantId,
+        a.expected,
+        a.assumedVersion,
+        a.assumedHash,
+        a.eventIds,
+        a.types,
+        a.schemaVersions,
+        a.data.map((d) => JSON.stringify(d)),
+        a.metadata.map((m) => JSON.stringify(m)),
+        a.recordedAt,
+        a.hashes,
         notifyInTransaction,
       ]);
+    };
 
     let row = await call(tx, assumedHead(input.streamId, input.expectedVersion));
     if (row.status === 'stale_head' && typeof input.expectedVersion === 'number') {
@@ -223,26 +296,19 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     }
 
     const version = Number(row.stream_version);
-    const positions = (streamPositions: (i: number) => number) =>
-      eventIds.map((eventId, i) => ({
-        eventId,
-        streamPosition: streamPositions(i),
-        globalPosition: String(row.global_positions![i]),
-      }));
     switch (row.status) {
       case 'ok':
-        heads.set(input.streamId, { version, hash: row.head_hash });
         if (!inCallerTransaction) client.notify(CHANNEL);
-        return {
-          streamVersion: version,
-          duplicate: false,
-          positions: positions((i) => version - eventIds.length + 1 + i),
-        };
+        return appended(input.streamId, eventIds, row);
       case 'duplicate':
         return {
           streamVersion: version,
           duplicate: true,
-          positions: positions((i) => Number(row.stream_positions![i])),
+          positions: eventIds.map((eventId, i) => ({
+            eventId,
+            streamPosition: Number(row.stream_positions![i]),
+            globalPosition: String(row.global_positions![i]),
+          })),
         };
       case 'event_id_conflict':
         throw new EventIdConflictError(input.streamId, eventIds);
@@ -251,6 +317,18 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
         throw new ConcurrencyError(input.streamId, input.expectedVersion, version);
     }
   }
+
+  const appendWithin: SqlEventStore['appendWithin'] = async (appends, send) => {
+    const prepared = [];
+    for (const { streamId, events, expectedVersion } of appends) {
+      const { input, recordedAt } = validated(streamId, events, expectedVersion);
+      const head = assumedHead(input.streamId, input.expectedVersion);
+      if (head.hash === null) return undefined;
+      prepared.push(appendArguments(input, head, recordedAt));
+    }
+    const rows = await send(prepared);
+    return prepared.map((args, i) => appended(args.streamId, args.eventIds, rows[i]!));
+  };
 
   const appendWith: SqlEventStore['appendWith'] = (tx, streamId, events, { expectedVersion, wake }) =>
     appendVia(tx, (fn) => fn(tx), true, wake !== 'after_commit', streamId, events, expectedVersion);
@@ -311,6 +389,7 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
   const store: SqlEventStore = {
     client,
     appendWith,
+    appendWithin,
     append: (streamId, events, { expectedVersion }) =>
       appendVia(client, (fn) => client.transaction(fn), false, false, streamId, events, expectedVersion),
     wakeSubscribers: () => client.notify(CHANNEL),

@@ -13,6 +13,8 @@ import { handleCommand } from '../../commands/handle-command.ts';
 import type { Actor } from '../../domain/actor.ts';
 import { EMERGENCY_STOP_STREAM, emergencyStopDecider } from '../../domain/emergency-stop/decider.ts';
 import { createSqlBudgetLedger } from '../../infra/executor/sql-budget-ledger.ts';
+import { allMigrations } from '../../infra/migrations.ts';
+import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import { pgliteAdapter, postgresAdapter, type StoreHarness } from '../support/stores.ts';
 
@@ -42,6 +44,7 @@ describe.each(adapters)('the emergency stop fence on $name', (adapter) => {
   let other: SqlEventStore;
   beforeEach(async () => {
     harness = await adapter.open();
+    await migrate(harness.store.client, allMigrations);
     other = harness.another!();
   });
   afterEach(() => harness.cleanup());
@@ -62,6 +65,9 @@ describe.each(adapters)('the emergency stop fence on $name', (adapter) => {
     const start = createSqlBudgetLedger(harness.store).together(async (tx) => {
       await starts.admit(tx, 'acme');
       await tx.store.append('probe-1', probe('probe-1'), { expectedVersion: 'no_stream' });
+      // Reading what it wrote makes it a transaction held across the work (not one statement
+      // sent at its end), which holds the fence from the admission on.
+      await tx.store.readStream('probe-1');
       admitted.open();
       await finish.opened;
     });
@@ -88,6 +94,28 @@ describe.each(adapters)('the emergency stop fence on $name', (adapter) => {
     await expect(later).rejects.toBeInstanceOf(HeldByEmergencyStop);
     // Another tenant is not held.
     await createSqlBudgetLedger(harness.store).together((tx) => starts.admit(tx, 'globex'));
+  });
+
+  it('a start decided before the stop but sent after it is refused, not committed after the stop', async () => {
+    const decided = gate();
+    const finish = gate();
+    const starts = createEmergencyStopGate(harness.store);
+    let admissions = 0;
+    const start = createSqlBudgetLedger(harness.store).together(async (tx) => {
+      admissions++;
+      await starts.admit(tx, 'acme');
+      await tx.store.append('probe-3', probe('probe-3'), { expectedVersion: 'no_stream' });
+      decided.open();
+      await finish.opened;
+    });
+    await Promise.race([decided.opened, start]);
+    // Sent as one statement at its end, the start holds nothing yet: the stop is not held off.
+    await emergencyStop(stopDeps(other), { tenantId: 'acme', actor, reason: 'a test of the fence' });
+    finish.open();
+    await expect(start).rejects.toBeInstanceOf(HeldByEmergencyStop);
+    // Its statement found the fence moved; decided again, the start saw the stop.
+    expect(admissions).toBe(2);
+    expect(await commitOrder()).toEqual([`${EMERGENCY_STOP_STREAM}:EmergencyStopped`]);
   });
 
   it('a start begun while a stop holds the fence waits for it and is refused', async () => {

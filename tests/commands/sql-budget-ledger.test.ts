@@ -359,6 +359,57 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       expect(await counters(harness.store, 'budget-acme-2026-03-12')).toMatchObject({ reservedMicros: 10 });
     });
 
+    it("sends a step's transition as one statement: the fence, both streams' appends and the day's move", async () => {
+      const target = { tenantId: 'acme', runId: 'run-o', at: '2026-03-13T00:00:00.000Z' };
+      const sent: string[] = [];
+      const store: SqlEventStore = Object.create(harness.store);
+      const client = Object.create(harness.store.client) as SqlEventStore['client'];
+      client.query = (sql, params) => {
+        sent.push(sql);
+        return harness.store.client.query(sql, params);
+      };
+      client.transaction = (fn) => {
+        sent.push('BEGIN');
+        return harness.store.client.transaction(fn);
+      };
+      Object.defineProperty(store, 'client', { value: client });
+      const ledger = createSqlBudgetLedger(store);
+      const started = (eventId: string) => ({
+        eventId,
+        type: 'AttemptStarted',
+        schemaVersion: 1,
+        data: {},
+        metadata: { tenantId: 'acme' },
+      });
+      await ledger.together(async (tx) => {
+        expect(await tx.fence('fence-o', 'shared', -1)).toBe(-1);
+        await tx.ledger.apply(reserve('o1', 10, 100), target, context('Reserve:o1'));
+        await tx.store.append('run-o', [started('00000000-0000-4000-8000-0000000000c1')], {
+          expectedVersion: 'no_stream',
+        });
+      });
+      expect(sent).toEqual([expect.stringContaining('aos_transition')]);
+      expect(await harness.store.readStream('run-o')).toHaveLength(1);
+      expect(await counters(harness.store, 'budget-acme-2026-03-13')).toMatchObject({ reservedMicros: 10 });
+      // The fence's stream moved after the work decided on it: nothing of the statement commits,
+      // and the work is done again in a transaction whose fence asks.
+      await harness.store.append('fence-o', [started('00000000-0000-4000-8000-0000000000c2')], {
+        expectedVersion: 'no_stream',
+      });
+      sent.length = 0;
+      const seen: number[] = [];
+      await ledger.together(async (tx) => {
+        seen.push(await tx.fence('fence-o', 'shared', -1));
+        await tx.store.append('run-o', [started('00000000-0000-4000-8000-0000000000c3')], {
+          expectedVersion: 0,
+        });
+      });
+      expect(seen).toEqual([-1, 0]);
+      expect(sent[0]).toContain('aos_transition');
+      expect(sent[1]).toBe('BEGIN');
+      expect(await harness.store.readStream('run-o')).toHaveLength(2);
+    });
+
     it('closes a reservation and makes the next in one move of the day, checked after both', async () => {
       const target = { tenantId: 'acme', runId: 'run-v', at: '2026-03-11T00:00:00.000Z' };
       const ledger = createSqlBudgetLedger(harness.store);

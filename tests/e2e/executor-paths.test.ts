@@ -291,17 +291,23 @@ describe.runIf(await postgresReachable())('executors under concurrency on Postgr
   it('commits an outcome with its settlement or neither: after an outage there, the attempt is lost and its reservation released', async () => {
     const app = await startTestApp('postgres', { AOS_EXECUTOR: 'off' });
     const skills = createDefaultSkillPort();
-    // The store answers once with an outage in the transaction that records the outcome and
-    // settles its reservation, after the run's events were appended in it.
+    // The store answers once with an outage to the statement that records the outcome and
+    // settles its reservation (the step's transition, sent as one statement).
     let failedSettles = 0;
     const store: SqlEventStore = Object.create(app.store);
-    store.appendWith = async (tx, streamId, events, options) => {
-      if (failedSettles === 0 && events.some((e) => e.type === 'BudgetSettled')) {
+    const client = Object.create(app.store.client) as SqlEventStore['client'];
+    client.query = async (sql, params) => {
+      if (
+        failedSettles === 0 &&
+        sql.includes('aos_transition') &&
+        JSON.stringify(params).includes('BudgetSettled')
+      ) {
         failedSettles++;
-        throw new StoreUnavailableError('injected outage before the settlement');
+        throw new StoreUnavailableError('injected outage in the settlement');
       }
-      return app.store.appendWith(tx, streamId, events, options);
+      return app.store.client.query(sql, params);
     };
+    Object.defineProperty(store, 'client', { value: client });
     const executor = createExecutor(
       {
         store,
