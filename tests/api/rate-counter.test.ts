@@ -22,7 +22,11 @@ async function onSql(open: () => Promise<{ client: SqlClient; done: () => Promis
   const { client, done } = await open();
   await migrate(client, [rateLimitMigrations]);
   const counter = sqlRateCounter(client);
-  return { counter, done: async () => (await counter.close(), await done()) };
+  const closeAll = async () => {
+    await counter.close();
+    await done();
+  };
+  return { counter, done: closeAll };
 }
 
 const backends: {
@@ -51,7 +55,11 @@ const backends: {
       onSql(async () => {
         const { schema, drop } = await createTestSchema();
         const client = createPostgresClient({ connectionString: databaseUrl, schema, maxConnections: 8 });
-        return { client, done: async () => (await client.close(), await drop()) };
+        const closeAll = async () => {
+          await client.close();
+          await drop();
+        };
+        return { client, done: closeAll };
       }),
   },
   {
