@@ -108,7 +108,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     revocations: client,
   });
   const unwatchKeys = await keys.watchRevocations();
-  const queue = createSqlRunQueue(client);
+  const queue = createSqlRunQueue(client, store);
   // Read (or generated into the data dir) before serving: a bad AOS_SIGNING_KEY stops start-up.
   const signing = await loadSigningKey(config);
   const canary: CanaryDeps = {

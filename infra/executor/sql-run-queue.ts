@@ -3,10 +3,28 @@
 // this process at once and those of others by NOTIFY, so an idle executor issues no query.
 import type { ClaimedRun, RunQueue } from '../../commands/run-queue.ts';
 import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
+import { APPEND_PARAMETERS, type SqlEventStore } from '../store/sql-event-store.ts';
 
 export const RUN_QUEUE_CHANNEL = 'aos_run_queue';
 
-export function createSqlRunQueue(client: SqlClient): RunQueue {
+/**
+ * Makes due a run that is not finished; one held by an executor keeps the wake-up for its
+ * release (woken_at, migration 022).
+ */
+const ENQUEUE_ON_CONFLICT = `ON CONFLICT (run_id) DO UPDATE SET due_at = LEAST(aos_run_queue.due_at, EXCLUDED.due_at),
+            woken_at = CASE WHEN aos_run_queue.lease_owner IS NULL THEN aos_run_queue.woken_at
+                            ELSE LEAST(coalesce(aos_run_queue.woken_at, EXCLUDED.due_at), EXCLUDED.due_at) END
+      WHERE NOT aos_run_queue.done`;
+
+/** The enqueue sent with a run's append: only when its events are recorded (now or before). */
+const ENQUEUE_ALONGSIDE = `INSERT INTO aos_run_queue (run_id, tenant_id, due_at)
+     SELECT $${APPEND_PARAMETERS + 1}::text, $${APPEND_PARAMETERS + 2}::text, $${APPEND_PARAMETERS + 3}::timestamptz
+       FROM appended
+      WHERE appended.status IN ('ok', 'duplicate')
+     ${ENQUEUE_ON_CONFLICT}`;
+
+/** `store`: the event store on the same client, for `appendDue` (an append and its enqueue in one statement). */
+export function createSqlRunQueue(client: SqlClient, store?: Pick<SqlEventStore, 'append'>): RunQueue {
   return {
     async claim(owner, now, leaseMs, limit) {
       // One statement: the claim, and when the next unclaimed run becomes claimable.
@@ -73,13 +91,21 @@ export function createSqlRunQueue(client: SqlClient): RunQueue {
       client.notify(RUN_QUEUE_CHANNEL);
     },
     watch: (onWake) => client.listen(RUN_QUEUE_CHANNEL, onWake),
+    ...(store && {
+      async appendDue(streamId, events, { expectedVersion }, run) {
+        const alongside = {
+          sql: ENQUEUE_ALONGSIDE,
+          params: [run.runId, run.tenantId, run.dueAt.toISOString()],
+        };
+        const result = await store.append(streamId, events, { expectedVersion, alongside });
+        client.notify(RUN_QUEUE_CHANNEL);
+        return result;
+      },
+    }),
   };
 }
 
-/**
- * Makes runs due: new ones, and ones an approval or a cancel should wake. Idempotent. A run
- * held by an executor keeps the wake-up for its release (woken_at, migration 022).
- */
+/** Makes runs due: new ones, and ones an approval or a cancel should wake. Idempotent. */
 export async function enqueueRuns(
   tx: Pick<SqlExecutor, 'query'>,
   runs: { runId: string; tenantId: string; dueAt: string | Date }[],
@@ -88,10 +114,7 @@ export async function enqueueRuns(
   await tx.query(
     `INSERT INTO aos_run_queue (run_id, tenant_id, due_at)
      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
-     ON CONFLICT (run_id) DO UPDATE SET due_at = LEAST(aos_run_queue.due_at, EXCLUDED.due_at),
-            woken_at = CASE WHEN aos_run_queue.lease_owner IS NULL THEN aos_run_queue.woken_at
-                            ELSE LEAST(coalesce(aos_run_queue.woken_at, EXCLUDED.due_at), EXCLUDED.due_at) END
-      WHERE NOT aos_run_queue.done`,
+     ${ENQUEUE_ON_CONFLICT}`,
     [
       runs.map((r) => r.runId),
       runs.map((r) => r.tenantId),

@@ -42,9 +42,26 @@ export interface SqlEventStoreOptions {
   maxEventBytes?: number;
 }
 
+/**
+ * A data-modifying statement sent in the same statement as an append, as a CTE after
+ * `appended` (the append's answer: `status`…), which it reads to act only on what the append
+ * did (e.g. `WHERE (SELECT status FROM appended) IN ('ok', 'duplicate')`). Its parameters are
+ * numbered from `$15`. It commits with the events, or rolls back with them.
+ */
+export interface AlongsideAppend {
+  sql: string;
+  params: unknown[];
+}
+
 /** An event store whose appends can join a caller's transaction (commands, tests). */
 export interface SqlEventStore extends EventStore {
   readonly client: SqlClient;
+  /** `EventStore.append`; `alongside`: one more statement sent with the append, in the same one. */
+  append(
+    streamId: string,
+    events: readonly NewEvent[],
+    options: { expectedVersion: ExpectedVersion; alongside?: AlongsideAppend },
+  ): Promise<AppendResult>;
   /**
    * Appends through `tx`: the events commit (or roll back) with the caller's transaction, and
    * subscribers are woken at that commit (NOTIFY in the transaction). `wake: 'after_commit'`:
@@ -94,15 +111,31 @@ const EVENT_COLUMNS = `global_position::text AS global_position, transaction_id:
   event_id::text AS event_id, stream_id, stream_position, type, schema_version, data, metadata,
   to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, prev_hash, hash`;
 
-const APPEND_SQL = 'SELECT * FROM aos_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)';
+const APPEND_CALL = 'SELECT * FROM aos_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)';
+/** Parameters of aos_append: an alongside statement's are numbered after them. */
+export const APPEND_PARAMETERS = 14;
+
+function appendSql(alongside: AlongsideAppend | undefined): string {
+  if (!alongside) return APPEND_CALL;
+  return `WITH appended AS (${APPEND_CALL}), alongside AS (${alongside.sql}) SELECT * FROM appended`;
+}
 const CHANNEL = 'aos_events';
 const DEFAULT_READ_LIMIT = 1000;
 const MAX_READ_LIMIT = 10_000;
 
 /** Two appends racing the same event id into different streams: the loser gets the typed error. */
-async function queryAppend(tx: SqlExecutor, streamId: string, eventIds: string[], params: unknown[]) {
+async function queryAppend(
+  tx: SqlExecutor,
+  streamId: string,
+  eventIds: string[],
+  params: unknown[],
+  alongside: AlongsideAppend | undefined,
+) {
   try {
-    const [row] = await tx.query<AppendRow>(APPEND_SQL, params);
+    const [row] = await tx.query<AppendRow>(
+      appendSql(alongside),
+      alongside ? [...params, ...alongside.params] : params,
+    );
     return row!;
   } catch (error) {
     const e = error as { code?: string; constraint?: string; message?: string };
@@ -182,30 +215,37 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     streamId: string,
     events: readonly NewEvent[],
     expectedVersion: ExpectedVersion,
+    alongside?: AlongsideAppend,
   ): Promise<AppendResult> {
     const input = validateAppend(streamId, events, expectedVersion, limits);
     const recordedAt = clock().toISOString();
     assertIsoYear(recordedAt);
     const eventIds = input.events.map((e) => e.eventId);
     const call = (on: SqlExecutor, head: { version: number; hash: string | null }) =>
-      queryAppend(on, input.streamId, eventIds, [
+      queryAppend(
+        on,
         input.streamId,
-        streamTypeOf(input.streamId),
-        input.tenantId,
-        String(input.expectedVersion),
-        head.version,
-        head.hash,
         eventIds,
-        input.events.map((e) => e.type),
-        input.events.map((e) => e.schemaVersion),
-        input.events.map((e) => JSON.stringify(e.data)),
-        input.events.map((e) => JSON.stringify(e.metadata)),
-        recordedAt,
-        head.hash === null
-          ? eventIds.map(() => '')
-          : chainEvents(input.streamId, input.events, head as StreamHead, recordedAt).map((e) => e.hash),
-        notifyInTransaction,
-      ]);
+        [
+          input.streamId,
+          streamTypeOf(input.streamId),
+          input.tenantId,
+          String(input.expectedVersion),
+          head.version,
+          head.hash,
+          eventIds,
+          input.events.map((e) => e.type),
+          input.events.map((e) => e.schemaVersion),
+          input.events.map((e) => JSON.stringify(e.data)),
+          input.events.map((e) => JSON.stringify(e.metadata)),
+          recordedAt,
+          head.hash === null
+            ? eventIds.map(() => '')
+            : chainEvents(input.streamId, input.events, head as StreamHead, recordedAt).map((e) => e.hash),
+          notifyInTransaction,
+        ],
+        alongside,
+      );
 
     let row = await call(tx, assumedHead(input.streamId, input.expectedVersion));
     if (row.status === 'stale_head' && typeof input.expectedVersion === 'number') {
@@ -311,8 +351,17 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
   const store: SqlEventStore = {
     client,
     appendWith,
-    append: (streamId, events, { expectedVersion }) =>
-      appendVia(client, (fn) => client.transaction(fn), false, false, streamId, events, expectedVersion),
+    append: (streamId, events, { expectedVersion, alongside }) =>
+      appendVia(
+        client,
+        (fn) => client.transaction(fn),
+        false,
+        false,
+        streamId,
+        events,
+        expectedVersion,
+        alongside,
+      ),
     wakeSubscribers: () => client.notify(CHANNEL),
 
     readStream: (streamId, readOptions) => readStreamOn(client, streamId, readOptions),
