@@ -64,11 +64,14 @@ const metadataFor = (principal: Principal, correlationId: string) => ({
   correlationId,
 });
 
+/** A submission as submitRunRequestSchema parses it (the route's body is parsed already). */
+export type SubmitRunBody = ReturnType<typeof submitRunRequestSchema.parse>;
+
 /** What a submission records besides the request: who and where from. */
 export interface SubmissionTarget {
   runId: string;
   tenantId: string;
-  body: ReturnType<typeof submitRunRequestSchema.parse> & { seed: number | string };
+  body: SubmitRunBody & { seed: number | string };
   context: Pick<CommandContext, 'commandId' | 'metadata'>;
   /** A child run: the run and step that start it, and its depth. */
   parent?: { runId: string; stepIndex: number; depth: number };
@@ -132,7 +135,23 @@ export async function submitRun(
   /** A planned goal's run: what planning was charged (never a client's to set). */
   planningMicros?: number,
 ): Promise<SubmittedRunReceipt> {
-  const body = submitRunRequestSchema.parse(request);
+  return submitParsedRun(
+    deps,
+    principal,
+    submitRunRequestSchema.parse(request),
+    idempotencyKey,
+    planningMicros,
+  );
+}
+
+/** `submitRun` of a request parsed already: the schema is not checked twice. */
+export async function submitParsedRun(
+  deps: CommandDeps,
+  principal: Principal,
+  body: SubmitRunBody,
+  idempotencyKey?: string,
+  planningMicros?: number,
+): Promise<SubmittedRunReceipt> {
   const runId = idempotencyKey ? deterministicUuid('run', principal.tenantId, idempotencyKey) : randomUUID();
   const streamId = runStreamId(runId);
   // The command id carries the request's digest: the same key with another body is refused.
