@@ -101,8 +101,14 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
         ? { llm: { baseUrl: config.AOS_LLM_BASE_URL, apiKey: config.AOS_LLM_API_KEY ?? '' } }
         : {}),
     });
-  const keys = createApiKeyStore(client, { clock });
-  const queue = createSqlRunQueue(client);
+  // Answered from memory for AOS_API_KEY_CACHE_MS; a revocation anywhere is heard by NOTIFY.
+  const keys = createApiKeyStore(client, {
+    clock,
+    cacheTtlMs: config.AOS_API_KEY_CACHE_MS,
+    revocations: client,
+  });
+  const unwatchKeys = await keys.watchRevocations();
+  const queue = createSqlRunQueue(client, store);
   // Read (or generated into the data dir) before serving: a bad AOS_SIGNING_KEY stops start-up.
   const signing = await loadSigningKey(config);
   const canary: CanaryDeps = {
@@ -222,6 +228,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     bootstrap,
     async close() {
       await server.close();
+      await unwatchKeys();
       await canarySchedule?.stop();
       await horizon?.stop();
       await executor?.stop();

@@ -1,21 +1,26 @@
 // The request rate limits, shared by every instance through one RateCounter
 // (infra/ratelimit/rate-counter.ts: PostgreSQL, Redis, or this process's memory on PGlite):
-// per API key (requests without one: per client address), by @fastify/rate-limit with the
-// counter as its store, and per tenant, by a hook over the same counter. Health, readiness
-// and metrics are never limited: a probe must not fail because a browser on the same address
-// loaded the console. The tenant's use is in the x-ratelimit-tenant-* headers (and in
-// GET /v1/capabilities, which reads them).
-import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+// per API key (requests without one: per client address) and per tenant, both counted by one
+// increment per request (one statement, one script) in a hook on every route registered after
+// them, which runs after the auth hook. Health, readiness and metrics are never limited: a probe
+// must not fail because a browser on the same address loaded the console. The key's use is in
+// the x-ratelimit-* headers, the tenant's in x-ratelimit-tenant-* (GET /v1/capabilities reads
+// both). A request counts against both limits whichever refuses it; the tenant's is checked first.
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { SYSTEM_TENANT } from '../domain/actor.ts';
-import type { RateCounter } from '../infra/ratelimit/rate-counter.ts';
+import type { RateCounter, WindowCount } from '../infra/ratelimit/rate-counter.ts';
 import { HttpError } from './errors.ts';
 import { metricsPath } from './metrics.ts';
 
 const WINDOW_MS = 60_000;
 /** Routes the request rate limits never count nor refuse. */
 const unlimitedRoutes = new Set(['/healthz', '/readyz', metricsPath]);
-const unlimited = (request: FastifyRequest) => unlimitedRoutes.has(request.routeOptions.url ?? '');
+
+export const KEY_HEADERS = {
+  limit: 'x-ratelimit-limit',
+  remaining: 'x-ratelimit-remaining',
+  reset: 'x-ratelimit-reset',
+} as const;
 
 export const TENANT_HEADERS = {
   limit: 'x-ratelimit-tenant-limit',
@@ -29,68 +34,68 @@ export interface RateLimitOptions {
   perTenantPerMinute: number;
 }
 
-/** @fastify/rate-limit's store interface over a RateCounter. */
-function storeOver(counter: RateCounter) {
-  return class CounterStore {
-    incr(
-      key: string,
-      done: (error: Error | null, result?: { current: number; ttl: number }) => void,
-      timeWindow: number,
-    ) {
-      counter.incr(`key:${key}`, timeWindow).then(
-        ({ current, ttlMs }) => done(null, { current, ttl: ttlMs }),
-        (error: Error) => done(error),
-      );
-    }
-    child() {
-      return this;
-    }
-  };
+/** Sets a limit's headers; true when this request is over it. */
+function report(
+  reply: FastifyReply,
+  headers: typeof KEY_HEADERS | typeof TENANT_HEADERS,
+  limit: number,
+  window: WindowCount,
+): boolean {
+  const resetSeconds = Math.ceil(window.ttlMs / 1000);
+  void reply.header(headers.limit, limit);
+  void reply.header(headers.remaining, Math.max(0, limit - window.current));
+  void reply.header(headers.reset, resetSeconds);
+  if (window.current <= limit) return false;
+  void reply.header('retry-after', resetSeconds);
+  return true;
+}
+
+function refusal(limit: number, per: string, message: string, window: WindowCount): HttpError {
+  const retryAfter = `${Math.ceil(window.ttlMs / 1000)} seconds`;
+  return new HttpError(429, 'RATE_LIMITED', message, { limit, limited: per, retryAfter });
 }
 
 export async function registerRateLimits(app: FastifyInstance, options: RateLimitOptions): Promise<void> {
   const { counter, perKeyPerMinute, perTenantPerMinute } = options;
-  await app.register(rateLimit, {
-    max: perKeyPerMinute,
-    timeWindow: WINDOW_MS,
-    store: storeOver(counter),
-    // A counter that cannot be reached (the database or Redis is down) lets requests through:
-    // the route answers 503 itself if it needs the store.
-    skipOnError: true,
-    allowList: unlimited,
-    keyGenerator: (request) => (request.principal ? request.principal.keyId : `ip:${request.ip}`),
-    errorResponseBuilder: (request, context) => {
-      const limited = request.principal ? 'per API key' : 'per client address (requests without an API key)';
-      return new HttpError(
-        429,
-        'RATE_LIMITED',
-        `rate limit exceeded: at most ${perKeyPerMinute} requests a minute ${limited}`,
-        { limit: context.max, limited, retryAfter: context.after },
-      );
-    },
-  });
-  app.addHook('onRequest', async (request, reply) => {
-    const tenant = request.principal?.tenantId;
-    if (!tenant || tenant === SYSTEM_TENANT || unlimited(request)) return;
-    let window: Awaited<ReturnType<RateCounter['incr']>>;
+
+  const limit: onRequestHookHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const principal = request.principal;
+    const tenant = principal && principal.tenantId !== SYSTEM_TENANT ? principal.tenantId : null;
+    const keys = [`key:${principal ? principal.keyId : `ip:${request.ip}`}`];
+    if (tenant) keys.push(`tenant:${tenant}`);
+    let windows: WindowCount[];
     try {
-      window = await counter.incr(`tenant:${tenant}`, WINDOW_MS);
+      windows = await counter.incr(keys, WINDOW_MS);
     } catch (error) {
-      request.log.warn({ err: error }, 'tenant rate limit counter unreachable; not limiting');
+      // A counter that cannot be reached (the database or Redis is down) lets requests through:
+      // the route answers 503 itself if it needs the store.
+      request.log.warn({ err: error }, 'rate limit counter unreachable; not limiting');
       return;
     }
-    const resetSeconds = Math.ceil(window.ttlMs / 1000);
-    reply.header(TENANT_HEADERS.limit, perTenantPerMinute);
-    reply.header(TENANT_HEADERS.remaining, Math.max(0, perTenantPerMinute - window.current));
-    reply.header(TENANT_HEADERS.reset, resetSeconds);
-    if (window.current > perTenantPerMinute) {
-      reply.header('retry-after', resetSeconds);
-      throw new HttpError(
-        429,
-        'RATE_LIMITED',
+    const [byKey, byTenant] = windows as [WindowCount, WindowCount | undefined];
+    if (byTenant && report(reply, TENANT_HEADERS, perTenantPerMinute, byTenant)) {
+      throw refusal(
+        perTenantPerMinute,
+        'per tenant',
         `rate limit exceeded: at most ${perTenantPerMinute} requests a minute per tenant`,
-        { limit: perTenantPerMinute, limited: 'per tenant', retryAfter: `${resetSeconds} seconds` },
+        byTenant,
       );
     }
+    if (report(reply, KEY_HEADERS, perKeyPerMinute, byKey)) {
+      const per = principal ? 'per API key' : 'per client address (requests without an API key)';
+      throw refusal(
+        perKeyPerMinute,
+        per,
+        `rate limit exceeded: at most ${perKeyPerMinute} requests a minute ${per}`,
+        byKey,
+      );
+    }
+  };
+
+  // On each route from here on, as a route's own hook: it runs after the app's (authentication).
+  app.addHook('onRoute', (route) => {
+    if (unlimitedRoutes.has(route.url)) return;
+    const own = route.onRequest;
+    route.onRequest = own === undefined ? [limit] : [...(Array.isArray(own) ? own : [own]), limit];
   });
 }

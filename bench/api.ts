@@ -2,13 +2,16 @@
 // metrics, zod validation, the SubmitRun handler: policy and price table read, both
 // estimates, RunSubmitted + RunEstimated appended) against a bare fastify route that does
 // one raw INSERT of the request body, both loaded by autocannon with 10 connections in a
-// process of its own, on PostgreSQL and PGlite. Targets (issue 4, item 9): >= 0.7 x the raw
-// route's requests/s, p99 <= 10 ms.
+// process of its own, on PostgreSQL and PGlite. Targets (issue 14): >= 0.5 x the raw route's
+// requests/s and p99 <= 10 ms on PostgreSQL; on PGlite >= 1,000 requests/s with the executor
+// off and >= 300 with it on.
 //
-// The executor is off (AOS_EXECUTOR=off): this measures submission, which is what a client
-// waits for; executing the runs is the executor suite. The run-queue feeder and the
-// projections run in the server process as they do in `npm start` and take their share of
-// the CPU while submissions arrive.
+// The executor is off (AOS_EXECUTOR=off) for the main figures: this measures submission,
+// which is what a client waits for; executing the runs is the executor suite. The run-queue
+// feeder and the projections run in the server process as they do in `npm start` and take
+// their share of the CPU while submissions arrive. On PGlite, where node and the database share
+// one thread, the submission rate is measured once more with the executor on (a fresh database,
+// as `npm start` runs it): the executor runs what is submitted meanwhile, in the same process.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -33,8 +36,8 @@ const SIZES = {
 };
 const CONNECTIONS = 10;
 const P99_CEILING_MS = 10;
-/** Issue 14: POST /v1/runs on PGlite, executor off. */
-const PGLITE_FLOOR_PER_S = 1000;
+/** Issue 14: POST /v1/runs on PGlite, with the executor off and on. */
+const PGLITE_FLOOR_PER_S = { off: 1000, on: 300 } as const;
 const SYSTEM_KEY = `aos_bench_system_key_${'x'.repeat(40)}`;
 
 const autocannonBin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
@@ -95,8 +98,15 @@ async function listen(server: FastifyInstance): Promise<string> {
   return `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
 }
 
-async function measureStore(kind: StoreKind, size: (typeof SIZES)['full'], context: SuiteContext) {
-  const log = (line: string) => context.log(`  [${kind}] ${line}`);
+type Executor = 'off' | 'on';
+
+async function measureStore(
+  kind: StoreKind,
+  executor: Executor,
+  size: (typeof SIZES)['full'],
+  context: SuiteContext,
+) {
+  const log = (line: string) => context.log(`  [${kind}, executor ${executor}] ${line}`);
   const db = await openBenchDatabase(kind, 'api');
   const dataDir = await mkdtemp(join(tmpdir(), 'aos-bench-api-'));
   const config = loadConfig({
@@ -106,7 +116,9 @@ async function measureStore(kind: StoreKind, size: (typeof SIZES)['full'], conte
     AOS_DATA_DIR: dataDir,
     AOS_BOOTSTRAP_KEY: SYSTEM_KEY,
     AOS_LOG_LEVEL: 'silent',
-    AOS_EXECUTOR: 'off',
+    AOS_EXECUTOR: executor,
+    // No run is refused for the tenant's day (the bench submits thousands of runs).
+    AOS_TENANT_DAY_LIMIT_MICROS: String(Number.MAX_SAFE_INTEGER),
     // The limiters (per key, per tenant) still count every request; their defaults would only
     // measure 429s.
     AOS_RATE_LIMIT_PER_MINUTE: '1000000',
@@ -147,29 +159,34 @@ async function measureStore(kind: StoreKind, size: (typeof SIZES)['full'], conte
     const [{ n }] = (await db.client.query<{ n: string }>(
       `SELECT count(*)::text AS n FROM aos_events WHERE type = 'RunSubmitted'`,
     )) as [{ n: string }];
-    log(`${n} runs submitted in all`);
+    const [{ done }] = (await db.client.query<{ done: string }>(
+      `SELECT count(*)::text AS done FROM aos_events WHERE type = 'RunCompleted'`,
+    )) as [{ done: string }];
+    log(`${n} runs submitted in all${executor === 'on' ? `, ${done} finished meanwhile` : ''}`);
+    const suffix = executor === 'on' ? ', executor on' : '';
     const figures: Figure[] = [
       // Issue 14: half the raw route on PostgreSQL; on PGlite (one thread for node and the
       // database) a rate to reach, with the executor off as here.
       (kind === 'postgres' ? figure : floorFigure)({
         store: kind,
-        name: `POST /v1/runs, ${CONNECTIONS} connections`,
+        name: `POST /v1/runs, ${CONNECTIONS} connections${suffix}`,
         unit: 'requests/s',
         value: result.median.aos!,
         anchor: 'fastify route, one raw INSERT',
         anchor_value: result.median.raw!,
         ratios: result.ratioTo('raw'),
-        target: kind === 'postgres' ? 0.5 : PGLITE_FLOOR_PER_S,
+        target: kind === 'postgres' ? 0.5 : PGLITE_FLOOR_PER_S[executor],
       }),
       ceilingFigure({
         store: kind,
-        name: `POST /v1/runs p99, ${CONNECTIONS} connections`,
+        name: `POST /v1/runs p99, ${CONNECTIONS} connections${suffix}`,
         unit: 'ms',
         value: median(measured('aos')),
         anchor: 'fastify route, one raw INSERT (p99)',
         anchor_value: median(measured('raw')),
         ratios: measured('aos').map((v, i) => measured('raw')[i]! / v),
-        target: P99_CEILING_MS,
+        // Issue 14 bounds the p99 with the executor off; with it on it is shown for scale.
+        target: executor === 'off' ? P99_CEILING_MS : Number.POSITIVE_INFINITY,
       }),
     ];
     return figures;
@@ -183,9 +200,12 @@ async function measureStore(kind: StoreKind, size: (typeof SIZES)['full'], conte
 
 export const suite: Suite = {
   description:
-    'api: POST /v1/runs on the whole server vs a fastify route doing one raw INSERT, autocannon at 10 connections',
+    'api: POST /v1/runs on the whole server vs a fastify route doing one raw INSERT, autocannon at 10 connections; on PGlite also with the executor on',
   async run(context) {
     const size = SIZES[context.quick ? 'quick' : 'full'];
-    return onEveryStore((kind) => measureStore(kind, size, context));
+    const figures = await onEveryStore((kind) => measureStore(kind, 'off', size, context));
+    // The executor in the server's process: on PGlite it shares the one thread with the API.
+    figures.push(...(await measureStore('pglite', 'on', size, context)));
+    return figures;
   },
 };

@@ -9,7 +9,13 @@ import { type SubmitRunRequest, submitRunRequestSchema } from '../domain/run/sub
 import type { SkillFacts } from '../domain/skill-catalog.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
 import { estimateBasis } from './estimator-breaker.ts';
-import { type CommandContext, type Handled, handleCommand, type Loaded } from './handle-command.ts';
+import {
+  type AppendDecided,
+  type CommandContext,
+  type Handled,
+  handleCommand,
+  type Loaded,
+} from './handle-command.ts';
 import { type CommandMetrics, reportRunEvents } from './metrics.ts';
 import { currentPriceTable, policyInForce } from './reference-data.ts';
 import type { RunQueue } from './run-queue.ts';
@@ -26,7 +32,7 @@ export interface CommandDeps {
    * cancellation was asked) is made due right after its events are appended, so execution
    * never waits for the gap-free reader (the run-queue feeder remains the safety net).
    */
-  runs?: Pick<RunQueue, 'enqueue'>;
+  runs?: Pick<RunQueue, 'enqueue' | 'appendDue'>;
   /** The installation's exemptions from the local-address rule (AOS_HTTP_ALLOW_HOSTS); see policyInForce. */
   localAllowHosts?: readonly string[];
 }
@@ -58,17 +64,22 @@ const metadataFor = (principal: Principal, correlationId: string) => ({
   correlationId,
 });
 
+/** A submission as submitRunRequestSchema parses it (the route's body is parsed already). */
+export type SubmitRunBody = ReturnType<typeof submitRunRequestSchema.parse>;
+
 /** What a submission records besides the request: who and where from. */
 export interface SubmissionTarget {
   runId: string;
   tenantId: string;
-  body: ReturnType<typeof submitRunRequestSchema.parse> & { seed: number | string };
+  body: SubmitRunBody & { seed: number | string };
   context: Pick<CommandContext, 'commandId' | 'metadata'>;
   /** A child run: the run and step that start it, and its depth. */
   parent?: { runId: string; stepIndex: number; depth: number };
   /** A planned goal's run: what planning was charged (never a client's to set). */
   planningMicros?: number;
   known?: Loaded<ReturnType<typeof runDecider.initialState>>;
+  /** How the run's events are written (default: `store.append`). */
+  append?: AppendDecided;
 }
 
 /**
@@ -112,6 +123,7 @@ export async function recordSubmission(deps: CommandDeps, target: SubmissionTarg
     },
     { ...target.context, ...metricsOf(deps) },
     target.known,
+    target.append,
   );
 }
 
@@ -123,7 +135,23 @@ export async function submitRun(
   /** A planned goal's run: what planning was charged (never a client's to set). */
   planningMicros?: number,
 ): Promise<SubmittedRunReceipt> {
-  const body = submitRunRequestSchema.parse(request);
+  return submitParsedRun(
+    deps,
+    principal,
+    submitRunRequestSchema.parse(request),
+    idempotencyKey,
+    planningMicros,
+  );
+}
+
+/** `submitRun` of a request parsed already: the schema is not checked twice. */
+export async function submitParsedRun(
+  deps: CommandDeps,
+  principal: Principal,
+  body: SubmitRunBody,
+  idempotencyKey?: string,
+  planningMicros?: number,
+): Promise<SubmittedRunReceipt> {
   const runId = idempotencyKey ? deterministicUuid('run', principal.tenantId, idempotencyKey) : randomUUID();
   const streamId = runStreamId(runId);
   // The command id carries the request's digest: the same key with another body is refused.
@@ -139,6 +167,20 @@ export async function submitRun(
     }
   }
 
+  // The run made due by its append's own statement when the queue can (appendDue), else after it.
+  const appendDue = deps.runs?.appendDue;
+  let due = false;
+  const append: AppendDecided | undefined =
+    appendDue &&
+    (async (id, events, options) => {
+      const result = await appendDue(id, events, options, {
+        runId,
+        tenantId: principal.tenantId,
+        dueAt: deps.clock(),
+      });
+      due = true;
+      return result;
+    });
   const handled = await recordSubmission(deps, {
     runId,
     tenantId: principal.tenantId,
@@ -148,11 +190,13 @@ export async function submitRun(
     // Read empty above: no second read. Had another request created it meanwhile, the append
     // (expected: no stream) would find its events or conflict, and the handler reloads.
     known: first ? undefined : { state: runDecider.initialState(), version: -1 },
+    ...(append === undefined ? {} : { append }),
   });
   if (deps.metrics && !handled.alreadyApplied) {
     reportRunEvents(deps.metrics, principal.tenantId, handled.state, handled.events);
   }
-  await makeDue(deps, runId, principal.tenantId);
+  // A resubmission found recorded without appending is made due here, as before.
+  if (!due) await makeDue(deps, runId, principal.tenantId);
   return {
     runId,
     streamId,

@@ -1,5 +1,6 @@
 // The port through which executors find runs to work on and hold them while they do.
 // A lease makes a run one worker's at a time; an expired lease means the worker is gone.
+import type { AppendResult, NewEvent } from '../domain/store/envelope.ts';
 
 export interface ClaimedRun {
   runId: string;
@@ -38,6 +39,17 @@ export interface RunQueue {
    * un-finishes a run, and wakes the executors watching this queue, here and in other processes.
    */
   enqueue(runs: DueRun[]): Promise<void>;
+  /**
+   * Appends a run's events and makes the run due in one statement: it is due exactly when they
+   * are recorded now (or were, by the same command). Wakes the executors like `enqueue`.
+   * Absent (a queue that cannot share the store's statement): append, then `enqueue`.
+   */
+  appendDue?(
+    streamId: string,
+    events: readonly NewEvent[],
+    options: { expectedVersion: number | 'no_stream' },
+    run: DueRun,
+  ): Promise<AppendResult>;
   /**
    * An emergency stop was lifted (`tenantId` null: every tenant's): the runs released `paused`
    * are due now, and so, at their release, are the runs held now (which may be pausing). Wakes

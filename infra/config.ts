@@ -39,6 +39,16 @@ const configSchema = z
       .min(1, 'must be from 1 to 10000000 requests per minute per tenant')
       .max(10_000_000, 'must be from 1 to 10000000 requests per minute per tenant')
       .default(3000),
+    /**
+     * How long an authenticated key is answered from memory. A revocation through this process
+     * takes effect at once, through another when its NOTIFY arrives and within this time at the latest.
+     */
+    AOS_API_KEY_CACHE_MS: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of milliseconds')
+      .min(0, 'must be from 0 (no cache) to 60000 ms')
+      .max(60_000, 'must be from 0 (no cache) to 60000 ms')
+      .default(1000),
     /** redis://…: the rate limits count in Redis instead of PostgreSQL. */
     AOS_REDIS_URL: z
       .string()

@@ -7,7 +7,7 @@ import {
   cancelRun,
   decideApproval,
   decideRecovery,
-  submitRun,
+  submitParsedRun,
 } from '../../commands/run-commands.ts';
 import { simulateRun } from '../../commands/simulate-run.ts';
 import * as contracts from '../../contracts/runs.ts';
@@ -34,7 +34,8 @@ export const runRoutes: FastifyPluginAsync<CommandDeps> = async (app, deps) => {
   api.route({
     ...routeOf(contracts.submitRun),
     handler: async (request, reply) => {
-      const receipt = await submitRun(
+      // The body is parsed by the contract's schema (submitRunRequestSchema) already.
+      const receipt = await submitParsedRun(
         deps,
         principalOf(request),
         request.body,

@@ -21,7 +21,7 @@ import { permissions } from '../auth/permissions.ts';
 import { type Principal, principalOf } from '../auth/plugin.ts';
 import { routeOf, typed } from '../contract-route.ts';
 import { HttpError } from '../errors.ts';
-import { TENANT_HEADERS } from '../rate-limit.ts';
+import { KEY_HEADERS, TENANT_HEADERS } from '../rate-limit.ts';
 
 export interface SkillRoutesOptions {
   commands: CommandDeps;
@@ -53,10 +53,7 @@ function rateLimitOf(
   fallbackLimit: number,
   per: 'API key' | 'tenant',
 ): Capabilities['rateLimit'] {
-  const names =
-    per === 'tenant'
-      ? TENANT_HEADERS
-      : { limit: 'x-ratelimit-limit', remaining: 'x-ratelimit-remaining', reset: 'x-ratelimit-reset' };
+  const names = per === 'tenant' ? TENANT_HEADERS : KEY_HEADERS;
   const header = (name: string, fallback: number) => {
     const value = Number(reply.getHeader(name));
     return Number.isFinite(value) && reply.hasHeader(name) ? value : fallback;

@@ -83,7 +83,7 @@ function validateEvent(event: NewEvent, path: string, limits: AppendLimits): New
   if (!Number.isSafeInteger(event.schemaVersion) || event.schemaVersion < 1) {
     throw new InvalidInputError(`${path}.schemaVersion`, 'must be an integer >= 1');
   }
-  assertPlainJson(event.data, `${path}.data`, 0);
+  assertPlainJson(event.data, `${path}.data`);
   const parsedMetadata = eventMetadataSchema.safeParse(event.metadata);
   if (!parsedMetadata.success) {
     const issue = parsedMetadata.error.issues[0]!;
@@ -92,7 +92,7 @@ function validateEvent(event: NewEvent, path: string, limits: AppendLimits): New
       issue.message,
     );
   }
-  assertPlainJson(parsedMetadata.data, `${path}.metadata`, 0);
+  assertPlainJson(parsedMetadata.data, `${path}.metadata`);
   const bytes = Buffer.byteLength(JSON.stringify(event.data));
   if (bytes > limits.maxEventBytes) {
     throw new InvalidInputError(
@@ -113,43 +113,57 @@ function validateEvent(event: NewEvent, path: string, limits: AppendLimits): New
  * Only values that survive a JSON round trip unchanged, and that PostgreSQL's jsonb accepts:
  * no undefined, functions, symbols, bigints, non-finite numbers, NUL characters, lone
  * surrogates, class instances (Date, Map, …) or cycles. The hash chain depends on it.
+ * The path to a value is kept as a stack of keys and spelled out only for a refusal: every
+ * append walks all its data, and building each node's path string cost more than the checks.
  */
-function assertPlainJson(value: unknown, path: string, depth: number): void {
-  if (depth > MAX_DEPTH) throw new InvalidInputError(path, `nested deeper than ${MAX_DEPTH} levels`);
+function assertPlainJson(value: unknown, path: string, depth = 0, at: (string | number)[] = []): void {
+  if (depth > MAX_DEPTH) refuse(path, at, `nested deeper than ${MAX_DEPTH} levels`);
   if (value === null || typeof value === 'boolean') return;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new InvalidInputError(path, `${value} is not JSON`);
+    if (!Number.isFinite(value)) refuse(path, at, `${value} is not JSON`);
     return;
   }
   if (typeof value === 'string') {
-    assertStorableString(value, path);
+    const problem = stringProblem(value);
+    if (problem) refuse(path, at, problem);
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((item, i) => {
-      assertPlainJson(item, `${path}[${i}]`, depth + 1);
-    });
+    for (let i = 0; i < value.length; i++) {
+      at.push(i);
+      assertPlainJson(value[i], path, depth + 1, at);
+      at.pop();
+    }
     return;
   }
   if (typeof value === 'object') {
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
-      throw new InvalidInputError(
-        path,
-        `a ${proto?.constructor?.name ?? 'non-plain'} object is not plain JSON`,
-      );
+      refuse(path, at, `a ${proto?.constructor?.name ?? 'non-plain'} object is not plain JSON`);
     }
-    for (const [key, item] of Object.entries(value)) {
-      assertStorableString(key, `${path} key`);
-      if (item === undefined) throw new InvalidInputError(`${path}.${key}`, 'undefined is not JSON');
-      assertPlainJson(item, `${path}.${key}`, depth + 1);
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      const problem = stringProblem(key);
+      if (problem) refuse(path, at, problem, ' key');
+      const item = (value as Record<string, unknown>)[key];
+      at.push(key);
+      if (item === undefined) refuse(path, at, 'undefined is not JSON');
+      assertPlainJson(item, path, depth + 1, at);
+      at.pop();
     }
     return;
   }
-  throw new InvalidInputError(path, `a ${typeof value} is not JSON`);
+  refuse(path, at, `a ${typeof value} is not JSON`);
 }
 
-function assertStorableString(value: string, path: string): void {
-  if (value.includes('\u0000')) throw new InvalidInputError(path, 'contains a NUL character');
-  if (!value.isWellFormed()) throw new InvalidInputError(path, 'contains a lone UTF-16 surrogate');
+function refuse(path: string, at: (string | number)[], message: string, suffix = ''): never {
+  const keys = at.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('');
+  throw new InvalidInputError(`${path}${keys}${suffix}`, message);
+}
+
+/** Why PostgreSQL could not store the string (text and jsonb hold no NUL, UTF-8 no lone surrogate). */
+function stringProblem(value: string): string | undefined {
+  if (value.includes('\u0000')) return 'contains a NUL character';
+  if (!value.isWellFormed()) return 'contains a lone UTF-16 surrogate';
+  return undefined;
 }

@@ -4,7 +4,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { ActorRole } from '../../domain/actor.ts';
-import type { SqlExecutor } from '../../domain/store/sql-port.ts';
+import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
 
 /** The migrations of the key store; pass to `migrate` beside the event store's. */
 export const authMigrations = fileURLToPath(new URL('./migrations/', import.meta.url));
@@ -44,16 +44,28 @@ export interface ApiKeyStore {
   get(keyId: string): Promise<ApiKeyRecord | null>;
   /** Revokes a key (idempotent: a revoked key keeps its first revocation time); null if unknown. */
   revoke(keyId: string): Promise<ApiKeyRecord | null>;
+  /**
+   * Forgets every cached authentication when another process revokes a key (its NOTIFY on
+   * `revocations`); resolves to the unlisten function. Without it, the cache's TTL alone bounds
+   * how long such a key keeps working here.
+   */
+  watchRevocations(): Promise<() => Promise<void>>;
 }
+
+/** The channel a revocation is announced on, so that other processes forget their cached keys. */
+export const KEY_REVOCATIONS_CHANNEL = 'aos_api_key_revocations';
 
 export interface ApiKeyStoreOptions {
   clock?: () => Date;
   /**
    * How long a successful authentication may be answered from memory, in ms (default 0: every
    * request asks the database). Revocation through this store takes effect at once; a revocation
-   * made by another process takes effect within this time.
+   * made by another process takes effect when its NOTIFY arrives (`revocations`,
+   * `watchRevocations`), and within this time at the latest (a lost NOTIFY).
    */
   cacheTtlMs?: number;
+  /** Where revocations are announced and heard (the store's SqlClient); absent, nowhere. */
+  revocations?: Pick<SqlClient, 'listen' | 'notify'>;
 }
 
 export class ApiKeyError extends Error {
@@ -128,9 +140,12 @@ export function createApiKeyStore(sql: SqlExecutor, options: ApiKeyStoreOptions 
   const clock = options.clock ?? (() => new Date());
   const ttl = options.cacheTtlMs ?? 0;
   const cache = new Map<string, { identity: KeyIdentity; until: number }>();
-
-  const forget = (keyId: string) => {
-    for (const [hash, entry] of cache) if (entry.identity.keyId === keyId) cache.delete(hash);
+  // Moves on every revocation heard of: a lookup that began before one is not cached, since its
+  // answer may predate the revocation.
+  let generation = 0;
+  const forgetAll = () => {
+    generation++;
+    cache.clear();
   };
 
   return {
@@ -156,6 +171,7 @@ export function createApiKeyStore(sql: SqlExecutor, options: ApiKeyStoreOptions 
         if (hit && hit.until > Date.now()) return hit.identity;
         if (hit) cache.delete(hash);
       }
+      const asked = generation;
       const [row] = await sql.query<KeyRow>(
         `SELECT ${COLUMNS} FROM aos_api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
         [hash],
@@ -164,7 +180,7 @@ export function createApiKeyStore(sql: SqlExecutor, options: ApiKeyStoreOptions 
       // constant-time comparison only guards against a row that does not match what was asked.
       if (!row || !timingSafeEqual(Buffer.from(row.key_hash, 'hex'), Buffer.from(hash, 'hex'))) return null;
       const identity: KeyIdentity = { keyId: row.key_id, tenantId: row.tenant_id, role: row.role };
-      if (ttl > 0) {
+      if (ttl > 0 && asked === generation) {
         if (cache.size >= CACHE_LIMIT) cache.clear();
         cache.set(hash, { identity, until: Date.now() + ttl });
       }
@@ -187,13 +203,19 @@ export function createApiKeyStore(sql: SqlExecutor, options: ApiKeyStoreOptions 
     },
 
     async revoke(keyId) {
-      forget(keyId);
+      forgetAll();
       const [row] = await sql.query<KeyRow>(
         `UPDATE aos_api_keys SET revoked_at = COALESCE(revoked_at, $2)
          WHERE key_id = $1 RETURNING ${COLUMNS}`,
         [keyId, clock()],
       );
+      // Again once committed: a lookup answered meanwhile may have cached the key as it was.
+      forgetAll();
+      if (row) options.revocations?.notify(KEY_REVOCATIONS_CHANNEL);
       return row ? toRecord(row) : null;
     },
+
+    watchRevocations: async () =>
+      options.revocations ? options.revocations.listen(KEY_REVOCATIONS_CHANNEL, forgetAll) : async () => {},
   };
 }

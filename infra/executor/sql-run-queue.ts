@@ -3,12 +3,30 @@
 // this process at once and those of others by NOTIFY, so an idle executor issues no query.
 import type { ClaimedRun, RunQueue } from '../../commands/run-queue.ts';
 import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
+import { APPEND_PARAMETERS, type SqlEventStore } from '../store/sql-event-store.ts';
 
 export const RUN_QUEUE_CHANNEL = 'aos_run_queue';
 /** Runs held by an executor were woken (a cancel, an approval) or a stop was recorded. */
 export const RUN_HELD_CHANNEL = 'aos_run_held';
 
-export function createSqlRunQueue(client: SqlClient): RunQueue {
+/**
+ * Makes due a run that is not finished; one held by an executor keeps the wake-up for its
+ * release (woken_at, migration 022).
+ */
+const ENQUEUE_ON_CONFLICT = `ON CONFLICT (run_id) DO UPDATE SET due_at = LEAST(aos_run_queue.due_at, EXCLUDED.due_at),
+            woken_at = CASE WHEN aos_run_queue.lease_owner IS NULL THEN aos_run_queue.woken_at
+                            ELSE LEAST(coalesce(aos_run_queue.woken_at, EXCLUDED.due_at), EXCLUDED.due_at) END
+      WHERE NOT aos_run_queue.done`;
+
+/** The enqueue sent with a run's append: only when its events are recorded (now or before). */
+const ENQUEUE_ALONGSIDE = `INSERT INTO aos_run_queue (run_id, tenant_id, due_at)
+     SELECT $${APPEND_PARAMETERS + 1}::text, $${APPEND_PARAMETERS + 2}::text, $${APPEND_PARAMETERS + 3}::timestamptz
+       FROM appended
+      WHERE appended.status IN ('ok', 'duplicate')
+     ${ENQUEUE_ON_CONFLICT}`;
+
+/** `store`: the event store on the same client, for `appendDue` (an append and its enqueue in one statement). */
+export function createSqlRunQueue(client: SqlClient, store?: Pick<SqlEventStore, 'append'>): RunQueue {
   return {
     async claim(owner, now, leaseMs, limit) {
       // One statement: the claim, and when the next unclaimed run becomes claimable.
@@ -79,6 +97,17 @@ export function createSqlRunQueue(client: SqlClient): RunQueue {
     watch: (onWake) => client.listen(RUN_QUEUE_CHANNEL, onWake),
     wakeHolders: () => client.notify(RUN_HELD_CHANNEL),
     watchHeld: (onWoken) => client.listen(RUN_HELD_CHANNEL, onWoken),
+    ...(store && {
+      async appendDue(streamId, events, { expectedVersion }, run) {
+        const alongside = {
+          sql: ENQUEUE_ALONGSIDE,
+          params: [run.runId, run.tenantId, run.dueAt.toISOString()],
+        };
+        const result = await store.append(streamId, events, { expectedVersion, alongside });
+        client.notify(RUN_QUEUE_CHANNEL);
+        return result;
+      },
+    }),
   };
 }
 
@@ -95,10 +124,7 @@ export async function enqueueRuns(
   const rows = await tx.query<{ held: boolean }>(
     `INSERT INTO aos_run_queue (run_id, tenant_id, due_at)
      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
-     ON CONFLICT (run_id) DO UPDATE SET due_at = LEAST(aos_run_queue.due_at, EXCLUDED.due_at),
-            woken_at = CASE WHEN aos_run_queue.lease_owner IS NULL THEN aos_run_queue.woken_at
-                            ELSE LEAST(coalesce(aos_run_queue.woken_at, EXCLUDED.due_at), EXCLUDED.due_at) END
-      WHERE NOT aos_run_queue.done
+     ${ENQUEUE_ON_CONFLICT}
      RETURNING lease_owner IS NOT NULL AS held`,
     [
       runs.map((r) => r.runId),

@@ -2,8 +2,9 @@
 // request rate limits (per API key, per tenant) count here. Three backends: PostgreSQL (a row
 // per key, aos_rate_limits, when several instances share a database), Redis (AOS_REDIS_URL: a
 // key per limited key, INCR and PEXPIRE in one script) and this process's memory (PGlite, one
-// process). Each increment answers the count in the current window, this request included,
-// and how long until the window ends.
+// process). One increment counts a request against every key it is limited by (its API key and
+// its tenant) in one statement or script, and answers each key's count in its current window,
+// this request included, and how long until that window ends.
 import type { Redis } from 'ioredis';
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
 
@@ -14,7 +15,8 @@ export interface WindowCount {
 
 export interface RateCounter {
   readonly backend: 'postgres' | 'redis' | 'memory';
-  incr(key: string, windowMs: number): Promise<WindowCount>;
+  /** Counts one request against each of `keys` (distinct); answers their windows in that order. */
+  incr(keys: readonly string[], windowMs: number): Promise<WindowCount[]>;
   close(): Promise<void>;
 }
 
@@ -22,17 +24,19 @@ export function memoryRateCounter(now: () => number = Date.now): RateCounter {
   const windows = new Map<string, { count: number; resetsAt: number }>();
   return {
     backend: 'memory',
-    async incr(key, windowMs) {
+    async incr(keys, windowMs) {
       const at = now();
-      let window = windows.get(key);
-      if (!window || window.resetsAt <= at) {
-        // Forget ended windows now and then, so idle keys do not pile up.
-        if (windows.size > 10_000) for (const [k, w] of windows) if (w.resetsAt <= at) windows.delete(k);
-        window = { count: 0, resetsAt: at + windowMs };
-        windows.set(key, window);
-      }
-      window.count += 1;
-      return { current: window.count, ttlMs: window.resetsAt - at };
+      return keys.map((key) => {
+        let window = windows.get(key);
+        if (!window || window.resetsAt <= at) {
+          // Forget ended windows now and then, so idle keys do not pile up.
+          if (windows.size > 10_000) for (const [k, w] of windows) if (w.resetsAt <= at) windows.delete(k);
+          window = { count: 0, resetsAt: at + windowMs };
+          windows.set(key, window);
+        }
+        window.count += 1;
+        return { current: window.count, ttlMs: window.resetsAt - at };
+      });
     },
     async close() {},
   };
@@ -46,16 +50,19 @@ export function sqlRateCounter(sql: Pick<SqlExecutor, 'query'>): RateCounter {
   sweep.unref();
   return {
     backend: 'postgres',
-    async incr(key, windowMs) {
-      const [row] = await sql.query<{ count: number; ttl: number }>(
-        `INSERT INTO aos_rate_limits AS r (key, count, resets_at) VALUES ($1, 1, now() + $2 * interval '1 millisecond')
+    async incr(keys, windowMs) {
+      // Rows are locked in key order, the same in every statement, so two never wait on each other.
+      const rows = await sql.query<{ key: string; count: number; ttl: number }>(
+        `INSERT INTO aos_rate_limits AS r (key, count, resets_at)
+         SELECT key, 1, now() + $2 * interval '1 millisecond' FROM unnest($1::text[]) AS k(key) ORDER BY key
          ON CONFLICT (key) DO UPDATE SET
            count = CASE WHEN r.resets_at <= now() THEN 1 ELSE r.count + 1 END,
            resets_at = CASE WHEN r.resets_at <= now() THEN EXCLUDED.resets_at ELSE r.resets_at END
-         RETURNING count, GREATEST(0, ceil(extract(epoch FROM r.resets_at - now()) * 1000))::int AS ttl`,
-        [key, windowMs],
+         RETURNING key, count, GREATEST(0, ceil(extract(epoch FROM r.resets_at - now()) * 1000))::int AS ttl`,
+        [keys, windowMs],
       );
-      return { current: row!.count, ttlMs: row!.ttl };
+      const byKey = new Map(rows.map((row) => [row.key, { current: row.count, ttlMs: row.ttl }]));
+      return keys.map((key) => byKey.get(key)!);
     },
     async close() {
       clearInterval(sweep);
@@ -64,21 +71,28 @@ export function sqlRateCounter(sql: Pick<SqlExecutor, 'query'>): RateCounter {
 }
 
 const INCR_SCRIPT = `
-local current = redis.call('INCR', KEYS[1])
-if current == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {current, ttl}`;
+local answers = {}
+for i, key in ipairs(KEYS) do
+  local current = redis.call('INCR', key)
+  if current == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then redis.call('PEXPIRE', key, ARGV[1]); ttl = tonumber(ARGV[1]) end
+  answers[2 * i - 1] = current
+  answers[2 * i] = ttl
+end
+return answers`;
 
 export function redisRateCounter(redis: Redis, prefix = 'aos:rate:'): RateCounter {
   return {
     backend: 'redis',
-    async incr(key, windowMs) {
-      const [current, ttl] = (await redis.eval(INCR_SCRIPT, 1, `${prefix}${key}`, windowMs)) as [
-        number,
-        number,
-      ];
-      return { current, ttlMs: ttl };
+    async incr(keys, windowMs) {
+      const answers = (await redis.eval(
+        INCR_SCRIPT,
+        keys.length,
+        ...keys.map((key) => `${prefix}${key}`),
+        windowMs,
+      )) as number[];
+      return keys.map((_, i) => ({ current: answers[2 * i]!, ttlMs: answers[2 * i + 1]! }));
     },
     async close() {
       await redis.quit().catch(() => {});

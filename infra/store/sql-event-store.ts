@@ -42,9 +42,26 @@ export interface SqlEventStoreOptions {
   maxEventBytes?: number;
 }
 
+/**
+ * A data-modifying statement sent in the same statement as an append, as a CTE after
+ * `appended` (the append's answer: `status`…), which it reads to act only on what the append
+ * did (e.g. `WHERE (SELECT status FROM appended) IN ('ok', 'duplicate')`). Its parameters are
+ * numbered from `$15`. It commits with the events, or rolls back with them.
+ */
+export interface AlongsideAppend {
+  sql: string;
+  params: unknown[];
+}
+
 /** An event store whose appends can join a caller's transaction (commands, tests). */
 export interface SqlEventStore extends EventStore {
   readonly client: SqlClient;
+  /** `EventStore.append`; `alongside`: one more statement sent with the append, in the same one. */
+  append(
+    streamId: string,
+    events: readonly NewEvent[],
+    options: { expectedVersion: ExpectedVersion; alongside?: AlongsideAppend },
+  ): Promise<AppendResult>;
   /**
    * Appends through `tx`: the events commit (or roll back) with the caller's transaction, and
    * subscribers are woken at that commit (NOTIFY in the transaction). `wake: 'after_commit'`:
@@ -128,15 +145,31 @@ const EVENT_COLUMNS = `global_position::text AS global_position, transaction_id:
   event_id::text AS event_id, stream_id, stream_position, type, schema_version, data, metadata,
   to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, prev_hash, hash`;
 
-const APPEND_SQL = 'SELECT * FROM aos_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)';
+const APPEND_CALL = 'SELECT * FROM aos_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)';
+/** Parameters of aos_append: an alongside statement's are numbered after them. */
+export const APPEND_PARAMETERS = 14;
+
+function appendSql(alongside: AlongsideAppend | undefined): string {
+  if (!alongside) return APPEND_CALL;
+  return `WITH appended AS (${APPEND_CALL}), alongside AS (${alongside.sql}) SELECT * FROM appended`;
+}
 const CHANNEL = 'aos_events';
 const DEFAULT_READ_LIMIT = 1000;
 const MAX_READ_LIMIT = 10_000;
 
 /** Two appends racing the same event id into different streams: the loser gets the typed error. */
-async function queryAppend(tx: SqlExecutor, streamId: string, eventIds: string[], params: unknown[]) {
+async function queryAppend(
+  tx: SqlExecutor,
+  streamId: string,
+  eventIds: string[],
+  params: unknown[],
+  alongside: AlongsideAppend | undefined,
+) {
   try {
-    const [row] = await tx.query<AppendRow>(APPEND_SQL, params);
+    const [row] = await tx.query<AppendRow>(
+      appendSql(alongside),
+      alongside ? [...params, ...alongside.params] : params,
+    );
     return row!;
   } catch (error) {
     const e = error as { code?: string; constraint?: string; message?: string };
@@ -257,27 +290,34 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     streamId: string,
     events: readonly NewEvent[],
     expectedVersion: ExpectedVersion,
+    alongside?: AlongsideAppend,
   ): Promise<AppendResult> {
     const { input, recordedAt } = validated(streamId, events, expectedVersion);
     const eventIds = input.events.map((e) => e.eventId);
     const call = (on: SqlExecutor, head: AssumedHead) => {
       const a = appendArguments(input, head, recordedAt);
-      return queryAppend(on, input.streamId, eventIds, [
-        a.streamId,
-        a.streamType,
-        a.tenantId,
-        a.expected,
-        a.assumedVersion,
-        a.assumedHash,
-        a.eventIds,
-        a.types,
-        a.schemaVersions,
-        a.data.map((d) => JSON.stringify(d)),
-        a.metadata.map((m) => JSON.stringify(m)),
-        a.recordedAt,
-        a.hashes,
-        notifyInTransaction,
-      ]);
+      return queryAppend(
+        on,
+        input.streamId,
+        eventIds,
+        [
+          a.streamId,
+          a.streamType,
+          a.tenantId,
+          a.expected,
+          a.assumedVersion,
+          a.assumedHash,
+          a.eventIds,
+          a.types,
+          a.schemaVersions,
+          a.data.map((d) => JSON.stringify(d)),
+          a.metadata.map((m) => JSON.stringify(m)),
+          a.recordedAt,
+          a.hashes,
+          notifyInTransaction,
+        ],
+        alongside,
+      );
     };
 
     let row = await call(tx, assumedHead(input.streamId, input.expectedVersion));
@@ -390,8 +430,17 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     client,
     appendWith,
     appendWithin,
-    append: (streamId, events, { expectedVersion }) =>
-      appendVia(client, (fn) => client.transaction(fn), false, false, streamId, events, expectedVersion),
+    append: (streamId, events, { expectedVersion, alongside }) =>
+      appendVia(
+        client,
+        (fn) => client.transaction(fn),
+        false,
+        false,
+        streamId,
+        events,
+        expectedVersion,
+        alongside,
+      ),
     wakeSubscribers: () => client.notify(CHANNEL),
 
     readStream: (streamId, readOptions) => readStreamOn(client, streamId, readOptions),

@@ -73,6 +73,54 @@ for (const adapter of sqlAdapters) {
       expect(await clocked.revoke('key_nonexistent')).toBeNull();
     });
 
+    it('does not cache an authentication answered before a revocation made meanwhile', async () => {
+      // The lookup's SELECT is held after it read the row, until the revocation has committed.
+      let release = () => {};
+      let held: Promise<void> | undefined;
+      const slow = {
+        ...harness.client,
+        query: async <R>(sql: string, params?: unknown[]) => {
+          const rows = await harness.client.query<R>(sql, params);
+          if (held && sql.startsWith('SELECT')) await held;
+          return rows;
+        },
+      };
+      const cached = createApiKeyStore(slow, { cacheTtlMs: 60_000 });
+      const { record, key } = await cached.create({ tenantId: 'racing', role: 'viewer' });
+      held = new Promise((resolve) => {
+        release = resolve;
+      });
+      const racing = cached.authenticate(key);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      held = undefined;
+      await cached.revoke(record.keyId);
+      release();
+      // Valid when it was asked; but nothing of it may be remembered.
+      expect(await racing).not.toBeNull();
+      expect(await cached.authenticate(key)).toBeNull();
+    });
+
+    it('refuses a key revoked by another process once its NOTIFY arrives, and within the TTL without it', async () => {
+      const other = harness.connect?.() ?? harness.client;
+      const here = createApiKeyStore(harness.client, { cacheTtlMs: 60_000, revocations: harness.client });
+      const unwatch = await here.watchRevocations();
+      const unwatched = createApiKeyStore(harness.client, { cacheTtlMs: 60_000 });
+      const shortLived = createApiKeyStore(harness.client, { cacheTtlMs: 200 });
+      const elsewhere = createApiKeyStore(other, { revocations: other });
+      try {
+        const { record, key } = await elsewhere.create({ tenantId: 'remote', role: 'viewer' });
+        for (const store of [here, unwatched, shortLived])
+          expect(await store.authenticate(key)).not.toBeNull();
+        await elsewhere.revoke(record.keyId);
+        await expect.poll(() => here.authenticate(key), { timeout: 2_000, interval: 20 }).toBeNull();
+        // Without the NOTIFY the cache answers until its TTL ends: the TTL is the bound.
+        expect(await unwatched.authenticate(key)).not.toBeNull();
+        await expect.poll(() => shortLived.authenticate(key), { timeout: 2_000, interval: 50 }).toBeNull();
+      } finally {
+        await unwatch();
+      }
+    });
+
     it('lists keys without secrets, by tenant, with or without revoked ones', async () => {
       const a = await keys.create({ tenantId: 'listing', role: 'viewer', label: 'first' });
       const b = await keys.create({ tenantId: 'listing', role: 'admin' });

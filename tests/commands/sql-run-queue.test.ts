@@ -1,7 +1,11 @@
 // The run queue on SQL keeps a wake-up that arrives while an executor holds the run: an
 // approval decided, a cancel asked or a child run ended during a claim makes the run due then,
 // even though the executor releases it with a later due time (its retry, an approval's expiry).
+// A run's append and its enqueue (appendDue) are one statement: due exactly when recorded.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NewEvent } from '../../domain/store/envelope.ts';
+import { ConcurrencyError } from '../../domain/store/store-errors.ts';
 import { createSqlRunQueue } from '../../infra/executor/sql-run-queue.ts';
 import { allMigrations } from '../../infra/migrations.ts';
 import { migrate } from '../../infra/store/migrate.ts';
@@ -64,6 +68,80 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
         await unwatch();
         await unwatchHeld();
       }
+    });
+
+    it('appends a run and makes it due in one statement: both or neither', async () => {
+      const { client } = harness.store;
+      const queue = createSqlRunQueue(client, harness.store);
+      const event = (tenantId: string): NewEvent => ({
+        eventId: randomUUID(),
+        type: 'Noted',
+        schemaVersion: 1,
+        data: { n: 1 },
+        metadata: { tenantId },
+      });
+      const queued = async (runId: string) =>
+        client.query<{ tenant_id: string; done: boolean }>(
+          'SELECT tenant_id, done FROM aos_run_queue WHERE run_id = $1',
+          [runId],
+        );
+      const recorded = async (streamId: string) => (await harness.store.readStream(streamId)).length;
+
+      const events = [event('acme')];
+      await queue.appendDue!(
+        'run-due-1',
+        events,
+        { expectedVersion: 'no_stream' },
+        { runId: 'due-1', tenantId: 'acme', dueAt: t0 },
+      );
+      expect(await recorded('run-due-1')).toBe(1);
+      expect(await queued('due-1')).toEqual([{ tenant_id: 'acme', done: false }]);
+
+      // The same events again (a retried command): recorded before, due again, never un-finished.
+      await client.query('UPDATE aos_run_queue SET done = true WHERE run_id = $1', ['due-1']);
+      const again = await queue.appendDue!(
+        'run-due-1',
+        events,
+        { expectedVersion: 'no_stream' },
+        {
+          runId: 'due-1',
+          tenantId: 'acme',
+          dueAt: t0,
+        },
+      );
+      expect(again.duplicate).toBe(true);
+      expect(await queued('due-1')).toEqual([{ tenant_id: 'acme', done: true }]);
+
+      // Refused by the expected version: not due.
+      await expect(
+        queue.appendDue!(
+          'run-due-1',
+          [event('acme')],
+          { expectedVersion: 'no_stream' },
+          {
+            runId: 'due-2',
+            tenantId: 'acme',
+            dueAt: t0,
+          },
+        ),
+      ).rejects.toBeInstanceOf(ConcurrencyError);
+      expect(await queued('due-2')).toEqual([]);
+
+      // The enqueue fails (no tenant): the events are not recorded either.
+      await expect(
+        queue.appendDue!(
+          'run-due-3',
+          [event('acme')],
+          { expectedVersion: 'no_stream' },
+          {
+            runId: 'due-3',
+            tenantId: null as unknown as string,
+            dueAt: t0,
+          },
+        ),
+      ).rejects.toThrow();
+      expect(await recorded('run-due-3')).toBe(0);
+      expect(await queued('due-3')).toEqual([]);
     });
   });
 }
