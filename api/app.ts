@@ -193,6 +193,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     clock,
     backoffMs: config.AOS_WEBHOOK_BACKOFF_MS,
     giveUpAfterMs: config.AOS_WEBHOOK_GIVE_UP_MS,
+    leaseMs: config.AOS_WEBHOOK_LEASE_MS,
     ...(config.AOS_INSTANCE_ID ? { instance: config.AOS_INSTANCE_ID } : {}),
   });
   const executor =
@@ -267,10 +268,12 @@ async function startReadModels(
     });
   }
   // Appends wake the projections (NOTIFY), and a wake-up whose events are held back is read
-  // again within milliseconds (infra/store/subscription.ts): the poll only catches what no
-  // wake-up announces, such as a long transaction elsewhere ending. Idle: one read each 2 s.
+  // again within milliseconds (infra/store/subscription.ts): the fallback only catches what no
+  // wake-up announces, such as a long transaction elsewhere ending or a lost NOTIFY. It is the
+  // store's one look at its newest event every 5 s, shared by every subscription
+  // (infra/store/head-watch.ts): an idle server reads nothing else.
   return startProjections(store, allProjections, {
-    pollIntervalMs: 2_000,
+    pollIntervalMs: 5_000,
     onError,
   });
 }

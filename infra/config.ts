@@ -181,6 +181,13 @@ const configSchema = z
       .min(10, 'must be from 10 to 3600000 ms')
       .max(3_600_000, 'must be from 10 to 3600000 ms')
       .default(1000),
+    /** How long the webhook sender's lease lives unrenewed: a standby sends this soon after the sender dies. */
+    AOS_WEBHOOK_LEASE_MS: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number of milliseconds')
+      .min(1000, 'must be from 1000 to 600000 ms')
+      .max(600_000, 'must be from 1000 to 600000 ms')
+      .default(30_000),
     /** A delivery still failing this long after its first attempt is dead-lettered. */
     AOS_WEBHOOK_GIVE_UP_MS: z.coerce
       .number({ message: 'must be a number' })

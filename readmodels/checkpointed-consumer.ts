@@ -9,6 +9,8 @@ export interface CheckpointedConsumer {
   name: string;
   filter?: ReadAllFilter;
   apply(tx: SqlExecutor, events: RecordedEvent[]): Promise<void>;
+  /** Called once a batch it applied has committed (to announce what it wrote). */
+  committed?(): void;
 }
 
 export async function readCheckpoint(sql: SqlExecutor, name: string): Promise<string | undefined> {
@@ -49,6 +51,7 @@ export async function startCheckpointedConsumer(
     async (events, checkpoint) => {
       // The checkpoint row is locked for the batch: another process running the same
       // consumer waits, then finds the checkpoint moved and continues from there instead.
+      let applied = false;
       position = await store.client.transaction(async (tx) => {
         const [row] = await tx.query<{ checkpoint: string }>(
           'SELECT checkpoint FROM aos_checkpoints WHERE name = $1 FOR UPDATE',
@@ -57,8 +60,10 @@ export async function startCheckpointedConsumer(
         if (row!.checkpoint !== position) return row!.checkpoint;
         await consumer.apply(tx, events);
         await saveCheckpoint(tx, consumer.name, checkpoint);
+        applied = true;
         return checkpoint;
       });
+      if (applied) consumer.committed?.();
       return position;
     },
     {

@@ -3,8 +3,7 @@
 // checkpointed in PostgreSQL), in a database of its own on the bench server. DBOS is one per
 // process: launched once for a suite, shut down at its end.
 import { DBOS } from '@dbos-inc/dbos-sdk';
-import pg from 'pg';
-import { databaseUrlFor, ensureDatabase, peerDatabaseUrl } from './postgres.ts';
+import { peerDatabaseUrl, recreateDatabase } from './postgres.ts';
 
 const threeSteps = DBOS.registerWorkflow(
   async (n: number) => {
@@ -24,16 +23,7 @@ export interface DbosPeer {
 
 /** A fresh database for DBOS (dropped and created), then DBOS launched on it. */
 export async function launchDbos(poolSize: number): Promise<DbosPeer> {
-  const url = peerDatabaseUrl('dbos');
-  const name = decodeURIComponent(new URL(url).pathname.slice(1));
-  const admin = new pg.Client({ connectionString: databaseUrlFor(url, 'postgres') });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
-  await ensureDatabase(url);
+  const url = await recreateDatabase(peerDatabaseUrl('dbos'));
   DBOS.setConfig({
     name: 'aos-bench',
     systemDatabaseUrl: url,

@@ -2,7 +2,8 @@
 // database when it is missing. One setting, as everywhere: `DATABASE_URL` (default
 // postgres://postgres@127.0.0.1:5432/aos_bench). Every suite's schema carries `AOS_BENCH_PREFIX`
 // (default `bench`), and the peers' databases (Emmett, DBOS; DBOS's is dropped and created anew)
-// are named after both (`<database>_<prefix>_emmett`, `<database>_<prefix>_dbos`), so two benches
+// and the idle server's (`_idle`, created anew and dropped after) are named after both
+// (`<database>_<prefix>_emmett`, `<database>_<prefix>_dbos`), so two benches
 // given another database or prefix never touch each other's data. Ports are chosen by the system,
 // files live in fresh temp folders, Kafka topics are named afresh (`KAFKA_BROKERS`).
 import pg from 'pg';
@@ -47,6 +48,21 @@ export async function ensureDatabase(url: string): Promise<string> {
     await admin.end();
   }
   return url;
+}
+
+/** Drops the database of `url`, with whoever is connected to it. */
+export async function dropDatabase(url: string): Promise<void> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  await execOn(
+    databaseUrlFor(url, 'postgres'),
+    `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`,
+  );
+}
+
+/** Drops the database of `url` and creates it anew; returns `url`. */
+export async function recreateDatabase(url: string): Promise<string> {
+  await dropDatabase(url);
+  return ensureDatabase(url);
 }
 
 /** Runs statements on `url` with a short-lived connection. */

@@ -5,14 +5,6 @@ import { AosError, api, clientFor, session, type Whoami, whenUnauthenticated } f
 import { errorState, field, h } from './dom.ts';
 import { emergencyBanner } from './emergency-banner.ts';
 import type { Page } from './page.ts';
-import { costsPage } from './pages/costs.ts';
-import { divergencePage } from './pages/divergence.ts';
-import { estimatorsPage } from './pages/estimators.ts';
-import { exportPage } from './pages/export.ts';
-import { failuresPage } from './pages/failures.ts';
-import { historyPage } from './pages/history.ts';
-import { runDetailPage } from './pages/run-detail.ts';
-import { runsPage } from './pages/runs.ts';
 
 const root = document.getElementById('app')!;
 const nav: [path: string, label: string][] = [
@@ -24,18 +16,23 @@ const nav: [path: string, label: string][] = [
   ['failures', 'Failures'],
   ['export', 'Export'],
 ];
-const pages: Record<string, Page> = {
-  runs: runsPage,
-  history: historyPage,
-  failures: failuresPage,
-  costs: costsPage,
-  divergence: divergencePage,
-  estimators: estimatorsPage,
-  export: exportPage,
+// Each page is a chunk of its own, loaded when first shown: the sign-in and the shell do not
+// wait for every page's code (and the charts').
+const pages: Record<string, () => Promise<Page>> = {
+  runs: () => import('./pages/runs.ts').then((m) => m.runsPage),
+  history: () => import('./pages/history.ts').then((m) => m.historyPage),
+  failures: () => import('./pages/failures.ts').then((m) => m.failuresPage),
+  costs: () => import('./pages/costs.ts').then((m) => m.costsPage),
+  divergence: () => import('./pages/divergence.ts').then((m) => m.divergencePage),
+  estimators: () => import('./pages/estimators.ts').then((m) => m.estimatorsPage),
+  export: () => import('./pages/export.ts').then((m) => m.exportPage),
 };
+const runDetailPage = () => import('./pages/run-detail.ts').then((m) => m.runDetailPage);
 
 let me: Whoami | null = null;
 let cleanup: (() => void) | undefined;
+/** Counts routings: a page whose code arrives after another routing began is not shown. */
+let routing = 0;
 /** The emergency stop's banner of the page shown (it refreshes itself until replaced). */
 let banner: ReturnType<typeof emergencyBanner> | undefined;
 
@@ -73,7 +70,7 @@ function signIn(message?: string) {
       me = await clientFor(candidate).whoami();
       session.save(candidate);
       if (!location.hash || location.hash === '#/') location.hash = '#/runs';
-      route();
+      void route();
     } catch (error) {
       const text =
         error instanceof AosError && error.status === 401
@@ -136,19 +133,30 @@ function shell(current: string, title: string): HTMLElement {
   return main;
 }
 
-function route() {
+async function route() {
   if (!me) return;
+  const turn = ++routing;
   cleanup?.();
+  cleanup = undefined;
   const [path = '', search = ''] = location.hash.replace(/^#\/?/, '').split('?');
   const [name = 'runs', id] = path.split('/');
-  const page = name === 'runs' && id ? runDetailPage : pages[name];
-  if (!page) {
+  const load = name === 'runs' && id ? runDetailPage : pages[name];
+  if (!load) {
     location.hash = '#/runs';
     return;
   }
-  const navName = page === runDetailPage ? 'runs' : name;
+  let page: Page;
+  try {
+    page = await load();
+  } catch (error) {
+    // A chunk that does not load (the server was upgraded meanwhile): say so where the page would be.
+    if (turn === routing && me) shell(name, 'Console').append(errorState(error));
+    return;
+  }
+  if (turn !== routing || !me) return;
   document.title = `${page.title} · AOS console`;
-  const main = shell(navName, page.title);
+  // The run detail is a page of the runs' section.
+  const main = shell(name, page.title);
   const params = new URLSearchParams(search);
   cleanup = page.render(main, {
     me,
@@ -160,7 +168,7 @@ function route() {
       const text = query.toString();
       const target = `#/${path}${text ? `?${text}` : ''}`;
       // The same URL fires no hashchange: apply (reload) anyway.
-      if (location.hash === target) route();
+      if (location.hash === target) void route();
       else location.hash = target;
     },
     may: (permission) => me!.permissions.includes(permission),
@@ -186,7 +194,7 @@ async function start() {
   try {
     me = await api.whoami();
     if (!location.hash) location.hash = '#/runs';
-    route();
+    void route();
   } catch (error) {
     if (!(error instanceof AosError && error.status === 401)) signIn(String((error as Error).message));
   }

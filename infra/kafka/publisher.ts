@@ -213,7 +213,8 @@ export async function startPublisher(
       {
         after: position,
         batchSize: options.batchSize,
-        pollIntervalMs: options.pollIntervalMs ?? 250,
+        // Woken by appends; the store's shared head watch looks this often for a lost wake-up.
+        pollIntervalMs: options.pollIntervalMs ?? 5_000,
         onError: (error) => log.warn({ err: error }, 'Kafka publisher could not read the store; retrying'),
       },
     );

@@ -33,6 +33,7 @@ import {
   validateAppend,
   validateStreamId,
 } from '../../domain/store/validate-append.ts';
+import { headWatch } from './head-watch.ts';
 import { READ_HORIZON_SQL } from './read-horizon.ts';
 import { StreamHeadCache } from './stream-head-cache.ts';
 import { pollingSubscription } from './subscription.ts';
@@ -403,6 +404,16 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     };
   }
 
+  /** Every subscription's fallback: one look per period at the newest readable event. */
+  const head = headWatch(async () => {
+    const [row] = await client.query<{ head: string }>(
+      `SELECT transaction_id::text || ':' || global_position::text AS head FROM aos_events
+        WHERE transaction_id < ${READ_HORIZON_SQL}
+        ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
+    );
+    return row?.head ?? null;
+  });
+
   async function readStreamOn(
     sql: SqlExecutor,
     streamId: string,
@@ -449,7 +460,13 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     readAll,
 
     subscribe(handler: SubscriptionHandler, subscribeOptions: SubscribeOptions = {}) {
-      return pollingSubscription(readAll, (wake) => client.listen(CHANNEL, wake), handler, subscribeOptions);
+      return pollingSubscription(
+        readAll,
+        (wake) => client.listen(CHANNEL, wake),
+        handler,
+        subscribeOptions,
+        head,
+      );
     },
 
     async streamInfo(streamId): Promise<StreamInfo | null> {

@@ -2,8 +2,11 @@
 // when caught up, sleep until woken (LISTEN/NOTIFY, in-process signal) or the poll period ends.
 // A wake-up whose events are not readable yet (the gap-free reader waits for an older
 // transaction still open) is read again soon, then less and less often up to the poll period:
-// an idle reader costs one read per period, a busy one sees events within milliseconds.
-// With `gatherMs`, a busy one reads at most that often, in batches of what arrived meanwhile.
+// a busy reader sees events within milliseconds. With `gatherMs`, a busy one reads at most that
+// often, in batches of what arrived meanwhile. Given a store's shared head watch, an idle
+// reader sends nothing: it sleeps until woken, and the watch's one look per period at the
+// newest readable event stands in for every reader's own poll (head-watch.ts); without one,
+// it costs a read per period.
 import type {
   Checkpoint,
   ReadAllOptions,
@@ -12,12 +15,14 @@ import type {
   Subscription,
   SubscriptionHandler,
 } from '../../domain/store/event-store.ts';
+import type { HeadWatch } from './head-watch.ts';
+import { wakeableSleep } from './wakeable-sleep.ts';
 
 type WakeSource = (wake: () => void) => Promise<() => Promise<void>>;
 
 const DEFAULT_POLL_MS = 500;
 const DEFAULT_BATCH = 500;
-/** The first look again after a wake-up or a batch found nothing; it doubles up to the poll period. */
+/** The first look again after a wake-up found nothing; it doubles up to the poll period. */
 const FIRST_RETRY_MS = 10;
 
 export function pollingSubscription(
@@ -25,27 +30,20 @@ export function pollingSubscription(
   wakeSource: WakeSource,
   handler: SubscriptionHandler,
   options: SubscribeOptions,
+  headWatch?: HeadWatch,
 ): Subscription {
   const pollMs = options.pollIntervalMs ?? DEFAULT_POLL_MS;
   let checkpoint: Checkpoint | undefined = options.after;
   let running = true;
-  let wakeUp: (() => void) | undefined;
-  let woken = false;
+  const alarm = wakeableSleep();
+  /** A notification came: what it announces may not be readable yet, so an empty read is retried soon. */
+  let announced = false;
   const wake = () => {
-    woken = true;
-    wakeUp?.();
+    announced = true;
+    alarm.wake();
   };
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (woken || !running) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUp = undefined;
-        resolve();
-      }
-      wakeUp = done;
-    });
+  // The head watch's wake-up is a look, not an announcement: it is not retried.
+  const unwatch = headWatch?.watch(pollMs, alarm.wake);
 
   const unlisten = wakeSource(wake).catch((error) => {
     options.onError?.(error);
@@ -68,7 +66,9 @@ export function pollingSubscription(
   const loop = (async () => {
     let retryMs = pollMs;
     while (running) {
-      woken = false;
+      alarm.clear();
+      announced = false;
+      let failed = false;
       try {
         const batch = await readAll({
           after: checkpoint,
@@ -77,15 +77,20 @@ export function pollingSubscription(
         });
         if (batch.events.length > 0) {
           checkpoint = (await handler(batch.events, batch.checkpoint)) || batch.checkpoint;
-          retryMs = FIRST_RETRY_MS;
+          // Read again at once; if that finds nothing, it is caught up: what comes next is
+          // announced (only a wake-up that finds nothing readable is looked at again soon).
+          retryMs = pollMs;
           if (batch.events.length < limit) await gather();
           continue;
         }
       } catch (error) {
+        failed = true;
         options.onError?.(error);
       }
-      await sleep(Math.min(retryMs, pollMs));
-      retryMs = woken ? FIRST_RETRY_MS : Math.min(retryMs * 2, pollMs);
+      // Caught up, and done looking again after a wake-up: the head watch wakes it from here.
+      const idle = headWatch !== undefined && !failed && retryMs >= pollMs;
+      await alarm.sleep(idle ? Number.POSITIVE_INFINITY : Math.min(retryMs, pollMs));
+      retryMs = announced ? FIRST_RETRY_MS : Math.min(retryMs * 2, pollMs);
     }
   })();
 
@@ -94,6 +99,7 @@ export function pollingSubscription(
       running = false;
       wake();
       stopped();
+      unwatch?.();
       await loop;
       await (await unlisten)();
     },

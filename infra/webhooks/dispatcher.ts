@@ -12,19 +12,27 @@
 //   hour, until AOS_WEBHOOK_GIVE_UP_MS (24 h) after the first attempt; then it is
 //   dead-lettered (and the stream's next delivery goes). Every attempt and dead letter is an
 //   event in the webhook's stream.
+// - The sender does not poll: whoever makes a delivery due announces it once committed
+//   (`DELIVERIES_CHANNEL`: the enqueuer, a redelivery; this process at once, others by NOTIFY),
+//   a retry is waited for with a timer to its due time, and gaining the lease wakes it. Only a
+//   lost announcement waits for `pollIntervalMs` (a minute).
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Subscription } from '../../domain/store/event-store.ts';
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
 import { startCheckpointedConsumer } from '../../readmodels/checkpointed-consumer.ts';
 import type { KafkaLog } from '../kafka/kafka-client.ts';
 import { startLease } from '../store/lease.ts';
 import type { SqlEventStore } from '../store/sql-event-store.ts';
+import { wakeableSleep } from '../store/wakeable-sleep.ts';
 import type { WebhookSender, WebhookSendResult } from './webhook-sender.ts';
-import { enqueueDeliveries, webhookStream } from './webhook-store.ts';
+import { DELIVERIES_CHANNEL, enqueueDeliveries, webhookStream } from './webhook-store.ts';
 
 export const DISPATCHER_LEASE = 'webhook-dispatcher';
 const MAX_BACKOFF_MS = 3_600_000;
+/** The enqueuer's fallback: the store's shared head watch looks at least this often. */
+const ENQUEUE_POLL_MS = 5_000;
+/** After a failed look at the queue (the database did not answer). */
+const RETRY_AFTER_ERROR_MS = 1_000;
 
 export interface DispatcherOptions {
   sender: WebhookSender;
@@ -34,7 +42,9 @@ export interface DispatcherOptions {
   backoffMs?: number;
   /** No retry starts later than this after the first attempt: then the delivery is dead-lettered. */
   giveUpAfterMs?: number;
+  /** The longest wait for a delivery no announcement woke the sender for (a lost NOTIFY). */
   pollIntervalMs?: number;
+  /** The sender's lease: a standby takes over this long after the sender died. */
   leaseMs?: number;
   instance?: string;
   /** Deliveries sent at once (each to another stream or webhook). */
@@ -69,21 +79,39 @@ export async function startWebhookDispatcher(
   const clock = options.clock ?? (() => new Date());
   const backoffMs = options.backoffMs ?? 1000;
   const giveUpAfterMs = options.giveUpAfterMs ?? 86_400_000;
-  const pollIntervalMs = options.pollIntervalMs ?? 250;
+  const pollIntervalMs = options.pollIntervalMs ?? 60_000;
   const stopping = new AbortController();
+  const alarm = wakeableSleep();
+  stopping.signal.addEventListener('abort', alarm.wake);
 
+  let enqueued = false;
   const enqueuer: Subscription = await startCheckpointedConsumer(
     store,
-    { name: 'webhook-deliveries', apply: enqueueDeliveries },
     {
-      pollIntervalMs,
+      name: 'webhook-deliveries',
+      apply: async (tx, events) => {
+        enqueued = (await enqueueDeliveries(tx, events)) > 0;
+      },
+      committed: () => {
+        if (enqueued) store.client.notify(DELIVERIES_CHANNEL);
+      },
+    },
+    {
+      pollIntervalMs: Math.min(pollIntervalMs, ENQUEUE_POLL_MS),
       onError: (error) => options.log.warn({ err: error }, 'webhook enqueuing failed; retrying'),
     },
   );
+  const unlisten = await store.client.listen(DELIVERIES_CHANNEL, alarm.wake).catch((error) => {
+    options.log.warn({ err: error }, 'webhook dispatcher cannot listen; it looks every poll interval');
+    return async () => {};
+  });
   const lease = startLease(store.client, {
     name: DISPATCHER_LEASE,
     ...(options.instance ? { holder: `${options.instance}` } : {}),
     ...(options.leaseMs ? { ttlMs: options.leaseMs } : {}),
+    onChange: (held) => {
+      if (held) alarm.wake();
+    },
     onError: (error) => options.log.warn({ err: error }, 'webhook dispatcher could not renew its lease'),
   });
 
@@ -184,24 +212,33 @@ export async function startWebhookDispatcher(
     return due.length;
   }
 
-  /** How long until the next pending delivery is due, at most a poll period. */
-  async function idle(): Promise<number> {
+  /** How long until the first delivery of a (webhook, stream) is due, at most a poll period. */
+  async function untilNextDue(): Promise<number> {
     const [next] = await store.client.query<{ at: Date | string | null }>(
-      `SELECT min(next_attempt_at) AS at FROM aos_webhook_deliveries WHERE status = 'pending'`,
+      `SELECT min(next_attempt_at) AS at
+         FROM (SELECT DISTINCT ON (webhook_id, stream_id) next_attempt_at
+                 FROM aos_webhook_deliveries WHERE status = 'pending'
+                ORDER BY webhook_id, stream_id, global_position) heads`,
     );
     if (!next?.at) return pollIntervalMs;
-    return Math.min(pollIntervalMs, Math.max(5, new Date(next.at).getTime() - clock().getTime()));
+    return Math.min(pollIntervalMs, Math.max(0, new Date(next.at).getTime() - clock().getTime()));
   }
 
   const loop = (async () => {
     while (!stopping.signal.aborted) {
+      alarm.clear();
       let wait = pollIntervalMs;
       try {
-        if (lease.held()) wait = (await round()) > 0 ? 0 : await idle();
+        if (lease.held()) {
+          // What was sent may have made its stream's next delivery due: look again at once.
+          if ((await round()) > 0) continue;
+          wait = await untilNextDue();
+        }
       } catch (error) {
         options.log.warn({ err: error }, 'webhook dispatch failed; retrying');
+        wait = Math.min(wait, RETRY_AFTER_ERROR_MS);
       }
-      if (wait > 0) await sleep(wait, undefined, { signal: stopping.signal }).catch(() => {});
+      await alarm.sleep(wait);
     }
   })();
 
@@ -210,6 +247,7 @@ export async function startWebhookDispatcher(
     async stop() {
       stopping.abort();
       await loop;
+      await unlisten();
       await enqueuer.stop();
       await lease.release();
     },

@@ -6,6 +6,8 @@ import type { SqlExecutor } from '../../domain/store/sql-port.ts';
 import type { SqlEventStore } from '../store/sql-event-store.ts';
 
 export const webhookStream = (webhookId: string) => `webhook-${webhookId}`;
+/** Announces, once committed, a delivery made due: it wakes the sender (dispatcher.ts). */
+export const DELIVERIES_CHANNEL = 'aos_webhook_deliveries';
 
 export interface WebhookRecord {
   webhookId: string;
@@ -167,7 +169,7 @@ export function createWebhookStore(store: SqlEventStore, clock: () => Date = () 
 
     /** Makes a delivery due now, with a fresh retry window; undefined if there is none. */
     async redeliver(tenantId: string, webhookId: string, deliveryId: string) {
-      return sql.transaction(async (tx) => {
+      const redelivered = await sql.transaction(async (tx) => {
         const [row] = await tx.query(
           `UPDATE aos_webhook_deliveries SET status = 'pending', next_attempt_at = $3, window_start = NULL
             WHERE webhook_id = $1 AND delivery_id = $2 RETURNING ${DELIVERY_COLUMNS}`,
@@ -181,6 +183,9 @@ export function createWebhookStore(store: SqlEventStore, clock: () => Date = () 
         });
         return deliveryOf(row);
       });
+      // Committed: the sender (this instance's or another's) goes at once.
+      if (redelivered) sql.notify(DELIVERIES_CHANNEL);
+      return redelivered;
     },
   };
 }
@@ -207,22 +212,25 @@ export function webhookPayload(event: RecordedEvent): string {
 /**
  * Enqueues a delivery per (live webhook of the event's tenant and type, event); webhook events
  * themselves are never delivered (a delivery would record an event to deliver, and so on).
- * Idempotent: a delivery is unique per webhook and event.
+ * Idempotent: a delivery is unique per webhook and event. Answers how many it enqueued.
  */
-export async function enqueueDeliveries(tx: SqlExecutor, events: readonly RecordedEvent[]): Promise<void> {
+export async function enqueueDeliveries(tx: SqlExecutor, events: readonly RecordedEvent[]): Promise<number> {
   const candidates = events.filter((e) => !e.type.startsWith('Webhook'));
-  if (candidates.length === 0) return;
-  await tx.query(
-    `INSERT INTO aos_webhook_deliveries
-       (delivery_id, webhook_id, event_id, event_type, stream_id, global_position, payload)
-     SELECT md5(w.webhook_id::text || e.event_id)::uuid, w.webhook_id, e.event_id::uuid, e.type, e.stream_id,
-            e.global_position, e.payload
-       FROM jsonb_to_recordset($1::jsonb)
-            AS e(event_id text, type text, stream_id text, global_position bigint, tenant_id text, payload text)
-       JOIN aos_webhooks w ON w.tenant_id = e.tenant_id AND w.deleted_at IS NULL
-                          AND (e.type = ANY(w.event_types) OR '*' = ANY(w.event_types))
-     ORDER BY e.global_position
-     ON CONFLICT (webhook_id, event_id) DO NOTHING`,
+  if (candidates.length === 0) return 0;
+  const [row] = await tx.query<{ enqueued: number }>(
+    `WITH enqueued AS (
+       INSERT INTO aos_webhook_deliveries
+         (delivery_id, webhook_id, event_id, event_type, stream_id, global_position, payload)
+       SELECT md5(w.webhook_id::text || e.event_id)::uuid, w.webhook_id, e.event_id::uuid, e.type, e.stream_id,
+              e.global_position, e.payload
+         FROM jsonb_to_recordset($1::jsonb)
+              AS e(event_id text, type text, stream_id text, global_position bigint, tenant_id text, payload text)
+         JOIN aos_webhooks w ON w.tenant_id = e.tenant_id AND w.deleted_at IS NULL
+                            AND (e.type = ANY(w.event_types) OR '*' = ANY(w.event_types))
+       ORDER BY e.global_position
+       ON CONFLICT (webhook_id, event_id) DO NOTHING
+       RETURNING 1)
+     SELECT count(*)::int AS enqueued FROM enqueued`,
     [
       JSON.stringify(
         candidates.map((e) => ({
@@ -236,4 +244,5 @@ export async function enqueueDeliveries(tx: SqlExecutor, events: readonly Record
       ),
     ],
   );
+  return row!.enqueued;
 }
