@@ -1,6 +1,6 @@
 // Approvals: the tenant's approvals and where each stands (pending ones are what an operator decides).
 import { z } from 'zod';
-import { approvalClosedReasons } from '../domain/events/run-events.ts';
+import { approvalClosedReasons } from '../domain/events/run-fields.ts';
 import { approvalStatuses } from '../domain/run/approval-statuses.ts';
 import { cursor, limit, page } from './common.ts';
 import { defineRoute } from './route.ts';

@@ -4,8 +4,8 @@
 // verdicts and the breaker is any key's, since every tenant's budgets depend on them.
 import { z } from 'zod';
 import { datasetNameSchema, estimatorDatasetSchema, estimatorNames } from '../domain/estimator-dataset.ts';
-import { canaryCompleted, severitySchema } from '../domain/events/estimator-events.ts';
-import { priceTableSchema } from '../domain/pricing.ts';
+import { canaryCompleted, severitySchema } from '../domain/events/canary-events.ts';
+import { priceTableSchema } from '../domain/price-table.ts';
 import { defineRoute } from './route.ts';
 
 const datasetParams = z.object({ name: datasetNameSchema });

@@ -1,6 +1,6 @@
 // Queries over the read models, and the original AOS's routes for its clients.
 import { z } from 'zod';
-import { recoveryModes } from '../domain/failure-catalog.ts';
+import { recoveryModes } from '../domain/failure-catalog-schema.ts';
 import { runStatuses } from '../domain/run/run-statuses.ts';
 import { cursor, day, EARLIEST_MS, instant, limit, page } from './common.ts';
 import { defineRoute } from './route.ts';

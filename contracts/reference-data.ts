@@ -2,9 +2,9 @@
 // the system key the price table every tenant is charged by and the failure catalog; each is a versioned reference-data event
 // (domain/reference-data.ts), readable as the version in force and as its history.
 import { z } from 'zod';
-import { catalogEntriesSchema, failureCatalogSchema } from '../domain/failure-catalog.ts';
-import { policyRulesSchema, policySchema } from '../domain/policy.ts';
-import { priceModelsSchema, priceTableSchema } from '../domain/pricing.ts';
+import { catalogEntriesSchema, failureCatalogSchema } from '../domain/failure-catalog-schema.ts';
+import { policyRulesSchema, policySchema } from '../domain/policy-rules.ts';
+import { priceModelsSchema, priceTableSchema } from '../domain/price-table.ts';
 import { defineRoute } from './route.ts';
 
 const recorded = {

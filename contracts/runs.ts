@@ -1,7 +1,7 @@
 // Runs: submit, simulate, read, cancel, approve.
 import { z } from 'zod';
 import { planEstimateSchema } from '../domain/estimate.ts';
-import { recoveryModes } from '../domain/failure-catalog.ts';
+import { recoveryModes } from '../domain/failure-catalog-schema.ts';
 import { runStatuses } from '../domain/run/run-statuses.ts';
 import { submitRunRequestSchema } from '../domain/run/submit-request.ts';
 import { idempotencyHeaders, limit } from './common.ts';

@@ -1,7 +1,7 @@
 // What an agent may ask before it plans: the skills' contracts and its own capabilities.
 import { z } from 'zod';
 import { errorCategories, errorCodeNames } from '../domain/errors.ts';
-import { retryPolicySchema } from '../domain/retry.ts';
+import { retryPolicySchema } from '../domain/retry-policy.ts';
 import { runBudgetInputSchema } from '../domain/run/commands.ts';
 import { defineRoute } from './route.ts';
 

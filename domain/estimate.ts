@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { DomainError } from './domain-error.ts';
 import { type Micros, microsSchema } from './money.ts';
 import { childPlanSteps, requestedChildBudget } from './plan/child-run-input.ts';
-import { computeChargeMicros, FALLBACK_MODEL, type PriceTable } from './pricing.ts';
+import { computeChargeMicros, FALLBACK_MODEL, type PriceTable } from './price-table.ts';
 import { iterationsOf, maxTokensOf, modelOf, promptTextOf, type StepInput } from './step-input.ts';
 
 /** A plan whose cumulative failure risk is above this is refused as too risky. */

@@ -1,22 +1,18 @@
 // Content hashes and deterministic ids. Everything that must be reproducible on replay
 // (policy and price-table hashes, decision ids, approval ids, jitter) is derived here from
 // its inputs with sha256 over RFC 8785 canonical JSON, never from randomness.
-import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { hash } from 'node:crypto';
+import { canonicalJson } from './canonical-json.ts';
 
+export { canonicalJson } from './canonical-json.ts';
+
+// One-shot crypto.hash: a third of createHash().update().digest()'s time on short texts.
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 export function sha256Bytes(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
-}
-
-/** RFC 8785 canonical JSON; the same value always gives the same bytes. */
-export function canonicalJson(value: unknown): string {
-  const text = canonicalize(value);
-  if (text === undefined) throw new TypeError('value cannot be canonicalised as JSON');
-  return text;
+  return hash('sha256', text, 'buffer');
 }
 
 export function canonicalHash(value: unknown): string {

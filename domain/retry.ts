@@ -1,59 +1,18 @@
 // One retry policy for every skill: exponential backoff with a cap and deterministic
 // jitter. The jitter is derived from sha256(`${seed}:${stepIndex}:${attempt}`) rather than
 // Math.random, so the same run always waits the same delays and replay can re-derive them.
-import { z } from 'zod';
-import { type ErrorCode, errorCodeNames, errorCodes } from './errors.ts';
+import { type ErrorCode, errorCodes } from './errors.ts';
 import { sha256Bytes } from './hashing.ts';
+import type { RetryPolicy } from './retry-policy.ts';
 
-export const retryPolicySchema = z
-  .strictObject({
-    /** Total attempts including the first; 1 means never retry. */
-    maxAttempts: z.int().min(1).max(100),
-    initialDelayMs: z.int().nonnegative(),
-    backoffCoefficient: z.number().min(1).max(100),
-    maxDelayMs: z.int().nonnegative(),
-    /** Fraction of the delay the jitter may add or remove, 0..1. */
-    jitterRatio: z.number().min(0).max(1),
-    /** Codes never retried by this policy, even when the taxonomy calls them retryable. */
-    nonRetryableCodes: z.array(z.enum(errorCodeNames)),
-  })
-  .refine((policy) => policy.maxDelayMs >= policy.initialDelayMs, {
-    message: 'maxDelayMs must be at least initialDelayMs',
-    path: ['maxDelayMs'],
-  });
-export type RetryPolicy = z.infer<typeof retryPolicySchema>;
-
-/** A per-step override: any subset of the fields, applied over the skill's default. */
-export const retryOverrideSchema = z
-  .strictObject({
-    maxAttempts: z.int().min(1).max(100),
-    initialDelayMs: z.int().nonnegative(),
-    backoffCoefficient: z.number().min(1).max(100),
-    maxDelayMs: z.int().nonnegative(),
-    jitterRatio: z.number().min(0).max(1),
-    nonRetryableCodes: z.array(z.enum(errorCodeNames)),
-  })
-  .partial();
-export type RetryOverride = z.infer<typeof retryOverrideSchema>;
-
-export const defaultRetryPolicy: RetryPolicy = {
-  maxAttempts: 3,
-  initialDelayMs: 1_000,
-  backoffCoefficient: 2,
-  maxDelayMs: 30_000,
-  jitterRatio: 0.1,
-  nonRetryableCodes: [],
-};
-
-/**
- * Merges a skill's default with a step's override. Fields of the override replace the
- * default's (nonRetryableCodes included: a step that lists codes means exactly those), and
- * the result is validated as a whole so an override cannot produce maxDelayMs < initialDelayMs.
- * Merging is idempotent: merging the result again with the same override changes nothing.
- */
-export function resolveRetryPolicy(skillDefault: RetryPolicy = defaultRetryPolicy, override?: RetryOverride) {
-  return retryPolicySchema.parse({ ...skillDefault, ...(override ?? {}) });
-}
+export {
+  defaultRetryPolicy,
+  type RetryOverride,
+  type RetryPolicy,
+  resolveRetryPolicy,
+  retryOverrideSchema,
+  retryPolicySchema,
+} from './retry-policy.ts';
 
 /** 2^64, the range of the first 8 bytes of the jitter hash. */
 const TWO_POW_64 = 1n << 64n;

@@ -4,7 +4,7 @@
 
 import type { PlanEstimate } from '../domain/estimate.ts';
 import type { RunEvent } from '../domain/events/run-events.ts';
-import { canonicalHash, canonicalJson } from '../domain/hashing.ts';
+import { canonicalHash, canonicalJson, sha256Hex } from '../domain/hashing.ts';
 import { normalizedSteps } from '../domain/plan/graph.ts';
 import type { RunStatus } from '../domain/run/status.ts';
 import { statusAfter } from '../domain/run/status.ts';
@@ -108,7 +108,7 @@ const TRUNCATED_CHARS = 2_048;
 
 export function shownValue(value: unknown): ShownValue {
   const text = canonicalJson(value ?? null);
-  const hash = canonicalHash(value ?? null);
+  const hash = sha256Hex(text);
   return text.length <= MAX_SHOWN_CHARS
     ? { value: value ?? null, hash }
     : { hash, truncated: text.slice(0, TRUNCATED_CHARS) };

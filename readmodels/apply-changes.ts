@@ -43,7 +43,9 @@ export async function applyChanges(
   const groups = new Map<string, RowChange[]>();
   for (const change of mergeChanges(changes).values()) {
     const group = `${change.table}\u0000${change.kind}`;
-    groups.set(group, [...(groups.get(group) ?? []), change]);
+    const members = groups.get(group);
+    if (members) members.push(change);
+    else groups.set(group, [change]);
   }
   for (const group of groups.values()) {
     const { table: name, kind } = group[0]!;

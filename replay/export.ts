@@ -14,6 +14,7 @@
 //   kept contiguous so that its chain still verifies: it starts at the stream's first event at
 //   or after `from` and stops at its first event at or after `to`. An export may therefore
 //   begin in the middle of a stream; the manifest records where (firstPosition, firstPrevHash).
+import { inCanonicalKeyOrder } from '../domain/canonical-json.ts';
 import type { RecordedEvent } from '../domain/store/envelope.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
 import type { ManifestSigner } from '../infra/signing/signing-key.ts';
@@ -176,7 +177,13 @@ async function* exportText(
     for (const event of page) {
       if (inWindow && !inWindow(event)) continue;
       manifest.add(event);
-      chunk += `${JSON.stringify(cloudEvents ? toCloudEvent(event) : event)}\n`;
+      // Data and metadata in canonical key order: a reader hashes them without sorting.
+      const line = {
+        ...event,
+        data: inCanonicalKeyOrder(event.data),
+        metadata: inCanonicalKeyOrder(event.metadata),
+      };
+      chunk += `${JSON.stringify(cloudEvents ? toCloudEvent(line) : line)}\n`;
     }
     if (chunk !== '') yield chunk;
   }

@@ -7,20 +7,16 @@
 import type { ReadModelTable, RowChange, RowValues } from '../projections/projection.ts';
 
 export class MemoryTables {
-  readonly #rows = new Map<string, Map<string, RowValues>>();
-  readonly #tables = new Map<string, ReadModelTable>();
+  readonly #tables = new Map<string, { table: ReadModelTable; rows: Map<string, RowValues> }>();
 
   constructor(tables: readonly ReadModelTable[]) {
-    for (const table of tables) {
-      this.#tables.set(table.name, table);
-      this.#rows.set(table.name, new Map());
-    }
+    for (const table of tables) this.#tables.set(table.name, { table, rows: new Map() });
   }
 
   apply(change: RowChange): void {
-    const rows = this.#rows.get(change.table);
-    const table = this.#tables.get(change.table);
-    if (!rows || !table) throw new Error(`no read-model table ${change.table}`);
+    const held = this.#tables.get(change.table);
+    if (!held) throw new Error(`no read-model table ${change.table}`);
+    const { table, rows } = held;
     const id = keyOf(table, change.key);
     const existing = rows.get(id);
     switch (change.kind) {
@@ -60,13 +56,13 @@ export class MemoryTables {
 
   /** The table's rows, in the order they were first written. */
   rows(table: string): RowValues[] {
-    const rows = this.#rows.get(table);
-    if (!rows) throw new Error(`no read-model table ${table}`);
-    return [...rows.values()];
+    const held = this.#tables.get(table);
+    if (!held) throw new Error(`no read-model table ${table}`);
+    return [...held.rows.values()];
   }
 
   count(table: string): number {
-    return this.#rows.get(table)?.size ?? 0;
+    return this.#tables.get(table)?.rows.size ?? 0;
   }
 }
 

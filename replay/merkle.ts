@@ -14,19 +14,26 @@
 // seen so far, like the carries of a binary counter), so a root over n leaves costs O(log n)
 // memory and one pass. To finish, the perfect subtrees are folded from the smallest (right)
 // to the largest (left): root = node(S_k, node(…, node(S_1, S_0))).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
-const LEAF = Buffer.from([0]);
-const NODE = Buffer.from([1]);
+export const EMPTY_MERKLE_ROOT = hash('sha256', '', 'hex');
 
-export const EMPTY_MERKLE_ROOT = createHash('sha256').digest('hex');
+// One scratch buffer per kind and one-shot hashing: a leaf per event made two hash objects
+// and three buffers before.
+const leafInput = Buffer.alloc(33, 0);
+const nodeInput = Buffer.alloc(65, 1);
 
 function leafHash(hashHex: string): Buffer {
-  return createHash('sha256').update(LEAF).update(Buffer.from(hashHex, 'hex')).digest();
+  if (hashHex.length === 64 && leafInput.write(hashHex, 1, 'hex') === 32) {
+    return hash('sha256', leafInput, 'buffer');
+  }
+  return hash('sha256', Buffer.concat([leafInput.subarray(0, 1), Buffer.from(hashHex, 'hex')]), 'buffer');
 }
 
 function nodeHash(left: Buffer, right: Buffer): Buffer {
-  return createHash('sha256').update(NODE).update(left).update(right).digest();
+  left.copy(nodeInput, 1);
+  right.copy(nodeInput, 33);
+  return hash('sha256', nodeInput, 'buffer');
 }
 
 export class MerkleBuilder {

@@ -26,22 +26,25 @@ export type ReadModels = Record<ReadModelName, RowValues[]>;
 
 interface Folding {
   projection: AnyProjection;
-  types: ReadonlySet<string>;
   states: Map<string, unknown>;
 }
 
 export class ReplayFold {
   readonly tables: MemoryTables;
-  readonly #foldings: Folding[];
+  /** The projections that read each event type, in the order given. */
+  readonly #foldingsByType = new Map<string, Folding[]>();
   #events = 0;
 
   constructor(projections: readonly AnyProjection[] = allProjections) {
     this.tables = new MemoryTables(projections.flatMap((p) => p.tables));
-    this.#foldings = projections.map((projection) => ({
-      projection,
-      types: new Set(projection.eventTypes),
-      states: new Map(),
-    }));
+    for (const projection of projections) {
+      const folding: Folding = { projection, states: new Map() };
+      for (const type of new Set(projection.eventTypes)) {
+        const foldings = this.#foldingsByType.get(type);
+        if (foldings) foldings.push(folding);
+        else this.#foldingsByType.set(type, [folding]);
+      }
+    }
   }
 
   get events(): number {
@@ -50,10 +53,10 @@ export class ReplayFold {
 
   add(recorded: RecordedEvent): void {
     this.#events++;
-    let event: RecordedEvent | undefined;
-    for (const { projection, types, states } of this.#foldings) {
-      if (!types.has(recorded.type)) continue;
-      event ??= projectedEvent(recorded);
+    const foldings = this.#foldingsByType.get(recorded.type);
+    if (!foldings) return;
+    const event = projectedEvent(recorded);
+    for (const { projection, states } of foldings) {
       const key = projection.keyOf(event);
       if (key === null) continue;
       const state = states.has(key) ? states.get(key) : projection.initialState();

@@ -4,12 +4,14 @@
 import { z } from 'zod';
 import { actorRoles, actorSchema } from '../actor.ts';
 import { planEstimateSchema } from '../estimate.ts';
-import { catalogEntrySchema, recoverySchema } from '../failure-catalog.ts';
+import { catalogEntrySchema, recoverySchema } from '../failure-catalog-schema.ts';
 import { microsSchema } from '../money.ts';
 import { onFailureValues, stepIdSchema } from '../plan/schema.ts';
-import { policyHash, policyInputSchema, policyResults, policyRulesSchema } from '../policy.ts';
-import { priceModelsSchema, priceTableHash } from '../pricing.ts';
-import { retryPolicySchema } from '../retry.ts';
+import { policyHash, policyInputSchema, policyResults } from '../policy.ts';
+import { policyRulesSchema } from '../policy-rules.ts';
+import { priceModelsSchema } from '../price-table.ts';
+import { priceTableHash } from '../pricing.ts';
+import { retryPolicySchema } from '../retry-policy.ts';
 import { finalRunStatusSchema } from '../run/status.ts';
 import {
   atSchema,
@@ -23,6 +25,9 @@ import {
   stepIndexSchema,
   tokenUsageSchema,
 } from './fields.ts';
+import { approvalClosedReasons, estimateBasisSchema, seedSchema } from './run-fields.ts';
+
+export { approvalClosedReasons, estimateBasisSchema, seedSchema } from './run-fields.ts';
 
 /** A step's compensation as recorded: its retry policy is the effective one. */
 export const recordedCompensationSchema = z.strictObject({
@@ -69,10 +74,6 @@ export const runBudgetSchema = z.strictObject({
   deadlineMs: z.int().positive(),
 });
 export type RunBudget = z.infer<typeof runBudgetSchema>;
-
-export const estimateBasisSchema = z.strictObject({ estimator: z.enum(['v1', 'v2']), note: z.string() });
-
-export const seedSchema = z.union([z.int(), z.string().min(1).max(256)]);
 
 export const runSubmitted = z
   .strictObject({
@@ -177,9 +178,6 @@ export const approvalExpired = z.strictObject({
   expiresAt: atSchema,
   at: atSchema,
 });
-
-/** Why an approval still pending was closed: its run ended without it being decided. */
-export const approvalClosedReasons = ['run_cancelled', 'run_failed', 'run_ended'] as const;
 
 /** The run is ending while the approval is pending (just before its RunCompleted): nobody can decide it any more. */
 export const approvalClosed = z.strictObject({

@@ -2,7 +2,7 @@
 // step ids, `dependsOn`, `when`, references (`{"$ref": …}`, `${…}`), compensation, a plan
 // `output` and `maxParallel`. A plan that uses none of these is recorded exactly as v1 was.
 import { z } from 'zod';
-import { retryOverrideSchema } from '../retry.ts';
+import { retryOverrideSchema } from '../retry-policy.ts';
 import { hasRef } from './references.ts';
 
 export const stepIdSchema = z

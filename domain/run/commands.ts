@@ -4,13 +4,13 @@
 import { z } from 'zod';
 import type { actorSchema } from '../actor.ts';
 import { errorCodeSchema, tokenUsageSchema } from '../events/fields.ts';
-import { estimateBasisSchema, seedSchema } from '../events/run-events.ts';
+import { estimateBasisSchema, seedSchema } from '../events/run-fields.ts';
 import type { HashedFailureCatalog } from '../failure-catalog.ts';
 import { microsSchema } from '../money.ts';
 import { planInputSchema, runInputSchema } from '../plan/schema.ts';
-import { policySchema } from '../policy.ts';
-import { priceTableSchema } from '../pricing.ts';
-import { retryPolicySchema } from '../retry.ts';
+import { policySchema } from '../policy-rules.ts';
+import { priceTableSchema } from '../price-table.ts';
+import { retryPolicySchema } from '../retry-policy.ts';
 import type { SkillOutcome } from '../skill.ts';
 import { isoInstantSchema } from '../time.ts';
 import type { FinalRunStatus } from './status.ts';

@@ -1,7 +1,7 @@
 // What a client sends to start a run (POST /v1/runs, /v1/simulate). Its own file because the
 // route contracts, and so the console's bundle, need the schema without the command handlers.
 import { z } from 'zod';
-import { seedSchema } from '../events/run-events.ts';
+import { seedSchema } from '../events/run-fields.ts';
 import { planInputSchema, runInputSchema } from '../plan/schema.ts';
 import { runBudgetInputSchema } from './commands.ts';
 

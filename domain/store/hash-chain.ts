@@ -1,7 +1,6 @@
 // The per-stream hash chain: each event's hash covers its content and the previous hash,
 // so editing, deleting, inserting or reordering any event of a stream is detectable.
-import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalJson, sha256Hex } from '../hashing.ts';
 import type { EventMetadata, RecordedEvent } from './envelope.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -21,20 +20,20 @@ export interface HashedContent {
 export function eventHash(content: HashedContent): string {
   const { streamId, streamPosition, eventId, type, schemaVersion, data, metadata, recordedAt, prevHash } =
     content;
-  const canonical = canonicalize({
-    streamId,
-    streamPosition,
-    eventId,
-    type,
-    schemaVersion,
-    data,
-    metadata,
-    recordedAt,
-    prevHash,
-  });
-  return createHash('sha256')
-    .update(canonical as string)
-    .digest('hex');
+  // Written in canonical key order, so that only data and metadata may need reordering.
+  return sha256Hex(
+    canonicalJson({
+      data,
+      eventId,
+      metadata,
+      prevHash,
+      recordedAt,
+      schemaVersion,
+      streamId,
+      streamPosition,
+      type,
+    }),
+  );
 }
 
 export type ChainBreak =

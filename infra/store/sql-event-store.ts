@@ -35,6 +35,7 @@ import {
 } from '../../domain/store/validate-append.ts';
 import { headWatch } from './head-watch.ts';
 import { READ_HORIZON_SQL } from './read-horizon.ts';
+import { sharedReads } from './shared-reads.ts';
 import { StreamHeadCache } from './stream-head-cache.ts';
 import { pollingSubscription } from './subscription.ts';
 
@@ -374,7 +375,7 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
   const appendWith: SqlEventStore['appendWith'] = (tx, streamId, events, { expectedVersion, wake }) =>
     appendVia(tx, (fn) => fn(tx), true, wake !== 'after_commit', streamId, events, expectedVersion);
 
-  async function readAll(readOptions: ReadAllOptions = {}): Promise<ReadAllResult> {
+  async function readAllOnce(readOptions: ReadAllOptions = {}): Promise<ReadAllResult> {
     const after = parseCheckpoint(readOptions.after);
     const limit = readLimit(readOptions.limit);
     const params: unknown[] = [after.transactionId, after.globalPosition, limit];
@@ -413,6 +414,9 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     );
     return row?.head ?? null;
   });
+
+  // The server's consumers read the same pages: one query for them all (shared-reads.ts).
+  const readAll = sharedReads(readAllOnce, readLimit);
 
   async function readStreamOn(
     sql: SqlExecutor,

@@ -95,6 +95,33 @@ describe('verify', () => {
     expect(kinds(await verify(lines))).toEqual([{ kind: 'edited', line: 10 }]);
   });
 
+  it('hashes lines whose keys are out of canonical order the same (not an edit), and an edit there is still one', async () => {
+    // The exporter writes data in canonical key order and the verifier then hashes it without
+    // sorting; lines in any other key order (another writer) take the sorting path.
+    const lines = await exportLines(events);
+    const reversed = (value: unknown): unknown =>
+      Array.isArray(value)
+        ? value.map(reversed)
+        : typeof value === 'object' && value !== null
+          ? Object.fromEntries(
+              Object.entries(value)
+                .reverse()
+                .map(([k, v]) => [k, reversed(v)]),
+            )
+          : value;
+    const reorder = (line: string) => {
+      const event = JSON.parse(line);
+      return JSON.stringify({ ...event, data: reversed(event.data), metadata: reversed(event.metadata) });
+    };
+    const reordered = lines.map((line, index) => (index < lines.length - 1 ? reorder(line) : line));
+    expect(reordered[9]).not.toBe(lines[9]);
+    expect((await verify(reordered)).problems).toEqual([]);
+    reordered[9] = editOneByte(reordered[9]!);
+    lines[9] = editOneByte(lines[9]!);
+    expect(kinds(await verify(reordered))).toEqual([{ kind: 'edited', line: 10 }]);
+    expect(kinds(await verify(lines))).toEqual([{ kind: 'edited', line: 10 }]);
+  });
+
   it('an event replaced and re-hashed → edited at that line', async () => {
     const lines = await exportLines(events);
     const value = JSON.parse(lines[4]!);
