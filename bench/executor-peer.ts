@@ -75,7 +75,7 @@ export async function measureBesideDbos(size: Size, context: SuiteContext): Prom
 
   /** An executor of `concurrency`, started; runs submitted through it are awaited with `done`. */
   function startExecutor(concurrency: number) {
-    const watching = doneWatching(createSqlRunQueue(db.client));
+    const watching = doneWatching(createSqlRunQueue(db.client, store));
     const executor = createExecutor(
       { store, queue: watching.queue, ledger, skills, clock, dayLimitMicros: () => Number.MAX_SAFE_INTEGER },
       { concurrency, leaseMs: config.AOS_EXECUTOR_LEASE_MS },

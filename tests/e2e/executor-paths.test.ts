@@ -171,7 +171,8 @@ describe.runIf(await postgresReachable())('run lifecycle paths on PostgreSQL', (
   });
 
   it('cancels at once: the call in flight is aborted and no later step starts', async () => {
-    const slow = llm({ stub: { delayMs: 300 } });
+    // Long enough that the call is still out when the cancel arrives, however loaded the machine.
+    const slow = llm({ stub: { delayMs: 3_000 } });
     const runId = await submit(plan([slow, slow, slow]));
     // Once the first call is in flight (a running run may not have started it yet).
     await until('the first call started', async () =>
