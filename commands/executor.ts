@@ -342,6 +342,18 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     }
   }
 
+  /**
+   * The state a submission here handed over, while no other worker can have died holding the
+   * run: any other claim came after the submission, and its lease would have to expire before
+   * this claim — so nothing can be left to close (the events, which say what is, are none). A
+   * state that is not the head any more (a cancel since) fails the first append, which reads.
+   */
+  function startingState(claim: ClaimedRun) {
+    const run = claim.handedOver;
+    if (!run || clock().getTime() - run.at >= leaseMs) return undefined;
+    return { state: run.state, version: run.version, events: [] };
+  }
+
   /** Gives the run back to the queue: done, or due again at `next.dueAt`. True when done. */
   async function released(claim: ClaimedRun, next: Parameters<RunQueue['release']>[2]): Promise<boolean> {
     await queue.release(claim.runId, owner, next);
@@ -349,7 +361,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   }
 
   async function driveRun(claim: ClaimedRun, lease: AbortSignal): Promise<boolean> {
-    const loaded = await loadStream(store, runStreamId(claim.runId), runDecider);
+    const loaded = startingState(claim) ?? (await loadStream(store, runStreamId(claim.runId), runDecider));
     let run: LoadedRun = loaded;
     // A previous owner may have recorded outcomes and died before closing their reservations.
     for (const finished of finishedAttemptReservations(loaded.events))

@@ -32,7 +32,7 @@ export interface CommandDeps {
    * cancellation was asked) is made due right after its events are appended, so execution
    * never waits for the gap-free reader (the run-queue feeder remains the safety net).
    */
-  runs?: Pick<RunQueue, 'enqueue' | 'appendDue'>;
+  runs?: Pick<RunQueue, 'enqueue' | 'appendDue' | 'handOver'>;
   /** The installation's exemptions from the local-address rule (AOS_HTTP_ALLOW_HOSTS); see policyInForce. */
   localAllowHosts?: readonly string[];
 }
@@ -197,6 +197,8 @@ export async function submitParsedRun(
   }
   // A resubmission found recorded without appending is made due here, as before.
   if (!due) await makeDue(deps, runId, principal.tenantId);
+  else if (!handled.alreadyApplied)
+    deps.runs?.handOver?.(runId, { state: handled.state, version: handled.version, at: deps.clock().getTime() });
   return {
     runId,
     streamId,

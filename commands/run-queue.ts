@@ -1,10 +1,21 @@
 // The port through which executors find runs to work on and hold them while they do.
 // A lease makes a run one worker's at a time; an expired lease means the worker is gone.
+import type { RunState } from '../domain/run/state.ts';
 import type { AppendResult, NewEvent } from '../domain/store/envelope.ts';
+
+/** A run's state as its submission in this process left it (`RunQueue.handOver`). */
+export interface HandedOverRun {
+  state: RunState;
+  version: number;
+  /** When it was recorded (ms since the epoch). */
+  at: number;
+}
 
 export interface ClaimedRun {
   runId: string;
   tenantId: string;
+  /** Handed over by a submission in this process: the state to start from instead of a read. */
+  handedOver?: HandedOverRun;
 }
 
 export interface Claimed {
@@ -56,6 +67,11 @@ export interface RunQueue {
    * the executors like `enqueue`.
    */
   resumePaused(tenantId: string | null, now: Date): Promise<void>;
+  /**
+   * The state a submission in this process recorded, given to this process's claim of the run
+   * (which then reads nothing); forgotten at the claim, and kept for a bounded number of runs.
+   */
+  handOver?(runId: string, run: HandedOverRun): void;
   /** Calls `onWake` whenever runs may have become due; resolves to the unwatch function. */
   watch(onWake: () => void): Promise<() => Promise<void>>;
   /**

@@ -1,7 +1,7 @@
 // The run queue on SQL: FOR UPDATE SKIP LOCKED lets many executors claim concurrently
 // without waiting on each other or taking the same run. Enqueuing wakes the executors of
 // this process at once and those of others by NOTIFY, so an idle executor issues no query.
-import type { ClaimedRun, RunQueue } from '../../commands/run-queue.ts';
+import type { ClaimedRun, HandedOverRun, RunQueue } from '../../commands/run-queue.ts';
 import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
 import { APPEND_PARAMETERS, type SqlEventStore } from '../store/sql-event-store.ts';
 
@@ -25,8 +25,12 @@ const ENQUEUE_ALONGSIDE = `INSERT INTO aos_run_queue (run_id, tenant_id, due_at)
       WHERE appended.status IN ('ok', 'duplicate')
      ${ENQUEUE_ON_CONFLICT}`;
 
+/** Submissions' states kept for this process's claims (a burst's worth; older ones are read). */
+const MAX_HANDED_OVER = 10_000;
+
 /** `store`: the event store on the same client, for `appendDue` (an append and its enqueue in one statement). */
 export function createSqlRunQueue(client: SqlClient, store?: Pick<SqlEventStore, 'append'>): RunQueue {
+  const handedOver = new Map<string, HandedOverRun>();
   return {
     async claim(owner, now, leaseMs, limit) {
       // One statement: the claim, and when the next unclaimed run becomes claimable.
@@ -52,7 +56,14 @@ export function createSqlRunQueue(client: SqlClient, store?: Pick<SqlEventStore,
       );
       const next = rows.find((r) => r.runId === null)?.nextDueAt ?? null;
       return {
-        runs: rows.filter((r) => r.runId !== null).map(({ runId, tenantId }) => ({ runId, tenantId })),
+        runs: rows
+          .filter((r) => r.runId !== null)
+          .map(({ runId, tenantId }) => {
+            const run = handedOver.get(runId);
+            if (!run) return { runId, tenantId };
+            handedOver.delete(runId);
+            return { runId, tenantId, handedOver: run };
+          }),
         nextDueAt: next === null ? null : new Date(next),
       };
     },
@@ -95,6 +106,10 @@ export function createSqlRunQueue(client: SqlClient, store?: Pick<SqlEventStore,
       if (heldWoken > 0) client.notify(RUN_HELD_CHANNEL);
     },
     watch: (onWake) => client.listen(RUN_QUEUE_CHANNEL, onWake),
+    handOver(runId, run) {
+      if (handedOver.size >= MAX_HANDED_OVER) handedOver.delete(handedOver.keys().next().value!);
+      handedOver.set(runId, run);
+    },
     wakeHolders: () => client.notify(RUN_HELD_CHANNEL),
     watchHeld: (onWoken) => client.listen(RUN_HELD_CHANNEL, onWoken),
     ...(store && {
