@@ -198,7 +198,11 @@ export async function submitParsedRun(
   // A resubmission found recorded without appending is made due here, as before.
   if (!due) await makeDue(deps, runId, principal.tenantId);
   else if (!handled.alreadyApplied)
-    deps.runs?.handOver?.(runId, { state: handled.state, version: handled.version, at: deps.clock().getTime() });
+    deps.runs?.handOver?.(runId, {
+      state: handled.state,
+      version: handled.version,
+      at: deps.clock().getTime(),
+    });
   return {
     runId,
     streamId,
