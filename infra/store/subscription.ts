@@ -65,9 +65,17 @@ export function pollingSubscription(
 
   const loop = (async () => {
     let retryMs = pollMs;
+    /**
+     * A batch was just handed over: a wake-up that came meanwhile is kept, so that if what it
+     * announced is not readable yet (an older transaction still open), it is looked at again soon.
+     */
+    let handled = false;
     while (running) {
-      alarm.clear();
-      announced = false;
+      if (!handled) {
+        alarm.clear();
+        announced = false;
+      }
+      handled = false;
       let failed = false;
       try {
         const batch = await readAll({
@@ -81,6 +89,7 @@ export function pollingSubscription(
           // announced (only a wake-up that finds nothing readable is looked at again soon).
           retryMs = pollMs;
           if (batch.events.length < limit) await gather();
+          handled = true;
           continue;
         }
       } catch (error) {
