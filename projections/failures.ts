@@ -65,7 +65,8 @@ export const failuresProjection: Projection<StepSkills> = {
       const data = event.data as Classified;
       const change: RowChange = {
         table: 'rm_failure_classes',
-        kind: 'upsert',
+        // What the catalog said last: by `at`, not by arrival (runs reach a Kafka consumer in any order).
+        kind: 'latest',
         key: key(data),
         values: {
           catalog_version: data.catalogVersion,

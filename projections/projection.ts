@@ -25,11 +25,18 @@ export type RowValues = Record<string, unknown>;
  * - insert: a new row (append-only tables);
  * - upsert: the row with this key becomes `values` (the last one in a batch wins);
  * - increment: numeric `values` add to the row's (created at zero); `…_at` instants keep the
- *   latest, `first_…_at` ones the earliest; others overwrite.
+ *   latest, `first_…_at` ones the earliest; others overwrite;
+ * - latest: like upsert, unless the row's `at` is later than the change's — so the row is the
+ *   latest whatever order events of different streams arrive in (Kafka keeps only a stream's).
  */
+/** Whether instant `a` is later than `b` (ISO-8601 strings or Dates): what a `latest` change compares. */
+export function isLater(a: unknown, b: unknown): boolean {
+  return new Date(a as string).getTime() > new Date(b as string).getTime();
+}
+
 export interface RowChange {
   table: string;
-  kind: 'insert' | 'upsert' | 'increment';
+  kind: 'insert' | 'upsert' | 'increment' | 'latest';
   key: RowValues;
   values: RowValues;
 }

@@ -1,7 +1,7 @@
 // Applies a batch of projection row changes to SQL: one statement per table and kind,
 // rows passed as one JSON array (jsonb_populate_recordset), so a batch of thousands of
 // events costs a handful of round trips.
-import type { ReadModelTable, RowChange, RowValues } from '../projections/projection.ts';
+import { isLater, type ReadModelTable, type RowChange, type RowValues } from '../projections/projection.ts';
 
 export interface SqlRunner {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
@@ -28,6 +28,8 @@ export function mergeChanges(changes: readonly RowChange[]): Map<string, RowChan
       merged.set(id, { ...change, values });
     } else if (change.kind === 'insert' && previous) {
       merged.set(`${id}\u0000${merged.size}`, change);
+    } else if (change.kind === 'latest' && previous && isLater(previous.values.at, change.values.at)) {
+      // The row keeps the later change, whichever came last.
     } else {
       merged.set(id, change);
     }
@@ -68,6 +70,9 @@ function statementFor(table: ReadModelTable, kind: RowChange['kind']): string {
       return `${insert} ON CONFLICT DO NOTHING`;
     case 'upsert':
       return `${insert} ${conflict} ${table.columns.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
+    case 'latest':
+      return `${insert} ${conflict} ${table.columns.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
+        WHERE ${table.name}.at <= EXCLUDED.at`;
     case 'increment':
       return `${insert} ${conflict} ${table.columns
         .map((c) => `${c} = ${incrementOf(table.name, c)}`)

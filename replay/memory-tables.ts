@@ -4,7 +4,7 @@
 // - upsert: the row becomes key + values;
 // - increment: numeric values add to the row's (created at zero), `*_at` columns keep the
 //   later instant (greatest), others overwrite.
-import type { ReadModelTable, RowChange, RowValues } from '../projections/projection.ts';
+import { isLater, type ReadModelTable, type RowChange, type RowValues } from '../projections/projection.ts';
 
 export class MemoryTables {
   readonly #tables = new Map<string, { table: ReadModelTable; rows: Map<string, RowValues> }>();
@@ -19,10 +19,13 @@ export class MemoryTables {
     const { table, rows } = held;
     const id = keyOf(table, change.key);
     const existing = rows.get(id);
+    // The row is later than the change: it stays.
+    if (change.kind === 'latest' && existing && isLater(existing.at, change.values.at)) return;
     switch (change.kind) {
       case 'insert':
         if (!existing) rows.set(id, withAllColumns(table, change));
         return;
+      case 'latest':
       case 'upsert':
         // In place: the runs table is upserted on every run event, and a fresh row each
         // time was a good part of a replay's garbage.

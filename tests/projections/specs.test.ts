@@ -142,6 +142,13 @@ describe('projection specs', () => {
           at: failed[1]!.data.at,
         },
       ]);
+    // Runs reach a Kafka consumer in any order: the row is the latest classification, not the
+    // last to arrive.
+    const first = given.findIndex((e) => e.type === 'FailureClassified');
+    const arrivedLate = [...given.slice(0, first), ...given.slice(first + 1), given[first]!];
+    projectionSpec(failuresProjection, 'rm_failure_classes')
+      .given(arrivedLate)
+      .thenMatches([{ at: failed[1]!.data.at }]);
   });
 
   it('policy decisions: one row per decision, with its rule and result', () => {
