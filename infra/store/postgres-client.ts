@@ -18,6 +18,8 @@ export interface PostgresClientOptions {
  * trip and a transaction) each, while this process's own listeners are woken at once.
  */
 const REMOTE_NOTIFY_MS = 25;
+/** How soon a LISTEN connection that ended is opened again (and again, while it fails). */
+const RELISTEN_MS = 500;
 
 // Class 08 = connection exception; 57P01-03 = admin shutdown / crash shutdown / cannot connect now.
 const UNAVAILABLE_SQLSTATES = /^(08|57P0[123]|53300)/;
@@ -112,20 +114,49 @@ export function createPostgresClient(options: PostgresClientOptions): SqlClient 
       }
     },
     async listen(channel, onNotify) {
-      const client = new pg.Client(config);
-      client.on('error', () => {});
-      await run(() => client.connect());
-      client.on('notification', (message) => {
-        if (message.channel === channel && message.payload !== instance) onNotify();
-      });
-      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      let stopped = false;
+      let client: pg.Client | undefined;
+      /**
+       * A LISTEN connection that ends (a PostgreSQL restart, a terminated backend) is opened
+       * again, and the listener woken once it is back: what was announced meanwhile is lost.
+       */
+      const open = async (): Promise<void> => {
+        const listening = new pg.Client(config);
+        client = listening;
+        listening.on('error', () => {});
+        listening.on('notification', (message) => {
+          if (message.channel === channel && message.payload !== instance) onNotify();
+        });
+        listening.on('end', () => {
+          if (!stopped && listening === client) setTimeout(reopen, RELISTEN_MS).unref();
+        });
+        await run(() => listening.connect());
+        await listening.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      };
+      let reopening = false;
+      const reopen = () => {
+        if (stopped || reopening) return;
+        reopening = true;
+        open().then(
+          () => {
+            reopening = false;
+            onNotify();
+          },
+          () => {
+            reopening = false;
+            if (!stopped) setTimeout(reopen, RELISTEN_MS).unref();
+          },
+        );
+      };
+      await open();
       const listeners = local.get(channel) ?? new Set();
       local.set(channel, listeners);
       const entry = () => onNotify();
       listeners.add(entry);
       return async () => {
+        stopped = true;
         listeners.delete(entry);
-        await client.end().catch(() => {});
+        await client?.end().catch(() => {});
       };
     },
     notify(channel) {
