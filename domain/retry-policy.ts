@@ -3,18 +3,21 @@
 import { z } from 'zod';
 import { errorCodeNames } from './errors.ts';
 
+/** A policy's fields, shared by the policy and the per-step override. */
+const retryFields = {
+  /** Total attempts including the first; 1 means never retry. */
+  maxAttempts: z.int().min(1).max(100),
+  initialDelayMs: z.int().nonnegative(),
+  backoffCoefficient: z.number().min(1).max(100),
+  maxDelayMs: z.int().nonnegative(),
+  /** Fraction of the delay the jitter may add or remove, 0..1. */
+  jitterRatio: z.number().min(0).max(1),
+  /** Codes never retried by this policy, even when the taxonomy calls them retryable. */
+  nonRetryableCodes: z.array(z.enum(errorCodeNames)),
+};
+
 export const retryPolicySchema = z
-  .strictObject({
-    /** Total attempts including the first; 1 means never retry. */
-    maxAttempts: z.int().min(1).max(100),
-    initialDelayMs: z.int().nonnegative(),
-    backoffCoefficient: z.number().min(1).max(100),
-    maxDelayMs: z.int().nonnegative(),
-    /** Fraction of the delay the jitter may add or remove, 0..1. */
-    jitterRatio: z.number().min(0).max(1),
-    /** Codes never retried by this policy, even when the taxonomy calls them retryable. */
-    nonRetryableCodes: z.array(z.enum(errorCodeNames)),
-  })
+  .strictObject(retryFields)
   .refine((policy) => policy.maxDelayMs >= policy.initialDelayMs, {
     message: 'maxDelayMs must be at least initialDelayMs',
     path: ['maxDelayMs'],
@@ -22,16 +25,7 @@ export const retryPolicySchema = z
 export type RetryPolicy = z.infer<typeof retryPolicySchema>;
 
 /** A per-step override: any subset of the fields, applied over the skill's default. */
-export const retryOverrideSchema = z
-  .strictObject({
-    maxAttempts: z.int().min(1).max(100),
-    initialDelayMs: z.int().nonnegative(),
-    backoffCoefficient: z.number().min(1).max(100),
-    maxDelayMs: z.int().nonnegative(),
-    jitterRatio: z.number().min(0).max(1),
-    nonRetryableCodes: z.array(z.enum(errorCodeNames)),
-  })
-  .partial();
+export const retryOverrideSchema = z.strictObject(retryFields).partial();
 export type RetryOverride = z.infer<typeof retryOverrideSchema>;
 
 export const defaultRetryPolicy: RetryPolicy = {
