@@ -6,13 +6,13 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { driftV2, recordRuns } from '../support/estimator-drift.ts';
+import { freePort } from '../support/free-port.ts';
 import { postgresReachable, requiredServices } from '../support/postgres.ts';
 
 const exec = promisify(execFile);
@@ -30,14 +30,6 @@ if (!installed) {
   );
 }
 const rules = resolve('infra/prometheus/alerts.yml');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
 describe.runIf(installed)('alert rules with promtool', () => {
   it('are valid rules', async () => {

@@ -20,7 +20,7 @@ const RUNS = 15;
 let cluster: PrivateCluster;
 let scenario: Scenario;
 beforeAll(async () => {
-  cluster = privateCluster(35_000 + Math.floor(Math.random() * 5_000));
+  cluster = await privateCluster();
   cluster.start();
   scenario = await openScenario({ AOS_READ_HORIZON_WARN_SECONDS: '2' }, cluster.url);
 });

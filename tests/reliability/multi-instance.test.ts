@@ -13,6 +13,7 @@ import { PUBLISHER_CHECKPOINT } from '../../infra/kafka/publisher.ts';
 import { createPostgresClient } from '../../infra/store/postgres-client.ts';
 import { createSqlEventStore, type SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import { readCheckpoint } from '../../readmodels/checkpointed-consumer.ts';
+import { freePort } from '../support/free-port.ts';
 import { kafkaBrokers, kafkaReachable, readTopic } from '../support/kafka.ts';
 import { createTestSchema } from '../support/postgres.ts';
 import { audit, nothingWrong } from './support/audit.ts';
@@ -32,13 +33,12 @@ const topic = `aos.multi.${randomUUID().slice(0, 8)}`;
 beforeAll(async () => {
   // Fails (never skips) without a broker when AOS_TEST_REQUIRE names kafka.
   if (!(await kafkaReachable())) throw new Error(`this scenario needs Kafka at ${kafkaBrokers}`);
-  const port = 35_000 + Math.floor(Math.random() * 5_000);
-  cluster = privateCluster(port);
+  cluster = await privateCluster();
   cluster.start();
   const { schema } = await createTestSchema(cluster.url);
   const url = new URL(cluster.url);
   url.searchParams.set('options', `-c search_path=${schema}`);
-  const base = 21_000 + Math.floor(Math.random() * 8_000);
+  const ports = [await freePort(), await freePort(), await freePort()];
   servers = [0, 1, 2].map((i) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'aos-multi-'));
     dataDirs.push(dataDir);
@@ -57,7 +57,7 @@ beforeAll(async () => {
         AOS_RATE_LIMIT_PER_MINUTE: String(KEY_LIMIT),
         AOS_TENANT_RATE_LIMIT_PER_MINUTE: '100000',
       },
-      base + i,
+      ports[i] as number,
     );
   });
   // One first (it migrates), then the other two side by side.

@@ -11,7 +11,7 @@ import { openScenario, type Scenario } from './support/scenario.ts';
 let cluster: PrivateCluster;
 let scenario: Scenario;
 beforeAll(async () => {
-  cluster = privateCluster(30_000 + Math.floor(Math.random() * 5_000));
+  cluster = await privateCluster();
   cluster.start();
   scenario = await openScenario({}, cluster.url);
 });

@@ -7,7 +7,8 @@ import {
   createSkillRegistry,
   type DefaultSkillPort,
 } from '../../infra/skills/index.ts';
-import { closedPort, skillCall, startServer, type TestServer } from './support.ts';
+import { freePort } from '../support/free-port.ts';
+import { skillCall, startServer, type TestServer } from './support.ts';
 
 const NOW = new Date('2025-01-01T00:00:00.000Z');
 
@@ -181,7 +182,7 @@ describe('http_call against a local server', () => {
   });
 
   it('maps a refused connection to CONNECTION_REFUSED', async () => {
-    const closed = await closedPort();
+    const closed = await freePort();
     const outcome = await port.invoke(skillCall('http_call', { url: `http://127.0.0.1:${closed}/` }));
     expect(outcome).toMatchObject({ ok: false, errorCode: 'CONNECTION_REFUSED' });
   });

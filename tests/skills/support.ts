@@ -42,15 +42,6 @@ export async function startServer(handler: Handler): Promise<TestServer> {
   };
 }
 
-/** A port nothing listens on: bound, then released. */
-export async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 export function skillCall(
   skill: string,
   input: Record<string, unknown>,

@@ -1,9 +1,10 @@
 // A PostgreSQL cluster of the test's own (initdb in a temp dir, its own port), so a
 // scenario can stop and restart the database without touching the machine's cluster.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../support/free-port.ts';
 
 function binDir(): string {
   const versions = readdirSync('/usr/lib/postgresql').sort();
@@ -26,7 +27,8 @@ export interface PrivateCluster {
   destroy(): void;
 }
 
-export function privateCluster(port: number): PrivateCluster {
+export async function privateCluster(): Promise<PrivateCluster> {
+  const port = await freePort();
   const bin = binDir();
   const dir = mkdtempSync(join(tmpdir(), 'aos-pg-'));
   execFileSync('chown', ['postgres', dir]);
@@ -36,14 +38,14 @@ export function privateCluster(port: number): PrivateCluster {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     start() {
-      pgCtl(
-        '-o',
-        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
-        '-l',
-        join(dir, 'log'),
-        '-w',
-        'start',
-      );
+      const log = join(dir, 'log');
+      try {
+        pgCtl('-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, '-l', log, '-w', 'start');
+      } catch (error) {
+        // pg_ctl only says "examine the log": put the log in the failure.
+        const tail = existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : '(no log)';
+        throw new Error(`${(error as Error).message}\nserver log:\n${tail}`);
+      }
     },
     stop(mode = 'fast') {
       pgCtl('-m', mode, '-w', 'stop');

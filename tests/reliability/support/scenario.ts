@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPostgresClient } from '../../../infra/store/postgres-client.ts';
 import { createSqlEventStore, type SqlEventStore } from '../../../infra/store/sql-event-store.ts';
+import { freePort } from '../../support/free-port.ts';
 import { createTestSchema, databaseUrl } from '../../support/postgres.ts';
 import { type ServerProcess, serverProcess } from './server-process.ts';
 
@@ -27,7 +28,7 @@ export async function openScenario(
   const url = new URL(baseUrl);
   url.searchParams.set('options', `-c search_path=${schema}`);
   const dataDir = mkdtempSync(join(tmpdir(), 'aos-rel-'));
-  const port = 21_000 + Math.floor(Math.random() * 9_000);
+  const port = await freePort();
   const server = serverProcess(
     {
       AOS_STORE: 'postgres',
