@@ -35,6 +35,7 @@ import { currentFailureCatalog } from './reference-data.ts';
 import type { ClaimedRun, RunQueue } from './run-queue.ts';
 import type { SkillPort } from './skill-port.ts';
 import { throttled } from './throttled.ts';
+import { wakeableSleep } from './wakeable-sleep.ts';
 
 export interface ExecutorDeps {
   store: EventStore;
@@ -827,35 +828,20 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
    * or until the next run is due; `pollIntervalMs` only bounds the sleep when nothing is
    * known to be waiting (a lost wake-up). An idle executor therefore sends no query.
    */
-  let woken = false;
-  let wakeUp: (() => void) | undefined;
+  const alarm = wakeableSleep();
   /** Runs may be due that no slot was free for: the last claim took all it could, or a wake-up came while full. */
   let backlog = false;
   /** When the last claim said the next run becomes due (a retry's wait, another's lease). */
   let nextDueMs: number | undefined;
   function wake() {
     if (active.size >= concurrency) backlog = true;
-    woken = true;
-    wakeUp?.();
+    alarm.wake();
   }
   /** Runs held may have been cancelled, or a stop recorded: the calls out look at their streams. */
   function lookAtHeld() {
     for (const { check } of cancelChecks.values()) check();
     emergencyStops.check();
   }
-  function sleep(ms: number): Promise<void> {
-    if (woken || shutdown.signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.max(0, ms));
-      function done() {
-        clearTimeout(timer);
-        wakeUp = undefined;
-        resolve();
-      }
-      wakeUp = done;
-    });
-  }
-
   async function loopClaims(): Promise<void> {
     const unwatch = await queue.watch(wake).catch((error) => {
       deps.log?.warn({ err: error }, 'cannot watch the run queue; polling it instead');
@@ -868,10 +854,10 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     shutdown.signal.addEventListener('abort', wake);
     try {
       while (!shutdown.signal.aborted) {
-        woken = false;
+        alarm.clear();
         const free = concurrency - active.size;
         if (free <= 0) {
-          await sleep(idleWaitMs);
+          await alarm.sleep(idleWaitMs);
           continue;
         }
         const now = clock();
@@ -885,7 +871,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         nextDueMs = claimed.nextDueAt?.getTime();
         if (backlog) continue;
         const untilDue = claimed.nextDueAt ? claimed.nextDueAt.getTime() - clock().getTime() : idleWaitMs;
-        await sleep(Math.min(untilDue, idleWaitMs));
+        await alarm.sleep(Math.min(untilDue, idleWaitMs));
       }
     } finally {
       await unwatch?.().catch(() => {});

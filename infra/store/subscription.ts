@@ -7,6 +7,8 @@
 // reader sends nothing: it sleeps until woken, and the watch's one look per period at the
 // newest readable event stands in for every reader's own poll (head-watch.ts); without one,
 // it costs a read per period.
+
+import { wakeableSleep } from '../../commands/wakeable-sleep.ts';
 import type {
   Checkpoint,
   ReadAllOptions,
@@ -16,7 +18,6 @@ import type {
   SubscriptionHandler,
 } from '../../domain/store/event-store.ts';
 import type { HeadWatch } from './head-watch.ts';
-import { wakeableSleep } from './wakeable-sleep.ts';
 
 type WakeSource = (wake: () => void) => Promise<() => Promise<void>>;
 

@@ -17,13 +17,13 @@
 //   a retry is waited for with a timer to its due time, and gaining the lease wakes it. Only a
 //   lost announcement waits for `pollIntervalMs` (a minute).
 import { randomUUID } from 'node:crypto';
+import { wakeableSleep } from '../../commands/wakeable-sleep.ts';
 import type { Subscription } from '../../domain/store/event-store.ts';
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
 import { startCheckpointedConsumer } from '../../readmodels/checkpointed-consumer.ts';
 import type { KafkaLog } from '../kafka/kafka-client.ts';
 import { startLease } from '../store/lease.ts';
 import type { SqlEventStore } from '../store/sql-event-store.ts';
-import { wakeableSleep } from '../store/wakeable-sleep.ts';
 import type { WebhookSender, WebhookSendResult } from './webhook-sender.ts';
 import { DELIVERIES_CHANNEL, enqueueDeliveries, webhookStream } from './webhook-store.ts';
 
