@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { CanaryDeps } from '../commands/estimator-canary.ts';
 import { datasetsInForce } from '../commands/estimator-datasets.ts';
 import { createExecutor } from '../commands/executor.ts';
+import { watchReferenceWrites } from '../commands/reference-cache.ts';
 import { ensureFailureCatalog, ensurePriceTable } from '../commands/reference-data.ts';
 import type { SkillPort } from '../commands/skill-port.ts';
 import type { SqlClient } from '../domain/store/sql-port.ts';
@@ -108,6 +109,9 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     revocations: client,
   });
   const unwatchKeys = await keys.watchRevocations();
+  const unwatchReferences = await watchReferenceWrites(store, (channel, onNotify) =>
+    client.listen(channel, onNotify),
+  );
   const queue = createSqlRunQueue(client, store);
   // Read (or generated into the data dir) before serving: a bad AOS_SIGNING_KEY stops start-up.
   const signing = await loadSigningKey(config);
@@ -230,6 +234,7 @@ export async function openApp(config: Config, overrides: AppOverrides = {}): Pro
     async close() {
       await server.close();
       await unwatchKeys();
+      await unwatchReferences();
       await canarySchedule?.stop();
       await horizon?.stop();
       await executor?.stop();
