@@ -21,11 +21,28 @@ export async function readCheckpoint(sql: SqlExecutor, name: string): Promise<st
   return row?.checkpoint;
 }
 
-export async function saveCheckpoint(tx: SqlExecutor, name: string, checkpoint: string): Promise<void> {
+/** Moves several checkpoints to the same point in one statement. */
+export async function saveCheckpoints(
+  tx: SqlExecutor,
+  names: readonly string[],
+  checkpoint: string,
+): Promise<void> {
   await tx.query(
-    `INSERT INTO aos_checkpoints (name, checkpoint, updated_at) VALUES ($1, $2, now())
+    `INSERT INTO aos_checkpoints (name, checkpoint, updated_at) SELECT name, $2, now() FROM unnest($1::text[]) AS name
      ON CONFLICT (name) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, updated_at = EXCLUDED.updated_at`,
-    [name, checkpoint],
+    [names, checkpoint],
+  );
+}
+
+export const saveCheckpoint = (tx: SqlExecutor, name: string, checkpoint: string): Promise<void> =>
+  saveCheckpoints(tx, [name], checkpoint);
+
+/** Makes sure the checkpoints exist (at the start when new), so that they can be locked. */
+export async function createCheckpoints(sql: SqlExecutor, names: readonly string[]): Promise<void> {
+  await sql.query(
+    `INSERT INTO aos_checkpoints (name, checkpoint) SELECT name, '0:0' FROM unnest($1::text[]) AS name
+     ON CONFLICT (name) DO NOTHING`,
+    [names],
   );
 }
 
@@ -42,10 +59,7 @@ export async function startCheckpointedConsumer(
     onError?: (error: unknown) => void;
   } = {},
 ): Promise<Subscription> {
-  await store.client.query(
-    `INSERT INTO aos_checkpoints (name, checkpoint) VALUES ($1, '0:0') ON CONFLICT (name) DO NOTHING`,
-    [consumer.name],
-  );
+  await createCheckpoints(store.client, [consumer.name]);
   let position = (await readCheckpoint(store.client, consumer.name)) ?? '0:0';
   return store.subscribe(
     async (events, checkpoint) => {
