@@ -21,21 +21,27 @@ export async function readCheckpoint(sql: SqlExecutor, name: string): Promise<st
   return row?.checkpoint;
 }
 
-/** Moves several checkpoints to the same point in one statement. */
+/**
+ * Moves several checkpoints to the same point in one statement; answers each row's version
+ * (its xmin: this transaction's id), by which a later transaction tells it unchanged since.
+ */
 export async function saveCheckpoints(
   tx: SqlExecutor,
   names: readonly string[],
   checkpoint: string,
-): Promise<void> {
-  await tx.query(
+): Promise<Map<string, string>> {
+  const rows = await tx.query<{ name: string; version: string }>(
     `INSERT INTO aos_checkpoints (name, checkpoint, updated_at) SELECT name, $2, now() FROM unnest($1::text[]) AS name
-     ON CONFLICT (name) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, updated_at = EXCLUDED.updated_at`,
+     ON CONFLICT (name) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, updated_at = EXCLUDED.updated_at
+     RETURNING name, xmin::text AS version`,
     [names, checkpoint],
   );
+  return new Map(rows.map((row) => [row.name, row.version]));
 }
 
-export const saveCheckpoint = (tx: SqlExecutor, name: string, checkpoint: string): Promise<void> =>
-  saveCheckpoints(tx, [name], checkpoint);
+export async function saveCheckpoint(tx: SqlExecutor, name: string, checkpoint: string): Promise<void> {
+  await saveCheckpoints(tx, [name], checkpoint);
+}
 
 /** Makes sure the checkpoints exist (at the start when new), so that they can be locked. */
 export async function createCheckpoints(sql: SqlExecutor, names: readonly string[]): Promise<void> {

@@ -2,7 +2,8 @@
 // loaded and saved, and their row changes applied, all through the caller's transaction.
 // The target says which tables and states: the live ones, or a rebuild's beside them.
 // Several projections fold one batch together in as many statements as one: one load of
-// their states, one statement per table and kind, one save of their states.
+// their states, one statement per table and kind, one save of their states. A fold can be
+// done ahead of its transaction (foldBatches) and written in it later (writeFolded).
 import type { RecordedEvent } from '../domain/store/envelope.ts';
 import type { SqlExecutor } from '../domain/store/sql-port.ts';
 import {
@@ -11,7 +12,7 @@ import {
   type ReadModelTable,
   type RowChange,
 } from '../projections/projection.ts';
-import { applyChanges } from './apply-changes.ts';
+import { changeStatements, type Statement } from './apply-changes.ts';
 
 export const checkpointName = (projection: AnyProjection) => `projection:${projection.name}`;
 
@@ -53,70 +54,113 @@ function foldOf({ projection, events, target }: ProjectionPart): Fold | null {
   return { projection, target: target ?? liveTarget(projection), relevant, keys };
 }
 
-/** The (state name, key) pairs of the folds, as two parallel arrays for unnest. */
-const stateKeys = (folds: readonly Fold[]) => [
-  folds.flatMap((f) => f.keys.map(() => f.target.stateName)),
-  folds.flatMap((f) => f.keys),
-];
+/** Entity states by state name, then key. */
+export type EntityStates = Map<string, Map<string, unknown>>;
 
-/**
- * Folds a batch through projections, loading and saving the entity states they touch.
- * `lockKeys` takes a transaction lock per entity first, for callers that fold different
- * batches concurrently (Kafka consumers, one per partition); the store-driven runner needs
- * none, its checkpoint rows already serialise it. Keys are locked projection by projection
- * (in the parts' order), each projection's in one collation order, so two such
- * transactions given their projections in the same order cannot deadlock on each other.
- */
-export async function projectBatches(
-  tx: SqlExecutor,
-  parts: readonly ProjectionPart[],
-  options: { lockKeys?: boolean } = {},
-): Promise<void> {
-  const folds = parts.map(foldOf).filter((fold): fold is Fold => fold !== null);
-  if (folds.length === 0) return;
-  if (options.lockKeys) {
+/** Finds the stored states of these keys (by state name); a key without one starts afresh. */
+export type StateLoader = (keys: ReadonlyMap<string, readonly string[]>) => Promise<EntityStates>;
+
+/** The states as the caller's transaction (or any SQL connection) sees them. */
+export function loadStates(sql: Pick<SqlExecutor, 'query'>): StateLoader {
+  return async (keys) => {
+    const found: EntityStates = new Map([...keys.keys()].map((name) => [name, new Map()]));
+    const wanted = [...keys].flatMap(([name, names]) => names.map((key) => [name, key] as const));
+    if (wanted.length === 0) return found;
+    const rows = await sql.query<{ projection: string; key: string; state: unknown }>(
+      `SELECT s.projection, s.key, s.state FROM aos_projection_state s
+         JOIN unnest($1::text[], $2::text[]) AS k(projection, key) USING (projection, key)`,
+      [wanted.map(([name]) => name), wanted.map(([, key]) => key)],
+    );
+    for (const row of rows) found.get(row.projection)!.set(row.key, row.state);
+    return found;
+  };
+}
+
+/** Locks each entity for the transaction (state name by state name, keys in collation order), then loads. */
+function lockAndLoadStates(tx: SqlExecutor): StateLoader {
+  return async (keys) => {
+    const wanted = [...keys].flatMap(([name, names], part) => names.map((key) => [name, key, part] as const));
     await tx.query(
       `SELECT pg_advisory_xact_lock(hashtext(l.projection), hashtext(l.key))
          FROM unnest($1::text[], $2::text[], $3::int[]) AS l(projection, key, part) ORDER BY l.part, l.key`,
-      [
-        folds.flatMap((f) => f.keys.map(() => f.projection.name)),
-        folds.flatMap((f) => f.keys),
-        folds.flatMap((f, i) => f.keys.map(() => i)),
-      ],
+      [wanted.map(([name]) => name), wanted.map(([, key]) => key), wanted.map(([, , part]) => part)],
     );
-  }
-  const rows = await tx.query<{ projection: string; key: string; state: unknown }>(
-    `SELECT s.projection, s.key, s.state FROM aos_projection_state s
-       JOIN unnest($1::text[], $2::text[]) AS k(projection, key) USING (projection, key)`,
-    stateKeys(folds),
-  );
-  const loaded = new Map<string, Map<string, unknown>>(folds.map((f) => [f.target.stateName, new Map()]));
-  for (const row of rows) loaded.get(row.projection)!.set(row.key, row.state);
+    return loadStates(tx)(keys);
+  };
+}
+
+/**
+ * A batch folded and not written yet: the statements that write its rows and states (their
+ * values serialised, so later folds may go on from its states), and the states it ended
+ * with (by state name: only those of the entities it touched).
+ */
+export interface FoldedBatch {
+  statements: Statement[];
+  states: EntityStates;
+}
+
+/** Folds a batch through projections, from the states `load` finds, without writing it. */
+export async function foldBatches(parts: readonly ProjectionPart[], load: StateLoader): Promise<FoldedBatch> {
+  const folds = parts.map(foldOf).filter((fold): fold is Fold => fold !== null);
+  if (folds.length === 0) return { statements: [], states: new Map() };
+  const states = await load(new Map(folds.map((f) => [f.target.stateName, f.keys])));
   const tables = new Map<string, ReadModelTable>();
   const changes: RowChange[] = [];
   const saved: { projection: string; key: string; state: unknown }[] = [];
+  const ended: EntityStates = new Map();
   for (const { projection, target, relevant, keys } of folds) {
-    const states = loaded.get(target.stateName)!;
+    const found = states.get(target.stateName) ?? new Map<string, unknown>();
+    const touched = new Map<string, unknown>();
     for (const { key, event } of relevant) {
-      const result = projection.apply(states.has(key) ? states.get(key) : projection.initialState(), event);
-      states.set(key, result.state);
+      const state = touched.has(key)
+        ? touched.get(key)
+        : found.has(key)
+          ? found.get(key)
+          : projection.initialState();
+      const result = projection.apply(state, event);
+      touched.set(key, result.state);
       for (const change of result.changes) changes.push(change);
     }
     for (const [name, table] of target.tables) {
       if (tables.has(name)) throw new Error(`read-model table ${name} is folded by two projections at once`);
       tables.set(name, table);
     }
-    for (const key of keys) saved.push({ projection: target.stateName, key, state: states.get(key) ?? null });
+    for (const key of keys)
+      saved.push({ projection: target.stateName, key, state: touched.get(key) ?? null });
+    ended.set(target.stateName, touched);
   }
-  await applyChanges(tx, tables, changes);
-  await tx.query(
-    `INSERT INTO aos_projection_state (projection, key, state)
+  const statements = changeStatements(tables, changes);
+  statements.push({
+    sql: `INSERT INTO aos_projection_state (projection, key, state)
      SELECT s.projection, s.key, s.state FROM jsonb_to_recordset($1::jsonb) AS s(projection text, key text, state jsonb)
      ON CONFLICT (projection, key) DO UPDATE SET state = EXCLUDED.state`,
-    [JSON.stringify(saved)],
-  );
+    params: [JSON.stringify(saved)],
+  });
+  return { statements, states: ended };
 }
 
+/** Writes a folded batch through the caller's transaction. */
+export async function writeFolded(tx: SqlExecutor, folded: FoldedBatch): Promise<void> {
+  for (const { sql, params } of folded.statements) await tx.query(sql, params);
+}
+
+/**
+ * Folds a batch through projections and writes it, loading and saving the entity states they
+ * touch, all through the caller's transaction. `lockKeys` takes a transaction lock per entity
+ * first (named by the projection's live state name), for callers that fold different batches
+ * concurrently (Kafka consumers, one per partition); the store-driven runner needs none, its
+ * checkpoint rows already serialise it. Keys are locked projection by projection (in the
+ * parts' order), each projection's in one collation order, so two such transactions given
+ * their projections in the same order cannot deadlock on each other.
+ */
+export async function projectBatches(
+  tx: SqlExecutor,
+  parts: readonly ProjectionPart[],
+  options: { lockKeys?: boolean } = {},
+): Promise<void> {
+  const load = options.lockKeys ? lockAndLoadStates(tx) : loadStates(tx);
+  await writeFolded(tx, await foldBatches(parts, load));
+}
 /** Folds a batch through one projection (projectBatches with one part). */
 export function projectBatch(
   tx: SqlExecutor,

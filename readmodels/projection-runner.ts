@@ -7,7 +7,7 @@
 import type { SqlExecutor, SqlStore } from '../domain/store/sql-port.ts';
 import type { AnyProjection } from '../projections/projection.ts';
 import { checkpointName } from './project-batch.ts';
-import { type ProjectionGroup, startProjectionGroup } from './projection-group.ts';
+import { PROJECTION_BATCH, type ProjectionGroup, startProjectionGroup } from './projection-group.ts';
 import {
   buildBeside,
   dropStaleShadow,
@@ -59,15 +59,6 @@ export interface RunningProjections {
   rebuild(name: string): Promise<void>;
   stop(): Promise<void>;
 }
-
-/**
- * Events per batch (one transaction) of each projection. Larger than the subscription's
- * default: a catch-up or rebuild pays the transaction, the state lookup and one statement
- * per table per batch, and merges the changes to one row within a batch (a run's row is
- * written once per batch, not once per event). `npm run bench -- projections`: 2,000
- * rebuilt ~1.6x as fast as 500.
- */
-export const PROJECTION_BATCH = 2000;
 
 export interface ProjectionRunnerOptions {
   pollIntervalMs?: number;
