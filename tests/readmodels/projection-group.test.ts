@@ -7,6 +7,7 @@ import { allMigrations } from '../../infra/migrations.ts';
 import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import { startProjectionGroup } from '../../readmodels/projection-group.ts';
+import { events, until } from '../support/events.ts';
 import { type StoreHarness, sqlAdapters } from '../support/stores.ts';
 import {
   auditTestProjection,
@@ -55,6 +56,35 @@ for (const adapter of sqlAdapters) {
         `SELECT DISTINCT checkpoint FROM aos_checkpoints WHERE name IN ('projection:test_counts', 'projection:test_counts_b')`,
       );
       expect(checkpoints).toHaveLength(1);
+    }, 60_000);
+
+    it('folds from the stored states once anything else has written a checkpoint row since its last commit', async () => {
+      const { store } = harness;
+      const group = await startProjectionGroup(store, [testProjection], {
+        pollIntervalMs: 10,
+        batchSize: 10,
+      });
+      const nths = async () =>
+        (
+          await store.client.query<{ nth: number }>(
+            `SELECT nth FROM rm_test_events WHERE stream_id = 'kept' ORDER BY nth`,
+          )
+        ).map((row) => row.nth);
+      await store.append('kept', events(3), { expectedVersion: 'no_stream' });
+      await until('three events are folded', async () => (await nths()).length === 3);
+      // Another writer (a rebuild's swap, a repair) replaces the state and rewrites the row.
+      await store.client.transaction(async (tx) => {
+        await tx.query(
+          `UPDATE aos_projection_state SET state = '{"seen": 100}' WHERE projection = 'test_counts' AND key = 'kept'`,
+        );
+        await tx.query(
+          `UPDATE aos_checkpoints SET checkpoint = checkpoint WHERE name = 'projection:test_counts'`,
+        );
+      });
+      await store.append('kept', events(1), { expectedVersion: 2 });
+      await until('the fourth is folded', async () => (await nths()).length === 4);
+      await group.stop();
+      expect(await nths()).toEqual([1, 2, 3, 101]);
     }, 60_000);
 
     it('takes a projection added later from its own checkpoint', async () => {
