@@ -1,6 +1,7 @@
 // A reader of all events whose effects and checkpoint commit in one transaction: a batch
-// is applied exactly once, even across crashes and re-delivery. The projection runner and the
-// run-queue feeder (infra/executor/) are built on it.
+// is applied exactly once, even across crashes and re-delivery. The run-queue feeder
+// (infra/executor/) and the webhook enqueuer are built on it; the projections run as one
+// group with a checkpoint each (projection-group.ts).
 import type { RecordedEvent } from '../domain/store/envelope.ts';
 import type { ReadAllFilter, Subscription } from '../domain/store/event-store.ts';
 import type { SqlExecutor, SqlStore } from '../domain/store/sql-port.ts';
