@@ -15,7 +15,8 @@ import { createSqlRunQueue, enqueueRuns } from '../infra/executor/sql-run-queue.
 import { createDefaultSkillPort } from '../infra/skills/index.ts';
 import { createSqlEventStore, type SqlEventStore } from '../infra/store/sql-event-store.ts';
 import { allProjections } from '../projections/all.ts';
-import { PROJECTION_BATCH, resetProjection, startProjections } from '../readmodels/projection-runner.ts';
+import { PROJECTION_BATCH } from '../readmodels/projection-group.ts';
+import { resetProjection, startProjections } from '../readmodels/projection-runner.ts';
 import { projectionStatuses } from '../readmodels/projection-status.ts';
 import type { Suite, SuiteContext } from './suites.ts';
 import { type BenchDatabase, onEveryStore, openBenchDatabase, type StoreKind } from './support/databases.ts';

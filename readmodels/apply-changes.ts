@@ -1,11 +1,7 @@
-// Applies a batch of projection row changes to SQL: one statement per table and kind,
+// A batch of projection row changes as SQL: one statement per table and kind,
 // rows passed as one JSON array (jsonb_populate_recordset), so a batch of thousands of
 // events costs a handful of round trips.
 import { isLater, type ReadModelTable, type RowChange, type RowValues } from '../projections/projection.ts';
-
-export interface SqlRunner {
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
-}
 
 const rowKey = (change: RowChange) => JSON.stringify(change.key);
 
@@ -37,11 +33,20 @@ export function mergeChanges(changes: readonly RowChange[]): Map<string, RowChan
   return merged;
 }
 
-export async function applyChanges(
-  sql: SqlRunner,
+/** A statement and its parameters, ready to run. */
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * The statements that apply a batch's changes: one per table and kind. Their rows are
+ * serialised here, so the values the changes point at may change afterwards.
+ */
+export function changeStatements(
   tables: ReadonlyMap<string, ReadModelTable>,
   changes: readonly RowChange[],
-): Promise<void> {
+): Statement[] {
   const groups = new Map<string, RowChange[]>();
   for (const change of mergeChanges(changes).values()) {
     const group = `${change.table}\u0000${change.kind}`;
@@ -49,13 +54,13 @@ export async function applyChanges(
     if (members) members.push(change);
     else groups.set(group, [change]);
   }
-  for (const group of groups.values()) {
+  return [...groups.values()].map((group) => {
     const { table: name, kind } = group[0]!;
     const table = tables.get(name);
     if (!table) throw new Error(`no read-model table ${name}`);
     const rows = group.map((change) => ({ ...change.key, ...change.values }));
-    await sql.query(statementFor(table, kind), [JSON.stringify(rows)]);
-  }
+    return { sql: statementFor(table, kind), params: [JSON.stringify(rows)] };
+  });
 }
 
 function statementFor(table: ReadModelTable, kind: RowChange['kind']): string {

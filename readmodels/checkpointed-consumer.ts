@@ -1,6 +1,7 @@
 // A reader of all events whose effects and checkpoint commit in one transaction: a batch
-// is applied exactly once, even across crashes and re-delivery. The projection runner and the
-// run-queue feeder (infra/executor/) are built on it.
+// is applied exactly once, even across crashes and re-delivery. The run-queue feeder
+// (infra/executor/) and the webhook enqueuer are built on it; the projections run as one
+// group with a checkpoint each (projection-group.ts).
 import type { RecordedEvent } from '../domain/store/envelope.ts';
 import type { ReadAllFilter, Subscription } from '../domain/store/event-store.ts';
 import type { SqlExecutor, SqlStore } from '../domain/store/sql-port.ts';
@@ -21,11 +22,34 @@ export async function readCheckpoint(sql: SqlExecutor, name: string): Promise<st
   return row?.checkpoint;
 }
 
+/**
+ * Moves several checkpoints to the same point in one statement; answers each row's version
+ * (its xmin: this transaction's id), by which a later transaction tells it unchanged since.
+ */
+export async function saveCheckpoints(
+  tx: SqlExecutor,
+  names: readonly string[],
+  checkpoint: string,
+): Promise<Map<string, string>> {
+  const rows = await tx.query<{ name: string; version: string }>(
+    `INSERT INTO aos_checkpoints (name, checkpoint, updated_at) SELECT name, $2, now() FROM unnest($1::text[]) AS name
+     ON CONFLICT (name) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, updated_at = EXCLUDED.updated_at
+     RETURNING name, xmin::text AS version`,
+    [names, checkpoint],
+  );
+  return new Map(rows.map((row) => [row.name, row.version]));
+}
+
 export async function saveCheckpoint(tx: SqlExecutor, name: string, checkpoint: string): Promise<void> {
-  await tx.query(
-    `INSERT INTO aos_checkpoints (name, checkpoint, updated_at) VALUES ($1, $2, now())
-     ON CONFLICT (name) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, updated_at = EXCLUDED.updated_at`,
-    [name, checkpoint],
+  await saveCheckpoints(tx, [name], checkpoint);
+}
+
+/** Makes sure the checkpoints exist (at the start when new), so that they can be locked. */
+export async function createCheckpoints(sql: SqlExecutor, names: readonly string[]): Promise<void> {
+  await sql.query(
+    `INSERT INTO aos_checkpoints (name, checkpoint) SELECT name, '0:0' FROM unnest($1::text[]) AS name
+     ON CONFLICT (name) DO NOTHING`,
+    [names],
   );
 }
 
@@ -42,10 +66,7 @@ export async function startCheckpointedConsumer(
     onError?: (error: unknown) => void;
   } = {},
 ): Promise<Subscription> {
-  await store.client.query(
-    `INSERT INTO aos_checkpoints (name, checkpoint) VALUES ($1, '0:0') ON CONFLICT (name) DO NOTHING`,
-    [consumer.name],
-  );
+  await createCheckpoints(store.client, [consumer.name]);
   let position = (await readCheckpoint(store.client, consumer.name)) ?? '0:0';
   return store.subscribe(
     async (events, checkpoint) => {

@@ -1,6 +1,9 @@
-// Folding a batch of events through one projection into SQL: the entity states it touches
-// are loaded and saved, and its row changes applied, all through the caller's transaction.
+// Folding a batch of events through projections into SQL: the entity states they touch are
+// loaded and saved, and their row changes applied, all through the caller's transaction.
 // The target says which tables and states: the live ones, or a rebuild's beside them.
+// Several projections fold one batch together in as many statements as one: one load of
+// their states, one statement per table and kind, one save of their states. A fold can be
+// done ahead of its transaction (foldBatches) and written in it later (writeFolded).
 import type { RecordedEvent } from '../domain/store/envelope.ts';
 import type { SqlExecutor } from '../domain/store/sql-port.ts';
 import {
@@ -9,7 +12,7 @@ import {
   type ReadModelTable,
   type RowChange,
 } from '../projections/projection.ts';
-import { applyChanges } from './apply-changes.ts';
+import { changeStatements, type Statement } from './apply-changes.ts';
 
 export const checkpointName = (projection: AnyProjection) => `projection:${projection.name}`;
 
@@ -24,51 +27,147 @@ export function liveTarget(projection: AnyProjection): ProjectionTarget {
   return { stateName: projection.name, tables: new Map(projection.tables.map((t) => [t.name, t])) };
 }
 
-/**
- * Folds a batch through one projection, loading and saving the entity states it touches.
- * `lockKeys` takes a transaction lock per entity first, for callers that fold different
- * batches concurrently (Kafka consumers, one per partition); the store-driven runner needs
- * none, its checkpoint row already serialises it. Keys are locked in one collation order, so
- * two such transactions cannot deadlock on each other.
- */
-export async function projectBatch(
-  tx: SqlExecutor,
-  projection: AnyProjection,
-  events: readonly RecordedEvent[],
-  options: { lockKeys?: boolean; target?: ProjectionTarget } = {},
-) {
-  const target = options.target ?? liveTarget(projection);
-  const relevant: { key: string; event: RecordedEvent }[] = [];
+/** Events for one projection to fold, into its live tables unless a target says otherwise. */
+export interface ProjectionPart {
+  projection: AnyProjection;
+  events: readonly RecordedEvent[];
+  target?: ProjectionTarget;
+}
+
+interface Fold {
+  projection: AnyProjection;
+  target: ProjectionTarget;
+  relevant: { key: string; event: RecordedEvent }[];
+  keys: string[];
+}
+
+function foldOf({ projection, events, target }: ProjectionPart): Fold | null {
+  const relevant: Fold['relevant'] = [];
   for (const event of events) {
     if (!projection.eventTypes.includes(event.type)) continue;
     const upcasted = projectedEvent(event);
     const key = projection.keyOf(upcasted);
     if (key !== null) relevant.push({ key, event: upcasted });
   }
-  if (relevant.length === 0) return;
+  if (relevant.length === 0) return null;
   const keys = [...new Set(relevant.map((r) => r.key))];
-  if (options.lockKeys) {
-    await tx.query(
-      'SELECT pg_advisory_xact_lock(hashtext($1), hashtext(k)) FROM unnest($2::text[]) AS k ORDER BY k',
-      [projection.name, keys],
+  return { projection, target: target ?? liveTarget(projection), relevant, keys };
+}
+
+/** Entity states by state name, then key. */
+export type EntityStates = Map<string, Map<string, unknown>>;
+
+/** Finds the stored states of these keys (by state name); a key without one starts afresh. */
+export type StateLoader = (keys: ReadonlyMap<string, readonly string[]>) => Promise<EntityStates>;
+
+/** The states as the caller's transaction (or any SQL connection) sees them. */
+export function loadStates(sql: Pick<SqlExecutor, 'query'>): StateLoader {
+  return async (keys) => {
+    const found: EntityStates = new Map([...keys.keys()].map((name) => [name, new Map()]));
+    const wanted = [...keys].flatMap(([name, names]) => names.map((key) => [name, key] as const));
+    if (wanted.length === 0) return found;
+    const rows = await sql.query<{ projection: string; key: string; state: unknown }>(
+      `SELECT s.projection, s.key, s.state FROM aos_projection_state s
+         JOIN unnest($1::text[], $2::text[]) AS k(projection, key) USING (projection, key)`,
+      [wanted.map(([name]) => name), wanted.map(([, key]) => key)],
     );
-  }
-  const rows = await tx.query<{ key: string; state: unknown }>(
-    'SELECT key, state FROM aos_projection_state WHERE projection = $1 AND key = ANY($2::text[])',
-    [target.stateName, keys],
-  );
-  const states = new Map<string, unknown>(rows.map((row) => [row.key, row.state]));
+    for (const row of rows) found.get(row.projection)!.set(row.key, row.state);
+    return found;
+  };
+}
+
+/** Locks each entity for the transaction (state name by state name, keys in collation order), then loads. */
+function lockAndLoadStates(tx: SqlExecutor): StateLoader {
+  return async (keys) => {
+    const wanted = [...keys].flatMap(([name, names], part) => names.map((key) => [name, key, part] as const));
+    await tx.query(
+      `SELECT pg_advisory_xact_lock(hashtext(l.projection), hashtext(l.key))
+         FROM unnest($1::text[], $2::text[], $3::int[]) AS l(projection, key, part) ORDER BY l.part, l.key`,
+      [wanted.map(([name]) => name), wanted.map(([, key]) => key), wanted.map(([, , part]) => part)],
+    );
+    return loadStates(tx)(keys);
+  };
+}
+
+/**
+ * A batch folded and not written yet: the statements that write its rows and states (their
+ * values serialised, so later folds may go on from its states), and the states it ended
+ * with (by state name: only those of the entities it touched).
+ */
+export interface FoldedBatch {
+  statements: Statement[];
+  states: EntityStates;
+}
+
+/** Folds a batch through projections, from the states `load` finds, without writing it. */
+export async function foldBatches(parts: readonly ProjectionPart[], load: StateLoader): Promise<FoldedBatch> {
+  const folds = parts.map(foldOf).filter((fold): fold is Fold => fold !== null);
+  if (folds.length === 0) return { statements: [], states: new Map() };
+  const states = await load(new Map(folds.map((f) => [f.target.stateName, f.keys])));
+  const tables = new Map<string, ReadModelTable>();
   const changes: RowChange[] = [];
-  for (const { key, event } of relevant) {
-    const result = projection.apply(states.has(key) ? states.get(key) : projection.initialState(), event);
-    states.set(key, result.state);
-    changes.push(...result.changes);
+  const saved: { projection: string; key: string; state: unknown }[] = [];
+  const ended: EntityStates = new Map();
+  for (const { projection, target, relevant, keys } of folds) {
+    const found = states.get(target.stateName) ?? new Map<string, unknown>();
+    const touched = new Map<string, unknown>();
+    for (const { key, event } of relevant) {
+      const state = touched.has(key)
+        ? touched.get(key)
+        : found.has(key)
+          ? found.get(key)
+          : projection.initialState();
+      const result = projection.apply(state, event);
+      touched.set(key, result.state);
+      for (const change of result.changes) changes.push(change);
+    }
+    for (const [name, table] of target.tables) {
+      if (tables.has(name)) throw new Error(`read-model table ${name} is folded by two projections at once`);
+      tables.set(name, table);
+    }
+    for (const key of keys)
+      saved.push({ projection: target.stateName, key, state: touched.get(key) ?? null });
+    ended.set(target.stateName, touched);
   }
-  await applyChanges(tx, target.tables, changes);
-  await tx.query(
-    `INSERT INTO aos_projection_state (projection, key, state)
-     SELECT $1, s.key, s.state FROM jsonb_to_recordset($2::jsonb) AS s(key text, state jsonb)
+  const statements = changeStatements(tables, changes);
+  statements.push({
+    sql: `INSERT INTO aos_projection_state (projection, key, state)
+     SELECT s.projection, s.key, s.state FROM jsonb_to_recordset($1::jsonb) AS s(projection text, key text, state jsonb)
      ON CONFLICT (projection, key) DO UPDATE SET state = EXCLUDED.state`,
-    [target.stateName, JSON.stringify(keys.map((key) => ({ key, state: states.get(key) ?? null })))],
-  );
+    params: [JSON.stringify(saved)],
+  });
+  return { statements, states: ended };
+}
+
+/** Writes a folded batch through the caller's transaction. */
+export async function writeFolded(tx: SqlExecutor, folded: FoldedBatch): Promise<void> {
+  for (const { sql, params } of folded.statements) await tx.query(sql, params);
+}
+
+/**
+ * Folds a batch through projections and writes it, loading and saving the entity states they
+ * touch, all through the caller's transaction. `lockKeys` takes a transaction lock per entity
+ * first (named by the projection's live state name), for callers that fold different batches
+ * concurrently (Kafka consumers, one per partition); the store-driven runner needs none, its
+ * checkpoint rows already serialise it. Keys are locked projection by projection (in the
+ * parts' order), each projection's in one collation order, so two such transactions given
+ * their projections in the same order cannot deadlock on each other.
+ */
+export async function projectBatches(
+  tx: SqlExecutor,
+  parts: readonly ProjectionPart[],
+  options: { lockKeys?: boolean } = {},
+): Promise<void> {
+  const load = options.lockKeys ? lockAndLoadStates(tx) : loadStates(tx);
+  await writeFolded(tx, await foldBatches(parts, load));
+}
+/** Folds a batch through one projection (projectBatches with one part). */
+export function projectBatch(
+  tx: SqlExecutor,
+  projection: AnyProjection,
+  events: readonly RecordedEvent[],
+  options: { lockKeys?: boolean; target?: ProjectionTarget } = {},
+): Promise<void> {
+  const { target, ...rest } = options;
+  return projectBatches(tx, [{ projection, events, ...(target ? { target } : {}) }], rest);
 }

@@ -1,13 +1,13 @@
-// Runs the projections live: each is a checkpointed consumer of the event store whose
-// row changes, entity states and checkpoint commit in one transaction (exactly-once
-// effect). A projection whose code version differs from the recorded one is rebuilt beside
-// its live tables (rebuild-beside.ts): they keep answering, as of the old version, until the
-// new build is swapped in; then its live consumer goes on from the build's checkpoint.
-import type { Subscription } from '../domain/store/event-store.ts';
+// Runs the projections live: one checkpointed consumer of the event store folds every batch
+// through all of them (projection-group.ts), each projection's row changes, entity states and
+// checkpoint committing in one transaction (exactly-once effect). A projection whose code
+// version differs from the recorded one is rebuilt beside its live tables (rebuild-beside.ts):
+// they keep answering, as of the old version, until the new build is swapped in; then the
+// group folds it on from the build's checkpoint.
 import type { SqlExecutor, SqlStore } from '../domain/store/sql-port.ts';
 import type { AnyProjection } from '../projections/projection.ts';
-import { type CheckpointedConsumer, startCheckpointedConsumer } from './checkpointed-consumer.ts';
-import { checkpointName, projectBatch } from './project-batch.ts';
+import { checkpointName } from './project-batch.ts';
+import { PROJECTION_BATCH, type ProjectionGroup, startProjectionGroup } from './projection-group.ts';
 import {
   buildBeside,
   dropStaleShadow,
@@ -15,18 +15,6 @@ import {
   type ShadowSource,
   shadowCheckpoints,
 } from './rebuild-beside.ts';
-
-// The Kafka projection consumer folds through the same function.
-export { checkpointName, projectBatch };
-
-export function projectionConsumer(projection: AnyProjection): CheckpointedConsumer {
-  return {
-    name: checkpointName(projection),
-    // No type filter: the checkpoint must move over every event, or the lag would never
-    // reach zero while the newest events are of other types.
-    apply: (tx, events) => projectBatch(tx, projection, events),
-  };
-}
 
 /**
  * Empties a projection's tables, states and checkpoint, so its live consumer re-folds from
@@ -72,15 +60,6 @@ export interface RunningProjections {
   stop(): Promise<void>;
 }
 
-/**
- * Events per batch (one transaction) of each projection. Larger than the subscription's
- * default: a catch-up or rebuild pays the transaction, the state lookup and one statement
- * per table per batch, and merges the changes to one row within a batch (a run's row is
- * written once per batch, not once per event). `npm run bench -- projections`: 2,000
- * rebuilt ~1.6x as fast as 500.
- */
-export const PROJECTION_BATCH = 2000;
-
 export interface ProjectionRunnerOptions {
   pollIntervalMs?: number;
   batchSize?: number;
@@ -100,42 +79,43 @@ export async function startProjections(
 ): Promise<RunningProjections> {
   const { liveConsumers = true, source, ...consumerOptions } = options;
   const settings = { batchSize: PROJECTION_BATCH, ...consumerOptions };
-  const live = new Map<string, Subscription>();
   const builds = new Map<string, ShadowBuild>();
-  /** Builds' endings still starting their live consumers (stop waits for them). */
+  /** Builds' endings still handing their projection to the live group (stop waits for them). */
   const handovers = new Set<Promise<void>>();
   let stopping = false;
-
-  const startLive = async (projection: AnyProjection) => {
-    if (!liveConsumers || stopping || live.has(projection.name)) return;
-    live.set(
-      projection.name,
-      await startCheckpointedConsumer(store, projectionConsumer(projection), settings),
-    );
-  };
   const startBuild = async (projection: AnyProjection, fresh: boolean) => {
     await builds.get(projection.name)?.stop();
     const build = await buildBeside(store, projection, { ...settings, fresh, ...(source ? { source } : {}) });
     builds.set(projection.name, build);
-    // Swapped in: the live consumer (started now if the old version's was held back) goes on.
+    // Swapped in: the live group (holding the old version's back until now) folds it on.
     const handover = build.done
-      .then((swapped) => {
+      .then(async (swapped) => {
         if (!swapped) return;
         if (builds.get(projection.name) === build) builds.delete(projection.name);
-        return startLive(projection);
+        if (!stopping) await live?.add(projection);
       })
       .catch((error) => options.onError?.(error))
       .finally(() => handovers.delete(handover));
     handovers.add(handover);
   };
 
+  const states = new Map<AnyProjection, Awaited<ReturnType<typeof startUpState>>>();
   for (const projection of projections) {
     const state = await startUpState(store, projection);
     if (state === 'current') await dropStaleShadow(store, projection);
-    // The old version's tables keep answering but are not folded further by this version's
-    // code (its states may not fit); a rebuild of the same version keeps its live consumer.
-    if (state !== 'rebuild') await startLive(projection);
-    if (state !== 'current') await startBuild(projection, false);
+    states.set(projection, state);
+  }
+  // The old version's tables keep answering but are not folded further by this version's
+  // code (its states may not fit); a rebuild of the same version keeps its live folding.
+  const live: ProjectionGroup | null = liveConsumers
+    ? await startProjectionGroup(
+        store,
+        projections.filter((p) => states.get(p) !== 'rebuild'),
+        settings,
+      )
+    : null;
+  for (const projection of projections) {
+    if (states.get(projection) !== 'current') await startBuild(projection, false);
   }
   return {
     async rebuild(name) {
@@ -147,7 +127,7 @@ export async function startProjections(
       stopping = true;
       await Promise.all([...builds.values()].map((build) => build.stop()));
       await Promise.all([...handovers]);
-      await Promise.all([...live.values()].map((s) => s.stop()));
+      await live?.stop();
     },
   };
 }

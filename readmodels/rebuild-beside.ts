@@ -9,10 +9,10 @@
 // answering, and the next start resumes the build where it stopped. (Read-model tables own
 // no sequences and no foreign keys point at them, so LIKE copies all there is of them.)
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseCheckpoint } from '../domain/store/checkpoint.ts';
 import type { RecordedEvent } from '../domain/store/envelope.ts';
 import type { SqlExecutor, SqlStore } from '../domain/store/sql-port.ts';
 import type { AnyProjection, ReadModelTable } from '../projections/projection.ts';
+import { compareCheckpoints } from './checkpoint-order.ts';
 import { saveCheckpoint } from './checkpointed-consumer.ts';
 import { checkpointName, type ProjectionTarget, projectBatch } from './project-batch.ts';
 
@@ -88,13 +88,6 @@ export async function dropStaleShadow(store: SqlStore, projection: AnyProjection
   });
 }
 
-const byPosition = (a: string, b: string) => {
-  const [x, y] = [parseCheckpoint(a), parseCheckpoint(b)];
-  const first = BigInt(x.transactionId) - BigInt(y.transactionId);
-  const order = first === 0n ? BigInt(x.globalPosition) - BigInt(y.globalPosition) : first;
-  return order === 0n ? 0 : order < 0n ? -1 : 1;
-};
-
 /** The index names of a table in this schema, by their definition without name and table. */
 async function indexesOf(tx: SqlExecutor, table: string): Promise<Map<string, string>> {
   const rows = await tx.query<{ indexname: string; indexdef: string }>(
@@ -154,7 +147,7 @@ async function trySwapAtLiveCheckpoint(store: SqlStore, projection: AnyProjectio
     const at = new Map(rows.map((row) => [row.name, row.checkpoint]));
     const built = at.get(shadow);
     if (built === undefined) return true;
-    if (byPosition(built, at.get(live) ?? '0:0') < 0) return false;
+    if (compareCheckpoints(built, at.get(live) ?? '0:0') < 0) return false;
     await swapIn(tx, projection);
     await saveCheckpoint(tx, live, built);
     return true;

@@ -12,7 +12,7 @@ import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { RecordedEvent } from '../../domain/store/envelope.ts';
 import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
 import type { AnyProjection } from '../../projections/projection.ts';
-import { projectBatch } from '../../readmodels/projection-runner.ts';
+import { projectBatches } from '../../readmodels/project-batch.ts';
 import type { PrometheusMetrics } from '../metrics/prometheus.ts';
 import { createKafka, eventOf, type KafkaLog, silentLog } from './kafka-client.ts';
 import { kafkaMetrics } from './kafka-metrics.ts';
@@ -122,9 +122,12 @@ export async function startKafkaProjections(
         const unapplied = await unappliedEvents(tx, events);
         // Read after the locks above: a rebuild swapping a projection in waits for them, or
         // this waits for it, so the version read here is the one the tables now have.
-        for (const projection of await currentProjections(tx, options.projections)) {
-          await projectBatch(tx, projection, unapplied, { lockKeys: true });
-        }
+        const current = await currentProjections(tx, options.projections);
+        await projectBatches(
+          tx,
+          current.map((projection) => ({ projection, events: unapplied })),
+          { lockKeys: true },
+        );
         return unapplied;
       });
       options.onApplied?.(fresh);

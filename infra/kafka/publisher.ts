@@ -117,28 +117,35 @@ export async function startPublisher(
     return producer;
   }
 
-  async function connect(): Promise<Producer> {
-    if (!topicReady) {
-      const admin: Admin = kafka.admin();
-      await admin.connect();
-      try {
-        // false when it exists already; a topic made by someone else keeps its partitions.
-        await admin.createTopics({
-          topics: [{ topic: options.topic, numPartitions: options.partitions }],
-          waitForLeaders: true,
-        });
-      } finally {
-        await admin.disconnect();
-      }
-      topicReady = true;
+  async function ensureTopic() {
+    if (topicReady) return;
+    const admin: Admin = kafka.admin();
+    await admin.connect();
+    try {
+      // false when it exists already; a topic made by someone else keeps its partitions.
+      await admin.createTopics({
+        topics: [{ topic: options.topic, numPartitions: options.partitions }],
+        waitForLeaders: true,
+      });
+    } finally {
+      await admin.disconnect();
     }
+    topicReady = true;
+  }
+
+  // The producer connects while the topic is made sure of: the first send waits for one, not both.
+  async function connect(): Promise<Producer> {
     const next = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
     });
-    await next.connect();
+    const [topic, connection] = await Promise.allSettled([ensureTopic(), next.connect()]);
+    if (topic.status === 'rejected' || connection.status === 'rejected') {
+      await next.disconnect().catch(() => {});
+      throw topic.status === 'rejected' ? topic.reason : (connection as PromiseRejectedResult).reason;
+    }
     return next;
   }
 
@@ -186,6 +193,11 @@ export async function startPublisher(
       async (events, checkpoint) => {
         // Lost the lease since the last batch: send nothing; the lease's handler stops this.
         if (!lease.held()) return position;
+        // A full batch: the next one is surely there. Its read goes out now, while this one is
+        // sent; the store keeps a full page for the subscription's read after it (shared-reads.ts).
+        if (events.length === options.batchSize) {
+          store.readAll({ after: checkpoint, limit: options.batchSize }).catch(() => {});
+        }
         try {
           await send(events);
         } catch (error) {

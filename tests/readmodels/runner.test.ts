@@ -4,8 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { allMigrations } from '../../infra/migrations.ts';
 import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
-import { startCheckpointedConsumer } from '../../readmodels/checkpointed-consumer.ts';
-import { projectionConsumer } from '../../readmodels/projection-runner.ts';
+import { startProjectionGroup } from '../../readmodels/projection-group.ts';
 import { type StoreHarness, sqlAdapters } from '../support/stores.ts';
 import {
   auditTestProjection,
@@ -28,7 +27,7 @@ for (const adapter of sqlAdapters) {
       const { store } = harness;
       const runners = await Promise.all(
         [store, harness.another!()].map((s) =>
-          startCheckpointedConsumer(s, projectionConsumer(testProjection), {
+          startProjectionGroup(s, [testProjection], {
             pollIntervalMs: 10,
             batchSize: 37,
           }),

@@ -7,8 +7,7 @@ import { allMigrations } from '../../infra/migrations.ts';
 import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import { verifyStream } from '../../infra/store/verify-stream.ts';
-import { startCheckpointedConsumer } from '../../readmodels/checkpointed-consumer.ts';
-import { projectionConsumer } from '../../readmodels/projection-runner.ts';
+import { startProjectionGroup } from '../../readmodels/projection-group.ts';
 import { events } from '../support/events.ts';
 import { postgresAdapter, type StoreHarness } from '../support/stores.ts';
 import {
@@ -72,7 +71,7 @@ it('projects thousands of events exactly once under delayed commits and three co
   const { store } = harness;
   const runners = await Promise.all(
     [store, harness.another!(), harness.another!()].map((s) =>
-      startCheckpointedConsumer(s, projectionConsumer(testProjection), { pollIntervalMs: 5, batchSize: 100 }),
+      startProjectionGroup(s, [testProjection], { pollIntervalMs: 5, batchSize: 100 }),
     ),
   );
   const written = await concurrentDelayedWriters(store, {

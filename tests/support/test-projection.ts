@@ -6,42 +6,48 @@ import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import type { Projection } from '../../projections/projection.ts';
 import { events, sleep } from './events.ts';
 
-export const testProjection: Projection<{ seen: number }> = {
-  name: 'test_counts',
-  version: 1,
-  tables: [
-    { name: 'rm_test_events', keyColumns: ['event_id'], columns: ['stream_id', 'nth'] },
-    { name: 'rm_test_totals', keyColumns: ['stream_id'], columns: ['events'] },
-  ],
-  eventTypes: ['Tested'],
-  keyOf: (event) => event.streamId,
-  initialState: () => ({ seen: 0 }),
-  apply(state, event) {
-    const seen = state.seen + 1;
-    return {
-      state: { seen },
-      changes: [
-        {
-          table: 'rm_test_events',
-          kind: 'insert',
-          key: { event_id: event.eventId },
-          values: { stream_id: event.streamId, nth: seen },
-        },
-        {
-          table: 'rm_test_totals',
-          kind: 'increment',
-          key: { stream_id: event.streamId },
-          values: { events: 1 },
-        },
-      ],
-    };
-  },
-};
+/** A counting projection into `rm_test_events<suffix>` and `rm_test_totals<suffix>`. */
+export function countingProjection(name: string, suffix = ''): Projection<{ seen: number }> {
+  const [eventsTable, totalsTable] = [`rm_test_events${suffix}`, `rm_test_totals${suffix}`];
+  return {
+    name,
+    version: 1,
+    tables: [
+      { name: eventsTable, keyColumns: ['event_id'], columns: ['stream_id', 'nth'] },
+      { name: totalsTable, keyColumns: ['stream_id'], columns: ['events'] },
+    ],
+    eventTypes: ['Tested'],
+    keyOf: (event) => event.streamId,
+    initialState: () => ({ seen: 0 }),
+    apply(state, event) {
+      const seen = state.seen + 1;
+      return {
+        state: { seen },
+        changes: [
+          {
+            table: eventsTable,
+            kind: 'insert',
+            key: { event_id: event.eventId },
+            values: { stream_id: event.streamId, nth: seen },
+          },
+          {
+            table: totalsTable,
+            kind: 'increment',
+            key: { stream_id: event.streamId },
+            values: { events: 1 },
+          },
+        ],
+      };
+    },
+  };
+}
 
-export async function createTestProjectionTables(sql: Pick<SqlExecutor, 'exec'>): Promise<void> {
+export const testProjection = countingProjection('test_counts');
+
+export async function createTestProjectionTables(sql: Pick<SqlExecutor, 'exec'>, suffix = ''): Promise<void> {
   await sql.exec(`
-    CREATE TABLE rm_test_events (event_id uuid PRIMARY KEY, stream_id text NOT NULL, nth integer NOT NULL);
-    CREATE TABLE rm_test_totals (stream_id text PRIMARY KEY, events bigint NOT NULL DEFAULT 0);`);
+    CREATE TABLE rm_test_events${suffix} (event_id uuid PRIMARY KEY, stream_id text NOT NULL, nth integer NOT NULL);
+    CREATE TABLE rm_test_totals${suffix} (stream_id text PRIMARY KEY, events bigint NOT NULL DEFAULT 0);`);
 }
 
 /** Writers appending in transactions that wait a random few ms before committing. */
@@ -76,9 +82,10 @@ export async function auditTestProjection(
   sql: Pick<SqlExecutor, 'query'>,
   written: string[],
   timeoutMs = 60_000,
+  suffix = '',
 ): Promise<ProjectionAudit> {
   type Row = { event_id: string; stream_id: string; nth: number };
-  const read = () => sql.query<Row>('SELECT event_id::text, stream_id, nth FROM rm_test_events');
+  const read = () => sql.query<Row>(`SELECT event_id::text, stream_id, nth FROM rm_test_events${suffix}`);
   const deadline = Date.now() + timeoutMs;
   let rows = await read();
   while (rows.length < written.length && Date.now() < deadline) {
@@ -93,7 +100,7 @@ export async function auditTestProjection(
   const perStream = new Map<string, number[]>();
   for (const row of rows) perStream.set(row.stream_id, [...(perStream.get(row.stream_id) ?? []), row.nth]);
   const totals = await sql.query<{ stream_id: string; events: string | number }>(
-    'SELECT stream_id, events FROM rm_test_totals',
+    `SELECT stream_id, events FROM rm_test_totals${suffix}`,
   );
   return {
     missing: written.filter((id) => !ids.has(id)).length,
