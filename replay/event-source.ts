@@ -57,8 +57,8 @@ export async function readExportFile(
         if (line.kind === 'broken') throw new ExportReadError(`${path}:${lines}: ${line.message}`);
         if (line.kind === 'manifest') manifest = line.manifest;
         if (line.kind !== 'event') return;
-        const missing = FOLDED_FIELDS.filter((field) => line.event[field] === undefined);
-        if (missing.length > 0) {
+        if (!FOLDED_FIELDS.every((field) => line.event[field] !== undefined)) {
+          const missing = FOLDED_FIELDS.filter((field) => line.event[field] === undefined);
           throw new ExportReadError(`${path}:${lines}: not an event (no ${missing.join(', ')})`);
         }
         events++;
