@@ -1,13 +1,14 @@
 // Where replay reads recorded events from: an export file (JSON lines or CloudEvents, the
-// manifest last; verified line by line while it is read) or a store's gap-free readAll. Both push events in commit order to one
+// manifest last; verified in a worker thread while it is read) or a store's gap-free readAll. Both push events in commit order to one
 // callback, so the same consumers (fold, certification, what-if) work on either.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { RecordedEvent } from '../domain/store/envelope.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
 import type { ExportManifest } from './export-format.ts';
-import { ExportVerifier, type VerifyOptions, type VerifyReport } from './verify.ts';
-import { forEachLine } from './verify-file.ts';
+import { parseExportLine } from './export-line.ts';
+import type { VerifyOptions, VerifyReport } from './verify.ts';
+import { forEachLine, verifyFileInWorker } from './verify-file.ts';
 
 export interface SourceProgress {
   /** Bytes read of totalBytes (a file) or events read (a store, totalBytes unknown: 0). */
@@ -27,9 +28,11 @@ export class ExportReadError extends Error {
 const FOLDED_FIELDS = ['eventId', 'type', 'data', 'metadata', 'recordedAt'] as const;
 
 /**
- * Reads an export file, verifying every line as `aos verify` does (hashes, chains, the
- * manifest, and the signature when a public key is given) while it pushes the events to
- * `onEvent`. The caller decides what an export that does not verify is worth: the report says.
+ * Reads an export file and pushes its events to `onEvent`, while a worker thread verifies the
+ * same file as `aos verify` does (hashes, chains, the manifest, and the signature when a public
+ * key is given): the fold and the verification run side by side. The caller decides what an
+ * export that does not verify is worth: the report says. A line that is neither an event nor
+ * the manifest stops the read (ExportReadError).
  */
 export async function readExportFile(
   path: string,
@@ -37,29 +40,37 @@ export async function readExportFile(
   options: VerifyOptions & { onProgress?: (progress: SourceProgress) => void } = {},
 ): Promise<{ events: number; manifest: ExportManifest | null; verification: VerifyReport }> {
   const totalBytes = (await stat(path)).size;
+  const { onProgress, ...verifyOptions } = options;
+  const verifying = verifyFileInWorker(path, verifyOptions);
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  const verifier = new ExportVerifier(options);
+  let lines = 0;
   let events = 0;
   let manifest: ExportManifest | null = null;
-  const { onProgress } = options;
-  await forEachLine(
-    stream as AsyncIterable<string>,
-    (text) => {
-      const line = verifier.line(text);
-      if (line?.kind === 'broken')
-        throw new ExportReadError(`${path}:${verifier.linesRead}: ${line.message}`);
-      if (line?.kind === 'manifest') manifest = line.manifest;
-      if (line?.kind !== 'event') return;
-      const missing = FOLDED_FIELDS.filter((field) => line.event[field] === undefined);
-      if (missing.length > 0) {
-        throw new ExportReadError(`${path}:${verifier.linesRead}: not an event (no ${missing.join(', ')})`);
-      }
-      events++;
-      onEvent(line.event);
-    },
-    onProgress ? () => onProgress({ done: stream.bytesRead, total: totalBytes, events }) : undefined,
-  );
-  return { events, manifest, verification: verifier.finish() };
+  try {
+    await forEachLine(
+      stream as AsyncIterable<string>,
+      (text) => {
+        lines++;
+        // Lines after the manifest are not part of the export (the verifier reports them).
+        if (manifest) return;
+        const line = parseExportLine(text);
+        if (line.kind === 'broken') throw new ExportReadError(`${path}:${lines}: ${line.message}`);
+        if (line.kind === 'manifest') manifest = line.manifest;
+        if (line.kind !== 'event') return;
+        if (!FOLDED_FIELDS.every((field) => line.event[field] !== undefined)) {
+          const missing = FOLDED_FIELDS.filter((field) => line.event[field] === undefined);
+          throw new ExportReadError(`${path}:${lines}: not an event (no ${missing.join(', ')})`);
+        }
+        events++;
+        onEvent(line.event);
+      },
+      onProgress ? () => onProgress({ done: stream.bytesRead, total: totalBytes, events }) : undefined,
+    );
+  } catch (error) {
+    await verifying.stop();
+    throw error;
+  }
+  return { events, manifest, verification: await verifying.report };
 }
 
 export async function readStoreEvents(

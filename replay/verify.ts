@@ -73,6 +73,8 @@ export class ExportVerifier {
   private cloudEvents = 0;
   private readonly merkle = new MerkleBuilder();
   private readonly globalPositions = createHash('sha256');
+  /** Global positions not yet hashed: one update per 64 KiB, not one per event. */
+  private pendingPositions = '';
   private readonly streams = new Map<string, StreamChain>();
   private readonly problems: VerifyProblem[] = [];
   private readonly brokenLines: number[] = [];
@@ -129,7 +131,8 @@ export class ExportVerifier {
     const { streamId, streamPosition, hash, prevHash, globalPosition } = event;
     this.events++;
     this.merkle.add(hash);
-    this.globalPositions.update(`${globalPosition}\n`);
+    this.pendingPositions += `${globalPosition}\n`;
+    if (this.pendingPositions.length >= 65_536) this.hashPendingPositions();
     this.firstGlobalPosition ??= String(globalPosition);
     this.lastGlobalPosition = String(globalPosition);
     if (malformed) {
@@ -155,6 +158,11 @@ export class ExportVerifier {
     const chain = this.streams.get(streamId);
     if (chain) chain.add(node, edited);
     else this.streams.set(streamId, new StreamChain(streamId, node, this.report, this.brokenLinesBetween));
+  }
+
+  private hashPendingPositions() {
+    this.globalPositions.update(this.pendingPositions);
+    this.pendingPositions = '';
   }
 
   private broken(line: number, message: string) {
@@ -184,6 +192,7 @@ export class ExportVerifier {
         });
       }
     } else {
+      this.hashPendingPositions();
       checkManifest(manifest, {
         manifestLine: this.manifestLine,
         events: this.events,
