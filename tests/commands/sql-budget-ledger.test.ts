@@ -100,6 +100,20 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       await harness.cleanup();
     });
 
+    it("plans a transition's functions once per session, not again at every call", async () => {
+      // As aos_append (migration 160): replanning at every call costs more than running (171).
+      const rows = await harness.store.client.query<{ name: string; config: string[] | null }>(
+        `SELECT proname AS name, proconfig AS config FROM pg_proc
+          WHERE proname IN ('aos_transition', 'aos_move_budget_day', 'aos_fence') ORDER BY proname`,
+      );
+      expect(rows.map((r) => [r.name, r.config])).toEqual(
+        ['aos_fence', 'aos_move_budget_day', 'aos_transition'].map((name) => [
+          name,
+          ['plan_cache_mode=force_generic_plan'],
+        ]),
+      );
+    });
+
     it('lets 64 concurrent runs of one tenant reserve exactly up to the limit, without a conflict', async () => {
       // Four executors (stores with their own caches) share the day.
       const ledgers = [harness.store, ...Array.from({ length: 3 }, () => harness.another!())].map((s) =>
