@@ -72,6 +72,13 @@ export interface EventStore {
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Gap-free, in commit order: a checkpoint never passes an event that commits later. */
   readAll(options?: ReadAllOptions): Promise<ReadAllResult>;
+  /**
+   * Resolves once every transaction running when it was called has ended, or after
+   * `maxWaitMs`: a `readAll` begun then shows everything committed before the call, which a
+   * transaction that began earlier and is still open would otherwise hold back. Absent: a
+   * store whose reads are never held back.
+   */
+  settled?(maxWaitMs: number): Promise<void>;
   subscribe(handler: SubscriptionHandler, options?: SubscribeOptions): Subscription;
   streamInfo(streamId: string): Promise<StreamInfo | null>;
   /** Resolves when the store answers a trivial query; rejects with StoreUnavailableError. */

@@ -4,6 +4,8 @@
 // (read-horizon.ts). Subscribers are
 // woken by a NOTIFY sent after an append commits (coalesced, outside the append), or at
 // commit when the append runs inside a caller's transaction.
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import { chainEvents, type StreamHead, streamTypeOf } from '../../domain/store/chain-events.ts';
 import { formatCheckpoint, parseCheckpoint } from '../../domain/store/checkpoint.ts';
 import type {
@@ -79,6 +81,7 @@ export interface SqlEventStore extends EventStore {
   ): Promise<AppendResult>;
   /** Wakes subscribers (coalesced, fire-and-forget), as an autocommitted append does. */
   wakeSubscribers(): void;
+  settled(maxWaitMs: number): Promise<void>;
   /**
    * Appends to several streams within a statement of the caller's (aos_transition, migration
    * 130): `send` is given each append's aos_append arguments and answers aos_append's rows, in
@@ -415,6 +418,24 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     return row?.head ?? null;
   });
 
+  /**
+   * Waits for the read horizon to reach an xid taken now: every xid assigned before it — every
+   * transaction that may have been writing at the call — has then ended. (A snapshot's xmax
+   * would not do: a running xid above every completed one is at or past it, not listed.)
+   */
+  async function settled(maxWaitMs: number): Promise<void> {
+    const [now] = await client.query<{ xid: string }>('SELECT pg_current_xact_id()::text AS xid');
+    const until = performance.now() + maxWaitMs;
+    for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, 50)) {
+      const [row] = await client.query<{ passed: boolean }>(
+        `SELECT ${READ_HORIZON_SQL} >= $1::xid8 AS passed`,
+        [now!.xid],
+      );
+      if (row!.passed || performance.now() >= until) return;
+      await sleep(pauseMs);
+    }
+  }
+
   // The server's consumers read the same pages: one query for them all (shared-reads.ts).
   const readAll = sharedReads(readAllOnce, readLimit);
 
@@ -462,6 +483,7 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     readStreamWith: readStreamOn,
 
     readAll,
+    settled,
 
     subscribe(handler: SubscriptionHandler, subscribeOptions: SubscribeOptions = {}) {
       return pollingSubscription(
