@@ -4,12 +4,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { watchReferenceWrites } from '../../commands/reference-cache.ts';
 import {
+  currentFailureCatalog,
   currentPolicy,
   currentPriceTable,
+  ensureFailureCatalog,
   ensurePriceTable,
+  setFailureCatalog,
   setPolicy,
   setPriceTable,
 } from '../../commands/reference-data.ts';
+import { defaultFailureCatalog } from '../../domain/failure-catalog-default.ts';
 import { defaultPolicy } from '../../domain/policy-rules.ts';
 import { defaultPriceTable } from '../../domain/price-table.ts';
 import { allMigrations } from '../../infra/migrations.ts';
@@ -54,6 +58,15 @@ describe.each(adapters)('reference data written by another process on $name', (a
     await setPriceTable(writer, { ...defaultPriceTable, version: 'pricier-2' }, new Date(), actor);
     await heard;
     expect((await currentPriceTable(reader)).version).toBe('pricier-2');
+  });
+
+  it('a new failure catalog: likewise', async () => {
+    await ensureFailureCatalog(writer, new Date());
+    expect((await currentFailureCatalog(reader)).version).toBe(defaultFailureCatalog.version);
+    const heard = announced();
+    await setFailureCatalog(writer, { ...defaultFailureCatalog, version: 'catalog-2' }, new Date(), actor);
+    await heard;
+    expect((await currentFailureCatalog(reader)).version).toBe('catalog-2');
   });
 
   it("a tenant's new policy: likewise", async () => {
