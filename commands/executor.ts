@@ -7,6 +7,7 @@
 // attempt is recorded WORKER_LOST and retried under the policy.
 
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { breakerSettings, breakerTargetOf } from '../domain/breaker/decider.ts';
 import type { LedgerCommand } from '../domain/budget/ledger.ts';
 import { DomainError, isDomainError } from '../domain/domain-error.ts';
@@ -32,7 +33,7 @@ import { createEmergencyStopGate, HeldByEmergencyStop, stopAbortedOutcome } from
 import { handleCommand, type Loaded, loadStream } from './handle-command.ts';
 import { type CommandMetrics, noopMetrics, reportRunEvents } from './metrics.ts';
 import { currentFailureCatalog } from './reference-data.ts';
-import type { ClaimedRun, RunQueue } from './run-queue.ts';
+import type { ClaimedRun, LocalTaker, RunQueue } from './run-queue.ts';
 import type { SkillPort } from './skill-port.ts';
 import { throttled } from './throttled.ts';
 import { wakeableSleep } from './wakeable-sleep.ts';
@@ -792,6 +793,29 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     }
   }
 
+  /** Slots held for runs being submitted in this process (`taker`), not yet taken. */
+  let reserved = 0;
+  const freeSlots = () => concurrency - active.size - reserved;
+
+  /** Runs submitted in this process come leased to this executor while it has a free slot. */
+  const taker: LocalTaker = {
+    owner,
+    leaseMs,
+    reserve() {
+      if (shutdown.signal.aborted || freeSlots() <= 0) return false;
+      reserved++;
+      return true;
+    },
+    take(claim) {
+      reserved--;
+      // Stopping: the run is released at once (driveRun's loop), due for whoever is next.
+      void track(claim);
+    },
+    unreserve() {
+      reserved--;
+    },
+  };
+
   /** Works on a claimed run; true when it was released as done (nothing of it is due later). */
   async function work(claim: ClaimedRun): Promise<boolean> {
     try {
@@ -805,7 +829,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
 
   /** Claims what is due and works on it; resolves when those runs are released. */
   async function runOnce(): Promise<number> {
-    const free = concurrency - active.size;
+    const free = freeSlots();
     if (free <= 0) return 0;
     const { runs } = await queue.claim(owner, clock(), leaseMs, free);
     await Promise.all(runs.map((claim) => track(claim)));
@@ -834,7 +858,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
   /** When the last claim said the next run becomes due (a retry's wait, another's lease). */
   let nextDueMs: number | undefined;
   function wake() {
-    if (active.size >= concurrency) backlog = true;
+    if (freeSlots() <= 0) backlog = true;
     alarm.wake();
   }
   /** Runs held may have been cancelled, or a stop recorded: the calls out look at their streams. */
@@ -843,6 +867,8 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     emergencyStops.check();
   }
   async function loopClaims(): Promise<void> {
+    // From the start: a submission right after it is taken without a claim.
+    const untake = queue.takeSubmitted?.(taker);
     const unwatch = await queue.watch(wake).catch((error) => {
       deps.log?.warn({ err: error }, 'cannot watch the run queue; polling it instead');
       return undefined;
@@ -855,7 +881,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     try {
       while (!shutdown.signal.aborted) {
         alarm.clear();
-        const free = concurrency - active.size;
+        const free = freeSlots();
         if (free <= 0) {
           await alarm.sleep(idleWaitMs);
           continue;
@@ -874,6 +900,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         await alarm.sleep(Math.min(untilDue, idleWaitMs));
       }
     } finally {
+      untake?.();
       await unwatch?.().catch(() => {});
       await unwatchHeld?.().catch(() => {});
     }
@@ -888,6 +915,8 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     async stop() {
       shutdown.abort();
       await loop;
+      // A submission's append under way may still lease its run here: wait for it to be taken.
+      while (reserved > 0) await sleep(1);
       await Promise.allSettled([...active.values()]);
       emergencyStops.close();
     },

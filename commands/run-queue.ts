@@ -28,6 +28,22 @@ export interface Claimed {
   nextDueAt: Date | null;
 }
 
+/**
+ * An executor of this process that takes runs straight from their submission: the submission's
+ * append leases the run to it in the same statement (`RunQueue.appendDue`), so the run is not
+ * claimed, no wake-up is sent and no other executor can take it.
+ */
+export interface LocalTaker {
+  owner: string;
+  leaseMs: number;
+  /** Holds a free slot for a run about to be appended; false when none is free. */
+  reserve(): boolean;
+  /** The run its append leased to this taker, in the slot `reserve` held: works on it. */
+  take(claim: ClaimedRun): void;
+  /** Gives back the slot `reserve` held: the append failed, or found the run recorded before. */
+  unreserve(): void;
+}
+
 export interface DueRun {
   runId: string;
   tenantId: string;
@@ -52,7 +68,9 @@ export interface RunQueue {
   enqueue(runs: DueRun[]): Promise<void>;
   /**
    * Appends a run's events and makes the run due in one statement: it is due exactly when they
-   * are recorded now (or were, by the same command). Wakes the executors like `enqueue`.
+   * are recorded now (or were, by the same command). Wakes the executors like `enqueue` — or,
+   * when an executor of this process has a free slot (`takeSubmitted`), leases a newly recorded
+   * run to it in the same statement and hands it over, after the caller's `handOver`.
    * Absent (a queue that cannot share the store's statement): append, then `enqueue`.
    */
   appendDue?(
@@ -72,6 +90,8 @@ export interface RunQueue {
    * (which then reads nothing); forgotten at the claim, and kept for a bounded number of runs.
    */
   handOver?(runId: string, run: HandedOverRun): void;
+  /** Offers `appendDue`'s runs to an executor of this process; answers the function that stops it. */
+  takeSubmitted?(taker: LocalTaker): () => void;
   /** Calls `onWake` whenever runs may have become due; resolves to the unwatch function. */
   watch(onWake: () => void): Promise<() => Promise<void>>;
   /**

@@ -1,7 +1,7 @@
 // The run queue on SQL: FOR UPDATE SKIP LOCKED lets many executors claim concurrently
 // without waiting on each other or taking the same run. Enqueuing wakes the executors of
 // this process at once and those of others by NOTIFY, so an idle executor issues no query.
-import type { ClaimedRun, HandedOverRun, RunQueue } from '../../commands/run-queue.ts';
+import type { ClaimedRun, HandedOverRun, LocalTaker, RunQueue } from '../../commands/run-queue.ts';
 import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
 import { APPEND_PARAMETERS, type SqlEventStore } from '../store/sql-event-store.ts';
 
@@ -18,9 +18,15 @@ const ENQUEUE_ON_CONFLICT = `ON CONFLICT (run_id) DO UPDATE SET due_at = LEAST(a
                             ELSE LEAST(coalesce(aos_run_queue.woken_at, EXCLUDED.due_at), EXCLUDED.due_at) END
       WHERE NOT aos_run_queue.done`;
 
-/** The enqueue sent with a run's append: only when its events are recorded (now or before). */
-const ENQUEUE_ALONGSIDE = `INSERT INTO aos_run_queue (run_id, tenant_id, due_at)
-     SELECT $${APPEND_PARAMETERS + 1}::text, $${APPEND_PARAMETERS + 2}::text, $${APPEND_PARAMETERS + 3}::timestamptz
+/**
+ * The enqueue sent with a run's append: only when its events are recorded (now or before).
+ * With a lease owner (its 4th and 5th parameters), a run recorded now is inserted leased to it:
+ * its first events make it a new run, so the row is new too (an existing row keeps its lease).
+ */
+const ENQUEUE_ALONGSIDE = `INSERT INTO aos_run_queue (run_id, tenant_id, due_at, lease_owner, lease_expires_at)
+     SELECT $${APPEND_PARAMETERS + 1}::text, $${APPEND_PARAMETERS + 2}::text, $${APPEND_PARAMETERS + 3}::timestamptz,
+            CASE WHEN appended.status = 'ok' THEN $${APPEND_PARAMETERS + 4}::text END,
+            CASE WHEN appended.status = 'ok' THEN $${APPEND_PARAMETERS + 5}::timestamptz END
        FROM appended
       WHERE appended.status IN ('ok', 'duplicate')
      ${ENQUEUE_ON_CONFLICT}`;
@@ -31,6 +37,14 @@ const MAX_HANDED_OVER = 10_000;
 /** `store`: the event store on the same client, for `appendDue` (an append and its enqueue in one statement). */
 export function createSqlRunQueue(client: SqlClient, store?: Pick<SqlEventStore, 'append'>): RunQueue {
   const handedOver = new Map<string, HandedOverRun>();
+  const takers: LocalTaker[] = [];
+  /** The handed-over state of a run, given to its claim once (older ones are read). */
+  function claimOf(runId: string, tenantId: string): ClaimedRun {
+    const run = handedOver.get(runId);
+    if (!run) return { runId, tenantId };
+    handedOver.delete(runId);
+    return { runId, tenantId, handedOver: run };
+  }
   return {
     async claim(owner, now, leaseMs, limit) {
       // One statement: the claim, and when the next unclaimed run becomes claimable.
@@ -56,14 +70,7 @@ export function createSqlRunQueue(client: SqlClient, store?: Pick<SqlEventStore,
       );
       const next = rows.find((r) => r.runId === null)?.nextDueAt ?? null;
       return {
-        runs: rows
-          .filter((r) => r.runId !== null)
-          .map(({ runId, tenantId }) => {
-            const run = handedOver.get(runId);
-            if (!run) return { runId, tenantId };
-            handedOver.delete(runId);
-            return { runId, tenantId, handedOver: run };
-          }),
+        runs: rows.filter((r) => r.runId !== null).map(({ runId, tenantId }) => claimOf(runId, tenantId)),
         nextDueAt: next === null ? null : new Date(next),
       };
     },
@@ -110,15 +117,37 @@ export function createSqlRunQueue(client: SqlClient, store?: Pick<SqlEventStore,
       if (handedOver.size >= MAX_HANDED_OVER) handedOver.delete(handedOver.keys().next().value!);
       handedOver.set(runId, run);
     },
+    takeSubmitted(taker) {
+      takers.push(taker);
+      return () => {
+        const at = takers.indexOf(taker);
+        if (at >= 0) takers.splice(at, 1);
+      };
+    },
     wakeHolders: () => client.notify(RUN_HELD_CHANNEL),
     watchHeld: (onWoken) => client.listen(RUN_HELD_CHANNEL, onWoken),
     ...(store && {
       async appendDue(streamId, events, { expectedVersion }, run) {
+        const taker = takers.find((t) => t.reserve());
+        const leaseExpiresAt = taker && new Date(run.dueAt.getTime() + taker.leaseMs).toISOString();
         const alongside = {
           sql: ENQUEUE_ALONGSIDE,
-          params: [run.runId, run.tenantId, run.dueAt.toISOString()],
+          params: [run.runId, run.tenantId, run.dueAt.toISOString(), taker?.owner ?? null, leaseExpiresAt ?? null],
         };
-        const result = await store.append(streamId, events, { expectedVersion, alongside });
+        let result: Awaited<ReturnType<typeof store.append>>;
+        try {
+          result = await store.append(streamId, events, { expectedVersion, alongside });
+        } catch (error) {
+          taker?.unreserve();
+          throw error;
+        }
+        if (taker && !result.duplicate) {
+          // Leased to the taker: taken once the caller has handed its state over (`handOver`,
+          // right after this resolves); without it, the executor reads the run.
+          setImmediate(() => taker.take(claimOf(run.runId, run.tenantId)));
+          return result;
+        }
+        taker?.unreserve();
         client.notify(RUN_QUEUE_CHANNEL);
         return result;
       },

@@ -42,12 +42,15 @@ describe.each(adapters)('a submission handed over to the executor on $name', (ad
 
   /** An executor over `queue`, and a promise of each run's release as done. */
   function executorOver(queue: RunQueue) {
-    const finished = new Map<string, () => void>();
+    const waiting = new Map<string, () => void>();
+    const finished = new Set<string>();
     const watched: RunQueue = {
       ...queue,
       async release(runId, owner, next) {
         await queue.release(runId, owner, next);
-        if ('done' in next) finished.get(runId)?.();
+        if (!('done' in next)) return;
+        finished.add(runId);
+        waiting.get(runId)?.();
       },
     };
     const executor = createExecutor(
@@ -61,7 +64,8 @@ describe.each(adapters)('a submission handed over to the executor on $name', (ad
       },
       { pollIntervalMs: 50 },
     );
-    const done = (runId: string) => new Promise<void>((resolve) => finished.set(runId, resolve));
+    const done = (runId: string) =>
+      finished.has(runId) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(runId, resolve));
     return { executor, done };
   }
 
@@ -76,6 +80,34 @@ describe.each(adapters)('a submission handed over to the executor on $name', (ad
     expect(reads.filter((id) => id === `run-${runId}`)).toEqual([]);
     const events = await harness.store.readStream(`run-${runId}`);
     expect(events.at(-1)).toMatchObject({ type: 'RunCompleted', data: { status: 'succeeded' } });
+  });
+
+  it('takes a run submitted while it has a free slot from the append itself: no claim, no read', async () => {
+    const queue = createSqlRunQueue(store.client, store);
+    let claimed = 0;
+    const counted: RunQueue = {
+      ...queue,
+      async claim(...args) {
+        const result = await queue.claim(...args);
+        claimed += result.runs.length;
+        return result;
+      },
+    };
+    const { executor, done } = executorOver(counted);
+    executor.start();
+    const runs = await Promise.all(
+      [4, 5].map((seed) => submitRun({ store, skills, clock, runs: counted }, principal, threeStepPlan(seed))),
+    );
+    await Promise.all(runs.map(({ runId }) => done(runId)));
+    await executor.stop();
+    expect(claimed).toBe(0);
+    expect(reads.filter((id) => id.startsWith('run-'))).toEqual([]);
+    for (const { runId } of runs) {
+      const events = await harness.store.readStream(`run-${runId}`);
+      expect(events.at(-1)).toMatchObject({ type: 'RunCompleted', data: { status: 'succeeded' } });
+    }
+    const rows = await store.client.query('SELECT lease_owner, done FROM aos_run_queue');
+    expect(rows).toEqual(runs.map(() => ({ lease_owner: null, done: true })));
   });
 
   it('reads and decides again when the handed state is not the head any more', async () => {

@@ -4,6 +4,7 @@
 // A run's append and its enqueue (appendDue) are one statement: due exactly when recorded.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClaimedRun, HandedOverRun, LocalTaker } from '../../commands/run-queue.ts';
 import type { NewEvent } from '../../domain/store/envelope.ts';
 import { ConcurrencyError } from '../../domain/store/store-errors.ts';
 import { createSqlRunQueue } from '../../infra/executor/sql-run-queue.ts';
@@ -142,6 +143,66 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       ).rejects.toThrow();
       expect(await recorded('run-due-3')).toBe(0);
       expect(await queued('due-3')).toEqual([]);
+    });
+
+    it("leases a newly recorded run to this process's executor with a free slot, in the same statement", async () => {
+      const { client } = harness.store;
+      const queue = createSqlRunQueue(client, harness.store);
+      const taken: ClaimedRun[] = [];
+      let slots = 1;
+      const taker: LocalTaker = {
+        owner: 'executor-local',
+        leaseMs: 30_000,
+        reserve: () => slots > 0 && slots-- > 0,
+        take: (claim) => {
+          slots++;
+          taken.push(claim);
+        },
+        unreserve: () => {
+          slots++;
+        },
+      };
+      const untake = queue.takeSubmitted!(taker);
+      let woken = 0;
+      const unwatch = await queue.watch(() => woken++);
+      const lease = async (runId: string) =>
+        client.query<{ owner: string | null; expires: string | null }>(
+          `SELECT lease_owner AS owner, to_char(lease_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS expires
+             FROM aos_run_queue WHERE run_id = $1`,
+          [runId],
+        );
+      const events: NewEvent[] = [
+        { eventId: randomUUID(), type: 'Noted', schemaVersion: 1, data: { n: 1 }, metadata: { tenantId: 'acme' } },
+      ];
+      const appendDue = (runId: string, dueAt: Date) =>
+        queue.appendDue!(`run-${runId}`, events, { expectedVersion: 'no_stream' }, { runId, tenantId: 'acme', dueAt });
+      try {
+        await appendDue('leased-1', t0);
+        const state = { state: { status: 'none' }, version: 0, at: t0.getTime() } as unknown as HandedOverRun;
+        queue.handOver!('leased-1', state);
+        expect(await lease('leased-1')).toEqual([{ owner: 'executor-local', expires: later(30_000).toISOString() }]);
+        // Handed to the taker after the caller's handOver, with that state: nothing is claimed.
+        await until(() => taken.length > 0);
+        expect(taken).toEqual([{ runId: 'leased-1', tenantId: 'acme', handedOver: state }]);
+        expect((await queue.claim('executor-other', later(1), 30_000, 10)).runs).toEqual([]);
+
+        // The same events again (a retried command): no new lease, the slot given back, a wake-up sent.
+        await client.query('UPDATE aos_run_queue SET lease_owner = NULL, lease_expires_at = NULL');
+        await appendDue('leased-1', t0);
+        expect(await lease('leased-1')).toEqual([{ owner: null, expires: null }]);
+        expect(slots).toBe(1);
+        await until(() => woken > 0);
+
+        // No free slot: due for any executor, as before.
+        slots = 0;
+        events[0] = { ...events[0]!, eventId: randomUUID() };
+        await appendDue('unleased-2', t0);
+        expect(await lease('unleased-2')).toEqual([{ owner: null, expires: null }]);
+        expect(taken).toHaveLength(1);
+      } finally {
+        untake();
+        await unwatch();
+      }
     });
   });
 }
