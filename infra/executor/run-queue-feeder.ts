@@ -3,7 +3,7 @@
 // parked until an approval's expiry or a retry's due time), and the runs an emergency stop
 // paused once it is lifted.
 import type { CheckpointedConsumer } from '../../readmodels/checkpointed-consumer.ts';
-import { enqueueRuns, resumePausedRuns } from './sql-run-queue.ts';
+import { enqueueRuns, queueSubmittedRuns, resumePausedRuns } from './sql-run-queue.ts';
 
 export const runQueueFeeder: CheckpointedConsumer = {
   name: 'run-queue-feeder',
@@ -11,7 +11,10 @@ export const runQueueFeeder: CheckpointedConsumer = {
     types: ['RunSubmitted', 'ApprovalGranted', 'ApprovalRejected', 'RunCancelRequested', 'EmergencyResumed'],
   },
   async apply(tx, events) {
-    const due = new Map<string, { runId: string; tenantId: string; dueAt: string }>();
+    type Due = { runId: string; tenantId: string; dueAt: string };
+    // A submission only needs its run queued; an approval or a cancel wakes it.
+    const submitted = new Map<string, Due>();
+    const woken = new Map<string, Due>();
     for (const event of events) {
       if (event.type === 'EmergencyResumed') {
         const { tenantId } = event.data as { tenantId: string | null };
@@ -19,8 +22,11 @@ export const runQueueFeeder: CheckpointedConsumer = {
         continue;
       }
       const runId = (event.data as { runId: string }).runId;
-      due.set(runId, { runId, tenantId: event.metadata.tenantId, dueAt: event.recordedAt });
+      const due = { runId, tenantId: event.metadata.tenantId, dueAt: event.recordedAt };
+      (event.type === 'RunSubmitted' ? submitted : woken).set(runId, due);
     }
-    await enqueueRuns(tx, [...due.values()]);
+    for (const runId of woken.keys()) submitted.delete(runId);
+    await queueSubmittedRuns(tx, [...submitted.values()]);
+    await enqueueRuns(tx, [...woken.values()]);
   },
 };

@@ -180,6 +180,24 @@ export async function enqueueRuns(
 }
 
 /**
+ * Puts submitted runs in the queue, due at `dueAt`, unless they are there already: a run's
+ * submission (appendDue) queued it with its events, and an executor may hold it by now, which a
+ * wake-up would only disturb. The run-queue feeder's safety net for a run whose enqueue failed.
+ */
+export async function queueSubmittedRuns(
+  tx: Pick<SqlExecutor, 'query'>,
+  runs: { runId: string; tenantId: string; dueAt: string }[],
+): Promise<void> {
+  if (runs.length === 0) return;
+  await tx.query(
+    `INSERT INTO aos_run_queue (run_id, tenant_id, due_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+     ON CONFLICT (run_id) DO NOTHING`,
+    [runs.map((r) => r.runId), runs.map((r) => r.tenantId), runs.map((r) => r.dueAt)],
+  );
+}
+
+/**
  * An emergency stop was lifted (`tenantId` null: every tenant's): the runs released paused are
  * due at `at`. A run held now may be pausing, having seen the stop: it keeps the wake-up for
  * its release (woken_at).

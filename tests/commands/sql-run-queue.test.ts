@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClaimedRun, HandedOverRun, LocalTaker } from '../../commands/run-queue.ts';
-import type { NewEvent } from '../../domain/store/envelope.ts';
+import type { NewEvent, RecordedEvent } from '../../domain/store/envelope.ts';
+import { runQueueFeeder } from '../../infra/executor/run-queue-feeder.ts';
 import { ConcurrencyError } from '../../domain/store/store-errors.ts';
 import { createSqlRunQueue } from '../../infra/executor/sql-run-queue.ts';
 import { allMigrations } from '../../infra/migrations.ts';
@@ -203,6 +204,29 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
         untake();
         await unwatch();
       }
+    });
+
+    it('feeds a submitted run that is not queued, and leaves a queued one as it is (no wake-up)', async () => {
+      const { client } = harness.store;
+      const queue = createSqlRunQueue(client);
+      const recorded = (type: string, runId: string, at: Date) =>
+        ({ type, data: { runId }, metadata: { tenantId: 'acme' }, recordedAt: at.toISOString() }) as unknown as RecordedEvent;
+      await queue.enqueue([{ runId: 'fed-held', tenantId: 'acme', dueAt: t0 }]);
+      await queue.claim('executor-f', t0, 30_000, 10);
+      const row = (runId: string) =>
+        client.query<{ lease_owner: string | null; woken: boolean }>(
+          'SELECT lease_owner, woken_at IS NOT NULL AS woken FROM aos_run_queue WHERE run_id = $1',
+          [runId],
+        );
+      await runQueueFeeder.apply(client, [
+        recorded('RunSubmitted', 'fed-held', t0),
+        recorded('RunSubmitted', 'fed-missing', later(5)),
+      ]);
+      expect(await row('fed-held')).toEqual([{ lease_owner: 'executor-f', woken: false }]);
+      expect(await row('fed-missing')).toEqual([{ lease_owner: null, woken: false }]);
+      // A cancel is a wake-up: the holder keeps it for its release.
+      await runQueueFeeder.apply(client, [recorded('RunCancelRequested', 'fed-held', later(10))]);
+      expect(await row('fed-held')).toEqual([{ lease_owner: 'executor-f', woken: true }]);
     });
   });
 }
