@@ -132,7 +132,13 @@ export function createSqlRunQueue(client: SqlClient, store?: Pick<SqlEventStore,
         const leaseExpiresAt = taker && new Date(run.dueAt.getTime() + taker.leaseMs).toISOString();
         const alongside = {
           sql: ENQUEUE_ALONGSIDE,
-          params: [run.runId, run.tenantId, run.dueAt.toISOString(), taker?.owner ?? null, leaseExpiresAt ?? null],
+          params: [
+            run.runId,
+            run.tenantId,
+            run.dueAt.toISOString(),
+            taker?.owner ?? null,
+            leaseExpiresAt ?? null,
+          ],
         };
         let result: Awaited<ReturnType<typeof store.append>>;
         try {

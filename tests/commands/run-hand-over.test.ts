@@ -96,7 +96,9 @@ describe.each(adapters)('a submission handed over to the executor on $name', (ad
     const { executor, done } = executorOver(counted);
     executor.start();
     const runs = await Promise.all(
-      [4, 5].map((seed) => submitRun({ store, skills, clock, runs: counted }, principal, threeStepPlan(seed))),
+      [4, 5].map((seed) =>
+        submitRun({ store, skills, clock, runs: counted }, principal, threeStepPlan(seed)),
+      ),
     );
     await Promise.all(runs.map(({ runId }) => done(runId)));
     await executor.stop();

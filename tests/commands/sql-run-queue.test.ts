@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClaimedRun, HandedOverRun, LocalTaker } from '../../commands/run-queue.ts';
 import type { NewEvent, RecordedEvent } from '../../domain/store/envelope.ts';
-import { runQueueFeeder } from '../../infra/executor/run-queue-feeder.ts';
 import { ConcurrencyError } from '../../domain/store/store-errors.ts';
+import { runQueueFeeder } from '../../infra/executor/run-queue-feeder.ts';
 import { createSqlRunQueue } from '../../infra/executor/sql-run-queue.ts';
 import { allMigrations } from '../../infra/migrations.ts';
 import { migrate } from '../../infra/store/migrate.ts';
@@ -173,15 +173,28 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
           [runId],
         );
       const events: NewEvent[] = [
-        { eventId: randomUUID(), type: 'Noted', schemaVersion: 1, data: { n: 1 }, metadata: { tenantId: 'acme' } },
+        {
+          eventId: randomUUID(),
+          type: 'Noted',
+          schemaVersion: 1,
+          data: { n: 1 },
+          metadata: { tenantId: 'acme' },
+        },
       ];
       const appendDue = (runId: string, dueAt: Date) =>
-        queue.appendDue!(`run-${runId}`, events, { expectedVersion: 'no_stream' }, { runId, tenantId: 'acme', dueAt });
+        queue.appendDue!(
+          `run-${runId}`,
+          events,
+          { expectedVersion: 'no_stream' },
+          { runId, tenantId: 'acme', dueAt },
+        );
       try {
         await appendDue('leased-1', t0);
         const state = { state: { status: 'none' }, version: 0, at: t0.getTime() } as unknown as HandedOverRun;
         queue.handOver!('leased-1', state);
-        expect(await lease('leased-1')).toEqual([{ owner: 'executor-local', expires: later(30_000).toISOString() }]);
+        expect(await lease('leased-1')).toEqual([
+          { owner: 'executor-local', expires: later(30_000).toISOString() },
+        ]);
         // Handed to the taker after the caller's handOver, with that state: nothing is claimed.
         await until(() => taken.length > 0);
         expect(taken).toEqual([{ runId: 'leased-1', tenantId: 'acme', handedOver: state }]);
@@ -210,7 +223,12 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       const { client } = harness.store;
       const queue = createSqlRunQueue(client);
       const recorded = (type: string, runId: string, at: Date) =>
-        ({ type, data: { runId }, metadata: { tenantId: 'acme' }, recordedAt: at.toISOString() }) as unknown as RecordedEvent;
+        ({
+          type,
+          data: { runId },
+          metadata: { tenantId: 'acme' },
+          recordedAt: at.toISOString(),
+        }) as unknown as RecordedEvent;
       await queue.enqueue([{ runId: 'fed-held', tenantId: 'acme', dueAt: t0 }]);
       await queue.claim('executor-f', t0, 30_000, 10);
       const row = (runId: string) =>
