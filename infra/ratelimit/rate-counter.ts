@@ -50,24 +50,82 @@ export function sqlRateCounter(sql: Pick<SqlExecutor, 'query'>): RateCounter {
   sweep.unref();
   return {
     backend: 'postgres',
-    async incr(keys, windowMs) {
-      // Rows are locked in key order, the same in every statement, so two never wait on each other.
-      const rows = await sql.query<{ key: string; count: number; ttl: number }>(
-        `INSERT INTO aos_rate_limits AS r (key, count, resets_at)
-         SELECT key, 1, now() + $2 * interval '1 millisecond' FROM unnest($1::text[]) AS k(key) ORDER BY key
-         ON CONFLICT (key) DO UPDATE SET
-           count = CASE WHEN r.resets_at <= now() THEN 1 ELSE r.count + 1 END,
-           resets_at = CASE WHEN r.resets_at <= now() THEN EXCLUDED.resets_at ELSE r.resets_at END
-         RETURNING key, count, GREATEST(0, ceil(extract(epoch FROM r.resets_at - now()) * 1000))::int AS ttl`,
-        [keys, windowMs],
-      );
-      const byKey = new Map(rows.map((row) => [row.key, { current: row.count, ttlMs: row.ttl }]));
-      return keys.map((key) => byKey.get(key)!);
-    },
+    incr: coalescedIncrements(sql),
     async close() {
       clearInterval(sweep);
     },
   };
+}
+
+interface Asked {
+  keys: readonly string[];
+  windowMs: number;
+  resolve: (windows: WindowCount[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Increments asked while a statement is out go together in the next one: under load a
+ * statement counts many requests, not one (and a tenant's row is locked once per statement).
+ * Still exact: a key asked n times in a statement moves by n, and its askers get the counts
+ * in between in the order they asked, as n statements one after another would have given.
+ * (A key's window is its first asker's; every caller gives the same.)
+ */
+function coalescedIncrements(sql: Pick<SqlExecutor, 'query'>): RateCounter['incr'] {
+  let waiting: Asked[] = [];
+  let busy = false;
+
+  async function send(batch: Asked[]) {
+    const amounts = new Map<string, { n: number; windowMs: number }>();
+    for (const { keys, windowMs } of batch)
+      for (const key of keys) {
+        const amount = amounts.get(key);
+        if (amount) amount.n++;
+        else amounts.set(key, { n: 1, windowMs });
+      }
+    const keys = [...amounts.keys()];
+    // Rows are locked in key order, the same in every statement, so two never wait on each other.
+    const rows = await sql.query<{ key: string; count: number; ttl: number }>(
+      `INSERT INTO aos_rate_limits AS r (key, count, resets_at)
+       SELECT key, n, now() + window_ms * interval '1 millisecond'
+         FROM unnest($1::text[], $2::int[], $3::float8[]) AS k(key, n, window_ms) ORDER BY key
+       ON CONFLICT (key) DO UPDATE SET
+         count = CASE WHEN r.resets_at <= now() THEN EXCLUDED.count ELSE r.count + EXCLUDED.count END,
+         resets_at = CASE WHEN r.resets_at <= now() THEN EXCLUDED.resets_at ELSE r.resets_at END
+       RETURNING key, count, GREATEST(0, ceil(extract(epoch FROM r.resets_at - now()) * 1000))::int AS ttl`,
+      [keys, keys.map((key) => amounts.get(key)!.n), keys.map((key) => amounts.get(key)!.windowMs)],
+    );
+    // Each key's count before this statement; every asker takes the next one.
+    const counted = new Map(
+      rows.map((row) => [row.key, { before: row.count - amounts.get(row.key)!.n, ttlMs: row.ttl }]),
+    );
+    for (const asked of batch)
+      asked.resolve(
+        asked.keys.map((key) => {
+          const window = counted.get(key)!;
+          window.before++;
+          return { current: window.before, ttlMs: window.ttlMs };
+        }),
+      );
+  }
+
+  function next() {
+    const batch = waiting;
+    waiting = [];
+    busy = batch.length > 0;
+    if (!busy) return;
+    send(batch)
+      .catch((error) => {
+        for (const asked of batch) asked.reject(error);
+      })
+      .finally(next);
+  }
+
+  return (keys, windowMs) =>
+    new Promise((resolve, reject) => {
+      waiting.push({ keys, windowMs, resolve, reject });
+      if (!busy) next();
+    });
 }
 
 const INCR_SCRIPT = `

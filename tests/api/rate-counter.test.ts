@@ -114,3 +114,30 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('the SQL rate counter', () => {
+  it('sends the increments asked while one is out as one statement, each answered in the order asked', async () => {
+    const client = await createTestPGliteClient();
+    try {
+      await migrate(client, [rateLimitMigrations]);
+      let statements = 0;
+      const counter = sqlRateCounter({
+        query: (sql, params) => {
+          if (sql.includes('INSERT INTO aos_rate_limits')) statements++;
+          return client.query(sql, params);
+        },
+      });
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, () => counter.incr(['key:a', 'tenant:t'], 60_000)),
+      );
+      // The first alone; the 49 asked while it was out, together.
+      expect(statements).toBe(2);
+      const upTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+      expect(answers.map((windows) => windows[0]!.current)).toEqual(upTo(50));
+      expect(answers.map((windows) => windows[1]!.current)).toEqual(upTo(50));
+      await counter.close();
+    } finally {
+      await client.close();
+    }
+  });
+});
