@@ -802,7 +802,8 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     owner,
     leaseMs,
     reserve() {
-      if (shutdown.signal.aborted || freeSlots() <= 0) return false;
+      // Runs already due and waiting for a slot (backlog) go first, by the queue's order.
+      if (shutdown.signal.aborted || backlog || freeSlots() <= 0) return false;
       reserved++;
       return true;
     },
