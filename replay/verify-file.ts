@@ -3,9 +3,8 @@
 // Replay verifies in a worker thread (verifyFileInWorker) while it folds the same file.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { MerkleInWorker } from './merkle-in-worker.ts';
+import { startWorker } from './start-worker.ts';
 import { ExportVerifier, type VerifyOptions, type VerifyReport } from './verify.ts';
 
 export interface VerifyFileProgress {
@@ -16,7 +15,14 @@ export interface VerifyFileProgress {
 
 export interface VerifyFileOptions extends VerifyOptions {
   onProgress?: (progress: VerifyFileProgress) => void;
+  /**
+   * From this size on, the Merkle tree is built on another thread (replay/merkle-in-worker.ts):
+   * about a seventh of the work, worth a thread's start for a large file only. Default 4 MiB.
+   */
+  merkleThreadFromBytes?: number;
 }
+
+const MERKLE_THREAD_FROM_BYTES = 4 << 20;
 
 /** Calls `onLine` for every line of the text stream (without "\n" or a trailing "\r"). */
 export async function forEachLine(
@@ -47,15 +53,25 @@ export async function forEachLine(
 
 export async function verifyFile(path: string, options: VerifyFileOptions = {}): Promise<VerifyReport> {
   const totalBytes = (await stat(path)).size;
-  const verifier = new ExportVerifier(options);
+  const merkle =
+    totalBytes >= (options.merkleThreadFromBytes ?? MERKLE_THREAD_FROM_BYTES)
+      ? new MerkleInWorker()
+      : undefined;
+  const verifier = new ExportVerifier(options, merkle);
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
   const progress = options.onProgress;
-  await forEachLine(
-    stream as AsyncIterable<string>,
-    (line) => verifier.line(line),
-    progress ? () => progress({ bytes: stream.bytesRead, totalBytes, lines: verifier.linesRead }) : undefined,
-  );
-  return verifier.finish();
+  try {
+    await forEachLine(
+      stream as AsyncIterable<string>,
+      (line) => verifier.line(line),
+      progress
+        ? () => progress({ bytes: stream.bytesRead, totalBytes, lines: verifier.linesRead })
+        : undefined,
+    );
+    return await verifier.finish();
+  } finally {
+    await merkle?.stop();
+  }
 }
 
 /**
@@ -66,15 +82,7 @@ export function verifyFileInWorker(
   path: string,
   options: VerifyOptions = {},
 ): { report: Promise<VerifyReport>; stop: () => Promise<void> } {
-  const entry = new URL(`./verify-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-  const workerData = { path, options };
-  // Run from the TypeScript sources (tsx, vitest), the worker loads tsx before its entry.
-  const worker = entry.pathname.endsWith('.ts')
-    ? new Worker(
-        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`,
-        { eval: true, workerData },
-      )
-    : new Worker(entry, { workerData });
+  const worker = startWorker(import.meta.url, 'verify-worker', { path, options });
   const report = new Promise<VerifyReport>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);

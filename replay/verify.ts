@@ -65,13 +65,18 @@ export interface VerifyOptions {
   publicKey?: KeyObject;
 }
 
+/** Where the event hashes go for the Merkle root: a builder here, or one on another thread. */
+export interface MerkleLeaves {
+  add(hash: string): void;
+  root(): string | Promise<string>;
+}
+
 /** Push the file's lines one by one, then `finish()`. */
 export class ExportVerifier {
   private lineNumber = 0;
   private events = 0;
   private jsonl = 0;
   private cloudEvents = 0;
-  private readonly merkle = new MerkleBuilder();
   private readonly globalPositions = createHash('sha256');
   /** Global positions not yet hashed: one update per 64 KiB, not one per event. */
   private pendingPositions = '';
@@ -85,7 +90,10 @@ export class ExportVerifier {
   private firstGlobalPosition: string | null = null;
   private lastGlobalPosition: string | null = null;
 
-  constructor(private readonly options: VerifyOptions = {}) {}
+  constructor(
+    private readonly options: VerifyOptions = {},
+    private readonly merkle: MerkleLeaves = new MerkleBuilder(),
+  ) {}
 
   private readonly report = (problem: VerifyProblem) => {
     this.problems.push(problem);
@@ -171,11 +179,11 @@ export class ExportVerifier {
     this.report({ kind: 'edited', line, message });
   }
 
-  finish(): VerifyReport {
+  async finish(): Promise<VerifyReport> {
     const manifest = this.manifest;
     let signature: SignatureStatus = 'missing';
     const publicKeyId = this.options.publicKey ? keyIdOf(this.options.publicKey) : null;
-    const merkleRoot = this.merkle.root();
+    const merkleRoot = await this.merkle.root();
     if (!manifest) {
       for (const chain of this.streams.values()) chain.settle(null);
       if (this.lastLineBroken) {

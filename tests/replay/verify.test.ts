@@ -1,6 +1,9 @@
 // The verifier on synthetic exports: the Merkle root against RFC 6962's recursive definition,
 // and every kind of tampering reported with its line.
 import { createHash, generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../domain/store/envelope.ts';
@@ -10,6 +13,7 @@ import { exportEvents } from '../../replay/export.ts';
 import { sampleEvents } from '../../replay/export-sample.ts';
 import { EMPTY_MERKLE_ROOT, merkleRoot } from '../../replay/merkle.ts';
 import { verifyExport } from '../../replay/verify.ts';
+import { verifyFile } from '../../replay/verify-file.ts';
 
 const key = signingKeyFrom(generateKeyPairSync('ed25519').privateKey, 'test');
 const otherKey = signingKeyFrom(generateKeyPairSync('ed25519').privateKey, 'test');
@@ -276,5 +280,39 @@ describe('verify', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('verifyFile with the Merkle tree on another thread', () => {
+  // More events than one block the verifier posts to the Merkle worker (8,192).
+  const events = chainedEvents(100, 90);
+
+  async function exportFile(lines: string[]) {
+    const dir = await mkdtemp(join(tmpdir(), 'aos-verify-thread-'));
+    const file = join(dir, 'export.jsonl');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    return { file, done: () => rm(dir, { recursive: true, force: true }) };
+  }
+
+  it('gives the report the verifier gives on one thread, and catches what only the root shows', async () => {
+    const lines = await exportLines(events);
+    const { file, done } = await exportFile(lines);
+    try {
+      const threaded = await verifyFile(file, { publicKey: key.publicKey, merkleThreadFromBytes: 0 });
+      expect(threaded).toEqual(await verify(lines));
+      expect(threaded).toMatchObject({ ok: true, events: 9000 });
+      expect(threaded.merkleRoot).toBe(referenceRoot(events.map((e) => e.hash)));
+    } finally {
+      await done();
+    }
+    // Two events of different streams swapped, past the first block.
+    [lines[8500], lines[8501]] = [lines[8501]!, lines[8500]!];
+    const swapped = await exportFile(lines);
+    try {
+      const report = await verifyFile(swapped.file, { publicKey: key.publicKey, merkleThreadFromBytes: 0 });
+      expect(report.problems.map((p) => p.kind)).toEqual(['reordered']);
+    } finally {
+      await swapped.done();
+    }
   });
 });
