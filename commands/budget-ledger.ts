@@ -27,6 +27,9 @@ export interface BudgetLedger {
   together<T>(work: (tx: LedgerTransaction) => Promise<T>): Promise<T>;
 }
 
+/** A statement sent with a transaction's own, its parameters numbered from `first`. */
+export type AlongsideStatement = (first: number) => { sql: string; params: unknown[] };
+
 /** What `work` does in a ledger transaction. */
 export interface LedgerTransaction {
   ledger: Pick<BudgetLedger, 'apply'>;
@@ -48,6 +51,12 @@ export interface LedgerTransaction {
    * commits and `work` is run again in a transaction that asks.
    */
   fence(streamId: string, mode: 'shared' | 'exclusive', known?: number): Promise<number>;
+  /**
+   * One more statement committed with the transaction (a run queue's release with the run's last
+   * transition): `statement(first)` numbers its parameters from `$first`, so that it can be sent
+   * in the transaction's own statement. Asked again when `work` is run again.
+   */
+  alongside(statement: AlongsideStatement): void;
   /**
    * `metrics` as the commands of this transaction should count: each as it ended at the commit,
    * or, when the transaction rolls back, as its error (a day's refusal: BUDGET_EXCEEDED).

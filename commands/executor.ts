@@ -380,6 +380,8 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
     let callError: unknown;
     /** An emergency stop holds the run: no attempt is started during this claim. */
     let paused = false;
+    /** The run's last transition released it (RunQueue.releaseAlongside). */
+    let releasedWithEnd = false;
     let lock: Promise<unknown> = Promise.resolve();
     const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
       const next = lock.then(work);
@@ -545,11 +547,19 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
           fenced = true;
           for (const step of steps) commit(step);
           // Recorded before by the same command id: another worker decided it and makes the call.
-          if (steps.at(-1)!.alreadyApplied) return { run: current, recorded, started, takenOver: true };
+          if (steps.at(-1)!.alreadyApplied)
+            return { run: current, recorded, started, takenOver: true, released: false };
           started.push(reservationId);
         } else break;
       }
-      return { run: current, recorded, started, takenOver: false };
+      // The run ends with these events and no other call is out: its release goes with them.
+      const released =
+        queue.releaseAlongside !== undefined &&
+        recorded.length > 0 &&
+        calls.size === (finished ? 1 : 0) &&
+        nextActions(current.state, now)[0]?.kind === 'done';
+      if (released) tx.alongside(queue.releaseAlongside!(claim.runId, owner));
+      return { run: current, recorded, started, takenOver: false, released };
     }
 
     /**
@@ -578,6 +588,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       const refused = !withReservations;
       for (const step of done.recorded) reportRecorded(claim, step);
       run = done.run;
+      releasedWithEnd ||= done.released;
       if (finished) startedByMe.delete(finished.action.reservationId);
       for (const reservationId of done.started) startedByMe.add(reservationId);
       if (done.takenOver) throw new DomainError('WORKER_LOST', 'another worker started this attempt');
@@ -769,7 +780,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       }
       if (next === 'done') {
         await wakeParent();
-        return released(claim, { done: true });
+        return released(claim, releasedWithEnd ? { done: true, written: true } : { done: true });
       }
       if (paused) {
         // Until the stop's resume makes it due (or a look after a lost wake-up, or its deadline).

@@ -2,6 +2,7 @@
 // A lease makes a run one worker's at a time; an expired lease means the worker is gone.
 import type { RunState } from '../domain/run/state.ts';
 import type { AppendResult, NewEvent } from '../domain/store/envelope.ts';
+import type { AlongsideStatement } from './budget-ledger.ts';
 
 /** A run's state as its submission in this process left it (`RunQueue.handOver`). */
 export interface HandedOverRun {
@@ -60,7 +61,17 @@ export interface RunQueue {
    * approval, a cancel, a child's end came meanwhile) — or finished for good with `done`.
    * `paused`: an emergency stop holds it; `resumePaused` makes it due when the stop is lifted.
    */
-  release(runId: string, owner: string, next: { dueAt: Date; paused?: true } | { done: true }): Promise<void>;
+  release(
+    runId: string,
+    owner: string,
+    next: { dueAt: Date; paused?: true } | { done: true; written?: true },
+  ): Promise<void>;
+  /**
+   * The release of a finished run as a statement of the transaction that records its end
+   * (`LedgerTransaction.alongside`): done when its last events commit, in their round trip. Its
+   * `release` then says `written: true` and sends nothing. Absent: released on its own.
+   */
+  releaseAlongside?(runId: string, owner: string): AlongsideStatement;
   /**
    * Makes runs due (a submission, a decided approval, a cancellation): idempotent, never
    * un-finishes a run, and wakes the executors watching this queue, here and in other processes.

@@ -5,7 +5,12 @@
 // `dayLimitRefusal` — so concurrent reservations of one tenant never overspend and never
 // conflict: they queue briefly on the day's row lock instead of failing a version check on
 // a shared stream and retrying. A refusal rolls the transaction back and writes nothing.
-import type { BudgetLedger, LedgerTarget, LedgerTransaction } from '../../commands/budget-ledger.ts';
+import type {
+  AlongsideStatement,
+  BudgetLedger,
+  LedgerTarget,
+  LedgerTransaction,
+} from '../../commands/budget-ledger.ts';
 import {
   type CommandContext,
   failureOutcome,
@@ -347,8 +352,10 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     on: EventStore,
     appendLedger: AppendLedger,
     fence: LedgerTransaction['fence'],
+    alongside: AlongsideStatement[],
   ): LedgerTransaction {
     return {
+      alongside: (statement) => alongside.push(statement),
       ledger: {
         apply: async (command, target, context) => {
           const deferred = context.metrics ? { ...context, metrics: counted(context.metrics) } : context;
@@ -374,6 +381,7 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     work: (tx: LedgerTransaction) => Promise<T>,
   ): Promise<T> {
     const buffered = bufferedAppends(store, () => new NotMerged());
+    const alongside: AlongsideStatement[] = [];
     let fenced: { streamId: string; version: number } | undefined;
     const done = await work(
       workContext(
@@ -388,24 +396,37 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
           fenced = { streamId, version: known };
           return known;
         },
+        alongside,
       ),
     );
     const held = buffered.held();
     const moves = held
       .filter((h) => isLedgerStream(h.streamId))
       .map((h) => dayMoveArguments(ledgerDayId(h.streamId), h.events as unknown as BudgetEvent[]));
-    const appended = await store.appendWithin(held, (appends) =>
-      store.client
-        .query<AppendedRow>('SELECT * FROM aos_transition($1::text, $2::bigint, $3::jsonb, $4::jsonb)', [
-          fenced?.streamId ?? null,
-          fenced?.version ?? null,
-          JSON.stringify(appends),
-          JSON.stringify(moves),
-        ])
+    const appended = await store.appendWithin(held, (appends) => {
+      const params: unknown[] = [
+        fenced?.streamId ?? null,
+        fenced?.version ?? null,
+        JSON.stringify(appends),
+        JSON.stringify(moves),
+      ];
+      // The statements alongside as CTEs of the same statement: they commit with the
+      // transition, and a transition that raises takes them back with it.
+      const ctes = alongside.map((statement, i) => {
+        const { sql, params: own } = statement(params.length + 1);
+        params.push(...own);
+        return `, alongside_${i} AS (${sql})`;
+      });
+      return store.client
+        .query<AppendedRow>(
+          `WITH transition AS (SELECT * FROM aos_transition($1::text, $2::bigint, $3::jsonb, $4::jsonb))${ctes.join('')}
+           SELECT * FROM transition`,
+          params,
+        )
         .catch((error) => {
           throw refusedTransition(error) ? new NotMerged() : error;
-        }),
-    );
+        });
+    });
     if (!appended) throw new NotMerged();
     return done;
   }
@@ -431,15 +452,27 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
         if (!appended.duplicate) moves.push({ dayId, streamId, events: events as unknown as BudgetEvent[] });
         return appended;
       };
+      const alongside: AlongsideStatement[] = [];
       const done = await work(
-        workContext(written, counted, inTransaction, appendLedger, async (streamId, mode) => {
-          const [row] = await tx.query<{ version: string }>('SELECT aos_fence($1, $2)::text AS version', [
-            streamId,
-            mode === 'exclusive',
-          ]);
-          return Number(row!.version);
-        }),
+        workContext(
+          written,
+          counted,
+          inTransaction,
+          appendLedger,
+          async (streamId, mode) => {
+            const [row] = await tx.query<{ version: string }>('SELECT aos_fence($1, $2)::text AS version', [
+              streamId,
+              mode === 'exclusive',
+            ]);
+            return Number(row!.version);
+          },
+          alongside,
+        ),
       );
+      for (const statement of alongside) {
+        const { sql, params } = statement(1);
+        await tx.query(sql, params);
+      }
       // Last: the day's row is locked only from here to the commit.
       for (const { dayId, streamId, events } of moves)
         for (const event of events) await moveDay(tx, dayId, streamId, [event]);

@@ -1,6 +1,7 @@
 // The run queue on SQL: FOR UPDATE SKIP LOCKED lets many executors claim concurrently
 // without waiting on each other or taking the same run. Enqueuing wakes the executors of
 // this process at once and those of others by NOTIFY, so an idle executor issues no query.
+import type { AlongsideStatement } from '../../commands/budget-ledger.ts';
 import type { ClaimedRun, HandedOverRun, LocalTaker, RunQueue } from '../../commands/run-queue.ts';
 import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
 import { APPEND_PARAMETERS, type SqlEventStore } from '../store/sql-event-store.ts';
@@ -85,22 +86,11 @@ export function createSqlRunQueue(client: SqlClient, store?: Pick<SqlEventStore,
       return rows.length === 1;
     },
     async release(runId, owner, next) {
-      await client.query(
-        `UPDATE aos_run_queue
-            SET lease_owner = NULL, lease_expires_at = NULL, woken_at = NULL,
-                -- Made due meanwhile (woken_at): not later than that.
-                due_at = coalesce(least($3::timestamptz, woken_at), $3::timestamptz, due_at), done = $4,
-                paused = $5
-          WHERE run_id = $1 AND lease_owner = $2`,
-        [
-          runId,
-          owner,
-          'dueAt' in next ? next.dueAt.toISOString() : null,
-          'done' in next,
-          'paused' in next && next.paused === true,
-        ],
-      );
+      if ('written' in next) return;
+      const { sql, params } = releaseStatement(runId, owner, next)(1);
+      await client.query(sql, params);
     },
+    releaseAlongside: (runId, owner) => releaseStatement(runId, owner, { done: true }),
     async resumePaused(tenantId, now) {
       await resumePausedRuns(client, tenantId, now.toISOString());
       client.notify(RUN_QUEUE_CHANNEL);
@@ -158,6 +148,32 @@ export function createSqlRunQueue(client: SqlClient, store?: Pick<SqlEventStore,
         return result;
       },
     }),
+  };
+}
+
+/** Gives a run back (RunQueue.release), its parameters numbered from `first`. */
+function releaseStatement(
+  runId: string,
+  owner: string,
+  next: { dueAt: Date; paused?: true } | { done: true },
+): AlongsideStatement {
+  return (first) => {
+    const $ = (n: number) => `$${first + n - 1}`;
+    return {
+      sql: `UPDATE aos_run_queue
+               SET lease_owner = NULL, lease_expires_at = NULL, woken_at = NULL,
+                   -- Made due meanwhile (woken_at): not later than that.
+                   due_at = coalesce(least(${$(3)}::timestamptz, woken_at), ${$(3)}::timestamptz, due_at),
+                   done = ${$(4)}, paused = ${$(5)}
+             WHERE run_id = ${$(1)} AND lease_owner = ${$(2)}`,
+      params: [
+        runId,
+        owner,
+        'dueAt' in next ? next.dueAt.toISOString() : null,
+        'done' in next,
+        'paused' in next && next.paused === true,
+      ],
+    };
   };
 }
 

@@ -82,8 +82,15 @@ describe.each(adapters)('a submission handed over to the executor on $name', (ad
     expect(events.at(-1)).toMatchObject({ type: 'RunCompleted', data: { status: 'succeeded' } });
   });
 
-  it('takes a run submitted while it has a free slot from the append itself: no claim, no read', async () => {
-    const queue = createSqlRunQueue(store.client, store);
+  it('takes a run submitted while it has a free slot from its append, and releases it with its last transition', async () => {
+    // What the queue sends on its own (its claims and releases).
+    const sent: string[] = [];
+    const client = Object.create(store.client) as SqlEventStore['client'];
+    client.query = (sql, params) => {
+      sent.push(sql);
+      return store.client.query(sql, params);
+    };
+    const queue = createSqlRunQueue(client, store);
     let claimed = 0;
     const counted: RunQueue = {
       ...queue,
@@ -110,6 +117,8 @@ describe.each(adapters)('a submission handed over to the executor on $name', (ad
     }
     const rows = await store.client.query('SELECT lease_owner, done FROM aos_run_queue');
     expect(rows).toEqual(runs.map(() => ({ lease_owner: null, done: true })));
+    // Each run was released by its last transition's statement, not by one of its own.
+    expect(sent.filter((sql) => /^\s*UPDATE aos_run_queue/.test(sql))).toEqual([]);
   });
 
   it('reads and decides again when the handed state is not the head any more', async () => {

@@ -424,6 +424,52 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       expect(await harness.store.readStream('run-o')).toHaveLength(2);
     });
 
+    it('commits a statement alongside with the transition, or not at all, in one statement or command by command', async () => {
+      const target = { tenantId: 'acme', runId: 'run-a', at: '2026-03-14T00:00:00.000Z' };
+      await harness.store.client.exec('CREATE TABLE alongside_marks (mark text NOT NULL)');
+      const marks = async () =>
+        (
+          await harness.store.client.query<{ mark: string }>('SELECT mark FROM alongside_marks ORDER BY mark')
+        ).map((row) => row.mark);
+      const ledger = createSqlBudgetLedger(harness.store);
+      const started = (eventId: string) => ({
+        eventId,
+        type: 'AttemptStarted',
+        schemaVersion: 1,
+        data: {},
+        metadata: { tenantId: 'acme' },
+      });
+      const step = (
+        id: string,
+        amountMicros: number,
+        eventId: string,
+        expectedVersion: number | 'no_stream',
+        fence?: number,
+      ) =>
+        ledger.together(async (tx) => {
+          if (fence !== undefined) await tx.fence('fence-a', 'shared', fence);
+          await tx.ledger.apply(reserve(id, amountMicros, 100), target, context(`Reserve:${id}`));
+          // Numbered after the transition's own parameters.
+          tx.alongside((first) => ({ sql: `INSERT INTO alongside_marks VALUES ($${first})`, params: [id] }));
+          return tx.store.append('run-a', [started(eventId)], { expectedVersion });
+        });
+      await step('a1', 10, '00000000-0000-4000-8000-0000000000d1', 'no_stream');
+      expect(await marks()).toEqual(['a1']);
+      // Refused by the day at the end of the statement: the statement alongside is not committed.
+      await expect(step('a2', 200, '00000000-0000-4000-8000-0000000000d2', 0)).rejects.toMatchObject({
+        code: 'BUDGET_EXCEEDED',
+      });
+      expect(await marks()).toEqual(['a1']);
+      // The fence moved: the one statement raises, and the work is done again command by
+      // command, the statement alongside once, in that transaction.
+      await harness.store.append('fence-a', [started('00000000-0000-4000-8000-0000000000d3')], {
+        expectedVersion: 'no_stream',
+      });
+      await step('a3', 10, '00000000-0000-4000-8000-0000000000d4', 0, -1);
+      expect(await marks()).toEqual(['a1', 'a3']);
+      expect(await harness.store.readStream('run-a')).toHaveLength(2);
+    });
+
     it('closes a reservation and makes the next in one move of the day, checked after both', async () => {
       const target = { tenantId: 'acme', runId: 'run-v', at: '2026-03-11T00:00:00.000Z' };
       const ledger = createSqlBudgetLedger(harness.store);
