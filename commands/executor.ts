@@ -530,8 +530,11 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         );
         commit(step);
       }
+      /** What the run calls for on `current`: the loop leaves with those of the last state. */
+      let actions: NextAction[];
       for (;;) {
-        const action = firstDoable(nextActions(current.state, now));
+        actions = nextActions(current.state, now);
+        const action = firstDoable(actions);
         if (action?.kind === 'evaluate') {
           const step = await recordWithEvents(
             claim,
@@ -557,7 +560,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         queue.releaseAlongside !== undefined &&
         recorded.length > 0 &&
         calls.size === (finished ? 1 : 0) &&
-        nextActions(current.state, now)[0]?.kind === 'done';
+        actions[0]?.kind === 'done';
       if (released) tx.alongside(queue.releaseAlongside!(claim.runId, owner));
       return { run: current, recorded, started, takenOver: false, released };
     }

@@ -177,26 +177,33 @@ function releaseStatement(
   };
 }
 
-/**
- * Makes runs due: new ones, and ones an approval or a cancel should wake. Idempotent. A run
- * held by an executor keeps the wake-up for its release (woken_at, migration 022). Answers how
- * many of the runs are held now: their executors should look at them (`wakeHolders`).
- */
-export async function enqueueRuns(
-  tx: Pick<SqlExecutor, 'query'>,
-  runs: { runId: string; tenantId: string; dueAt: string | Date }[],
-): Promise<number> {
-  if (runs.length === 0) return 0;
-  const rows = await tx.query<{ held: boolean }>(
+type QueuedRun = { runId: string; tenantId: string; dueAt: string | Date };
+
+/** One INSERT of the queue's rows for `runs`, `then` deciding what an existing row gets. */
+function insertRuns<Row extends object>(tx: Pick<SqlExecutor, 'query'>, runs: QueuedRun[], then: string) {
+  return tx.query<Row>(
     `INSERT INTO aos_run_queue (run_id, tenant_id, due_at)
      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
-     ${ENQUEUE_ON_CONFLICT}
-     RETURNING lease_owner IS NOT NULL AS held`,
+     ${then}`,
     [
       runs.map((r) => r.runId),
       runs.map((r) => r.tenantId),
       runs.map((r) => (typeof r.dueAt === 'string' ? r.dueAt : r.dueAt.toISOString())),
     ],
+  );
+}
+
+/**
+ * Makes runs due: new ones, and ones an approval or a cancel should wake. Idempotent. A run
+ * held by an executor keeps the wake-up for its release (woken_at, migration 022). Answers how
+ * many of the runs are held now: their executors should look at them (`wakeHolders`).
+ */
+export async function enqueueRuns(tx: Pick<SqlExecutor, 'query'>, runs: QueuedRun[]): Promise<number> {
+  if (runs.length === 0) return 0;
+  const rows = await insertRuns<{ held: boolean }>(
+    tx,
+    runs,
+    `${ENQUEUE_ON_CONFLICT} RETURNING lease_owner IS NOT NULL AS held`,
   );
   return rows.filter((r) => r.held).length;
 }
@@ -206,17 +213,8 @@ export async function enqueueRuns(
  * submission (appendDue) queued it with its events, and an executor may hold it by now, which a
  * wake-up would only disturb. The run-queue feeder's safety net for a run whose enqueue failed.
  */
-export async function queueSubmittedRuns(
-  tx: Pick<SqlExecutor, 'query'>,
-  runs: { runId: string; tenantId: string; dueAt: string }[],
-): Promise<void> {
-  if (runs.length === 0) return;
-  await tx.query(
-    `INSERT INTO aos_run_queue (run_id, tenant_id, due_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
-     ON CONFLICT (run_id) DO NOTHING`,
-    [runs.map((r) => r.runId), runs.map((r) => r.tenantId), runs.map((r) => r.dueAt)],
-  );
+export async function queueSubmittedRuns(tx: Pick<SqlExecutor, 'query'>, runs: QueuedRun[]): Promise<void> {
+  if (runs.length > 0) await insertRuns(tx, runs, 'ON CONFLICT (run_id) DO NOTHING');
 }
 
 /**
