@@ -82,17 +82,11 @@ export function verifyFileInWorker(
   path: string,
   options: VerifyOptions = {},
 ): { report: Promise<VerifyReport>; stop: () => Promise<void> } {
-  const worker = startWorker(import.meta.url, 'verify-worker', { path, options });
-  const report = new Promise<VerifyReport>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the verifying worker stopped (exit code ${code})`)));
-  });
-  return {
-    report,
-    stop: async () => {
-      report.catch(() => {});
-      await worker.terminate();
-    },
-  };
+  const started = startWorker<VerifyReport>(
+    import.meta.url,
+    'verify-worker',
+    { path, options },
+    'the verifying worker',
+  );
+  return { report: started.answer, stop: started.stop };
 }
