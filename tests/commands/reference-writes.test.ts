@@ -24,6 +24,36 @@ import { pgliteAdapter, postgresAdapter, type StoreHarness } from '../support/st
 const adapters = [pgliteAdapter, ...((await postgresAdapter.available()) ? [postgresAdapter] : [])];
 const actor = { id: 'ops', role: 'admin' } as const;
 
+/** Each kind of reference data: how it is first put in force, read, and replaced by another version. */
+const kinds = [
+  {
+    name: 'a new price table',
+    start: (store: SqlEventStore) => ensurePriceTable(store, new Date()),
+    read: async (store: SqlEventStore) => (await currentPriceTable(store)).version,
+    put: (store: SqlEventStore) =>
+      setPriceTable(store, { ...defaultPriceTable, version: 'pricier-2' }, new Date(), actor),
+    before: defaultPriceTable.version,
+    after: 'pricier-2',
+  },
+  {
+    name: 'a new failure catalog',
+    start: (store: SqlEventStore) => ensureFailureCatalog(store, new Date()),
+    read: async (store: SqlEventStore) => (await currentFailureCatalog(store)).version,
+    put: (store: SqlEventStore) =>
+      setFailureCatalog(store, { ...defaultFailureCatalog, version: 'catalog-2' }, new Date(), actor),
+    before: defaultFailureCatalog.version,
+    after: 'catalog-2',
+  },
+  {
+    name: "a tenant's new policy",
+    start: async () => {},
+    read: async (store: SqlEventStore) => (await currentPolicy(store, 'acme')).version,
+    put: (store: SqlEventStore) => setPolicy(store, 'acme', { ...defaultPolicy, version: 'strict-2' }, actor),
+    before: defaultPolicy.version,
+    after: 'strict-2',
+  },
+];
+
 describe.each(adapters)('reference data written by another process on $name', (adapter) => {
   let harness: StoreHarness<SqlEventStore>;
   let writer: SqlEventStore;
@@ -51,29 +81,12 @@ describe.each(adapters)('reference data written by another process on $name', (a
     await harness.cleanup();
   });
 
-  it('a new price table: the reader that cached the old one reads the new one next', async () => {
-    await ensurePriceTable(writer, new Date());
-    expect((await currentPriceTable(reader)).version).toBe(defaultPriceTable.version);
+  it.each(kinds)('$name: the reader that cached the old one reads the new one next', async (kind) => {
+    await kind.start(writer);
+    expect(await kind.read(reader)).toBe(kind.before);
     const heard = announced();
-    await setPriceTable(writer, { ...defaultPriceTable, version: 'pricier-2' }, new Date(), actor);
+    await kind.put(writer);
     await heard;
-    expect((await currentPriceTable(reader)).version).toBe('pricier-2');
-  });
-
-  it('a new failure catalog: likewise', async () => {
-    await ensureFailureCatalog(writer, new Date());
-    expect((await currentFailureCatalog(reader)).version).toBe(defaultFailureCatalog.version);
-    const heard = announced();
-    await setFailureCatalog(writer, { ...defaultFailureCatalog, version: 'catalog-2' }, new Date(), actor);
-    await heard;
-    expect((await currentFailureCatalog(reader)).version).toBe('catalog-2');
-  });
-
-  it("a tenant's new policy: likewise", async () => {
-    expect((await currentPolicy(reader, 'acme')).version).toBe(defaultPolicy.version);
-    const heard = announced();
-    await setPolicy(writer, 'acme', { ...defaultPolicy, version: 'strict-2' }, actor);
-    await heard;
-    expect((await currentPolicy(reader, 'acme')).version).toBe('strict-2');
+    expect(await kind.read(reader)).toBe(kind.after);
   });
 });

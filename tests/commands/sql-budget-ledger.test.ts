@@ -50,6 +50,15 @@ const apply = (ledger: BudgetLedger, command: Parameters<BudgetLedger['apply']>[
  * the gap-free reader: a transaction held open elsewhere in the database (another suite's, as in
  * CI) holds that reader back, and this suite's assertions would see too few events.
  */
+/** An event of another stream (a run's) for the transactions that write one beside a ledger. */
+const attemptStarted = (eventId: string) => ({
+  eventId,
+  type: 'AttemptStarted',
+  schemaVersion: 1,
+  data: {},
+  metadata: { tenantId: 'acme' },
+});
+
 async function dayEvents(store: SqlEventStore): Promise<{ streamId: string; event: BudgetEvent }[]> {
   const rows = await store.client.query<{ stream_id: string; type: BudgetEvent['type']; data: unknown }>(
     `SELECT stream_id, type, data FROM aos_events
@@ -295,17 +304,10 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       const at = '2026-03-09T00:00:00.000Z';
       const target = { tenantId: 'acme', runId: 'run-t', at };
       const ledger = createSqlBudgetLedger(harness.store);
-      const started = (id: string) => ({
-        eventId: id,
-        type: 'AttemptStarted',
-        schemaVersion: 1,
-        data: {},
-        metadata: { tenantId: 'acme' },
-      });
       const step = (amountMicros: number, eventId: string) =>
         ledger.together(async (tx) => {
           await tx.ledger.apply(reserve('t1', amountMicros, 100), target, context('Reserve:t1'));
-          return tx.store.append('run-t', [started(eventId)], { expectedVersion: 'no_stream' });
+          return tx.store.append('run-t', [attemptStarted(eventId)], { expectedVersion: 'no_stream' });
         });
       // Refused by the day's counter at the end: the other stream's append is rolled back too,
       // and the reservation counts as refused, not as recorded.
@@ -353,13 +355,7 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
     it('tells the work its appends were recorded before, though it holds them to the end', async () => {
       const target = { tenantId: 'acme', runId: 'run-w', at: '2026-03-12T00:00:00.000Z' };
       const ledger = createSqlBudgetLedger(harness.store);
-      const started = {
-        eventId: '00000000-0000-4000-8000-0000000000b1',
-        type: 'AttemptStarted',
-        schemaVersion: 1,
-        data: {},
-        metadata: { tenantId: 'acme' },
-      };
+      const started = attemptStarted('00000000-0000-4000-8000-0000000000b1');
       const step = () =>
         ledger.together(async (tx) => {
           await tx.ledger.apply(reserve('w1', 10, 100), target, context('Reserve:w1'));
@@ -388,17 +384,10 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       };
       Object.defineProperty(store, 'client', { value: client });
       const ledger = createSqlBudgetLedger(store);
-      const started = (eventId: string) => ({
-        eventId,
-        type: 'AttemptStarted',
-        schemaVersion: 1,
-        data: {},
-        metadata: { tenantId: 'acme' },
-      });
       await ledger.together(async (tx) => {
         expect(await tx.fence('fence-o', 'shared', -1)).toBe(-1);
         await tx.ledger.apply(reserve('o1', 10, 100), target, context('Reserve:o1'));
-        await tx.store.append('run-o', [started('00000000-0000-4000-8000-0000000000c1')], {
+        await tx.store.append('run-o', [attemptStarted('00000000-0000-4000-8000-0000000000c1')], {
           expectedVersion: 'no_stream',
         });
       });
@@ -407,14 +396,14 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       expect(await counters(harness.store, 'budget-acme-2026-03-13')).toMatchObject({ reservedMicros: 10 });
       // The fence's stream moved after the work decided on it: nothing of the statement commits,
       // and the work is done again in a transaction whose fence asks.
-      await harness.store.append('fence-o', [started('00000000-0000-4000-8000-0000000000c2')], {
+      await harness.store.append('fence-o', [attemptStarted('00000000-0000-4000-8000-0000000000c2')], {
         expectedVersion: 'no_stream',
       });
       sent.length = 0;
       const seen: number[] = [];
       await ledger.together(async (tx) => {
         seen.push(await tx.fence('fence-o', 'shared', -1));
-        await tx.store.append('run-o', [started('00000000-0000-4000-8000-0000000000c3')], {
+        await tx.store.append('run-o', [attemptStarted('00000000-0000-4000-8000-0000000000c3')], {
           expectedVersion: 0,
         });
       });
@@ -432,13 +421,6 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
           await harness.store.client.query<{ mark: string }>('SELECT mark FROM alongside_marks ORDER BY mark')
         ).map((row) => row.mark);
       const ledger = createSqlBudgetLedger(harness.store);
-      const started = (eventId: string) => ({
-        eventId,
-        type: 'AttemptStarted',
-        schemaVersion: 1,
-        data: {},
-        metadata: { tenantId: 'acme' },
-      });
       const step = (
         id: string,
         amountMicros: number,
@@ -451,7 +433,7 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
           await tx.ledger.apply(reserve(id, amountMicros, 100), target, context(`Reserve:${id}`));
           // Numbered after the transition's own parameters.
           tx.alongside((first) => ({ sql: `INSERT INTO alongside_marks VALUES ($${first})`, params: [id] }));
-          return tx.store.append('run-a', [started(eventId)], { expectedVersion });
+          return tx.store.append('run-a', [attemptStarted(eventId)], { expectedVersion });
         });
       await step('a1', 10, '00000000-0000-4000-8000-0000000000d1', 'no_stream');
       expect(await marks()).toEqual(['a1']);
@@ -462,7 +444,7 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       expect(await marks()).toEqual(['a1']);
       // The fence moved: the one statement raises, and the work is done again command by
       // command, the statement alongside once, in that transaction.
-      await harness.store.append('fence-a', [started('00000000-0000-4000-8000-0000000000d3')], {
+      await harness.store.append('fence-a', [attemptStarted('00000000-0000-4000-8000-0000000000d3')], {
         expectedVersion: 'no_stream',
       });
       await step('a3', 10, '00000000-0000-4000-8000-0000000000d4', 0, -1);
