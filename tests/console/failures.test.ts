@@ -102,8 +102,11 @@ describe('failures, escalations and the emergency stop in the console (Chromium)
     await page.getByRole('link', { name: 'Failures' }).click();
     await page.getByRole('heading', { name: 'Failures', level: 1 }).waitFor();
     const breaker = page.getByTestId(`breaker-http_call:${host}`);
-    // The projection may lag the run's end by a moment: reload until the breaker shows.
-    for (let i = 0; i < 50 && (await breaker.count()) === 0; i++) {
+    // The projection may lag the runs' ends by a moment: it may show the breaker before it has
+    // folded the second failure, which opens it. Reload until it shows the breaker open.
+    const state = async () =>
+      (await breaker.count()) === 0 ? undefined : await breaker.locator('td').nth(0).textContent();
+    for (let i = 0; i < 50 && (await state()) !== 'open'; i++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       await page.reload();
       await page.getByRole('heading', { name: 'Failures', level: 1 }).waitFor();
