@@ -23,6 +23,8 @@ afterAll(async () => {
 it('answers 503 while PostgreSQL is down, recovers by itself, and loses nothing acknowledged', async () => {
   const key = await scenario.tenantKey('restart', 'operator');
   const readiness: number[] = [];
+  // The fault starts once the load is under way, however fast the first submissions go.
+  let acknowledged = 0;
   const load = submitUnderLoad({
     url: () => scenario.server.url,
     key,
@@ -31,8 +33,11 @@ it('answers 503 while PostgreSQL is down, recovers by itself, and loses nothing 
     body: (i) => stubModelRun('restart-test', `r${i}`, { delayMs: 20 }),
     deadlineMs: 120_000,
     expectedDuringFault: [503],
+    onAcknowledged: (n) => {
+      acknowledged = n;
+    },
   });
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  while (acknowledged < 10) await new Promise((resolve) => setTimeout(resolve, 10));
   cluster.stop('fast');
   const downUntil = Date.now() + 4000;
   while (Date.now() < downUntil) {

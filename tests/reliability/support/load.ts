@@ -18,6 +18,8 @@ export interface LoadOptions {
   deadlineMs: number;
   /** Status codes a scenario expects while its fault lasts (e.g. 503): retried, not 5xx-counted. */
   expectedDuringFault?: number[];
+  /** Told the number acknowledged so far after each acknowledgement (to start a fault mid-load). */
+  onAcknowledged?: (acknowledged: number) => void;
 }
 
 export async function submitUnderLoad(options: LoadOptions): Promise<LoadResult> {
@@ -45,6 +47,7 @@ export async function submitUnderLoad(options: LoadOptions): Promise<LoadResult>
         result.statuses[status] = (result.statuses[status] ?? 0) + 1;
         if (response && response.status >= 200 && response.status < 300) {
           result.acknowledged.set(key, ((await response.json()) as { runId: string }).runId);
+          options.onAcknowledged?.(result.acknowledged.size);
           break;
         }
         if (response && response.status >= 500 && !options.expectedDuringFault?.includes(response.status)) {
