@@ -32,11 +32,9 @@
 // O(log n) hashes. File order is the store's commit order: global positions are not required to
 // increase across streams (concurrent transactions commit out of position order).
 import { createHash, type KeyObject } from 'node:crypto';
-import type { RecordedEvent } from '../domain/store/envelope.ts';
-import { eventHash } from '../domain/store/hash-chain.ts';
 import { keyIdOf } from '../infra/signing/signing-key.ts';
+import { type CheckedLine, checkLine } from './check-line.ts';
 import type { ExportManifest } from './export-format.ts';
-import { type ExportLine, parseExportLine } from './export-line.ts';
 import { MerkleBuilder } from './merkle.ts';
 import { type ChainNode, StreamChain } from './verify-chain.ts';
 import { checkManifest, checkSignature, type SignatureStatus } from './verify-manifest.ts';
@@ -65,18 +63,13 @@ export interface VerifyOptions {
   publicKey?: KeyObject;
 }
 
-/** Where the event hashes go for the Merkle root: a builder here, or one on another thread. */
-export interface MerkleLeaves {
-  add(hash: string): void;
-  root(): string | Promise<string>;
-}
-
 /** Push the file's lines one by one, then `finish()`. */
 export class ExportVerifier {
   private lineNumber = 0;
   private events = 0;
   private jsonl = 0;
   private cloudEvents = 0;
+  private readonly merkle = new MerkleBuilder();
   private readonly globalPositions = createHash('sha256');
   /** Global positions not yet hashed: one update per 64 KiB, not one per event. */
   private pendingPositions = '';
@@ -90,10 +83,7 @@ export class ExportVerifier {
   private firstGlobalPosition: string | null = null;
   private lastGlobalPosition: string | null = null;
 
-  constructor(
-    private readonly options: VerifyOptions = {},
-    private readonly merkle: MerkleLeaves = new MerkleBuilder(),
-  ) {}
+  constructor(private readonly options: VerifyOptions = {}) {}
 
   private readonly report = (problem: VerifyProblem) => {
     this.problems.push(problem);
@@ -106,15 +96,15 @@ export class ExportVerifier {
     return this.lineNumber;
   }
 
-  /**
-   * Verifies the next line and answers what it holds (an event whether or not its hash and
-   * chain hold: the report says), or null for a line after the manifest, which is not part
-   * of the export.
-   */
-  line(text: string): ExportLine | null {
+  /** Verifies the next line. */
+  line(text: string): void {
+    this.checked(checkLine(text));
+  }
+
+  /** Follows the next line, already checked on its own (replay/check-line.ts). */
+  checked(parsed: CheckedLine): void {
     const line = ++this.lineNumber;
-    const parsed = parseExportLine(text);
-    if (parsed.kind === 'blank') return parsed;
+    if (parsed.kind === 'blank') return;
     this.lastContentLine = line;
     this.lastLineBroken = false;
     if (this.manifest) {
@@ -123,36 +113,28 @@ export class ExportVerifier {
         line,
         message: `a line after the manifest (line ${this.manifestLine})`,
       });
-      return null;
+      return;
     }
     if (parsed.kind === 'broken') this.broken(line, parsed.message);
     else if (parsed.kind === 'manifest') {
       this.manifest = parsed.manifest;
       this.manifestLine = line;
-    } else this.event(line, parsed.event, parsed.cloudEvent, parsed.malformed);
-    return parsed;
+    } else this.event(line, parsed);
   }
 
-  private event(line: number, event: RecordedEvent, cloudEvent: boolean, malformed: string | null) {
-    if (cloudEvent) this.cloudEvents++;
+  private event(line: number, event: CheckedLine & { kind: 'event' }) {
+    if (event.cloudEvent) this.cloudEvents++;
     else this.jsonl++;
-    const { streamId, streamPosition, hash, prevHash, globalPosition } = event;
+    const { streamId, streamPosition, hash, prevHash, globalPosition, malformed, edited } = event;
     this.events++;
     this.merkle.add(hash);
     this.pendingPositions += `${globalPosition}\n`;
     if (this.pendingPositions.length >= 65_536) this.hashPendingPositions();
-    this.firstGlobalPosition ??= String(globalPosition);
-    this.lastGlobalPosition = String(globalPosition);
+    this.firstGlobalPosition ??= globalPosition;
+    this.lastGlobalPosition = globalPosition;
     if (malformed) {
       this.report({ kind: 'edited', line, message: malformed, streamId, streamPosition });
     }
-    let recomputed: string | null;
-    try {
-      recomputed = eventHash(event);
-    } catch {
-      recomputed = null;
-    }
-    const edited = recomputed !== hash;
     if (edited) {
       this.report({
         kind: 'edited',
@@ -179,11 +161,11 @@ export class ExportVerifier {
     this.report({ kind: 'edited', line, message });
   }
 
-  async finish(): Promise<VerifyReport> {
+  finish(): VerifyReport {
     const manifest = this.manifest;
     let signature: SignatureStatus = 'missing';
     const publicKeyId = this.options.publicKey ? keyIdOf(this.options.publicKey) : null;
-    const merkleRoot = await this.merkle.root();
+    const merkleRoot = this.merkle.root();
     if (!manifest) {
       for (const chain of this.streams.values()) chain.settle(null);
       if (this.lastLineBroken) {

@@ -1,7 +1,7 @@
 // The verifier on synthetic exports: the Merkle root against RFC 6962's recursive definition,
 // and every kind of tampering reported with its line.
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -283,8 +283,8 @@ describe('verify', () => {
   });
 });
 
-describe('verifyFile with the Merkle tree on another thread', () => {
-  // More events than one block the verifier posts to the Merkle worker (8,192).
+describe('verifyFile on two threads (lines checked here and on a worker)', () => {
+  // More bytes than a few chunks read: blocks of lines are checked on both threads.
   const events = chainedEvents(100, 90);
 
   async function exportFile(lines: string[]) {
@@ -298,18 +298,31 @@ describe('verifyFile with the Merkle tree on another thread', () => {
     const lines = await exportLines(events);
     const { file, done } = await exportFile(lines);
     try {
-      const threaded = await verifyFile(file, { publicKey: key.publicKey, merkleThreadFromBytes: 0 });
+      const threaded = await verifyFile(file, { publicKey: key.publicKey, workerFromBytes: 0 });
       expect(threaded).toEqual(await verify(lines));
       expect(threaded).toMatchObject({ ok: true, events: 9000 });
       expect(threaded.merkleRoot).toBe(referenceRoot(events.map((e) => e.hash)));
+      expect((await stat(file)).size).toBeGreaterThan(3 << 20);
     } finally {
       await done();
+    }
+    // An edited event and a broken line in later blocks: reported at their lines, as on one thread.
+    const tampered = [...lines];
+    tampered[4000] = tampered[4000]!.replace('"streamPosition":', '"extra":1,"streamPosition":');
+    tampered[7000] = tampered[7000]!.slice(0, 40);
+    const edited = await exportFile(tampered);
+    try {
+      const report = await verifyFile(edited.file, { publicKey: key.publicKey, workerFromBytes: 0 });
+      expect(report).toEqual(await verify(tampered));
+      expect(report.problems.map((p) => p.line)).toEqual(expect.arrayContaining([4001, 7001]));
+    } finally {
+      await edited.done();
     }
     // Two events of different streams swapped, past the first block.
     [lines[8500], lines[8501]] = [lines[8501]!, lines[8500]!];
     const swapped = await exportFile(lines);
     try {
-      const report = await verifyFile(swapped.file, { publicKey: key.publicKey, merkleThreadFromBytes: 0 });
+      const report = await verifyFile(swapped.file, { publicKey: key.publicKey, workerFromBytes: 0 });
       expect(report.problems.map((p) => p.kind)).toEqual(['reordered']);
     } finally {
       await swapped.done();
