@@ -33,10 +33,40 @@ export function mergeChanges(changes: readonly RowChange[]): Map<string, RowChan
   return merged;
 }
 
-/** A statement and its parameters, ready to run. */
+/** A statement writing one table, with its one parameter ($1: the rows as JSON), ready to run. */
 export interface Statement {
+  table: string;
   sql: string;
-  params: unknown[];
+  params: [string];
+}
+
+/**
+ * The statements as few statements: those on different tables as the parts (data-modifying
+ * CTEs) of one, so a batch's writes cost one round trip, not one per table. The parts of a
+ * statement share its snapshot and must not write the same rows: a table written again (two
+ * kinds of change) starts the next statement.
+ */
+export function combinedStatements(statements: readonly Statement[]): { sql: string; params: string[] }[] {
+  const combined: Statement[][] = [];
+  let current: Statement[] = [];
+  for (const statement of statements) {
+    if (current.some((part) => part.table === statement.table)) {
+      combined.push(current);
+      current = [];
+    }
+    current.push(statement);
+  }
+  if (current.length > 0) combined.push(current);
+  return combined.map((parts) =>
+    parts.length === 1
+      ? { sql: parts[0]!.sql, params: parts[0]!.params }
+      : {
+          sql: `WITH ${parts
+            .map((part, i) => `write_${i} AS (${part.sql.replace(/\$1(?!\d)/g, `$${i + 1}`)})`)
+            .join(',\n')} SELECT 1`,
+          params: parts.map((part) => part.params[0]),
+        },
+  );
 }
 
 /**
@@ -59,7 +89,7 @@ export function changeStatements(
     const table = tables.get(name);
     if (!table) throw new Error(`no read-model table ${name}`);
     const rows = group.map((change) => ({ ...change.key, ...change.values }));
-    return { sql: statementFor(table, kind), params: [JSON.stringify(rows)] };
+    return { table: table.name, sql: statementFor(table, kind), params: [JSON.stringify(rows)] };
   });
 }
 

@@ -1,0 +1,95 @@
+// A folded batch is written in as few statements as its tables allow: the writes to different
+// tables as the parts of one statement, and a table written twice (two kinds of change) in a
+// statement after the first, so that the second write sees the first, as written one by one.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { allMigrations } from '../../infra/migrations.ts';
+import { migrate } from '../../infra/store/migrate.ts';
+import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
+import type { Projection } from '../../projections/projection.ts';
+import { combinedStatements, type Statement } from '../../readmodels/apply-changes.ts';
+import { projectBatch } from '../../readmodels/project-batch.ts';
+import { events } from '../support/events.ts';
+import { type StoreHarness, sqlAdapters } from '../support/stores.ts';
+import { createTestProjectionTables, testProjection } from '../support/test-projection.ts';
+
+const write = (table: string): Statement => ({
+  table,
+  sql: `INSERT INTO ${table} SELECT * FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb)`,
+  params: [`[${table}]`],
+});
+
+describe('combinedStatements', () => {
+  it('makes the writes to different tables one statement, their parameters in order', () => {
+    const [one, ...more] = combinedStatements([write('a'), write('b'), write('c')]);
+    expect(more).toEqual([]);
+    expect(one!.params).toEqual(['[a]', '[b]', '[c]']);
+    expect(one!.sql).toContain(
+      'write_0 AS (INSERT INTO a SELECT * FROM jsonb_populate_recordset(NULL::a, $1::jsonb))',
+    );
+    expect(one!.sql).toContain(
+      'write_2 AS (INSERT INTO c SELECT * FROM jsonb_populate_recordset(NULL::c, $3::jsonb))',
+    );
+  });
+
+  it('starts another statement at a table written again, and leaves a lone write as it is', () => {
+    const statements = combinedStatements([write('a'), write('b'), write('a'), write('c')]);
+    expect(statements.map((s) => s.params)).toEqual([
+      ['[a]', '[b]'],
+      ['[a]', '[c]'],
+    ]);
+    expect(combinedStatements([write('a')])).toEqual([{ sql: write('a').sql, params: ['[a]'] }]);
+  });
+});
+
+/** The test projection, whose totals are also set (upsert) before they are counted (increment). */
+const setThenCount: Projection<{ seen: number }> = {
+  ...testProjection,
+  apply(state, event) {
+    const counted = testProjection.apply(state, event);
+    return {
+      state: counted.state,
+      changes: [
+        {
+          table: 'rm_test_totals',
+          kind: 'upsert',
+          key: { stream_id: event.streamId },
+          values: { events: 10 },
+        },
+        ...counted.changes,
+      ],
+    };
+  },
+};
+
+for (const adapter of sqlAdapters) {
+  describe.runIf(await adapter.available())(`writing a folded batch on ${adapter.name}`, () => {
+    let harness: StoreHarness<SqlEventStore>;
+    beforeEach(async () => {
+      harness = await adapter.open();
+      await migrate(harness.store.client, allMigrations);
+      await createTestProjectionTables(harness.store.client);
+    });
+    afterEach(() => harness.cleanup());
+
+    it('writes every table, and a table written twice sees its first write', async () => {
+      const { store } = harness;
+      await store.append('s', events(3), { expectedVersion: 'no_stream' });
+      const { events: recorded } = await store.readAll();
+      await store.client.transaction((tx) => projectBatch(tx, setThenCount, recorded));
+      const sql = store.client;
+      expect(await sql.query('SELECT stream_id, events::int AS events FROM rm_test_totals')).toEqual([
+        { stream_id: 's', events: 13 },
+      ]);
+      expect(await sql.query('SELECT nth FROM rm_test_events ORDER BY nth')).toEqual([
+        { nth: 1 },
+        { nth: 2 },
+        { nth: 3 },
+      ]);
+      expect(
+        await sql.query(
+          `SELECT state FROM aos_projection_state WHERE projection = 'test_counts' AND key = 's'`,
+        ),
+      ).toEqual([{ state: { seen: 3 } }]);
+    });
+  });
+}
