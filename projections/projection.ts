@@ -58,6 +58,13 @@ export interface Projection<State = unknown> {
   keyOf(event: ProjectedEvent): string | null;
   initialState(): State;
   apply(state: State, event: ProjectedEvent): { state: State; changes: RowChange[] };
+  /**
+   * The column of the projection's one table (keyed by one column, the entity's key) that holds
+   * each entity's state: for a projection whose row is its state, so it is stored once. Then
+   * every change of the state must upsert the row with the state in that column, and an entity
+   * without a row has the initial state. Without it, states are kept beside the rows.
+   */
+  stateColumn?: string;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a list of projections mixes state types

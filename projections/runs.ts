@@ -2,13 +2,15 @@
 
 import { runEventTypes } from '../domain/events/catalog.ts';
 import type { RunEvent } from '../domain/events/run-events.ts';
+import { runIdOfStream } from '../domain/run/decider.ts';
 import type { Projection } from './projection.ts';
 import { applyToDetail, type RunDetail } from './run-detail.ts';
 
 export const runsProjection: Projection<RunDetail | null> = {
   name: 'runs',
-  // 2: the run detail lists its recoveries (issue 15).
-  version: 2,
+  // 2: the run detail lists its recoveries (issue 15). 3: its state is the row's detail
+  // (stateColumn), no longer kept in aos_projection_state as well.
+  version: 3,
   tables: [
     {
       name: 'rm_runs',
@@ -26,8 +28,11 @@ export const runsProjection: Projection<RunDetail | null> = {
     },
   ],
   eventTypes: runEventTypes,
-  keyOf: (event) => (event.streamId.startsWith('run-') ? event.streamId : null),
+  // The run id: the key of its row, which holds its state.
+  keyOf: (event) => runIdOfStream(event.streamId),
   initialState: () => null,
+  // Every change of the detail upserts the row with it, and a run without a row has none.
+  stateColumn: 'detail',
   apply(state, event) {
     const detail = applyToDetail(state, { type: event.type, data: event.data } as RunEvent);
     if (!detail) return { state, changes: [] };

@@ -39,6 +39,24 @@ interface Fold {
   target: ProjectionTarget;
   relevant: { key: string; event: RecordedEvent }[];
   keys: string[];
+  /** Where the states are when they are the rows' (Projection.stateColumn). */
+  stateRow: StateRow | null;
+}
+
+/** A column of a table's rows holding entity states, the rows keyed by the entity's key. */
+export interface StateRow {
+  table: string;
+  keyColumn: string;
+  column: string;
+}
+
+function stateRowOf(projection: AnyProjection, target: ProjectionTarget): StateRow | null {
+  const column = projection.stateColumn;
+  if (column === undefined) return null;
+  const [table, ...others] = projection.tables;
+  if (!table || others.length > 0 || table.keyColumns.length !== 1)
+    throw new Error(`projection ${projection.name}: a state column needs one table with one key column`);
+  return { table: target.tables.get(table.name)!.name, keyColumn: table.keyColumns[0]!, column };
 }
 
 function foldOf({ projection, events, target }: ProjectionPart): Fold | null {
@@ -51,41 +69,66 @@ function foldOf({ projection, events, target }: ProjectionPart): Fold | null {
   }
   if (relevant.length === 0) return null;
   const keys = [...new Set(relevant.map((r) => r.key))];
-  return { projection, target: target ?? liveTarget(projection), relevant, keys };
+  const into = target ?? liveTarget(projection);
+  return { projection, target: into, relevant, keys, stateRow: stateRowOf(projection, into) };
 }
 
 /** Entity states by state name, then key. */
 export type EntityStates = Map<string, Map<string, unknown>>;
 
-/** Finds the stored states of these keys (by state name); a key without one starts afresh. */
-export type StateLoader = (keys: ReadonlyMap<string, readonly string[]>) => Promise<EntityStates>;
+/**
+ * Finds the stored states of these keys (by state name); a key without one starts afresh.
+ * `rows`: the state names whose states are a column of rows, and where.
+ */
+export type StateLoader = (
+  keys: ReadonlyMap<string, readonly string[]>,
+  rows: ReadonlyMap<string, StateRow>,
+) => Promise<EntityStates>;
 
-/** The states as the caller's transaction (or any SQL connection) sees them. */
+/** The states as the caller's transaction (or any SQL connection) sees them: one query. */
 export function loadStates(sql: Pick<SqlExecutor, 'query'>): StateLoader {
-  return async (keys) => {
+  return async (keys, rows) => {
     const found: EntityStates = new Map([...keys.keys()].map((name) => [name, new Map()]));
-    const wanted = [...keys].flatMap(([name, names]) => names.map((key) => [name, key] as const));
-    if (wanted.length === 0) return found;
-    const rows = await sql.query<{ projection: string; key: string; state: unknown }>(
-      `SELECT s.projection, s.key, s.state FROM aos_projection_state s
-         JOIN unnest($1::text[], $2::text[]) AS k(projection, key) USING (projection, key)`,
-      [wanted.map(([name]) => name), wanted.map(([, key]) => key)],
+    const wanted = [...keys]
+      .filter(([name]) => !rows.has(name))
+      .flatMap(([name, names]) => names.map((key) => [name, key] as const));
+    const selects: string[] = [];
+    const params: unknown[] = [];
+    if (wanted.length > 0) {
+      params.push(
+        wanted.map(([name]) => name),
+        wanted.map(([, key]) => key),
+      );
+      selects.push(`SELECT s.projection, s.key, s.state FROM aos_projection_state s
+         JOIN unnest($1::text[], $2::text[]) AS k(projection, key) USING (projection, key)`);
+    }
+    for (const [name, row] of rows) {
+      const names = keys.get(name);
+      if (!names?.length) continue;
+      params.push(name, names);
+      selects.push(`SELECT $${params.length - 1}::text AS projection, ${row.keyColumn}::text AS key, ${row.column}::jsonb AS state
+         FROM ${row.table} WHERE ${row.keyColumn} = ANY($${params.length})`);
+    }
+    if (selects.length === 0) return found;
+    const stored = await sql.query<{ projection: string; key: string; state: unknown }>(
+      selects.join('\nUNION ALL\n'),
+      params,
     );
-    for (const row of rows) found.get(row.projection)!.set(row.key, row.state);
+    for (const row of stored) found.get(row.projection)!.set(row.key, row.state);
     return found;
   };
 }
 
 /** Locks each entity for the transaction (state name by state name, keys in collation order), then loads. */
 function lockAndLoadStates(tx: SqlExecutor): StateLoader {
-  return async (keys) => {
+  return async (keys, rows) => {
     const wanted = [...keys].flatMap(([name, names], part) => names.map((key) => [name, key, part] as const));
     await tx.query(
       `SELECT pg_advisory_xact_lock(hashtext(l.projection), hashtext(l.key))
          FROM unnest($1::text[], $2::text[], $3::int[]) AS l(projection, key, part) ORDER BY l.part, l.key`,
       [wanted.map(([name]) => name), wanted.map(([, key]) => key), wanted.map(([, , part]) => part)],
     );
-    return loadStates(tx)(keys);
+    return loadStates(tx)(keys, rows);
   };
 }
 
@@ -99,6 +142,24 @@ export interface FoldedBatch {
   states: EntityStates;
 }
 
+/** A state kept in its row must be written with it, to the entity's own row: else it is lost. */
+function keptInRow(
+  projection: AnyProjection,
+  row: StateRow,
+  key: string,
+  before: unknown,
+  result: { state: unknown; changes: RowChange[] },
+) {
+  const own = result.changes.filter((change) => change.key[row.keyColumn] === key);
+  if (
+    own.length !== result.changes.length ||
+    (result.state !== before && !own.some((c) => c.values[row.column] === result.state))
+  )
+    throw new Error(
+      `projection ${projection.name} keeps its state in ${row.keyColumn}'s row, but a change leaves it out or writes another row than ${key}'s`,
+    );
+}
+
 /**
  * Lets I/O callbacks run: between projections, a fold done ahead (projection-group.ts) lets the
  * last batch's commit, in flight meanwhile, send its next statement instead of waiting for the
@@ -110,12 +171,15 @@ const ioTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 export async function foldBatches(parts: readonly ProjectionPart[], load: StateLoader): Promise<FoldedBatch> {
   const folds = parts.map(foldOf).filter((fold): fold is Fold => fold !== null);
   if (folds.length === 0) return { statements: [], states: new Map() };
-  const states = await load(new Map(folds.map((f) => [f.target.stateName, f.keys])));
+  const states = await load(
+    new Map(folds.map((f) => [f.target.stateName, f.keys])),
+    new Map(folds.flatMap((f) => (f.stateRow ? [[f.target.stateName, f.stateRow] as const] : []))),
+  );
   const tables = new Map<string, ReadModelTable>();
   const changes: RowChange[] = [];
   const saved: { projection: string; key: string; state: unknown }[] = [];
   const ended: EntityStates = new Map();
-  for (const { projection, target, relevant, keys } of folds) {
+  for (const { projection, target, relevant, keys, stateRow } of folds) {
     await ioTurn();
     const found = states.get(target.stateName) ?? new Map<string, unknown>();
     const touched = new Map<string, unknown>();
@@ -126,6 +190,7 @@ export async function foldBatches(parts: readonly ProjectionPart[], load: StateL
           ? found.get(key)
           : projection.initialState();
       const result = projection.apply(state, event);
+      if (stateRow) keptInRow(projection, stateRow, key, state, result);
       touched.set(key, result.state);
       for (const change of result.changes) changes.push(change);
     }
@@ -133,19 +198,22 @@ export async function foldBatches(parts: readonly ProjectionPart[], load: StateL
       if (tables.has(name)) throw new Error(`read-model table ${name} is folded by two projections at once`);
       tables.set(name, table);
     }
-    for (const key of keys)
-      saved.push({ projection: target.stateName, key, state: touched.get(key) ?? null });
+    // A state in the row is written with the row's change.
+    if (!stateRow)
+      for (const key of keys)
+        saved.push({ projection: target.stateName, key, state: touched.get(key) ?? null });
     ended.set(target.stateName, touched);
   }
   await ioTurn();
   const statements = changeStatements(tables, changes);
-  statements.push({
-    table: 'aos_projection_state',
-    sql: `INSERT INTO aos_projection_state (projection, key, state)
+  if (saved.length > 0)
+    statements.push({
+      table: 'aos_projection_state',
+      sql: `INSERT INTO aos_projection_state (projection, key, state)
      SELECT s.projection, s.key, s.state FROM jsonb_to_recordset($1::jsonb) AS s(projection text, key text, state jsonb)
      ON CONFLICT (projection, key) DO UPDATE SET state = EXCLUDED.state`,
-    params: [JSON.stringify(saved)],
-  });
+      params: [JSON.stringify(saved)],
+    });
   return { statements, states: ended };
 }
 

@@ -145,7 +145,7 @@ export async function startProjectionGroup(
     if (!from) return null;
     const basis = new Map(from.checkpoints);
     const { parts, moved } = partsOf(batch, (name) => basis.get(name));
-    const folded = await foldBatches(parts, async (keys) => {
+    const folded = await foldBatches(parts, async (keys, rows) => {
       const found: EntityStates = new Map();
       const missing = new Map<string, string[]>();
       for (const [name, wanted] of keys) {
@@ -157,7 +157,7 @@ export async function startProjectionGroup(
         );
       }
       // Entities the last fold did not touch: their committed states are current.
-      for (const [name, states] of await loadStates(store.client)(missing)) {
+      for (const [name, states] of await loadStates(store.client)(missing, rows)) {
         for (const [key, state] of states) found.get(name)!.set(key, state);
       }
       return found;

@@ -15,6 +15,11 @@ export function runStreamId(runId: string): string {
   return `run-${runId}`;
 }
 
+/** The run whose stream this is; null for any other stream. */
+export function runIdOfStream(streamId: string): string | null {
+  return streamId.startsWith('run-') ? streamId.slice('run-'.length) : null;
+}
+
 export type { RunCommand } from './commands.ts';
 export { decide } from './decide.ts';
 export { type NextAction, nextAction } from './next-action.ts';

@@ -6,6 +6,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_KEY, startTestApp, type TestApp, waitForRun } from '../support/app.ts';
+import { until } from '../support/events.ts';
 
 const methods = ['get', 'post', 'put', 'patch', 'delete'] as const;
 const pointer = (...parts: string[]) =>
@@ -37,6 +38,13 @@ describe('OpenAPI at /docs', () => {
     expect(submitted.status).toBe(202);
     runId = submitted.body.runId;
     await waitForRun(app, key, runId, ['succeeded']);
+    // The run's detail is folded from its events; the list is a read model, a moment behind.
+    await until('the runs read model lists the run as succeeded', async () => {
+      const list = await app.request('GET', '/v1/runs', { key });
+      return list.body.items.some(
+        (r: { runId: string; status: string }) => r.runId === runId && r.status === 'succeeded',
+      );
+    });
   });
   afterAll(() => app.stop());
 

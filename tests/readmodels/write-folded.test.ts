@@ -1,6 +1,7 @@
 // A folded batch is written in as few statements as its tables allow: the writes to different
 // tables as the parts of one statement, and a table written twice (two kinds of change) in a
 // statement after the first, so that the second write sees the first, as written one by one.
+// A projection whose state is its row (stateColumn) keeps it there alone, and folds on from it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { allMigrations } from '../../infra/migrations.ts';
 import { migrate } from '../../infra/store/migrate.ts';
@@ -70,6 +71,42 @@ for (const adapter of sqlAdapters) {
       await createTestProjectionTables(harness.store.client);
     });
     afterEach(() => harness.cleanup());
+
+    it('keeps a state that is its row in the row alone, and the next batch folds on from it', async () => {
+      const { store } = harness;
+      const sql = store.client;
+      await sql.exec('CREATE TABLE rm_test_state (stream_id text PRIMARY KEY, state jsonb NOT NULL)');
+      const inRow: Projection<{ seen: number; last: string | null }> = {
+        name: 'test_in_row',
+        version: 1,
+        tables: [{ name: 'rm_test_state', keyColumns: ['stream_id'], columns: ['state'] }],
+        eventTypes: ['Tested'],
+        keyOf: (event) => event.streamId,
+        initialState: () => ({ seen: 0, last: null }),
+        stateColumn: 'state',
+        apply(state, event) {
+          const next = { seen: state.seen + 1, last: event.eventId };
+          const change = {
+            table: 'rm_test_state',
+            kind: 'upsert' as const,
+            key: { stream_id: event.streamId },
+          };
+          return { state: next, changes: [{ ...change, values: { state: next } }] };
+        },
+      };
+      await store.append('s', events(2), { expectedVersion: 'no_stream' });
+      const first = await store.readAll();
+      await sql.transaction((tx) => projectBatch(tx, inRow, first.events));
+      await store.append('s', events(1), { expectedVersion: 1 });
+      const second = await store.readAll({ after: first.checkpoint });
+      await sql.transaction((tx) => projectBatch(tx, inRow, second.events));
+      expect(await sql.query('SELECT state FROM rm_test_state')).toEqual([
+        { state: { seen: 3, last: second.events[0]!.eventId } },
+      ]);
+      expect(
+        await sql.query(`SELECT key FROM aos_projection_state WHERE projection = 'test_in_row'`),
+      ).toEqual([]);
+    });
 
     it('writes every table, and a table written twice sees its first write', async () => {
       const { store } = harness;
