@@ -145,23 +145,30 @@ export async function startProjectionGroup(
     if (!from) return null;
     const basis = new Map(from.checkpoints);
     const { parts, moved } = partsOf(batch, (name) => basis.get(name));
-    const folded = await foldBatches(parts, async (keys, rows) => {
-      const found: EntityStates = new Map();
-      const missing = new Map<string, string[]>();
-      for (const [name, wanted] of keys) {
-        const last = from.states.get(name);
-        found.set(name, new Map(wanted.filter((key) => last?.has(key)).map((key) => [key, last!.get(key)])));
-        missing.set(
-          name,
-          wanted.filter((key) => !last?.has(key)),
-        );
-      }
-      // Entities the last fold did not touch: their committed states are current.
-      for (const [name, states] of await loadStates(store.client)(missing, rows)) {
-        for (const [key, state] of states) found.get(name)!.set(key, state);
-      }
-      return found;
-    });
+    const folded = await foldBatches(
+      parts,
+      async (keys, rows) => {
+        const found: EntityStates = new Map();
+        const missing = new Map<string, string[]>();
+        for (const [name, wanted] of keys) {
+          const last = from.states.get(name);
+          found.set(
+            name,
+            new Map(wanted.filter((key) => last?.has(key)).map((key) => [key, last!.get(key)])),
+          );
+          missing.set(
+            name,
+            wanted.filter((key) => !last?.has(key)),
+          );
+        }
+        // Entities the last fold did not touch: their committed states are current.
+        for (const [name, states] of await loadStates(store.client)(missing, rows)) {
+          for (const [key, state] of states) found.get(name)!.set(key, state);
+        }
+        return found;
+      },
+      { ahead: true },
+    );
     for (const name of moved) from.checkpoints.set(name, batch.end);
     from.states = folded.states;
     return { basis, moved, folded, generation };
