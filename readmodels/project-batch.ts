@@ -142,7 +142,10 @@ export interface FoldedBatch {
   states: EntityStates;
 }
 
-/** A state kept in its row must be written with it, to the entity's own row: else it is lost. */
+/**
+ * A state kept in its row must be written with it, by an upsert (the row becomes the state) of
+ * the entity's own row: else it is lost.
+ */
 function keptInRow(
   projection: AnyProjection,
   row: StateRow,
@@ -153,10 +156,11 @@ function keptInRow(
   const own = result.changes.filter((change) => change.key[row.keyColumn] === key);
   if (
     own.length !== result.changes.length ||
-    (result.state !== before && !own.some((c) => c.values[row.column] === result.state))
+    (result.state !== before &&
+      !own.some((c) => c.kind === 'upsert' && c.values[row.column] === result.state))
   )
     throw new Error(
-      `projection ${projection.name} keeps its state in ${row.keyColumn}'s row, but a change leaves it out or writes another row than ${key}'s`,
+      `projection ${projection.name} keeps its state in ${row.keyColumn}'s row, but a change does not upsert it there or writes another row than ${key}'s`,
     );
 }
 
