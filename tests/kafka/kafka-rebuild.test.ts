@@ -7,8 +7,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
 import { startKafkaReadModels } from '../../infra/kafka/kafka-read-models.ts';
 import { type KafkaPublisher, startPublisher } from '../../infra/kafka/publisher.ts';
-import { allMigrations } from '../../infra/migrations.ts';
-import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import type { Projection } from '../../projections/projection.ts';
 import { until } from '../support/events.ts';
@@ -18,7 +16,7 @@ import { postgresAdapter, type StoreHarness } from '../support/stores.ts';
 import {
   auditTestProjection,
   concurrentDelayedWriters,
-  createTestProjectionTables,
+  openWithTestProjectionTables,
   testProjection,
 } from '../support/test-projection.ts';
 
@@ -77,9 +75,7 @@ describe.runIf(available)('Kafka-fed read models: rebuild on a version bump', ()
   let topic: string;
   beforeEach(async () => {
     topic = uniqueTopic();
-    harness = await postgresAdapter.open();
-    await migrate(harness.store.client, allMigrations);
-    await createTestProjectionTables(harness.store.client);
+    harness = await openWithTestProjectionTables(postgresAdapter);
     publisher = await startPublisher(harness.store, {
       brokers: kafkaBrokers,
       topic,

@@ -3,8 +3,6 @@
 // what is past its own checkpoint, the other everything from its own, each exactly once, with
 // competing runners in other processes.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { allMigrations } from '../../infra/migrations.ts';
-import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import { startProjectionGroup } from '../../readmodels/projection-group.ts';
 import { events, until } from '../support/events.ts';
@@ -13,7 +11,7 @@ import {
   auditTestProjection,
   concurrentDelayedWriters,
   countingProjection,
-  createTestProjectionTables,
+  openWithTestProjectionTables,
   testProjection,
 } from '../support/test-projection.ts';
 
@@ -24,10 +22,7 @@ for (const adapter of sqlAdapters) {
   describe.runIf(await adapter.available())(`projection group on ${adapter.name}`, () => {
     let harness: StoreHarness<SqlEventStore>;
     beforeEach(async () => {
-      harness = await adapter.open();
-      await migrate(harness.store.client, allMigrations);
-      await createTestProjectionTables(harness.store.client);
-      await createTestProjectionTables(harness.store.client, '_b');
+      harness = await openWithTestProjectionTables(adapter, ['', '_b']);
     });
     afterEach(() => harness.cleanup());
 

@@ -3,15 +3,13 @@
 // by a crash leaves the old tables answering and is resumed at the next start.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
-import { allMigrations } from '../../infra/migrations.ts';
-import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import type { Projection } from '../../projections/projection.ts';
 import { startProjections } from '../../readmodels/projection-runner.ts';
 import { projectionStatuses } from '../../readmodels/projection-status.ts';
 import { events, sleep, until } from '../support/events.ts';
 import { type StoreHarness, sqlAdapters } from '../support/stores.ts';
-import { createTestProjectionTables, testProjection } from '../support/test-projection.ts';
+import { openWithTestProjectionTables, testProjection } from '../support/test-projection.ts';
 
 type Sql = Pick<SqlExecutor, 'query'>;
 
@@ -74,10 +72,8 @@ for (const adapter of sqlAdapters) {
     let harness: StoreHarness<SqlEventStore>;
     let sql: Sql;
     beforeEach(async () => {
-      harness = await adapter.open();
+      harness = await openWithTestProjectionTables(adapter);
       sql = harness.store.client;
-      await migrate(harness.store.client, allMigrations);
-      await createTestProjectionTables(harness.store.client);
       await append(harness.store, 3000);
       const v1 = await startProjections(harness.store, [testProjection], { pollIntervalMs: 10 });
       await until('version 1 caught up', async () => (await answer(sql)).events === 3000, 60_000);

@@ -1,15 +1,13 @@
 // The projection runner's promise: every event takes effect exactly once, whatever the
 // commit order of concurrent writers and however many runners run at once.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { allMigrations } from '../../infra/migrations.ts';
-import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import { startProjectionGroup } from '../../readmodels/projection-group.ts';
 import { type StoreHarness, sqlAdapters } from '../support/stores.ts';
 import {
   auditTestProjection,
   concurrentDelayedWriters,
-  createTestProjectionTables,
+  openWithTestProjectionTables,
   testProjection,
 } from '../support/test-projection.ts';
 
@@ -17,9 +15,7 @@ for (const adapter of sqlAdapters) {
   describe.runIf(await adapter.available())(`projection runner on ${adapter.name}`, () => {
     let harness: StoreHarness<SqlEventStore>;
     beforeEach(async () => {
-      harness = await adapter.open();
-      await migrate(harness.store.client, allMigrations);
-      await createTestProjectionTables(harness.store.client);
+      harness = await openWithTestProjectionTables(adapter);
     });
     afterEach(() => harness.cleanup());
 

@@ -3,15 +3,13 @@
 // statement after the first, so that the second write sees the first, as written one by one.
 // A projection whose state is its row (stateColumn) keeps it there alone, and folds on from it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { allMigrations } from '../../infra/migrations.ts';
-import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import type { Projection } from '../../projections/projection.ts';
 import { combinedStatements, type Statement } from '../../readmodels/apply-changes.ts';
 import { projectBatch } from '../../readmodels/project-batch.ts';
 import { events } from '../support/events.ts';
 import { type StoreHarness, sqlAdapters } from '../support/stores.ts';
-import { createTestProjectionTables, testProjection } from '../support/test-projection.ts';
+import { openWithTestProjectionTables, testProjection } from '../support/test-projection.ts';
 
 const write = (table: string): Statement => ({
   table,
@@ -66,9 +64,7 @@ for (const adapter of sqlAdapters) {
   describe.runIf(await adapter.available())(`writing a folded batch on ${adapter.name}`, () => {
     let harness: StoreHarness<SqlEventStore>;
     beforeEach(async () => {
-      harness = await adapter.open();
-      await migrate(harness.store.client, allMigrations);
-      await createTestProjectionTables(harness.store.client);
+      harness = await openWithTestProjectionTables(adapter);
     });
     afterEach(() => harness.cleanup());
 

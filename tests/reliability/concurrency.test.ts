@@ -3,8 +3,6 @@
 // small day budget through the running server.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConcurrencyError } from '../../domain/store/store-errors.ts';
-import { allMigrations } from '../../infra/migrations.ts';
-import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import { verifyStream } from '../../infra/store/verify-stream.ts';
 import { startProjectionGroup } from '../../readmodels/projection-group.ts';
@@ -13,7 +11,7 @@ import { postgresAdapter, type StoreHarness } from '../support/stores.ts';
 import {
   auditTestProjection,
   concurrentDelayedWriters,
-  createTestProjectionTables,
+  openWithTestProjectionTables,
   testProjection,
 } from '../support/test-projection.ts';
 import { waitForTerminal } from './support/audit.ts';
@@ -23,9 +21,7 @@ import { openScenario } from './support/scenario.ts';
 
 let harness: StoreHarness<SqlEventStore>;
 beforeAll(async () => {
-  harness = await postgresAdapter.open();
-  await migrate(harness.store.client, allMigrations);
-  await createTestProjectionTables(harness.store.client);
+  harness = await openWithTestProjectionTables(postgresAdapter);
 });
 afterAll(() => harness.cleanup());
 

@@ -2,9 +2,12 @@
 // total per stream (increment), plus the concurrent writers that feed it and the audit
 // that tells whether every event took effect exactly once.
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
+import { allMigrations } from '../../infra/migrations.ts';
+import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
 import type { Projection } from '../../projections/projection.ts';
 import { events, sleep } from './events.ts';
+import type { StoreAdapter, StoreHarness } from './stores.ts';
 
 /** A counting projection into `rm_test_events<suffix>` and `rm_test_totals<suffix>`. */
 export function countingProjection(name: string, suffix = ''): Projection<{ seen: number }> {
@@ -48,6 +51,17 @@ export async function createTestProjectionTables(sql: Pick<SqlExecutor, 'exec'>,
   await sql.exec(`
     CREATE TABLE rm_test_events${suffix} (event_id uuid PRIMARY KEY, stream_id text NOT NULL, nth integer NOT NULL);
     CREATE TABLE rm_test_totals${suffix} (stream_id text PRIMARY KEY, events bigint NOT NULL DEFAULT 0);`);
+}
+
+/** A store on `adapter` with every migration and the test projection's tables, a set per suffix. */
+export async function openWithTestProjectionTables(
+  adapter: StoreAdapter<SqlEventStore>,
+  suffixes: readonly string[] = [''],
+): Promise<StoreHarness<SqlEventStore>> {
+  const harness = await adapter.open();
+  await migrate(harness.store.client, allMigrations);
+  for (const suffix of suffixes) await createTestProjectionTables(harness.store.client, suffix);
+  return harness;
 }
 
 /** Writers appending in transactions that wait a random few ms before committing. */
