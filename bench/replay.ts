@@ -14,7 +14,7 @@ import { generateSigningKeyPem, parsePrivateKey, signingKeyFrom } from '../infra
 import { readExportFile } from '../replay/event-source.ts';
 import { exportEvents } from '../replay/export.ts';
 import { ReplaySession } from '../replay/replay-session.ts';
-import { forEachLine } from '../replay/verify-file.ts';
+import { forEachLine } from '../replay/text-lines.ts';
 import type { Suite, SuiteContext } from './suites.ts';
 import { paired } from './support/measure.ts';
 import { recordedRuns } from './support/recorded-runs.ts';

@@ -5,6 +5,7 @@
 import { eventHash } from '../domain/store/hash-chain.ts';
 import type { ExportManifest } from './export-format.ts';
 import { parseExportLine } from './export-line.ts';
+import { eachLineOf } from './text-lines.ts';
 
 export type CheckedLine =
   | { kind: 'blank' }
@@ -47,15 +48,9 @@ export function checkLine(text: string): CheckedLine {
   };
 }
 
-/** Checks every line of `text` (lines joined by "\n"; a trailing "\r" is not part of a line). */
+/** Checks every line of `text` (replay/text-lines.ts). */
 export function checkLines(text: string): CheckedLine[] {
   const checked: CheckedLine[] = [];
-  let start = 0;
-  for (;;) {
-    const end = text.indexOf('\n', start);
-    const stop = end === -1 ? text.length : end;
-    checked.push(checkLine(text.slice(start, text.charCodeAt(stop - 1) === 13 ? stop - 1 : stop)));
-    if (end === -1) return checked;
-    start = end + 1;
-  }
+  eachLineOf(text, (line) => checked.push(checkLine(line)));
+  return checked;
 }

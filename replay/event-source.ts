@@ -7,8 +7,9 @@ import type { RecordedEvent } from '../domain/store/envelope.ts';
 import type { EventStore } from '../domain/store/event-store.ts';
 import type { ExportManifest } from './export-format.ts';
 import { parseExportLine } from './export-line.ts';
+import { forEachLine } from './text-lines.ts';
 import type { VerifyOptions, VerifyReport } from './verify.ts';
-import { forEachLine, verifyFileInWorker } from './verify-file.ts';
+import { verifyFileInWorker } from './verify-file.ts';
 
 export interface SourceProgress {
   /** Bytes read of totalBytes (a file) or events read (a store, totalBytes unknown: 0). */

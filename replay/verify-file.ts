@@ -1,14 +1,15 @@
-// Verifies an export file from disk: reads it in chunks (UTF-8 decoded across chunk
-// boundaries), splits lines and pushes them through the pure ExportVerifier. Memory: a few
-// chunks. A large file is verified on two threads: blocks of lines are checked (parsed and
-// hashed, replay/check-line.ts) here and on a worker, whichever is free, and followed in file
-// order here (chains, counts, the Merkle tree). Replay verifies in a worker thread
+// Verifies an export file from disk: reads it in chunks, cuts them into lines
+// (replay/text-lines.ts) and pushes them through the pure ExportVerifier. Memory: a few chunks.
+// A large file is verified on two threads: blocks of lines are checked (parsed and hashed,
+// replay/check-line.ts) here and on a worker, whichever is free, and followed in file order
+// here (chains, counts, the Merkle tree). Replay verifies in a worker thread
 // (verifyFileInWorker) while it folds the same file.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { type CheckedLine, checkLines } from './check-line.ts';
 import { LinesCheckedInWorker } from './check-lines-in-worker.ts';
 import { startWorker } from './start-worker.ts';
+import { forEachLine, forEachLineBlock } from './text-lines.ts';
 import { ExportVerifier, type VerifyOptions, type VerifyReport } from './verify.ts';
 
 export interface VerifyFileProgress {
@@ -36,56 +37,6 @@ const WORKER_FROM_BYTES = 4 << 20;
  */
 const WORKER_HOLDS = 3;
 const AHEAD = 4;
-
-/** Calls `onLine` for every line of the text stream (without "\n" or a trailing "\r"). */
-export async function forEachLine(
-  chunks: AsyncIterable<string>,
-  onLine: (line: string) => void,
-  onChunk?: (chunkLength: number) => void,
-): Promise<void> {
-  let rest = '';
-  for await (const chunk of chunks) {
-    let start = 0;
-    let text = chunk;
-    if (rest !== '') {
-      text = rest + chunk;
-      rest = '';
-    }
-    for (;;) {
-      const end = text.indexOf('\n', start);
-      if (end === -1) break;
-      const line = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
-      onLine(line);
-      start = end + 1;
-    }
-    rest = text.slice(start);
-    onChunk?.(chunk.length);
-  }
-  if (rest !== '') onLine(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
-}
-
-/**
- * Calls `onBlock` with the text of whole lines (joined by "\n", without the last one's), one
- * block per chunk read, and the end of the file after its last newline as a block of its own.
- */
-export async function forEachLineBlock(
-  chunks: AsyncIterable<string>,
-  onBlock: (text: string) => void | Promise<void>,
-  onChunk?: (chunkLength: number) => void,
-): Promise<void> {
-  let rest = '';
-  for await (const chunk of chunks) {
-    const text = rest === '' ? chunk : rest + chunk;
-    const end = text.lastIndexOf('\n');
-    if (end === -1) rest = text;
-    else {
-      rest = text.slice(end + 1);
-      await onBlock(text.slice(0, end));
-    }
-    onChunk?.(chunk.length);
-  }
-  if (rest !== '') await onBlock(rest);
-}
 
 /** Checks blocks of lines here and on the worker, whichever is free; follows them in order. */
 async function checkOnTwoThreads(
