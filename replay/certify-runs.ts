@@ -7,6 +7,7 @@
 import { DomainError } from '../domain/domain-error.ts';
 import type { RunEvent } from '../domain/events/run-events.ts';
 import { jsonDiff, observationsFromEvents, replayCommands } from '../domain/run/certify.ts';
+import { runIdOfStream } from '../domain/run/decider.ts';
 import type { RecordedEvent } from '../domain/store/envelope.ts';
 import { eventHash } from '../domain/store/hash-chain.ts';
 import { projectedEvent } from '../projections/projection.ts';
@@ -57,7 +58,7 @@ function failure(
 /** Certifies one run from its recorded events (the whole stream, from position 0). */
 export function certifyRecordedRun(events: readonly RecordedEvent[]): RunCertificate {
   const streamId = events[0]?.streamId ?? '';
-  const runId = streamId.replace(/^run-/, '');
+  const runId = runIdOfStream(streamId) ?? streamId;
   const fail = (divergence: Divergence): RunCertificate => ({
     runId,
     streamId,
@@ -114,7 +115,7 @@ export class RunCertifier {
   readonly #results: RunCertificate[] = [];
 
   add(event: RecordedEvent): void {
-    if (!event.streamId.startsWith('run-')) return;
+    if (runIdOfStream(event.streamId) === null) return;
     const events = this.#open.get(event.streamId) ?? [];
     if (events.length === 0) this.#open.set(event.streamId, events);
     events.push(event);
