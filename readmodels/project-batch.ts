@@ -153,12 +153,13 @@ function keptInRow(
   before: unknown,
   result: { state: unknown; changes: RowChange[] },
 ) {
-  const own = result.changes.filter((change) => change.key[row.keyColumn] === key);
-  if (
-    own.length !== result.changes.length ||
-    (result.state !== before &&
-      !own.some((c) => c.kind === 'upsert' && c.values[row.column] === result.state))
-  )
+  let upserted = result.state === before;
+  let elsewhere = false;
+  for (const change of result.changes) {
+    if (change.key[row.keyColumn] !== key) elsewhere = true;
+    else if (change.kind === 'upsert' && change.values[row.column] === result.state) upserted = true;
+  }
+  if (elsewhere || !upserted)
     throw new Error(
       `projection ${projection.name} keeps its state in ${row.keyColumn}'s row, but a change does not upsert it there or writes another row than ${key}'s`,
     );
