@@ -38,11 +38,14 @@ export interface PlanGraph {
 export function normalizedSteps<S extends GraphStep>(
   steps: readonly S[],
 ): Array<S & { id: string; dependsOn: string[] }> {
-  return steps.map((step, index) => ({
-    ...step,
-    id: step.id ?? defaultStepId(index),
-    dependsOn: step.dependsOn ?? (index === 0 ? [] : [steps[index - 1]!.id ?? defaultStepId(index - 1)]),
-  }));
+  // Object.assign, not a spread: on Node 20 `{ ...step, id, dependsOn }` adding keys the step
+  // lacks (a v1 step has neither) costs ~3 µs a step, more than the rest of a fold's event.
+  return steps.map((step, index) =>
+    Object.assign({}, step, {
+      id: step.id ?? defaultStepId(index),
+      dependsOn: step.dependsOn ?? (index === 0 ? [] : [steps[index - 1]!.id ?? defaultStepId(index - 1)]),
+    }),
+  );
 }
 
 /** The graph of a plan that passed validation (ids unique, dependencies known, no cycle). */
