@@ -1,8 +1,8 @@
 // `aos replay` over a generated export of real run histories (bench/support/recorded-runs.ts),
-// re-folded into every read model (replay/replay-fold.ts), beside the plainest loop that does the unavoidable part
-// of its work: read the same lines the same way, JSON.parse each, and fold into mutable maps
-// (each run's status and event count, charges per tenant and day). What replay adds: the
-// projections' row changes (deterministic row ids, sample hashes, the run detail, status
+// re-folded into every read model (replay/replay-fold.ts), beside the plainest loop that does
+// the unavoidable part of its work: read the same lines the same way, JSON.parse each, and fold
+// into mutable maps (each run's status and event count, charges per tenant and day). What
+// replay adds: the projections' row changes (deterministic row ids, sample hashes, the run detail, status
 // sequences) applied to in-memory tables. Target: >= 0.7x the anchor's events/s (issue 5, item 8).
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
