@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 // Entry point for `npx aos`: the compiled CLI (dist/, built by `npm install` or
 // `npm run build`) when there is one, otherwise the TypeScript sources through tsx (a
 // checkout without a build; tsx is a dev dependency). AOS_RUN_SOURCES=1 picks the sources
