@@ -78,6 +78,30 @@ for (const adapter of allAdapters) {
       expect(await store.streamInfo('run-none')).toBeNull();
     });
 
+    it('reads back awkward JSON exactly as appended, by stream and in readAll, and its hashes verify', async () => {
+      // SQL stores return each event as one JSON text built by PostgreSQL: escaping and
+      // numbers must come back as they went in.
+      const data = {
+        text: 'é 中文 🙂 "quoted" back\\slash\nnew line\ttab \u0001 \u2028',
+        numbers: [0, -1.5, 1e20, Number.MAX_SAFE_INTEGER, 0.1],
+        nested: { deep: [[[]], {}], flag: true, none: null },
+        ['__proto__']: { polluted: true },
+      };
+      const metadata = { tenantId: 'tenant-ü', actor: 'test "actor"' };
+      const event = { ...newEvent('Awkward', data), metadata };
+      await store.append('run-awkward', [event], { expectedVersion: 'no_stream' });
+      const [byStream] = await store.readStream('run-awkward');
+      const [byAll] = (await readEverythingOnce(store, 1)).filter((e) => e.streamId === 'run-awkward');
+      for (const read of [byStream!, byAll!]) {
+        expect(read.data).toStrictEqual(data);
+        expect(Object.hasOwn(read.data as object, '__proto__')).toBe(true);
+        expect(read.metadata).toStrictEqual(metadata);
+        expect(read.type).toBe('Awkward');
+      }
+      expect(byAll).toStrictEqual(byStream);
+      expect(await verifyStream(store, 'run-awkward')).toMatchObject({ ok: true, count: 1 });
+    });
+
     it('honours every kind of expected version and reports the actual one', async () => {
       await store.append('s-1', events(3), { expectedVersion: 'no_stream' });
       const expectConflict = async (
