@@ -189,32 +189,20 @@ async function queryAppend(
   }
 }
 
-function toRecorded([
-  globalPosition,
-  ,
-  eventId,
-  streamId,
-  streamPosition,
-  type,
-  schemaVersion,
-  data,
-  metadata,
-  recordedAt,
-  prevHash,
-  hash,
-]: EventTuple): RecordedEvent {
+/** EventTuple's fields by name (its second, the transaction id, is only for the checkpoint). */
+function toRecorded(t: EventTuple): RecordedEvent {
   return {
-    eventId,
-    streamId,
-    streamPosition,
-    globalPosition,
-    type,
-    schemaVersion,
-    data,
-    metadata,
-    recordedAt,
-    prevHash,
-    hash,
+    eventId: t[2],
+    streamId: t[3],
+    streamPosition: t[4],
+    globalPosition: t[0],
+    type: t[5],
+    schemaVersion: t[6],
+    data: t[7],
+    metadata: t[8],
+    recordedAt: t[9],
+    prevHash: t[10],
+    hash: t[11],
   };
 }
 
