@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../support/free-port.ts';
 import { createTestSchema, databaseUrl, postgresReachable } from '../support/postgres.ts';
 
 const children: ChildProcess[] = [];
@@ -26,26 +27,28 @@ function start(env: Record<string, string>) {
   return { child, exited, output: () => output };
 }
 
-async function waitReady(port: number) {
+/** Ready on `port`, or an error with the server's output as soon as it has exited. */
+async function waitReady(port: number, server: ReturnType<typeof start>) {
+  let exit: number | null | undefined;
+  server.exited.then((code) => (exit = code));
   // Generous: PGlite's start-up is slow on a loaded machine.
-  for (let i = 0; i < 900; i++) {
+  for (let i = 0; i < 900 && exit === undefined; i++) {
     const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
     if (response?.status === 200) return response;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error('server never became ready');
+  throw new Error(`server never became ready (exit code ${exit}): ${server.output()}`);
 }
 
 const postgresUp = await postgresReachable();
-const port = () => 20_000 + Math.floor(Math.random() * 20_000);
 
 describe('aos serve', () => {
   it('runs on the embedded store, answers /healthz and /readyz, and stops cleanly on SIGTERM', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'aos-serve-'));
     try {
-      const p = port();
+      const p = await freePort();
       const server = start({ AOS_DATA_DIR: dataDir, AOS_PORT: String(p) });
-      expect(await (await waitReady(p)).json()).toEqual({ status: 'ready' });
+      expect(await (await waitReady(p, server)).json()).toEqual({ status: 'ready' });
       expect(await (await fetch(`http://127.0.0.1:${p}/healthz`)).json()).toEqual({ status: 'ok' });
       const missing = await fetch(`http://127.0.0.1:${p}/v1/nothing`);
       expect(missing.status).toBe(404);
@@ -60,14 +63,14 @@ describe('aos serve', () => {
   it('cuts off a close that hangs after AOS_SHUTDOWN_TIMEOUT_MS, with a log line and exit code 1', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'aos-serve-'));
     try {
-      const p = port();
+      const p = await freePort();
       const server = start({
         AOS_DATA_DIR: dataDir,
         AOS_PORT: String(p),
         AOS_SHUTDOWN_TIMEOUT_MS: '1500',
         AOS_REQUEST_TIMEOUT_MS: '600000',
       });
-      await waitReady(p);
+      await waitReady(p, server);
       // A request whose body never finishes: the HTTP server's close waits for it.
       const socket = connect(p, '127.0.0.1');
       socket.on('error', () => {});
@@ -107,11 +110,11 @@ describe('aos serve', () => {
     async () => {
       const { schema, drop } = await createTestSchema();
       try {
-        const p = port();
+        const p = await freePort();
         const url = new URL(databaseUrl);
         url.searchParams.set('options', `-c search_path=${schema}`);
         const server = start({ AOS_STORE: 'postgres', DATABASE_URL: url.toString(), AOS_PORT: String(p) });
-        await waitReady(p);
+        await waitReady(p, server);
         server.child.kill('SIGTERM');
         expect(await server.exited).toBe(0);
       } finally {
