@@ -99,8 +99,12 @@ export function loadStates(sql: Pick<SqlExecutor, 'query'>): StateLoader {
         wanted.map(([name]) => name),
         wanted.map(([, key]) => key),
       );
-      selects.push(`SELECT s.projection, s.key, s.state FROM aos_projection_state s
-         JOIN unnest($1::text[], $2::text[]) AS k(projection, key) USING (projection, key)`);
+      // One probe of the primary key per wanted state, whatever the statistics say: OFFSET 0
+      // keeps the planner from hash-joining over a scan of the whole table (seen on PostgreSQL
+      // under live load: ~30 ms a batch at 12k states, growing with every entity ever folded).
+      selects.push(`SELECT k.projection, k.key, s.state FROM unnest($1::text[], $2::text[]) AS k(projection, key)
+         CROSS JOIN LATERAL (SELECT s.state FROM aos_projection_state s
+                              WHERE s.projection = k.projection AND s.key = k.key OFFSET 0) s`);
     }
     for (const [name, row] of rows) {
       const names = keys.get(name);
