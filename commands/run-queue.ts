@@ -23,8 +23,9 @@ export interface Claimed {
   runs: ClaimedRun[];
   /**
    * When the earliest run not claimed now becomes claimable (its due time, or the end of
-   * another worker's lease); null when none is waiting. An idle executor sleeps until then
-   * (or until woken) instead of polling.
+   * another worker's lease); null when none is waiting, and not looked for (null) when the
+   * claim took as many runs as asked: more may be due at once, and the caller claims again as
+   * soon as it has room. An idle executor sleeps until then (or until woken) instead of polling.
    */
   nextDueAt: Date | null;
 }

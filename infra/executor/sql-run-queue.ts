@@ -48,7 +48,9 @@ export function createSqlRunQueue(client: SqlClient, store?: Pick<SqlEventStore,
   }
   return {
     async claim(owner, now, leaseMs, limit) {
-      // One statement: the claim, and when the next unclaimed run becomes claimable.
+      // One statement: the claim, and when the next unclaimed run becomes claimable. That
+      // minimum reads every pending run, so it is looked for only when the claim took fewer
+      // than it could: with a backlog (the claim full), a 100k-run queue cost ~20 ms a claim.
       const rows = await client.query<ClaimedRun & { nextDueAt: string | null }>(
         `WITH claimed AS (
            UPDATE aos_run_queue q
@@ -66,7 +68,8 @@ export function createSqlRunQueue(client: SqlClient, store?: Pick<SqlEventStore,
          SELECT NULL, NULL, to_char(min(greatest(due_at, coalesce(lease_expires_at, due_at))) AT TIME ZONE 'UTC',
                                     'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
            FROM aos_run_queue
-          WHERE NOT done AND run_id NOT IN (SELECT run_id FROM claimed)`,
+          WHERE NOT done AND run_id NOT IN (SELECT run_id FROM claimed)
+            AND (SELECT count(*) FROM claimed) < $4`,
         [owner, now.toISOString(), leaseMs, limit],
       );
       const next = rows.find((r) => r.runId === null)?.nextDueAt ?? null;

@@ -47,6 +47,23 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       expect((await queue.claim('executor-3', later(300), 30_000, 10)).runs).toEqual([]);
     });
 
+    it('tells when the next run is due only after a claim that took fewer runs than it asked for', async () => {
+      // Before every other test's runs: only this test's are due.
+      const early = new Date('2026-04-01T00:00:00.000Z');
+      const queue = createSqlRunQueue(harness.store.client);
+      const ids = [1, 2, 3].map(() => randomUUID());
+      await queue.enqueue(ids.map((runId) => ({ runId, tenantId: 'acme', dueAt: early })));
+      // Full: more may be due at once (the caller claims again), so the pending runs are not read.
+      const full = await queue.claim('executor-1', early, 30_000, 2);
+      expect(full.runs).toHaveLength(2);
+      expect(full.nextDueAt).toBeNull();
+      // Not full: the next claimable one is the first of those two, when its lease ends.
+      const rest = await queue.claim('executor-2', early, 30_000, 5);
+      expect(rest.runs).toHaveLength(1);
+      expect([...full.runs, ...rest.runs].map((r) => r.runId).sort()).toEqual([...ids].sort());
+      expect(rest.nextDueAt).toEqual(new Date(early.getTime() + 30_000));
+    });
+
     it("wakes the holders of a run woken while held, and no holder for a new run's enqueue", async () => {
       const queue = createSqlRunQueue(harness.store.client);
       let claimsWoken = 0;
