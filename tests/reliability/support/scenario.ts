@@ -78,10 +78,15 @@ export async function openScenario(
 /** Waits until every projection has caught up with the store. */
 export async function projectionsCaughtUp(scenario: Scenario, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let last: unknown;
   while (Date.now() < deadline) {
     const status = await scenario.call('GET', '/v1/admin/projections', SYSTEM_KEY);
+    last = status.body;
     if (status.body?.items?.every((s: { behindEvents: number }) => s.behindEvents === 0)) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error('projections never caught up');
+  // What was behind, and what the server said last: a failure here has to tell why.
+  throw new Error(
+    `projections never caught up: ${JSON.stringify(last)}\nserver output (end): ${scenario.server.output().slice(-3000)}`,
+  );
 }
