@@ -47,10 +47,27 @@ import type { EventStore } from '../../domain/store/event-store.ts';
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
 import { ConcurrencyError } from '../../domain/store/store-errors.ts';
 import { bufferedAppends } from '../store/buffered-appends.ts';
-import type { AppendedRow, SqlEventStore } from '../store/sql-event-store.ts';
+import type { AppendArguments, AppendedRow, SqlEventStore } from '../store/sql-event-store.ts';
+import { type GroupOptions, groupedSends } from './grouped-sends.ts';
 
 /** Run ledgers remembered as last written here, so the next command of the run reads nothing. */
 const MAX_CACHED_LEDGERS = 1000;
+
+/**
+ * Step transitions sent together (aos_transitions, migration 180). Two out at once: on 2 cores
+ * a third only queues in the database; the rest wait here and go together. See
+ * bench/RESULTS.md for the measurement behind both figures.
+ */
+const TRANSITION_GROUPS: GroupOptions = { inFlight: 2, maxItems: 32 };
+
+/** One step transition as aos_transitions takes it, with the statements committed alongside. */
+interface Transition {
+  fenceStream: string | null;
+  fenceVersion: number | null;
+  appends: AppendArguments[];
+  moves: ReturnType<typeof dayMoveArguments>[];
+  alongside: AlongsideStatement[];
+}
 
 /** How a ledger transaction is sent: one statement, or (after `NotMerged`) command by command. */
 type Mode = 'one_statement' | 'per_command';
@@ -150,7 +167,7 @@ async function moveDay(tx: SqlExecutor, dayId: string, streamId: string, events:
   throw refusal ?? new DayMovedMeanwhile(streamId);
 }
 
-/** aos_transition's refusals (migration 130), and an event id taken meanwhile. */
+/** aos_transitions' refusals (migrations 130, 180), and an event id taken meanwhile. */
 function refusedTransition(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   return code === 'AOS01' || code === 'AOS02' || code === 'AOS03' || code === '23505';
@@ -244,8 +261,34 @@ type AppendLedger = (
   options: { expectedVersion: ExpectedVersion },
 ) => Promise<AppendResult>;
 
-export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
+/**
+ * Transitions in one statement: the group's items, and every item's statements alongside as
+ * CTEs of it (they commit with the group, and a group that raises takes them back with it).
+ * Answers each item's rows.
+ */
+async function sendTransitions(store: SqlEventStore, transitions: Transition[]): Promise<AppendedRow[][]> {
+  const params: unknown[] = [JSON.stringify(transitions.map(({ alongside: _, ...item }) => item))];
+  const ctes = transitions
+    .flatMap((t) => t.alongside)
+    .map((statement, i) => {
+      const { sql, params: own } = statement(params.length + 1);
+      params.push(...own);
+      return `, alongside_${i} AS (${sql})`;
+    });
+  const rows = await store.client.query<AppendedRow & { item: number }>(
+    `WITH transition AS (SELECT * FROM aos_transitions($1::jsonb))${ctes.join('')}
+     SELECT * FROM transition`,
+    params,
+  );
+  return transitions.map((_, i) => rows.filter((row) => row.item === i + 1));
+}
+
+export function createSqlBudgetLedger(
+  store: SqlEventStore,
+  groups: GroupOptions = TRANSITION_GROUPS,
+): BudgetLedger {
   const known = new Map<string, Loaded<LedgerState>>();
+  const sendTransition = groupedSends((items: Transition[]) => sendTransitions(store, items), groups);
 
   function remember(streamId: string, ledger: Loaded<LedgerState>) {
     // Concurrent commands may finish out of order: keep the newest.
@@ -369,7 +412,8 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
   }
 
   /**
-   * The whole transaction as one statement (aos_transition, migration 130): the work's appends
+   * The whole transaction as one statement (aos_transitions, migration 180, grouped with other
+   * runs' transitions ready at the same time): the work's appends
    * are held, one per stream, its fence is taken at the statement's start on the version the work
    * assumed, and each ledger's events move its day. Whatever cannot be done so — a read of a
    * stream written in the transaction, an exclusive fence, a head not known here, the statement's
@@ -403,30 +447,17 @@ export function createSqlBudgetLedger(store: SqlEventStore): BudgetLedger {
     const moves = held
       .filter((h) => isLedgerStream(h.streamId))
       .map((h) => dayMoveArguments(ledgerDayId(h.streamId), h.events as unknown as BudgetEvent[]));
-    const appended = await store.appendWithin(held, (appends) => {
-      const params: unknown[] = [
-        fenced?.streamId ?? null,
-        fenced?.version ?? null,
-        JSON.stringify(appends),
-        JSON.stringify(moves),
-      ];
-      // The statements alongside as CTEs of the same statement: they commit with the
-      // transition, and a transition that raises takes them back with it.
-      const ctes = alongside.map((statement, i) => {
-        const { sql, params: own } = statement(params.length + 1);
-        params.push(...own);
-        return `, alongside_${i} AS (${sql})`;
-      });
-      return store.client
-        .query<AppendedRow>(
-          `WITH transition AS (SELECT * FROM aos_transition($1::text, $2::bigint, $3::jsonb, $4::jsonb))${ctes.join('')}
-           SELECT * FROM transition`,
-          params,
-        )
-        .catch((error) => {
-          throw refusedTransition(error) ? new NotMerged() : error;
-        });
-    });
+    const appended = await store.appendWithin(held, (appends) =>
+      sendTransition({
+        fenceStream: fenced?.streamId ?? null,
+        fenceVersion: fenced?.version ?? null,
+        appends,
+        moves,
+        alongside,
+      }).catch((error) => {
+        throw refusedTransition(error) ? new NotMerged() : error;
+      }),
+    );
     if (!appended) throw new NotMerged();
     return done;
   }

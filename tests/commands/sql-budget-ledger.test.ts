@@ -113,10 +113,10 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       // As aos_append (migration 160): replanning at every call costs more than running (171).
       const rows = await harness.store.client.query<{ name: string; config: string[] | null }>(
         `SELECT proname AS name, proconfig AS config FROM pg_proc
-          WHERE proname IN ('aos_transition', 'aos_move_budget_day', 'aos_fence') ORDER BY proname`,
+          WHERE proname IN ('aos_transitions', 'aos_move_budget_day', 'aos_fence') ORDER BY proname`,
       );
       expect(rows.map((r) => [r.name, r.config])).toEqual(
-        ['aos_fence', 'aos_move_budget_day', 'aos_transition'].map((name) => [
+        ['aos_fence', 'aos_move_budget_day', 'aos_transitions'].map((name) => [
           name,
           ['plan_cache_mode=force_generic_plan'],
         ]),
@@ -450,6 +450,73 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       await step('a3', 10, '00000000-0000-4000-8000-0000000000d4', 0, -1);
       expect(await marks()).toEqual(['a1', 'a3']);
       expect(await harness.store.readStream('run-a')).toHaveLength(2);
+    });
+
+    it("sends concurrent runs' transitions together, each with its own answer: a refusal stays its run's", async () => {
+      const at = '2026-03-15T00:00:00.000Z';
+      await harness.store.client.exec('CREATE TABLE grouped_marks (mark text NOT NULL)');
+      const groups: number[] = [];
+      const store: SqlEventStore = Object.create(harness.store);
+      const client = Object.create(harness.store.client) as SqlEventStore['client'];
+      client.query = (sql, params) => {
+        if (sql.includes('aos_transitions')) groups.push(JSON.parse(params![0] as string).length);
+        return harness.store.client.query(sql, params);
+      };
+      Object.defineProperty(store, 'client', { value: client });
+      const ledger = createSqlBudgetLedger(store, { inFlight: 1, maxItems: 32 });
+      // Twelve runs of one tenant reserve 10 each in a day of 100: two do not fit.
+      const results = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) =>
+          ledger.together(async (tx) => {
+            const runId = `run-g${i}`;
+            await tx.ledger.apply(
+              reserve(`g${i}`, 10, 100),
+              { tenantId: 'acme', runId, at },
+              context(`Reserve:g${i}`),
+            );
+            tx.alongside((first) => ({
+              sql: `INSERT INTO grouped_marks VALUES ($${first})`,
+              params: [runId],
+            }));
+            const eventId = `00000000-0000-4000-8000-${(0xe00 + i).toString(16).padStart(12, '0')}`;
+            return tx.store.append(runId, [attemptStarted(eventId)], { expectedVersion: 'no_stream' });
+          }),
+        ),
+      );
+      // The first went alone; the rest waited for it and went together.
+      expect(groups[0]).toBe(1);
+      expect(Math.max(...groups)).toBeGreaterThan(1);
+      const refused = results.flatMap((r, i) => (r.status === 'rejected' ? [[i, r.reason.code]] : []));
+      expect(refused).toHaveLength(2);
+      expect(refused.map(([, code]) => code)).toEqual(['BUDGET_EXCEEDED', 'BUDGET_EXCEEDED']);
+      const granted = results.flatMap((r, i) => (r.status === 'fulfilled' ? [`run-g${i}`] : []));
+      const marks = await harness.store.client.query<{ mark: string }>('SELECT mark FROM grouped_marks');
+      expect(marks.map((m) => m.mark).sort()).toEqual([...granted].sort());
+      for (let i = 0; i < 12; i++)
+        expect(await harness.store.readStream(`run-g${i}`)).toHaveLength(
+          granted.includes(`run-g${i}`) ? 1 : 0,
+        );
+      const recorded = (await dayEvents(harness.store)).filter((r) =>
+        ledgerDayId(r.streamId).endsWith('03-15'),
+      );
+      expect(recorded).toHaveLength(10);
+      const folded = recorded.map((r) => r.event).reduce(evolveDayTotals, initialDayTotals);
+      expect(folded.reservedMicros).toBe(100);
+      expect(await counters(harness.store, 'budget-acme-2026-03-15')).toEqual(folded);
+    });
+
+    it("moves a group's days in one order, whatever its items' order: by day", async () => {
+      // Two days without room, named by the items in reverse: the earlier day is refused first.
+      const noRoom = (dayId: string) => ({
+        fenceStream: null,
+        fenceVersion: null,
+        appends: [],
+        moves: [{ dayId, scopes: [''], reserved: [1_000], settled: [0], caps: [10] }],
+      });
+      const items = [noRoom('budget-acme-2026-03-17'), noRoom('budget-acme-2026-03-16')];
+      await expect(
+        harness.store.client.query('SELECT * FROM aos_transitions($1::jsonb)', [JSON.stringify(items)]),
+      ).rejects.toMatchObject({ message: expect.stringContaining('budget-acme-2026-03-16 has no room') });
     });
 
     it('closes a reservation and makes the next in one move of the day, checked after both', async () => {

@@ -1,0 +1,67 @@
+// A group commit for statements that many callers send at once (the executor's step
+// transitions): at most `inFlight` are out at a time, and what arrives meanwhile waits and goes
+// out together in the next one, up to `maxItems`. An idle caller waits for nobody: its item goes
+// out at once. Under load a statement and its commit carry many items instead of one, which is
+// what saves the database's time (measured in bench/RESULTS.md: four 1-event appends as one
+// statement made 2.1x the events/s of four statements on 2 cores).
+//
+// A group is all or nothing. When it fails, each of its items is sent again on its own, so an
+// item's refusal (or an outage) reaches its own caller only, as if it had never been grouped.
+
+export interface GroupOptions {
+  /** Statements out at once. */
+  inFlight: number;
+  /** Items in one statement at most. */
+  maxItems: number;
+}
+
+interface Waiting<I, R> {
+  item: I;
+  resolve: (result: R) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * `send(items)` answers one result per item, in order. Answers a function that sends one item,
+ * grouped with whatever else is waiting.
+ */
+export function groupedSends<I, R>(send: (items: I[]) => Promise<R[]>, options: GroupOptions) {
+  const waiting: Waiting<I, R>[] = [];
+  let out = 0;
+
+  async function sendGroup(group: Waiting<I, R>[]) {
+    try {
+      const results = await send(group.map((w) => w.item));
+      for (const [i, w] of group.entries()) w.resolve(results[i]!);
+    } catch (error) {
+      if (group.length === 1) {
+        group[0]!.reject(error);
+        return;
+      }
+      await Promise.all(
+        group.map((w) =>
+          send([w.item]).then(
+            ([result]) => w.resolve(result!),
+            (alone) => w.reject(alone),
+          ),
+        ),
+      );
+    }
+  }
+
+  function next() {
+    while (out < options.inFlight && waiting.length > 0) {
+      out++;
+      void sendGroup(waiting.splice(0, options.maxItems)).finally(() => {
+        out--;
+        next();
+      });
+    }
+  }
+
+  return (item: I): Promise<R> =>
+    new Promise<R>((resolve, reject) => {
+      waiting.push({ item, resolve, reject });
+      next();
+    });
+}

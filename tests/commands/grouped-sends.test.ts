@@ -1,0 +1,62 @@
+// The group commit of the executor's transitions: an item goes out at once when nothing is
+// waiting for a slot; what arrives while the slots are taken goes out together; a group that
+// fails is sent again item by item, so each caller gets its own answer.
+import { describe, expect, it } from 'vitest';
+import { groupedSends } from '../../infra/executor/grouped-sends.ts';
+
+/** A sender whose statements are held until released, recording each group it was given. */
+function heldSender(refuse: (item: number) => boolean = () => false) {
+  const groups: number[][] = [];
+  const held: (() => void)[] = [];
+  const send = (items: number[]) => {
+    groups.push(items);
+    return new Promise<string[]>((resolve, reject) =>
+      held.push(() =>
+        items.some(refuse)
+          ? reject(new Error(`refused ${items.join(',')}`))
+          : resolve(items.map((i) => `done ${i}`)),
+      ),
+    );
+  };
+  const releaseAll = async () => {
+    while (held.length > 0) {
+      for (const release of held.splice(0)) release();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  return { send, groups, releaseAll };
+}
+
+describe('grouped sends', () => {
+  it('sends at once while a slot is free, and groups what arrives while none is', async () => {
+    const sender = heldSender();
+    const sendOne = groupedSends(sender.send, { inFlight: 2, maxItems: 3 });
+    const answers = Promise.all([1, 2, 3, 4, 5, 6, 7].map(sendOne));
+    // Two out alone at once; five waiting.
+    expect(sender.groups).toEqual([[1], [2]]);
+    await sender.releaseAll();
+    expect(await answers).toEqual([1, 2, 3, 4, 5, 6, 7].map((i) => `done ${i}`));
+    expect(sender.groups).toEqual([[1], [2], [3, 4, 5], [6, 7]]);
+  });
+
+  it('sends a failed group again item by item: only the refused item fails', async () => {
+    const sender = heldSender((item) => item === 4);
+    const sendOne = groupedSends(sender.send, { inFlight: 1, maxItems: 8 });
+    const answers = [1, 3, 4, 5].map((i) => sendOne(i).catch((error: Error) => error.message));
+    await sender.releaseAll();
+    expect(await Promise.all(answers)).toEqual(['done 1', 'done 3', 'refused 4', 'done 5']);
+    expect(sender.groups).toEqual([[1], [3, 4, 5], [3], [4], [5]]);
+  });
+
+  it('lets a caller wait for nobody once the load is gone', async () => {
+    const sender = heldSender();
+    const sendOne = groupedSends(sender.send, { inFlight: 1, maxItems: 8 });
+    const first = sendOne(1);
+    await sender.releaseAll();
+    await first;
+    const second = sendOne(2);
+    expect(sender.groups).toEqual([[1], [2]]);
+    await sender.releaseAll();
+    expect(await second).toBe('done 2');
+  });
+});
