@@ -4,7 +4,7 @@
 import type { AlongsideStatement } from '../../commands/budget-ledger.ts';
 import type { ClaimedRun, HandedOverRun, LocalTaker, RunQueue } from '../../commands/run-queue.ts';
 import type { SqlClient, SqlExecutor } from '../../domain/store/sql-port.ts';
-import { APPEND_PARAMETERS, type SqlEventStore } from '../store/sql-event-store.ts';
+import type { AlongsideAppend, SqlEventStore } from '../store/sql-event-store.ts';
 
 export const RUN_QUEUE_CHANNEL = 'aos_run_queue';
 /** Runs held by an executor were woken (a cancel, an approval) or a stop was recorded. */
@@ -24,13 +24,21 @@ const ENQUEUE_ON_CONFLICT = `ON CONFLICT (run_id) DO UPDATE SET due_at = LEAST(a
  * With a lease owner (its 4th and 5th parameters), a run recorded now is inserted leased to it:
  * its first events make it a new run, so the row is new too (an existing row keeps its lease).
  */
-const ENQUEUE_ALONGSIDE = `INSERT INTO aos_run_queue (run_id, tenant_id, due_at, lease_owner, lease_expires_at)
-     SELECT $${APPEND_PARAMETERS + 1}::text, $${APPEND_PARAMETERS + 2}::text, $${APPEND_PARAMETERS + 3}::timestamptz,
-            CASE WHEN appended.status = 'ok' THEN $${APPEND_PARAMETERS + 4}::text END,
-            CASE WHEN appended.status = 'ok' THEN $${APPEND_PARAMETERS + 5}::timestamptz END
-       FROM appended
+function enqueueAlongside(params: unknown[]): AlongsideAppend {
+  return (first, appended) => {
+    const $ = (n: number) => `$${first + n - 1}`;
+    return {
+      sql: `INSERT INTO aos_run_queue (run_id, tenant_id, due_at, lease_owner, lease_expires_at)
+     SELECT ${$(1)}::text, ${$(2)}::text, ${$(3)}::timestamptz,
+            CASE WHEN appended.status = 'ok' THEN ${$(4)}::text END,
+            CASE WHEN appended.status = 'ok' THEN ${$(5)}::timestamptz END
+       FROM ${appended}
       WHERE appended.status IN ('ok', 'duplicate')
-     ${ENQUEUE_ON_CONFLICT}`;
+     ${ENQUEUE_ON_CONFLICT}`,
+      params,
+    };
+  };
+}
 
 /** Submissions' states kept for this process's claims (a burst's worth; older ones are read). */
 const MAX_HANDED_OVER = 10_000;
@@ -123,16 +131,13 @@ export function createSqlRunQueue(client: SqlClient, store?: Pick<SqlEventStore,
       async appendDue(streamId, events, { expectedVersion }, run) {
         const taker = takers.find((t) => t.reserve());
         const leaseExpiresAt = taker && new Date(run.dueAt.getTime() + taker.leaseMs).toISOString();
-        const alongside = {
-          sql: ENQUEUE_ALONGSIDE,
-          params: [
-            run.runId,
-            run.tenantId,
-            run.dueAt.toISOString(),
-            taker?.owner ?? null,
-            leaseExpiresAt ?? null,
-          ],
-        };
+        const alongside = enqueueAlongside([
+          run.runId,
+          run.tenantId,
+          run.dueAt.toISOString(),
+          taker?.owner ?? null,
+          leaseExpiresAt ?? null,
+        ]);
         let result: Awaited<ReturnType<typeof store.append>>;
         try {
           result = await store.append(streamId, events, { expectedVersion, alongside });

@@ -35,6 +35,7 @@ import {
   validateAppend,
   validateStreamId,
 } from '../../domain/store/validate-append.ts';
+import { type GroupOptions, groupedSends } from './grouped-sends.ts';
 import { headWatch } from './head-watch.ts';
 import { READ_HORIZON_SQL } from './read-horizon.ts';
 import { sharedReads } from './shared-reads.ts';
@@ -44,18 +45,18 @@ import { pollingSubscription } from './subscription.ts';
 export interface SqlEventStoreOptions {
   clock?: () => Date;
   maxEventBytes?: number;
+  /** How concurrent autocommitted appends are grouped (tests: one out at a time). */
+  groups?: GroupOptions;
 }
 
 /**
- * A data-modifying statement sent in the same statement as an append, as a CTE after
- * `appended` (the append's answer: `status`…), which it reads to act only on what the append
- * did (e.g. `WHERE (SELECT status FROM appended) IN ('ok', 'duplicate')`). Its parameters are
- * numbered from `$15`. It commits with the events, or rolls back with them.
+ * A data-modifying statement sent in the same statement as an append, as a CTE beside it:
+ * `statement(first, appended)` numbers its parameters from `$first` and reads the append's
+ * answer (`status`…) from the FROM item `appended` (aliased `appended`), to act only on what
+ * the append did (e.g. `… FROM ${appended} WHERE appended.status IN ('ok', 'duplicate')`). It
+ * commits with the events, or rolls back with them.
  */
-export interface AlongsideAppend {
-  sql: string;
-  params: unknown[];
-}
+export type AlongsideAppend = (first: number, appended: string) => { sql: string; params: unknown[] };
 
 /** An event store whose appends can join a caller's transaction (commands, tests). */
 export interface SqlEventStore extends EventStore {
@@ -156,12 +157,68 @@ type EventTuple = [
 
 const APPEND_CALL = 'SELECT * FROM aos_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)';
 /** Parameters of aos_append: an alongside statement's are numbered after them. */
-export const APPEND_PARAMETERS = 14;
+const APPEND_PARAMETERS = 14;
 
-function appendSql(alongside: AlongsideAppend | undefined): string {
-  if (!alongside) return APPEND_CALL;
-  return `WITH appended AS (${APPEND_CALL}), alongside AS (${alongside.sql}) SELECT * FROM appended`;
+function appendStatement(params: unknown[], alongside: AlongsideAppend | undefined) {
+  if (!alongside) return { sql: APPEND_CALL, params };
+  const beside = alongside(APPEND_PARAMETERS + 1, 'appended');
+  return {
+    sql: `WITH appended AS (${APPEND_CALL}), alongside AS (${beside.sql}) SELECT * FROM appended`,
+    params: [...params, ...beside.params],
+  };
 }
+
+/**
+ * Concurrent appends out at once: two, as for the executor's transitions (infra/executor/
+ * sql-budget-ledger.ts); a statement held up longer than `patienceMs` (a stream row locked by a
+ * long transaction) stops counting, so it never holds the others back for longer.
+ */
+const APPEND_GROUPS: GroupOptions = { inFlight: 2, maxItems: 32, patienceMs: 50 };
+
+/** An autocommitted append waiting to be sent, possibly with others. */
+interface GroupedAppend {
+  args: AppendArguments;
+  alongside: AlongsideAppend | undefined;
+}
+
+/** aos_append's parameters, in order, for `args`. */
+function positional(a: AppendArguments, notify: boolean): unknown[] {
+  return [
+    a.streamId,
+    a.streamType,
+    a.tenantId,
+    a.expected,
+    a.assumedVersion,
+    a.assumedHash,
+    a.eventIds,
+    a.types,
+    a.schemaVersions,
+    a.data.map((d) => JSON.stringify(d)),
+    a.metadata.map((m) => JSON.stringify(m)),
+    a.recordedAt,
+    a.hashes,
+    notify,
+  ];
+}
+
+/**
+ * Several appends as one statement (aos_appends, migration 181), each one's statement alongside
+ * as a CTE reading its own answer. Answers each append's row, in order.
+ */
+function appendGroupStatement(appends: GroupedAppend[]) {
+  const params: unknown[] = [JSON.stringify(appends.map((a) => a.args))];
+  const ctes = appends.flatMap(({ alongside }, i) => {
+    if (!alongside) return [];
+    const beside = alongside(params.length + 1, `(SELECT * FROM appended WHERE item = ${i + 1}) AS appended`);
+    params.push(...beside.params);
+    return [`, alongside_${i} AS (${beside.sql})`];
+  });
+  return {
+    sql: `WITH appended AS (SELECT * FROM aos_appends($1::jsonb))${ctes.join('')} SELECT * FROM appended`,
+    params,
+  };
+}
+
 const CHANNEL = 'aos_events';
 const DEFAULT_READ_LIMIT = 1000;
 const MAX_READ_LIMIT = 10_000;
@@ -175,10 +232,8 @@ async function queryAppend(
   alongside: AlongsideAppend | undefined,
 ) {
   try {
-    const [row] = await tx.query<AppendRow>(
-      appendSql(alongside),
-      alongside ? [...params, ...alongside.params] : params,
-    );
+    const statement = appendStatement(params, alongside);
+    const [row] = await tx.query<AppendRow>(statement.sql, statement.params);
     return row!;
   } catch (error) {
     const e = error as { code?: string; constraint?: string; message?: string };
@@ -233,6 +288,15 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
   const clock = options.clock ?? (() => new Date());
   const limits = { maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES };
   const heads = new StreamHeadCache();
+  const appendGrouped = groupedSends(async (appends: GroupedAppend[]): Promise<AppendRow[]> => {
+    if (appends.length === 1) {
+      const [{ args, alongside }] = appends as [GroupedAppend];
+      return [await queryAppend(client, args.streamId, args.eventIds, positional(args, false), alongside)];
+    }
+    const statement = appendGroupStatement(appends);
+    const rows = await client.query<AppendRow & { item: number }>(statement.sql, statement.params);
+    return appends.map((_, i) => rows.find((row) => row.item === i + 1)!);
+  }, options.groups ?? APPEND_GROUPS);
 
   /** The head to chain on without asking: known for new streams, cached for recent ones. */
   function assumedHead(streamId: string, expected: ExpectedVersion): AssumedHead {
@@ -308,33 +372,20 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
   ): Promise<AppendResult> {
     const { input, recordedAt } = validated(streamId, events, expectedVersion);
     const eventIds = input.events.map((e) => e.eventId);
-    const call = (on: SqlExecutor, head: AssumedHead) => {
-      const a = appendArguments(input, head, recordedAt);
-      return queryAppend(
+    const call = (on: SqlExecutor, head: AssumedHead) =>
+      queryAppend(
         on,
         input.streamId,
         eventIds,
-        [
-          a.streamId,
-          a.streamType,
-          a.tenantId,
-          a.expected,
-          a.assumedVersion,
-          a.assumedHash,
-          a.eventIds,
-          a.types,
-          a.schemaVersions,
-          a.data.map((d) => JSON.stringify(d)),
-          a.metadata.map((m) => JSON.stringify(m)),
-          a.recordedAt,
-          a.hashes,
-          notifyInTransaction,
-        ],
+        positional(appendArguments(input, head, recordedAt), notifyInTransaction),
         alongside,
       );
-    };
 
-    let row = await call(tx, assumedHead(input.streamId, input.expectedVersion));
+    const head = assumedHead(input.streamId, input.expectedVersion);
+    // Autocommitted, the first try goes with whatever other appends are waiting.
+    let row = inCallerTransaction
+      ? await call(tx, head)
+      : await appendGrouped({ args: appendArguments(input, head, recordedAt), alongside });
     if (row.status === 'stale_head' && typeof input.expectedVersion === 'number') {
       row = await call(tx, { version: Number(row.stream_version), hash: row.head_hash });
     }

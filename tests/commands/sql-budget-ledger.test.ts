@@ -463,7 +463,7 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
         return harness.store.client.query(sql, params);
       };
       Object.defineProperty(store, 'client', { value: client });
-      const ledger = createSqlBudgetLedger(store, { inFlight: 1, maxItems: 32 });
+      const ledger = createSqlBudgetLedger(store, { inFlight: 1, maxItems: 32, patienceMs: 60_000 });
       // Twelve runs of one tenant reserve 10 each in a day of 100: two do not fit.
       const results = await Promise.allSettled(
         Array.from({ length: 12 }, (_, i) =>

@@ -18,6 +18,7 @@ const STORE_MIGRATIONS = [
   '070_leases.sql',
   '090_stream_fence.sql',
   '160_append_generic_plan.sql',
+  '181_append_groups.sql',
 ];
 
 for (const adapter of sqlAdapters) {

@@ -1,5 +1,5 @@
 // A group commit for statements that many callers send at once (the executor's step
-// transitions): at most `inFlight` are out at a time, and what arrives meanwhile waits and goes
+// transitions, autocommitted appends): at most `inFlight` are out at a time, and what arrives meanwhile waits and goes
 // out together in the next one, up to `maxItems`. An idle caller waits for nobody: its item goes
 // out at once. Under load a statement and its commit carry many items instead of one, which is
 // what saves the database's time (measured in bench/RESULTS.md: four 1-event appends as one
@@ -13,6 +13,11 @@ export interface GroupOptions {
   inFlight: number;
   /** Items in one statement at most. */
   maxItems: number;
+  /**
+   * A statement out for longer stops counting (held up by a lock, say): the next group goes out
+   * without it, so one slow statement never holds the others back for longer than this.
+   */
+  patienceMs: number;
 }
 
 interface Waiting<I, R> {
@@ -52,9 +57,18 @@ export function groupedSends<I, R>(send: (items: I[]) => Promise<R[]>, options: 
   function next() {
     while (out < options.inFlight && waiting.length > 0) {
       out++;
-      void sendGroup(waiting.splice(0, options.maxItems)).finally(() => {
+      let counted = true;
+      const uncount = () => {
+        if (!counted) return;
+        counted = false;
         out--;
         next();
+      };
+      const patience = setTimeout(uncount, options.patienceMs);
+      patience.unref();
+      void sendGroup(waiting.splice(0, options.maxItems)).finally(() => {
+        clearTimeout(patience);
+        uncount();
       });
     }
   }
