@@ -1,12 +1,12 @@
 // A group commit for statements that many callers send at once (the executor's step
-// transitions, autocommitted appends): at most `inFlight` are out at a time, and what arrives meanwhile waits and goes
-// out together in the next one, up to `maxItems`. An idle caller waits for nobody: its item goes
-// out at once. Under load a statement and its commit carry many items instead of one, which is
-// what saves the database's time (measured in bench/RESULTS.md: four 1-event appends as one
-// statement made 2.1x the events/s of four statements on 2 cores).
+// transitions, autocommitted appends): at most `inFlight` are out at a time, and what arrives
+// meanwhile waits and goes out together in the next one, up to `maxItems`. An idle caller waits
+// for nobody: its item goes out at once. Under load a statement and its commit carry many items
+// instead of one, which is what saves the database's and node's time (bench/RESULTS.md, stops
+// 28 and 29).
 //
-// A group is all or nothing. When it fails, each of its items is sent again on its own, so an
-// item's refusal (or an outage) reaches its own caller only, as if it had never been grouped.
+// A statement that fails undoes its whole group; each of its items is then sent again on its
+// own, so an item's refusal (or an outage) reaches its own caller only, as if never grouped.
 
 export interface GroupOptions {
   /** Statements out at once. */
