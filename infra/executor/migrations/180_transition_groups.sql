@@ -1,10 +1,11 @@
 -- Step transitions of several runs in one statement and one commit (a group commit,
--- infra/executor/grouped-sends.ts): what the executor's concurrent runs have ready while an
+-- infra/store/grouped-sends.ts): what the executor's concurrent runs have ready while an
 -- earlier statement is out goes in the next one. Per transition (an item of p_items:
 -- {fenceStream, fenceVersion, appends, moves}, aos_transition's arguments by name) the fence is
--- taken and the streams appended, in order; then every item's day moves, ordered by day, so
--- that every statement locks the days' rows in one order (a transition that straddles midnight
--- moves two days) and holds them only from there to the commit. Anything but the expected
+-- taken and the streams appended, in order (aos_append_json, migration 181); then every item's
+-- day moves, ordered by day, so that every statement locks the days' rows in one order (a
+-- transition that straddles midnight moves two days) and holds them only from there to the
+-- commit. Anything but the expected
 -- raises as aos_transition does (AOS01 fence, AOS02 append, AOS03 move): nothing of the group
 -- commits, and each transition is sent again on its own, so one run's refusal stays its own.
 CREATE FUNCTION aos_transitions(p_items jsonb)
@@ -23,17 +24,7 @@ BEGIN
       RAISE EXCEPTION 'the fence of % moved', v_item->>'fenceStream' USING ERRCODE = 'AOS01';
     END IF;
     FOR v_append IN SELECT a.value FROM jsonb_array_elements(v_item->'appends') AS a LOOP
-      SELECT * INTO v_row FROM aos_append(
-        v_append->>'streamId', v_append->>'streamType', v_append->>'tenantId', v_append->>'expected',
-        (v_append->>'assumedVersion')::bigint, v_append->>'assumedHash',
-        ARRAY(SELECT x::uuid FROM jsonb_array_elements_text(v_append->'eventIds') AS x),
-        ARRAY(SELECT x FROM jsonb_array_elements_text(v_append->'types') AS x),
-        ARRAY(SELECT x::integer FROM jsonb_array_elements_text(v_append->'schemaVersions') AS x),
-        ARRAY(SELECT x FROM jsonb_array_elements(v_append->'data') AS x),
-        ARRAY(SELECT x FROM jsonb_array_elements(v_append->'metadata') AS x),
-        (v_append->>'recordedAt')::timestamptz,
-        ARRAY(SELECT x FROM jsonb_array_elements_text(v_append->'hashes') AS x),
-        false);
+      SELECT * INTO v_row FROM aos_append_json(v_append);
       IF v_row.status <> 'ok' THEN
         RAISE EXCEPTION 'the append to % answered %', v_append->>'streamId', v_row.status USING ERRCODE = 'AOS02';
       END IF;
