@@ -1,7 +1,7 @@
 // Appends of several commands held to be sent together, one append per stream. The budget
 // ledger's transaction (BudgetLedger.together) holds a whole step transition — an outcome, the
 // next step's policy decision and its attempt's start on the run's stream, a close and the next
-// reservation on its ledger — and sends it as one statement (aos_transition), with the version
+// reservation on its ledger — and sends it as one statement (aos_transitions), with the version
 // each stream's first command expected. A concurrent writer then fails that statement, never a
 // command half-way, and the transaction is done again one append per command.
 import type { AppendResult, ExpectedVersion, NewEvent } from '../../domain/store/envelope.ts';

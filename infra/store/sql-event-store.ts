@@ -84,8 +84,8 @@ export interface SqlEventStore extends EventStore {
   wakeSubscribers(): void;
   settled(maxWaitMs: number): Promise<void>;
   /**
-   * Appends to several streams within a statement of the caller's (aos_transition, migration
-   * 130): `send` is given each append's aos_append arguments and answers aos_append's rows, in
+   * Appends to several streams within a statement of the caller's (aos_transitions, migration
+   * 180): `send` is given each append's aos_append arguments and answers aos_append's rows, in
    * order, every one 'ok' (else it throws, and nothing is written). Undefined, with nothing
    * sent, when a stream's head is not known here: each must then be appended on its own.
    */
