@@ -47,18 +47,16 @@ import type { EventStore } from '../../domain/store/event-store.ts';
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
 import { ConcurrencyError } from '../../domain/store/store-errors.ts';
 import { bufferedAppends } from '../store/buffered-appends.ts';
-import { type GroupOptions, groupedSends } from '../store/grouped-sends.ts';
-import type { AppendArguments, AppendedRow, SqlEventStore } from '../store/sql-event-store.ts';
+import { DEFAULT_GROUPS, type GroupOptions, groupedSends } from '../store/grouped-sends.ts';
+import {
+  type AppendArguments,
+  type AppendedRow,
+  alongsideCtes,
+  type SqlEventStore,
+} from '../store/sql-event-store.ts';
 
 /** Run ledgers remembered as last written here, so the next command of the run reads nothing. */
 const MAX_CACHED_LEDGERS = 1000;
-
-/**
- * Step transitions sent together (aos_transitions, migration 180). Two out at once: on 2 cores
- * a third only queues in the database; the rest wait here and go together (bench/RESULTS.md,
- * stop 29). One held up past 50 ms (a lock) stops counting.
- */
-const TRANSITION_GROUPS: GroupOptions = { inFlight: 2, maxItems: 32, patienceMs: 50 };
 
 /** One step transition as aos_transitions takes it, with the statements committed alongside. */
 interface Transition {
@@ -268,15 +266,12 @@ type AppendLedger = (
  */
 async function sendTransitions(store: SqlEventStore, transitions: Transition[]): Promise<AppendedRow[][]> {
   const params: unknown[] = [JSON.stringify(transitions.map(({ alongside: _, ...item }) => item))];
-  const ctes = transitions
-    .flatMap((t) => t.alongside)
-    .map((statement, i) => {
-      const { sql, params: own } = statement(params.length + 1);
-      params.push(...own);
-      return `, alongside_${i} AS (${sql})`;
-    });
+  const ctes = alongsideCtes(
+    params,
+    transitions.flatMap((t) => t.alongside),
+  );
   const rows = await store.client.query<AppendedRow & { item: number }>(
-    `WITH transition AS (SELECT * FROM aos_transitions($1::jsonb))${ctes.join('')}
+    `WITH transition AS (SELECT * FROM aos_transitions($1::jsonb))${ctes}
      SELECT * FROM transition`,
     params,
   );
@@ -285,7 +280,7 @@ async function sendTransitions(store: SqlEventStore, transitions: Transition[]):
 
 export function createSqlBudgetLedger(
   store: SqlEventStore,
-  groups: GroupOptions = TRANSITION_GROUPS,
+  groups: GroupOptions = DEFAULT_GROUPS,
 ): BudgetLedger {
   const known = new Map<string, Loaded<LedgerState>>();
   const sendTransition = groupedSends((items: Transition[]) => sendTransitions(store, items), groups);

@@ -6,6 +6,7 @@
 // commit when the append runs inside a caller's transaction.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { AlongsideStatement } from '../../commands/budget-ledger.ts';
 import { chainEvents, type StreamHead, streamTypeOf } from '../../domain/store/chain-events.ts';
 import { formatCheckpoint, parseCheckpoint } from '../../domain/store/checkpoint.ts';
 import type {
@@ -35,7 +36,7 @@ import {
   validateAppend,
   validateStreamId,
 } from '../../domain/store/validate-append.ts';
-import { type GroupOptions, groupedSends } from './grouped-sends.ts';
+import { DEFAULT_GROUPS, type GroupOptions, groupedSends } from './grouped-sends.ts';
 import { headWatch } from './head-watch.ts';
 import { READ_HORIZON_SQL } from './read-horizon.ts';
 import { sharedReads } from './shared-reads.ts';
@@ -156,24 +157,27 @@ type EventTuple = [
 ];
 
 const APPEND_CALL = 'SELECT * FROM aos_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)';
-/** Parameters of aos_append: an alongside statement's are numbered after them. */
-const APPEND_PARAMETERS = 14;
+
+/**
+ * `statements` as CTEs of one statement (`, alongside_<n> AS (…)`), their parameters appended
+ * to `params`: they commit with it, and a statement that raises takes them back with it.
+ */
+export function alongsideCtes(params: unknown[], statements: readonly AlongsideStatement[]): string {
+  return statements
+    .map((statement, i) => {
+      const { sql, params: own } = statement(params.length + 1);
+      params.push(...own);
+      return `, alongside_${i} AS (${sql})`;
+    })
+    .join('');
+}
 
 function appendStatement(params: unknown[], alongside: AlongsideAppend | undefined) {
   if (!alongside) return { sql: APPEND_CALL, params };
-  const beside = alongside(APPEND_PARAMETERS + 1, 'appended');
-  return {
-    sql: `WITH appended AS (${APPEND_CALL}), alongside AS (${beside.sql}) SELECT * FROM appended`,
-    params: [...params, ...beside.params],
-  };
+  const all = [...params];
+  const ctes = alongsideCtes(all, [(first) => alongside(first, 'appended')]);
+  return { sql: `WITH appended AS (${APPEND_CALL})${ctes} SELECT * FROM appended`, params: all };
 }
-
-/**
- * Concurrent appends out at once: two, as for the executor's transitions (infra/executor/
- * sql-budget-ledger.ts); a statement held up longer than `patienceMs` (a stream row locked by a
- * long transaction) stops counting, so it never holds the others back for longer.
- */
-const APPEND_GROUPS: GroupOptions = { inFlight: 2, maxItems: 32, patienceMs: 50 };
 
 /** An autocommitted append waiting to be sent, possibly with others. */
 interface GroupedAppend {
@@ -207,14 +211,16 @@ function positional(a: AppendArguments, notify: boolean): unknown[] {
  */
 function appendGroupStatement(appends: GroupedAppend[]) {
   const params: unknown[] = [JSON.stringify(appends.map((a) => a.args))];
-  const ctes = appends.flatMap(({ alongside }, i) => {
-    if (!alongside) return [];
-    const beside = alongside(params.length + 1, `(SELECT * FROM appended WHERE item = ${i + 1}) AS appended`);
-    params.push(...beside.params);
-    return [`, alongside_${i} AS (${beside.sql})`];
-  });
+  const ctes = alongsideCtes(
+    params,
+    appends.flatMap(({ alongside }, i) =>
+      alongside
+        ? [(first: number) => alongside(first, `(SELECT * FROM appended WHERE item = ${i + 1}) AS appended`)]
+        : [],
+    ),
+  );
   return {
-    sql: `WITH appended AS (SELECT * FROM aos_appends($1::jsonb))${ctes.join('')} SELECT * FROM appended`,
+    sql: `WITH appended AS (SELECT * FROM aos_appends($1::jsonb))${ctes} SELECT * FROM appended`,
     params,
   };
 }
@@ -296,7 +302,7 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
     const statement = appendGroupStatement(appends);
     const rows = await client.query<AppendRow & { item: number }>(statement.sql, statement.params);
     return appends.map((_, i) => rows.find((row) => row.item === i + 1)!);
-  }, options.groups ?? APPEND_GROUPS);
+  }, options.groups ?? DEFAULT_GROUPS);
 
   /** The head to chain on without asking: known for new streams, cached for recent ones. */
   function assumedHead(streamId: string, expected: ExpectedVersion): AssumedHead {
