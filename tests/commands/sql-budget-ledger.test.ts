@@ -18,6 +18,7 @@ import { createSqlBudgetLedger } from '../../infra/executor/sql-budget-ledger.ts
 import { allMigrations } from '../../infra/migrations.ts';
 import { migrate } from '../../infra/store/migrate.ts';
 import type { SqlEventStore } from '../../infra/store/sql-event-store.ts';
+import { planCacheModes, plannedOncePerSession } from '../support/plan-cache-modes.ts';
 import { databaseUrl } from '../support/postgres.ts';
 import { pgliteAdapter, postgresAdapter, type StoreHarness } from '../support/stores.ts';
 
@@ -111,16 +112,8 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
 
     it("plans a transition's functions once per session, not again at every call", async () => {
       // As aos_append (migration 160): replanning at every call costs more than running (171).
-      const rows = await harness.store.client.query<{ name: string; config: string[] | null }>(
-        `SELECT proname AS name, proconfig AS config FROM pg_proc
-          WHERE proname IN ('aos_transitions', 'aos_move_budget_day', 'aos_fence') ORDER BY proname`,
-      );
-      expect(rows.map((r) => [r.name, r.config])).toEqual(
-        ['aos_fence', 'aos_move_budget_day', 'aos_transitions'].map((name) => [
-          name,
-          ['plan_cache_mode=force_generic_plan'],
-        ]),
-      );
+      const names = ['aos_transitions', 'aos_move_budget_day', 'aos_fence'];
+      expect(await planCacheModes(harness.store.client, names)).toEqual(plannedOncePerSession(names));
     });
 
     it('lets 64 concurrent runs of one tenant reserve exactly up to the limit, without a conflict', async () => {
@@ -517,6 +510,19 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       await expect(
         harness.store.client.query('SELECT * FROM aos_transitions($1::jsonb)', [JSON.stringify(items)]),
       ).rejects.toMatchObject({ message: expect.stringContaining('budget-acme-2026-03-16 has no room') });
+    });
+
+    it("answers a server of the previous version's single transition (aos_transition) as a group of one", async () => {
+      const dayId = 'budget-acme-2026-03-18';
+      const transition = (reserved: number) =>
+        harness.store.client.query('SELECT * FROM aos_transition(NULL, NULL, $1::jsonb, $2::jsonb)', [
+          '[]',
+          JSON.stringify([{ dayId, scopes: [''], reserved: [reserved], settled: [0], caps: [100] }]),
+        ]);
+      await transition(60);
+      expect(await counters(harness.store, dayId)).toMatchObject({ reservedMicros: 60 });
+      await expect(transition(60)).rejects.toMatchObject({ code: 'AOS03' });
+      expect(await counters(harness.store, dayId)).toMatchObject({ reservedMicros: 60 });
     });
 
     it('closes a reservation and makes the next in one move of the day, checked after both', async () => {
