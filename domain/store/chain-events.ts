@@ -1,7 +1,8 @@
 // Turns validated new events into recorded ones on top of a stream head: positions,
-// recordedAt and the hash chain. Shared by every adapter so all chain identically.
-import type { NewEvent, RecordedEvent } from './envelope.ts';
+// recordedAt and the hash chain (of events validateAppend checked). Shared by every adapter so all chain identically.
+import type { RecordedEvent } from './envelope.ts';
 import { eventHash } from './hash-chain.ts';
+import type { ValidatedEvent } from './validate-append.ts';
 
 export interface StreamHead {
   /** -1 for a new stream. */
@@ -12,7 +13,7 @@ export interface StreamHead {
 /** `globalPosition` is left empty: the store assigns it. */
 export function chainEvents(
   streamId: string,
-  events: readonly NewEvent[],
+  events: readonly ValidatedEvent[],
   head: StreamHead,
   recordedAt: string,
 ): RecordedEvent[] {
@@ -29,7 +30,7 @@ export function chainEvents(
       recordedAt,
       prevHash,
     };
-    const hash = eventHash(content);
+    const hash = eventHash(content, event.canonical);
     prevHash = hash;
     // Object.assign: on Node 20 a spread adding keys (`{ ...content, hash }`) is ~10 times slower.
     return Object.assign(content, { globalPosition: '', hash });

@@ -17,9 +17,28 @@ export interface HashedContent {
   prevHash: string;
 }
 
-export function eventHash(content: HashedContent): string {
+/** An event's data and metadata as canonical JSON, already written (validateAppend). */
+export interface CanonicalParts {
+  data: string;
+  metadata: string;
+}
+
+/**
+ * `parts`: the content's data and metadata as canonical JSON; then only the envelope is
+ * written here. Its fields are checked ASCII strings (ids, type, timestamps, hashes) and
+ * integers, so JSON.stringify writes them as canonical JSON does.
+ */
+export function eventHash(content: HashedContent, parts?: CanonicalParts): string {
   const { streamId, streamPosition, eventId, type, schemaVersion, data, metadata, recordedAt, prevHash } =
     content;
+  if (parts) {
+    return sha256Hex(
+      `{"data":${parts.data},"eventId":${JSON.stringify(eventId)},"metadata":${parts.metadata},` +
+        `"prevHash":${JSON.stringify(prevHash)},"recordedAt":${JSON.stringify(recordedAt)},` +
+        `"schemaVersion":${schemaVersion},"streamId":${JSON.stringify(streamId)},` +
+        `"streamPosition":${streamPosition},"type":${JSON.stringify(type)}}`,
+    );
+  }
   // Written in canonical key order, so that only data and metadata may need reordering.
   return sha256Hex(
     canonicalJson({

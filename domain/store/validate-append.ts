@@ -1,6 +1,7 @@
 // Checks an append before anything touches storage, so bad input writes nothing and the
 // error names what is wrong. Every adapter calls this first.
 import { type EventMetadata, type ExpectedVersion, eventMetadataSchema, type NewEvent } from './envelope.ts';
+import type { CanonicalParts } from './hash-chain.ts';
 import { InvalidInputError } from './store-errors.ts';
 
 export const MAX_STREAM_ID_LENGTH = 200;
@@ -37,13 +38,21 @@ export function validateExpectedVersion(expected: unknown): ExpectedVersion {
   );
 }
 
+/**
+ * A checked event: its data and metadata are plain JSON, and, where their keys can be put in
+ * canonical order, `canonical` holds their canonical JSON (what the hash chain hashes).
+ */
+export interface ValidatedEvent extends NewEvent {
+  canonical: CanonicalParts | undefined;
+}
+
 /** Validates a whole append; returns events whose data and metadata are plain JSON. */
 export function validateAppend(
   streamId: unknown,
   events: readonly NewEvent[],
   expectedVersion: unknown,
   limits: AppendLimits,
-): { streamId: string; expectedVersion: ExpectedVersion; events: NewEvent[]; tenantId: string } {
+): { streamId: string; expectedVersion: ExpectedVersion; events: ValidatedEvent[]; tenantId: string } {
   const id = validateStreamId(streamId);
   const expected = validateExpectedVersion(expectedVersion);
   if (!Array.isArray(events) || events.length === 0) {
@@ -72,7 +81,7 @@ export function validateAppend(
   return { streamId: id, expectedVersion: expected, events: checked, tenantId };
 }
 
-function validateEvent(event: NewEvent, path: string, limits: AppendLimits): NewEvent {
+function validateEvent(event: NewEvent, path: string, limits: AppendLimits): ValidatedEvent {
   if (typeof event !== 'object' || event === null) throw new InvalidInputError(path, 'must be an object');
   if (typeof event.eventId !== 'string' || !UUID.test(event.eventId)) {
     throw new InvalidInputError(`${path}.eventId`, 'must be a lower-case UUID');
@@ -83,7 +92,7 @@ function validateEvent(event: NewEvent, path: string, limits: AppendLimits): New
   if (!Number.isSafeInteger(event.schemaVersion) || event.schemaVersion < 1) {
     throw new InvalidInputError(`${path}.schemaVersion`, 'must be an integer >= 1');
   }
-  assertPlainJson(event.data, `${path}.data`);
+  const data = plainJsonInKeyOrder(event.data, `${path}.data`);
   const parsedMetadata = eventMetadataSchema.safeParse(event.metadata);
   if (!parsedMetadata.success) {
     const issue = parsedMetadata.error.issues[0]!;
@@ -92,8 +101,10 @@ function validateEvent(event: NewEvent, path: string, limits: AppendLimits): New
       issue.message,
     );
   }
-  assertPlainJson(parsedMetadata.data, `${path}.metadata`);
-  const bytes = Buffer.byteLength(JSON.stringify(event.data));
+  const metadata = plainJsonInKeyOrder(parsedMetadata.data, `${path}.metadata`);
+  // The same length whatever the keys' order: the canonical text is measured when there is one.
+  const dataText = JSON.stringify(data === NOT_ORDERABLE ? event.data : data);
+  const bytes = Buffer.byteLength(dataText);
   if (bytes > limits.maxEventBytes) {
     throw new InvalidInputError(
       `${path}.data`,
@@ -106,6 +117,10 @@ function validateEvent(event: NewEvent, path: string, limits: AppendLimits): New
     schemaVersion: event.schemaVersion,
     data: event.data,
     metadata: parsedMetadata.data as EventMetadata,
+    canonical:
+      data === NOT_ORDERABLE || metadata === NOT_ORDERABLE
+        ? undefined
+        : { data: dataText, metadata: JSON.stringify(metadata) },
   };
 }
 
@@ -113,47 +128,92 @@ function validateEvent(event: NewEvent, path: string, limits: AppendLimits): New
  * Only values that survive a JSON round trip unchanged, and that PostgreSQL's jsonb accepts:
  * no undefined, functions, symbols, bigints, non-finite numbers, NUL characters, lone
  * surrogates, class instances (Date, Map, …) or cycles. The hash chain depends on it.
+ * The same walk puts every object's keys in canonical order (RFC 8785: by UTF-16 code units),
+ * copying only the objects not in order already, so that JSON.stringify of what it returns is
+ * the canonical JSON the hash chain needs — the append walks its data once, not once to check
+ * it and again to hash it. Where V8 cannot hold a canonical order (integer-like keys, which it
+ * always lists first, out of that order) it returns NOT_ORDERABLE after checking everything.
  * The path to a value is kept as a stack of keys and spelled out only for a refusal: every
  * append walks all its data, and building each node's path string cost more than the checks.
  */
-function assertPlainJson(value: unknown, path: string, depth = 0, at: (string | number)[] = []): void {
+function plainJsonInKeyOrder(value: unknown, path: string, depth = 0, at: (string | number)[] = []): unknown {
   if (depth > MAX_DEPTH) refuse(path, at, `nested deeper than ${MAX_DEPTH} levels`);
-  if (value === null || typeof value === 'boolean') return;
+  if (value === null || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) refuse(path, at, `${value} is not JSON`);
-    return;
+    return value;
   }
   if (typeof value === 'string') {
     const problem = stringProblem(value);
     if (problem) refuse(path, at, problem);
-    return;
+    return value;
   }
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      at.push(i);
-      assertPlainJson(value[i], path, depth + 1, at);
-      at.pop();
-    }
-    return;
-  }
+  if (Array.isArray(value)) return arrayInKeyOrder(value, path, depth, at);
   if (typeof value === 'object') {
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
       refuse(path, at, `a ${proto?.constructor?.name ?? 'non-plain'} object is not plain JSON`);
     }
-    for (const key in value) {
-      if (!Object.hasOwn(value, key)) continue;
-      const problem = stringProblem(key);
-      if (problem) refuse(path, at, problem, ' key');
-      const item = (value as Record<string, unknown>)[key];
-      at.push(key);
-      if (item === undefined) refuse(path, at, 'undefined is not JSON');
-      assertPlainJson(item, path, depth + 1, at);
-      at.pop();
-    }
-    return;
+    return objectInKeyOrder(value as Record<string, unknown>, path, depth, at);
   }
   refuse(path, at, `a ${typeof value} is not JSON`);
+}
+
+const NOT_ORDERABLE = Symbol('not orderable');
+
+function arrayInKeyOrder(array: unknown[], path: string, depth: number, at: (string | number)[]): unknown {
+  let copy: unknown[] | undefined;
+  let orderable = true;
+  for (let i = 0; i < array.length; i++) {
+    at.push(i);
+    const ordered = plainJsonInKeyOrder(array[i], path, depth + 1, at);
+    at.pop();
+    if (ordered === NOT_ORDERABLE) orderable = false;
+    else if (ordered !== array[i]) copy ??= array.slice(0, i);
+    if (copy) copy.push(ordered);
+  }
+  if (!orderable) return NOT_ORDERABLE;
+  return copy ?? array;
+}
+
+function objectInKeyOrder(
+  object: Record<string, unknown>,
+  path: string,
+  depth: number,
+  at: (string | number)[],
+): unknown {
+  const keys = Object.keys(object);
+  let sorted = true;
+  let orderable = true;
+  let values: unknown[] | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const problem = stringProblem(key);
+    if (problem) refuse(path, at, problem, ' key');
+    if (i > 0 && !(keys[i - 1]! < key)) sorted = false;
+    const item = object[key];
+    at.push(key);
+    if (item === undefined) refuse(path, at, 'undefined is not JSON');
+    const ordered = plainJsonInKeyOrder(item, path, depth + 1, at);
+    at.pop();
+    if (ordered === NOT_ORDERABLE) orderable = false;
+    else if (ordered !== item) values ??= keys.slice(0, i).map((k) => object[k]);
+    if (values) values.push(ordered);
+  }
+  if (!orderable || (!sorted && keys.some(isArrayIndex))) return NOT_ORDERABLE;
+  if (sorted && !values) return object;
+  const order = keys.map((_, i) => i);
+  if (!sorted) order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
+  // No prototype: a key named __proto__ stays a key.
+  const copy: Record<string, unknown> = Object.create(null);
+  for (const i of order) copy[keys[i]!] = values ? values[i] : object[keys[i]!];
+  return copy;
+}
+
+/** V8 lists such keys first, in numeric order, whatever order they were written in. */
+function isArrayIndex(key: string): boolean {
+  const index = Number(key) >>> 0;
+  return String(index) === key && index !== 0xffffffff;
 }
 
 function refuse(path: string, at: (string | number)[], message: string, suffix = ''): never {

@@ -2,6 +2,7 @@ import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, inCanonicalKeyOrder } from '../../domain/canonical-json.ts';
+import { jsonValue as json } from '../support/json-values.ts';
 
 /** What the reference package answers (or the error it throws). */
 function reference(value: unknown): string {
@@ -20,38 +21,6 @@ function ours(value: unknown): string {
     return `throws ${(error as Error).message}`;
   }
 }
-
-// Keys that sort differently as text and as numbers, V8's index keys, __proto__, non-ASCII.
-const key = fc.oneof(
-  fc.string({ maxLength: 6 }),
-  fc.constantFrom(
-    '10',
-    '2',
-    '0',
-    '01',
-    '-1',
-    '4294967295',
-    '4294967294',
-    '__proto__',
-    'é',
-    '\u{1F600}',
-    'Z',
-    'a',
-  ),
-);
-const json = fc.letrec((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small' },
-    fc.string({ unit: 'grapheme', maxLength: 8 }),
-    fc.string({ unit: 'binary', maxLength: 4 }),
-    fc.double(),
-    fc.integer(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(key, tie('value'), { maxKeys: 6 }),
-  ),
-})).value;
 
 describe('canonicalJson', () => {
   it('writes what the canonicalize package writes, or throws where it throws', () => {
