@@ -30,7 +30,7 @@ export function chainEvents(
       recordedAt,
       prevHash,
     };
-    const hash = eventHash(content, event.canonical);
+    const hash = eventHash(content, event.canonical ? event.json : undefined);
     prevHash = hash;
     // Object.assign: on Node 20 a spread adding keys (`{ ...content, hash }`) is ~10 times slower.
     return Object.assign(content, { globalPosition: '', hash });

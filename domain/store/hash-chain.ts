@@ -17,23 +17,23 @@ export interface HashedContent {
   prevHash: string;
 }
 
-/** An event's data and metadata as canonical JSON, already written (validateAppend). */
-export interface CanonicalParts {
+/** An event's data and metadata written as JSON (validateAppend writes them once). */
+export interface EventJson {
   data: string;
   metadata: string;
 }
 
 /**
- * `parts`: the content's data and metadata as canonical JSON; then only the envelope is
- * written here. Its fields are checked ASCII strings (ids, type, timestamps, hashes) and
- * integers, so JSON.stringify writes them as canonical JSON does.
+ * `canonical`: the content's data and metadata already written as canonical JSON; then only
+ * the envelope is written here. Its other fields are integers and strings the append checked
+ * or made (ids, type, timestamp, hashes), which JSON.stringify writes as canonical JSON does.
  */
-export function eventHash(content: HashedContent, parts?: CanonicalParts): string {
+export function eventHash(content: HashedContent, canonical?: EventJson): string {
   const { streamId, streamPosition, eventId, type, schemaVersion, data, metadata, recordedAt, prevHash } =
     content;
-  if (parts) {
+  if (canonical) {
     return sha256Hex(
-      `{"data":${parts.data},"eventId":${JSON.stringify(eventId)},"metadata":${parts.metadata},` +
+      `{"data":${canonical.data},"eventId":${JSON.stringify(eventId)},"metadata":${canonical.metadata},` +
         `"prevHash":${JSON.stringify(prevHash)},"recordedAt":${JSON.stringify(recordedAt)},` +
         `"schemaVersion":${schemaVersion},"streamId":${JSON.stringify(streamId)},` +
         `"streamPosition":${streamPosition},"type":${JSON.stringify(type)}}`,

@@ -1,7 +1,7 @@
 // Checks an append before anything touches storage, so bad input writes nothing and the
 // error names what is wrong. Every adapter calls this first.
 import { type EventMetadata, type ExpectedVersion, eventMetadataSchema, type NewEvent } from './envelope.ts';
-import type { CanonicalParts } from './hash-chain.ts';
+import type { EventJson } from './hash-chain.ts';
 import { InvalidInputError } from './store-errors.ts';
 
 export const MAX_STREAM_ID_LENGTH = 200;
@@ -39,11 +39,13 @@ export function validateExpectedVersion(expected: unknown): ExpectedVersion {
 }
 
 /**
- * A checked event: its data and metadata are plain JSON, and, where their keys can be put in
- * canonical order, `canonical` holds their canonical JSON (what the hash chain hashes).
+ * A checked event: its data and metadata are plain JSON, written once as `json` (what the
+ * store sends), and `canonical` when that text is their canonical JSON (what the hash chain
+ * hashes): always, but where integer-like keys stand out of canonical order.
  */
 export interface ValidatedEvent extends NewEvent {
-  canonical: CanonicalParts | undefined;
+  json: EventJson;
+  canonical: boolean;
 }
 
 /** Validates a whole append; returns events whose data and metadata are plain JSON. */
@@ -102,9 +104,12 @@ function validateEvent(event: NewEvent, path: string, limits: AppendLimits): Val
     );
   }
   const metadata = plainJsonInKeyOrder(parsedMetadata.data, `${path}.metadata`);
-  // The same length whatever the keys' order: the canonical text is measured when there is one.
-  const dataText = JSON.stringify(data === NOT_ORDERABLE ? event.data : data);
-  const bytes = Buffer.byteLength(dataText);
+  // In canonical order where V8 can hold it; the same length either way.
+  const json = {
+    data: JSON.stringify(data === NOT_ORDERABLE ? event.data : data),
+    metadata: JSON.stringify(metadata === NOT_ORDERABLE ? parsedMetadata.data : metadata),
+  };
+  const bytes = Buffer.byteLength(json.data);
   if (bytes > limits.maxEventBytes) {
     throw new InvalidInputError(
       `${path}.data`,
@@ -117,10 +122,8 @@ function validateEvent(event: NewEvent, path: string, limits: AppendLimits): Val
     schemaVersion: event.schemaVersion,
     data: event.data,
     metadata: parsedMetadata.data as EventMetadata,
-    canonical:
-      data === NOT_ORDERABLE || metadata === NOT_ORDERABLE
-        ? undefined
-        : { data: dataText, metadata: JSON.stringify(metadata) },
+    json,
+    canonical: data !== NOT_ORDERABLE && metadata !== NOT_ORDERABLE,
   };
 }
 

@@ -52,6 +52,7 @@ import {
   type AppendArguments,
   type AppendedRow,
   alongsideCtes,
+  appendArgumentsJson,
   type SqlEventStore,
 } from '../store/sql-event-store.ts';
 
@@ -259,13 +260,19 @@ type AppendLedger = (
   options: { expectedVersion: ExpectedVersion },
 ) => Promise<AppendResult>;
 
+/** A transition as aos_transitions reads it from JSON. */
+function transitionJson({ fenceStream, fenceVersion, appends, moves }: Transition): string {
+  const rest = JSON.stringify({ fenceStream, fenceVersion, moves });
+  return `${rest.slice(0, -1)},"appends":[${appends.map(appendArgumentsJson).join(',')}]}`;
+}
+
 /**
  * Transitions in one statement: the group's items, and every item's statements alongside as
  * CTEs of it (they commit with the group, and a group that raises takes them back with it).
  * Answers each item's rows.
  */
 async function sendTransitions(store: SqlEventStore, transitions: Transition[]): Promise<AppendedRow[][]> {
-  const params: unknown[] = [JSON.stringify(transitions.map(({ alongside: _, ...item }) => item))];
+  const params: unknown[] = [`[${transitions.map(transitionJson).join(',')}]`];
   const ctes = alongsideCtes(
     params,
     transitions.flatMap((t) => t.alongside),

@@ -110,7 +110,10 @@ interface AppendRow extends AppendedRow {
   stream_positions: (string | number)[] | null;
 }
 
-/** aos_append's arguments, by name (aos_transition reads them so from JSON). */
+/**
+ * aos_append's arguments, by name (aos_transitions reads them so from JSON); the events' data
+ * and metadata as the JSON texts their validation wrote.
+ */
 export interface AppendArguments {
   streamId: string;
   streamType: string;
@@ -121,10 +124,16 @@ export interface AppendArguments {
   eventIds: string[];
   types: string[];
   schemaVersions: number[];
-  data: unknown[];
-  metadata: unknown[];
+  data: string[];
+  metadata: string[];
   recordedAt: string;
   hashes: string[];
+}
+
+/** `args` as the JSON object aos_append_json reads, the events' texts written in as they are. */
+export function appendArgumentsJson(args: AppendArguments): string {
+  const { data, metadata, ...rest } = args;
+  return `${JSON.stringify(rest).slice(0, -1)},"data":[${data.join(',')}],"metadata":[${metadata.join(',')}]}`;
 }
 
 type AssumedHead = { version: number; hash: string | null };
@@ -197,8 +206,8 @@ function positional(a: AppendArguments, notify: boolean): unknown[] {
     a.eventIds,
     a.types,
     a.schemaVersions,
-    a.data.map((d) => JSON.stringify(d)),
-    a.metadata.map((m) => JSON.stringify(m)),
+    a.data,
+    a.metadata,
     a.recordedAt,
     a.hashes,
     notify,
@@ -210,7 +219,7 @@ function positional(a: AppendArguments, notify: boolean): unknown[] {
  * as a CTE reading its own answer. Answers each append's row, in order.
  */
 function appendGroupStatement(appends: GroupedAppend[]) {
-  const params: unknown[] = [JSON.stringify(appends.map((a) => a.args))];
+  const params: unknown[] = [`[${appends.map((a) => appendArgumentsJson(a.args)).join(',')}]`];
   const ctes = alongsideCtes(
     params,
     appends.flatMap(({ alongside }, i) =>
@@ -326,8 +335,8 @@ export function createSqlEventStore(client: SqlClient, options: SqlEventStoreOpt
       eventIds: input.events.map((e) => e.eventId),
       types: input.events.map((e) => e.type),
       schemaVersions: input.events.map((e) => e.schemaVersion),
-      data: input.events.map((e) => e.data),
-      metadata: input.events.map((e) => e.metadata),
+      data: input.events.map((e) => e.json.data),
+      metadata: input.events.map((e) => e.json.metadata),
       recordedAt,
       hashes:
         head.hash === null

@@ -55,7 +55,8 @@ describe('chainEvents', () => {
         maxEventBytes: 1 << 20,
       },
     );
-    expect(input.events[0]!.canonical).toEqual({
+    expect(input.events[0]!.canonical).toBe(true);
+    expect(input.events[0]!.json).toEqual({
       data: '{"a":{"c":"é","d":[{"y":2,"z":1}]},"b":1}',
       metadata: '{"actor":"ana","causationId":"c-0","correlationId":"c-1","tenantId":"acme"}',
     });
@@ -72,7 +73,7 @@ describe('chainEvents', () => {
     const input = validateAppend('notes-1', [event(1, { '10': 'a', '9': 'b' })], 'any', {
       maxEventBytes: 1 << 20,
     });
-    expect(input.events[0]!.canonical).toBeUndefined();
+    expect(input.events[0]!.canonical).toBe(false);
     const recorded = chainEvents(
       'notes-1',
       input.events,
