@@ -20,6 +20,7 @@ const STORE_MIGRATIONS = [
   '090_stream_fence.sql',
   '160_append_generic_plan.sql',
   '181_append_groups.sql',
+  '182_append_arguments_record.sql',
 ];
 
 for (const adapter of sqlAdapters) {
