@@ -145,6 +145,8 @@ async function handleCommandOnce<State, Command, Event extends DomainEvent>(
     }
     const events = decider.decide(command, current.state);
     if (events.length === 0) return { ...current, events, alreadyApplied: false };
+    // One metadata object for all the decision's events: the store checks it once per append.
+    const metadata = { ...context.metadata, commandId: context.commandId };
     const newEvents = events.map((event, i) => {
       const valid = validateNewEvent(event);
       return {
@@ -152,7 +154,7 @@ async function handleCommandOnce<State, Command, Event extends DomainEvent>(
         type: valid.type,
         schemaVersion: valid.schemaVersion,
         data: valid.data,
-        metadata: { ...context.metadata, commandId: context.commandId },
+        metadata,
       };
     });
     try {

@@ -64,8 +64,9 @@ export function validateAppend(
     throw new InvalidInputError('events', `at most ${MAX_EVENTS_PER_APPEND} events per append`);
   }
   const seen = new Set<string>();
+  const metadataOf = metadataCheck();
   const checked = events.map((event, i) => {
-    const checkedEvent = validateEvent(event, `events[${i}]`, limits);
+    const checkedEvent = validateEvent(event, `events[${i}]`, limits, metadataOf);
     if (seen.has(checkedEvent.eventId)) {
       throw new InvalidInputError(`events[${i}].eventId`, 'repeated within the append');
     }
@@ -83,7 +84,12 @@ export function validateAppend(
   return { streamId: id, expectedVersion: expected, events: checked, tenantId };
 }
 
-function validateEvent(event: NewEvent, path: string, limits: AppendLimits): ValidatedEvent {
+function validateEvent(
+  event: NewEvent,
+  path: string,
+  limits: AppendLimits,
+  metadataOf: MetadataCheck,
+): ValidatedEvent {
   if (typeof event !== 'object' || event === null) throw new InvalidInputError(path, 'must be an object');
   if (typeof event.eventId !== 'string' || !UUID.test(event.eventId)) {
     throw new InvalidInputError(`${path}.eventId`, 'must be a lower-case UUID');
@@ -95,20 +101,9 @@ function validateEvent(event: NewEvent, path: string, limits: AppendLimits): Val
     throw new InvalidInputError(`${path}.schemaVersion`, 'must be an integer >= 1');
   }
   const data = plainJsonInKeyOrder(event.data, `${path}.data`);
-  const parsedMetadata = eventMetadataSchema.safeParse(event.metadata);
-  if (!parsedMetadata.success) {
-    const issue = parsedMetadata.error.issues[0]!;
-    throw new InvalidInputError(
-      `${path}.metadata${issue.path.map((p) => `.${String(p)}`).join('')}`,
-      issue.message,
-    );
-  }
-  const metadata = plainJsonInKeyOrder(parsedMetadata.data, `${path}.metadata`);
-  // In canonical order where V8 can hold it; the same length either way.
-  const json = {
-    data: JSON.stringify(data === NOT_ORDERABLE ? event.data : data),
-    metadata: JSON.stringify(metadata === NOT_ORDERABLE ? parsedMetadata.data : metadata),
-  };
+  const metadata = metadataOf(event.metadata, `${path}.metadata`);
+  // In canonical key order where V8 can hold it; the data's length is the same either way.
+  const json = { data: JSON.stringify(data === NOT_ORDERABLE ? event.data : data), metadata: metadata.json };
   const bytes = Buffer.byteLength(json.data);
   if (bytes > limits.maxEventBytes) {
     throw new InvalidInputError(
@@ -121,9 +116,39 @@ function validateEvent(event: NewEvent, path: string, limits: AppendLimits): Val
     type: event.type,
     schemaVersion: event.schemaVersion,
     data: event.data,
-    metadata: parsedMetadata.data as EventMetadata,
+    metadata: metadata.value,
     json,
-    canonical: data !== NOT_ORDERABLE && metadata !== NOT_ORDERABLE,
+    canonical: data !== NOT_ORDERABLE && metadata.canonical,
+  };
+}
+
+interface CheckedMetadata {
+  value: EventMetadata;
+  json: string;
+  canonical: boolean;
+}
+type MetadataCheck = (metadata: unknown, path: string) => CheckedMetadata;
+
+/** Checks metadata; the events of an append that share one metadata object have it checked once. */
+function metadataCheck(): MetadataCheck {
+  let last: { metadata: unknown; checked: CheckedMetadata } | undefined;
+  return (metadata, path) => {
+    if (!last || last.metadata !== metadata) last = { metadata, checked: checkMetadata(metadata, path) };
+    return last.checked;
+  };
+}
+
+function checkMetadata(metadata: unknown, path: string): CheckedMetadata {
+  const parsed = eventMetadataSchema.safeParse(metadata);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InvalidInputError(`${path}${issue.path.map((p) => `.${String(p)}`).join('')}`, issue.message);
+  }
+  const ordered = plainJsonInKeyOrder(parsed.data, path);
+  return {
+    value: parsed.data as EventMetadata,
+    json: JSON.stringify(ordered === NOT_ORDERABLE ? parsed.data : ordered),
+    canonical: ordered !== NOT_ORDERABLE,
   };
 }
 

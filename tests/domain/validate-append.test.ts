@@ -52,3 +52,29 @@ describe('validateAppend names where data is not plain JSON', () => {
     expect(refused.message).toMatch(/nested deeper than 64/);
   });
 });
+
+describe('validateAppend checks metadata', () => {
+  const second = (metadata: unknown) => [
+    event({ n: 1 }),
+    {
+      ...event({ n: 2 }),
+      eventId: '00000000-0000-4000-8000-000000000002',
+      metadata: metadata as { tenantId: string },
+    },
+  ];
+
+  it('once for the events that share one object, each event carrying the checked copy', () => {
+    const shared = { tenantId: 'acme', actor: 'ana', commandId: 'c-1' };
+    const events = second(shared);
+    events[0]!.metadata = shared;
+    const input = validateAppend('s-1', events, 'any', { maxEventBytes: 1 << 20 });
+    expect(input.events.map((e) => e.metadata)).toEqual([shared, shared]);
+    expect(input.events[1]!.json.metadata).toBe('{"actor":"ana","commandId":"c-1","tenantId":"acme"}');
+  });
+
+  it('of every event, naming the one that is wrong', () => {
+    expect(() =>
+      validateAppend('s-1', second({ tenantId: 'acme', color: 'red' }), 'any', { maxEventBytes: 1 << 20 }),
+    ).toThrow(expect.objectContaining({ field: 'events[1].metadata' }));
+  });
+});
