@@ -130,7 +130,7 @@ export interface AppendArguments {
   hashes: string[];
 }
 
-/** `args` as the JSON object aos_append_json reads, the events' texts written in as they are. */
+/** `args` as the JSON object aos_appends and aos_transitions read, the events' texts written in as they are. */
 export function appendArgumentsJson(args: AppendArguments): string {
   const { data, metadata, ...rest } = args;
   return `${JSON.stringify(rest).slice(0, -1)},"data":[${data.join(',')}],"metadata":[${metadata.join(',')}]}`;

@@ -237,8 +237,8 @@ for (const adapter of sqlAdapters) {
 
     it("plans the appends' statements once per session, not again at every call", async () => {
       // Replanning the fast path's CTE at every call cost ~4 times running it (migration 160);
-      // the groups' functions (migration 181) likewise.
-      const names = ['aos_append', 'aos_append_json', 'aos_appends'];
+      // the groups' function (migrations 181, 182) likewise.
+      const names = ['aos_append', 'aos_appends'];
       expect(await planCacheModes(store.client, names)).toEqual(plannedOncePerSession(names));
     });
 

@@ -1,7 +1,8 @@
--- aos_transitions reads each day move from its JSON object in one call (jsonb_populate_recordset
--- into a composite of aos_move_budget_day's parameters) instead of a subquery per array
--- (migration 180), as aos_append_json reads appends since migration 182. Same signature,
--- answers, lock order and errors.
+-- aos_transitions reads each append and each day move from its JSON object in one call
+-- (jsonb_populate_record(set) into a composite of aos_append's or aos_move_budget_day's
+-- parameters) instead of a subquery per array (migration 180), as aos_appends does since
+-- migration 182, and calls aos_append directly. Same signature, answers, lock order and errors.
+-- aos_append_json (migration 181) has no caller left.
 CREATE TYPE aos_day_move AS (
   "dayId" text,
   scopes text[],
@@ -19,7 +20,7 @@ AS $$
 DECLARE
   v_item jsonb;
   v_n integer;
-  v_append jsonb;
+  a aos_append_arguments;
   v_move aos_day_move;
   v_row record;
 BEGIN
@@ -28,13 +29,18 @@ BEGIN
        AND aos_fence(v_item->>'fenceStream', false) <> (v_item->>'fenceVersion')::bigint THEN
       RAISE EXCEPTION 'the fence of % moved', v_item->>'fenceStream' USING ERRCODE = 'AOS01';
     END IF;
-    FOR v_append IN SELECT a.value FROM jsonb_array_elements(v_item->'appends') AS a LOOP
-      SELECT * INTO v_row FROM aos_append_json(v_append);
+    FOR a IN
+      SELECT x.* FROM jsonb_array_elements(v_item->'appends') AS j,
+                      jsonb_populate_record(NULL::aos_append_arguments, j.value) AS x
+    LOOP
+      SELECT * INTO v_row FROM aos_append(
+        a."streamId", a."streamType", a."tenantId", a.expected, a."assumedVersion", a."assumedHash",
+        a."eventIds", a.types, a."schemaVersions", a.data, a.metadata, a."recordedAt", a.hashes, false);
       IF v_row.status <> 'ok' THEN
-        RAISE EXCEPTION 'the append to % answered %', v_append->>'streamId', v_row.status USING ERRCODE = 'AOS02';
+        RAISE EXCEPTION 'the append to % answered %', a."streamId", v_row.status USING ERRCODE = 'AOS02';
       END IF;
       item := v_n;
-      stream_id := v_append->>'streamId';
+      stream_id := a."streamId";
       stream_version := v_row.stream_version;
       head_hash := v_row.head_hash;
       global_positions := v_row.global_positions;
@@ -55,3 +61,5 @@ BEGIN
   END LOOP;
 END;
 $$;
+
+DROP FUNCTION aos_append_json(jsonb);
