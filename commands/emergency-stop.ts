@@ -152,16 +152,29 @@ export function createEmergencyStopGate(store: EventStore) {
       if (stop) throw new HeldByEmergencyStop(stop);
     },
 
-    /** A signal for one call of the tenant, aborted when a stop of it is seen; `release` once the call returned. */
-    watchCall(tenantId: string): { signal: AbortSignal; release: () => void } {
+    /**
+     * A signal for one call of the tenant, aborted when a stop of it is seen or when one of
+     * `also` aborts (with that one's reason); `release` once the call returned. Listening here,
+     * rather than combining with AbortSignal.any, halves what a call's signal costs on Node 20.
+     */
+    watchCall(
+      tenantId: string,
+      also: readonly AbortSignal[] = [],
+    ): { signal: AbortSignal; release: () => void } {
       const controller = new AbortController();
       const stop = stopHolding(known.state, tenantId);
       if (stop) controller.abort(new HeldByEmergencyStop(stop));
+      const follow = (event: Event) => controller.abort((event.target as AbortSignal).reason);
+      for (const signal of also) {
+        if (signal.aborted) controller.abort(signal.reason);
+        else signal.addEventListener('abort', follow, { once: true });
+      }
       calls.set(controller, tenantId);
       poll ??= setInterval(check, POLL_MS);
       return {
         signal: controller.signal,
         release: () => {
+          for (const signal of also) signal.removeEventListener('abort', follow);
           calls.delete(controller);
           if (calls.size === 0) stopPolling();
         },

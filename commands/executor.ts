@@ -242,7 +242,9 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
       // The breaker is open: the call is not made; the attempt waits for the half-open time.
       if (!gate.ok) return { outcome: circuitOpen(guard.target, gate.halfOpenAt), latencyMs: 0 };
     }
-    const stop = emergencyStops.watchCall(claim.tenantId);
+    // A cancel of the run aborts the call too: its outcome (CANCELLED) is then recorded.
+    // So does an emergency stop of its tenant: EMERGENCY_STOP, retried after the stop.
+    const stop = emergencyStops.watchCall(claim.tenantId, [lease, shutdown.signal, cancelled]);
     try {
       const invoked: SkillOutcome = await skills.invoke({
         skill: action.skill,
@@ -255,9 +257,7 @@ export function createExecutor(deps: ExecutorDeps, options: ExecutorOptions = {}
         seed: action.seed,
         idempotencyKey: `${claim.runId}:${action.stepIndex}${action.compensation ? ':compensate' : ''}`,
         timeoutMs: Math.max(1, Math.min(skillTimeoutMs, deadlineMs)),
-        // A cancel of the run aborts the call too: its outcome (CANCELLED) is then recorded.
-        // So does an emergency stop of its tenant: EMERGENCY_STOP, retried after the stop.
-        signal: AbortSignal.any([lease, shutdown.signal, cancelled, stop.signal]),
+        signal: stop.signal,
       });
       const outcome = stopAbortedOutcome(invoked, stop.signal);
       // Given up mid-call (lease lost, or this process is stopping): record nothing. The
