@@ -5,6 +5,7 @@
 // the stop's commit waits for the starts in progress, and a start after it sees the stop:
 // no attempt starts after the stop is recorded, across executors and processes.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { type Actor, SYSTEM_TENANT } from '../domain/actor.ts';
 import {
   EMERGENCY_STOP_STREAM,
@@ -165,6 +166,9 @@ export function createEmergencyStopGate(store: EventStore) {
       const stop = stopHolding(known.state, tenantId);
       if (stop) controller.abort(new HeldByEmergencyStop(stop));
       const follow = (event: Event) => controller.abort((event.target as AbortSignal).reason);
+      // Every call out listens on the executor's shutdown signal (and a run's parallel calls on
+      // its lease): no limit to warn at, as each listener goes when its call returns.
+      setMaxListeners(0, ...also);
       for (const signal of also) {
         if (signal.aborted) controller.abort(signal.reason);
         else signal.addEventListener('abort', follow, { once: true });
