@@ -70,8 +70,24 @@ function objectInKeyOrder(object: Record<string, unknown>, depth: number): unkno
     if (ordered !== value) values ??= keys.slice(0, i).map((key) => object[key]);
     if (values) values.push(ordered);
   }
+  return keyOrderedObject(object, keys, sorted, values) ?? UNSUPPORTED;
+}
+
+/**
+ * `object` ready for JSON.stringify to write as canonical JSON, given its own keys
+ * (Object.keys), whether they are in canonical order already, and its values put in key order
+ * where any of them changed (absent: its own): the object itself when nothing moved, else a
+ * copy with its keys in canonical order; undefined where V8 cannot hold that order (integer-like
+ * keys out of it). Shared with the append's validation, which orders keys as it checks them.
+ */
+export function keyOrderedObject(
+  object: Record<string, unknown>,
+  keys: string[],
+  sorted: boolean,
+  values: unknown[] | undefined,
+): Record<string, unknown> | undefined {
   if (sorted && !values) return object;
-  if (!sorted && keys.some(isArrayIndex)) return UNSUPPORTED;
+  if (!sorted && keys.some(isArrayIndex)) return undefined;
   const order = keys.map((_, i) => i);
   if (!sorted) order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
   // No prototype: a key named __proto__ stays a key.

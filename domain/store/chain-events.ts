@@ -1,5 +1,5 @@
-// Turns validated new events into recorded ones on top of a stream head: positions,
-// recordedAt and the hash chain (of events validateAppend checked). Shared by every adapter so all chain identically.
+// Turns the events validateAppend checked into recorded ones on top of a stream head:
+// positions, recordedAt and the hash chain. Shared by every adapter so all chain identically.
 import type { RecordedEvent } from './envelope.ts';
 import { eventHash } from './hash-chain.ts';
 import type { ValidatedEvent } from './validate-append.ts';

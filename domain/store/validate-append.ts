@@ -1,5 +1,6 @@
 // Checks an append before anything touches storage, so bad input writes nothing and the
 // error names what is wrong. Every adapter calls this first.
+import { keyOrderedObject } from '../canonical-json.ts';
 import { type EventMetadata, type ExpectedVersion, eventMetadataSchema, type NewEvent } from './envelope.ts';
 import type { EventJson } from './hash-chain.ts';
 import { InvalidInputError } from './store-errors.ts';
@@ -228,20 +229,8 @@ function objectInKeyOrder(
     else if (ordered !== item) values ??= keys.slice(0, i).map((k) => object[k]);
     if (values) values.push(ordered);
   }
-  if (!orderable || (!sorted && keys.some(isArrayIndex))) return NOT_ORDERABLE;
-  if (sorted && !values) return object;
-  const order = keys.map((_, i) => i);
-  if (!sorted) order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
-  // No prototype: a key named __proto__ stays a key.
-  const copy: Record<string, unknown> = Object.create(null);
-  for (const i of order) copy[keys[i]!] = values ? values[i] : object[keys[i]!];
-  return copy;
-}
-
-/** V8 lists such keys first, in numeric order, whatever order they were written in. */
-function isArrayIndex(key: string): boolean {
-  const index = Number(key) >>> 0;
-  return String(index) === key && index !== 0xffffffff;
+  if (!orderable) return NOT_ORDERABLE;
+  return keyOrderedObject(object, keys, sorted, values) ?? NOT_ORDERABLE;
 }
 
 function refuse(path: string, at: (string | number)[], message: string, suffix = ''): never {
