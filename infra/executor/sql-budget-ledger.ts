@@ -53,6 +53,7 @@ import {
   type AppendedRow,
   alongsideCtes,
   appendArgumentsJson,
+  jsonWithArraysOfJson,
   type SqlEventStore,
 } from '../store/sql-event-store.ts';
 
@@ -262,8 +263,10 @@ type AppendLedger = (
 
 /** A transition as aos_transitions reads it from JSON. */
 function transitionJson({ fenceStream, fenceVersion, appends, moves }: Transition): string {
-  const rest = JSON.stringify({ fenceStream, fenceVersion, moves });
-  return `${rest.slice(0, -1)},"appends":[${appends.map(appendArgumentsJson).join(',')}]}`;
+  return jsonWithArraysOfJson(
+    { fenceStream, fenceVersion, moves },
+    { appends: appends.map(appendArgumentsJson) },
+  );
 }
 
 /**

@@ -130,10 +130,20 @@ export interface AppendArguments {
   hashes: string[];
 }
 
-/** `args` as the JSON object aos_appends and aos_transitions read, the events' texts written in as they are. */
+/**
+ * The JSON object of `fields` (at least one) and `arrays`, whose items are JSON texts already
+ * written, put in as they are rather than parsed and written again.
+ */
+export function jsonWithArraysOfJson(fields: object, arrays: Record<string, readonly string[]>): string {
+  let text = JSON.stringify(fields).slice(0, -1);
+  for (const [name, items] of Object.entries(arrays)) text += `,${JSON.stringify(name)}:[${items.join(',')}]`;
+  return `${text}}`;
+}
+
+/** `args` as the JSON object aos_appends and aos_transitions read. */
 export function appendArgumentsJson(args: AppendArguments): string {
   const { data, metadata, ...rest } = args;
-  return `${JSON.stringify(rest).slice(0, -1)},"data":[${data.join(',')}],"metadata":[${metadata.join(',')}]}`;
+  return jsonWithArraysOfJson(rest, { data, metadata });
 }
 
 type AssumedHead = { version: number; hash: string | null };
