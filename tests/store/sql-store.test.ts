@@ -21,6 +21,7 @@ const STORE_MIGRATIONS = [
   '160_append_generic_plan.sql',
   '181_append_groups.sql',
   '182_append_arguments_record.sql',
+  '184_append_group.sql',
 ];
 
 for (const adapter of sqlAdapters) {
@@ -237,8 +238,8 @@ for (const adapter of sqlAdapters) {
 
     it("plans the appends' statements once per session, not again at every call", async () => {
       // Replanning the fast path's CTE at every call cost ~4 times running it (migration 160);
-      // the groups' function (migrations 181, 182) likewise.
-      const names = ['aos_append', 'aos_appends'];
+      // the groups' functions (migrations 181, 182, 184) likewise.
+      const names = ['aos_append', 'aos_appends', 'aos_append_group'];
       expect(await planCacheModes(store.client, names)).toEqual(plannedOncePerSession(names));
     });
 
