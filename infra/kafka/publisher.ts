@@ -1,8 +1,9 @@
 // The outbox relay: reads the store gap-free from its own checkpoint and publishes each event
 // to the topic, keyed by stream id so a stream keeps its order on one partition. The checkpoint
-// moves only after the broker acknowledged the batch (acks = all, idempotent producer), so a
-// crash re-sends at most the batch in flight: at-least-once, and each message carries the
-// event id and stream position a consumer deduplicates by.
+// moves only after the broker acknowledged the batch (acks = all, idempotent producer), and
+// that move runs while the next batch is sent (trailing-checkpoint.ts), so a crash re-sends at
+// most those two batches: at-least-once, and each message carries the event id and stream
+// position a consumer deduplicates by.
 //
 // The send happens outside any database transaction on purpose: a transaction held open
 // through a broker outage would hold back the xmin horizon, and with it every gap-free reader
@@ -21,10 +22,11 @@ import type { Subscription } from '../../domain/store/event-store.ts';
 import { readCheckpoint } from '../../readmodels/checkpointed-consumer.ts';
 import { checkpointLags } from '../../readmodels/projection-status.ts';
 import type { PrometheusMetrics } from '../metrics/prometheus.ts';
-import { holdsLease, type Lease, startLease } from '../store/lease.ts';
+import { type Lease, startLease } from '../store/lease.ts';
 import type { SqlEventStore } from '../store/sql-event-store.ts';
 import { createKafka, eventMessage, type KafkaLog, silentLog } from './kafka-client.ts';
 import { kafkaMetrics } from './kafka-metrics.ts';
+import { type TrailingCheckpoint, trailingCheckpoint } from './trailing-checkpoint.ts';
 
 export const PUBLISHER_CHECKPOINT = 'kafka-publisher';
 
@@ -57,6 +59,12 @@ export interface PublisherStatus {
   lastError: string | null;
   /** ISO time of the last state change. */
   since: string;
+}
+
+/** A running relay: its subscription to the store and its checkpoint, whose last move may be under way. */
+interface Relay {
+  subscription: Subscription;
+  checkpoint: TrailingCheckpoint;
 }
 
 export interface KafkaPublisher {
@@ -177,8 +185,9 @@ export async function startPublisher(
   );
 
   /** Publishes from the shared checkpoint until stopped: run while this instance holds the lease. */
-  async function relay(): Promise<Subscription> {
+  async function relay(): Promise<Relay> {
     let position = (await readCheckpoint(store.client, PUBLISHER_CHECKPOINT)) ?? '0:0';
+    const checkpoint = trailingCheckpoint(store.client, PUBLISHER_CHECKPOINT, lease.holder, position);
     setState('connecting');
     // Connect before the first event, so /readyz tells a missing broker even while idle.
     connected().then(
@@ -189,14 +198,14 @@ export async function startPublisher(
         setState('broker-unavailable', error);
       },
     );
-    return store.subscribe(
-      async (events, checkpoint) => {
+    const subscription = store.subscribe(
+      async (events, end) => {
         // Lost the lease since the last batch: send nothing; the lease's handler stops this.
         if (!lease.held()) return position;
         // A full batch: the next one is surely there. Its read goes out now, while this one is
         // sent; the store keeps a full page for the subscription's read after it (shared-reads.ts).
         if (events.length === options.batchSize) {
-          store.readAll({ after: checkpoint, limit: options.batchSize }).catch(() => {});
+          store.readAll({ after: end, limit: options.batchSize }).catch(() => {});
         }
         try {
           await send(events);
@@ -208,18 +217,11 @@ export async function startPublisher(
         metrics.publishedEvents.inc(events.length);
         setState('publishing');
         status.publishedPosition = events.at(-1)!.globalPosition;
-        // Compare-and-set, fenced by the lease: a publisher that lost it (a successor moved
-        // on) re-reads the checkpoint instead; both sent the batch: a duplicate, not a gap.
-        const moved = await store.client.query(
-          `UPDATE aos_checkpoints SET checkpoint = $3, updated_at = now()
-            WHERE name = $1 AND checkpoint = $2 AND ${holdsLease('$1', '$4')}
-           RETURNING checkpoint`,
-          [PUBLISHER_CHECKPOINT, position, checkpoint, lease.holder],
-        );
-        position =
-          moved.length > 0
-            ? checkpoint
-            : ((await readCheckpoint(store.client, PUBLISHER_CHECKPOINT)) ?? checkpoint);
+        // The previous batch's checkpoint move ran during this send. Refused (the lease lost, a
+        // successor moved on), this publisher reads on from the shared checkpoint instead: both
+        // sent these batches, duplicates, not a gap. Failed, it throws, and this batch is read
+        // and sent again.
+        position = await checkpoint.advance(end);
         return position;
       },
       {
@@ -230,9 +232,10 @@ export async function startPublisher(
         onError: (error) => log.warn({ err: error }, 'Kafka publisher could not read the store; retrying'),
       },
     );
+    return { subscription, checkpoint };
   }
 
-  let running: Subscription | null = null;
+  let running: Relay | null = null;
   const lease: Lease = startLease(store.client, {
     name: PUBLISHER_CHECKPOINT,
     ...(options.instance ? { holder: options.instance } : {}),
@@ -245,7 +248,11 @@ export async function startPublisher(
         return;
       }
       log.warn({ instance: lease.holder }, 'Kafka publisher lease lost: this instance stands by');
-      await running?.stop();
+      await running?.subscription.stop();
+      // Before a clean stop gives up the lease: the last acknowledged batch is not sent again.
+      await running?.checkpoint
+        .settle()
+        .catch((error) => log.warn({ err: error }, 'Kafka publisher could not move its checkpoint'));
       running = null;
       await disconnect();
       if (!stopping.signal.aborted) setState('standby');

@@ -88,7 +88,7 @@ describe.runIf(available)('Kafka publisher', () => {
     expect(new Set(messages.map((m) => m.partition)).size).toBeGreaterThan(1);
   }, 60_000);
 
-  it('resumes after kill -9 mid-batch: every event on the topic, duplicates only of the unacknowledged batch', async () => {
+  it('resumes after kill -9 mid-batch: every event on the topic, duplicates only of the batches not checkpointed', async () => {
     const { store } = harness;
     const topic = uniqueTopic();
     const schema = (await store.client.query<{ s: string }>('SELECT current_schema() AS s'))[0]!.s;
@@ -128,9 +128,9 @@ describe.runIf(available)('Kafka publisher', () => {
     const messages = await readTopic(kafkaBrokers, topic, written.length, 10_000);
     const { streams, distinct } = perStream(messages);
     expect(distinct).toEqual(new Set(written));
-    // At-least-once: a re-sent event is one the killed process sent but never checkpointed,
-    // so at most one batch (20) per kill.
-    expect(messages.length - written.length).toBeLessThanOrEqual(20);
+    // At-least-once: a re-sent event is one the killed process sent but never checkpointed:
+    // the batch in flight and the one whose checkpoint move was under way, at most 2 × 20.
+    expect(messages.length - written.length).toBeLessThanOrEqual(40);
     const recorded = await storeEvents(store);
     for (const [streamId, positions] of streams) {
       expect(positions).toEqual(recorded.filter((e) => e.streamId === streamId).map((e) => e.streamPosition));
