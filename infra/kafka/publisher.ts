@@ -18,7 +18,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Admin, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { RecordedEvent } from '../../domain/store/envelope.ts';
-import type { Subscription } from '../../domain/store/event-store.ts';
+import type { Checkpoint, Subscription } from '../../domain/store/event-store.ts';
 import { readCheckpoint } from '../../readmodels/checkpointed-consumer.ts';
 import { checkpointLags } from '../../readmodels/projection-status.ts';
 import type { PrometheusMetrics } from '../metrics/prometheus.ts';
@@ -29,6 +29,8 @@ import { kafkaMetrics } from './kafka-metrics.ts';
 import { type TrailingCheckpoint, trailingCheckpoint } from './trailing-checkpoint.ts';
 
 export const PUBLISHER_CHECKPOINT = 'kafka-publisher';
+/** Pages read ahead of the batch being sent: the store keeps 8 (shared-reads.ts). */
+const READ_AHEAD_PAGES = 2;
 
 export interface PublisherOptions {
   brokers: string;
@@ -184,6 +186,22 @@ export async function startPublisher(
     [PUBLISHER_CHECKPOINT],
   );
 
+  /**
+   * Reads the `pages` pages after `after` while batches are sent, each as soon as the one before
+   * it came back full: the store read, as long as a send, is then no longer started only when
+   * the batch before it is handed over. The store keeps full pages and reads in flight for the
+   * subscription's reads (shared-reads.ts), so a page read ahead already is not read again.
+   */
+  function readAhead(after: Checkpoint, pages: number) {
+    if (pages === 0) return;
+    store.readAll({ after, limit: options.batchSize }).then(
+      (page) => {
+        if (page.events.length === options.batchSize) readAhead(page.checkpoint, pages - 1);
+      },
+      () => {},
+    );
+  }
+
   /** Publishes from the shared checkpoint until stopped: run while this instance holds the lease. */
   async function relay(): Promise<Relay> {
     let position = (await readCheckpoint(store.client, PUBLISHER_CHECKPOINT)) ?? '0:0';
@@ -202,11 +220,8 @@ export async function startPublisher(
       async (events, end) => {
         // Lost the lease since the last batch: send nothing; the lease's handler stops this.
         if (!lease.held()) return position;
-        // A full batch: the next one is surely there. Its read goes out now, while this one is
-        // sent; the store keeps a full page for the subscription's read after it (shared-reads.ts).
-        if (events.length === options.batchSize) {
-          store.readAll({ after: end, limit: options.batchSize }).catch(() => {});
-        }
+        // A full batch: the next one is surely there.
+        if (events.length === options.batchSize) readAhead(end, READ_AHEAD_PAGES);
         try {
           await send(events);
         } catch (error) {
