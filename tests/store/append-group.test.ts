@@ -1,6 +1,6 @@
 // A group of appends made set-wide (aos_append_group, migration 184), through both its callers:
 // aos_appends (grouped autocommitted appends) and aos_transitions (step transitions, migration
-// 185). A group it takes is written as one aos_append per stream wrote it — each stream chained
+// 185). A group it takes (4 appends or more) is written as one aos_append per stream wrote it — each stream chained
 // on its head, global positions in item, append and event order, each append answered in that
 // order — without calling aos_append at all; a group it cannot take goes one append at a time as
 // before: aos_appends answers each append, aos_transitions refuses the whole group.
@@ -84,6 +84,7 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
           { streamId: `${name}-new-a`, events: events(2, 'a'), expectedVersion: 'no_stream' as const },
           { streamId: known, events: events(1, 'k'), expectedVersion: 1 },
           { streamId: `${name}-new-b`, events: events(3, 'b'), expectedVersion: 'any' as const },
+          { streamId: `${name}-new-c`, events: events(1, 'c'), expectedVersion: 'no_stream' as const },
         ];
         let answered: GroupRow[] = [];
         const results = await store.appendWithin(group, (appends) =>
@@ -100,8 +101,9 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
           [1, 1],
           [2, 2],
           [3, 2],
+          [4, 0],
         ]);
-        expect(results!.map((r) => r.streamVersion)).toEqual([1, 2, 2]);
+        expect(results!.map((r) => r.streamVersion)).toEqual([1, 2, 2, 0]);
         const ids = group.flatMap((g) => g.events.map((e) => e.eventId));
         expect(await globalOrder(store, ids)).toEqual(ids);
         for (const { streamId } of group) {
