@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWholeStream } from '../../commands/handle-command.ts';
-import type { NewEvent } from '../../domain/store/envelope.ts';
+import type { ExpectedVersion, NewEvent } from '../../domain/store/envelope.ts';
 import { verifyChain } from '../../domain/store/hash-chain.ts';
 import type { SqlExecutor } from '../../domain/store/sql-port.ts';
 import { allMigrations } from '../../infra/migrations.ts';
@@ -19,6 +19,7 @@ import {
   jsonWithArraysOfJson,
   type SqlEventStore,
 } from '../../infra/store/sql-event-store.ts';
+import { until } from '../support/events.ts';
 import { pgliteAdapter, postgresAdapter, type StoreHarness } from '../support/stores.ts';
 
 const events = (n: number, tag: string): NewEvent[] =>
@@ -35,6 +36,7 @@ const APPEND_SIGNATURE =
   'text, text, text, text, bigint, text, uuid[], text[], integer[], jsonb[], jsonb[], timestamptz, text[], boolean';
 
 type GroupRow = AppendedRow & { item: number; status?: string };
+type Append = { streamId: string; events: NewEvent[]; expectedVersion: ExpectedVersion };
 type Fence = { fenceStream: string; fenceVersion: number } | undefined;
 
 /** Each append an item of its own: of aos_appends, or a transition (with its fence) of aos_transitions. */
@@ -124,36 +126,55 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       });
     }
 
+    /** `appends` with new streams after them, up to the 4 a group needs to be tried set-wide. */
+    const toFour = (tag: string, appends: Append[]): Append[] => [
+      ...appends,
+      ...Array.from({ length: 4 - appends.length }, (_, i) => ({
+        streamId: `${tag}-pad-${i}`,
+        events: events(1, 'p'),
+        expectedVersion: 'no_stream' as const,
+      })),
+    ];
+
+    /** The group sent by aos_transitions is refused as a whole (`error`), and writes nothing. */
+    async function refusedWhole(
+      appends: Append[],
+      error: { code: string; message: string },
+      fences: Fence[] = [],
+    ) {
+      const store = harness.store;
+      await expect(
+        store.appendWithin(appends, (args) => callers.aos_transitions(store.client, args, fences)),
+      ).rejects.toMatchObject({ code: error.code, message: expect.stringContaining(error.message) });
+      for (const { streamId, events: sent } of appends) {
+        const ids = new Set((await readWholeStream(store, streamId)).map((e) => e.eventId));
+        expect(sent.filter((e) => ids.has(e.eventId))).toEqual([]);
+      }
+    }
+
     it('a head moved meanwhile: aos_appends answers each append, aos_transitions refuses the group', async () => {
       const store = harness.store;
       await store.append('moved', events(1, 'x'), { expectedVersion: 'no_stream' });
-      const group = (fine: string) => [
-        { streamId: fine, events: events(1, 'f'), expectedVersion: 'no_stream' as const },
-        { streamId: 'moved', events: events(1, 'm'), expectedVersion: 0 },
-      ];
+      const group = (tag: string) =>
+        toFour(tag, [
+          { streamId: `${tag}-fine`, events: events(1, 'f'), expectedVersion: 'no_stream' as const },
+          { streamId: 'moved', events: events(1, 'm'), expectedVersion: 0 },
+        ]);
       // Another writer (with its own head cache) moves it after this store learned its head.
       await harness.another!().append('moved', events(1, 'y'), { expectedVersion: 0 });
 
       let answered: GroupRow[] = [];
       // Only the answers are looked at: appendWithin takes only appends that were made.
       await expect(
-        store.appendWithin(group('fine-alone'), async (appends) => {
+        store.appendWithin(group('alone'), async (appends) => {
           answered = await callers.aos_appends(store.client, appends);
           throw new Error('answered');
         }),
       ).rejects.toThrow('answered');
-      expect(answered.map((row) => row.status)).toEqual(['ok', 'wrong_version']);
-      expect(await readWholeStream(store, 'fine-alone')).toHaveLength(1);
-
-      await expect(
-        store.appendWithin(group('fine-together'), (appends) =>
-          callers.aos_transitions(store.client, appends),
-        ),
-      ).rejects.toMatchObject({
-        code: 'AOS02',
-        message: expect.stringContaining('moved answered wrong_version'),
-      });
-      expect(await readWholeStream(store, 'fine-together')).toEqual([]);
+      expect(answered.map((row) => row.status)).toEqual(['ok', 'wrong_version', 'ok', 'ok']);
+      expect(await readWholeStream(store, 'alone-fine')).toHaveLength(1);
+      // The same group as transitions (this store's head of `moved` still the old one).
+      await refusedWhole(group('together'), { code: 'AOS02', message: 'moved answered wrong_version' });
       expect(await readWholeStream(store, 'moved')).toHaveLength(2);
     });
 
@@ -161,49 +182,72 @@ for (const adapter of [pgliteAdapter, postgresAdapter]) {
       const store = harness.store;
       const recorded = events(1, 'r');
       await store.append('recorded', recorded, { expectedVersion: 'no_stream' });
-      const again = [
-        { streamId: 'fresh', events: events(1, 'f'), expectedVersion: 'no_stream' as const },
-        { streamId: 'recorded-elsewhere', events: recorded, expectedVersion: 'no_stream' as const },
-      ];
-      await expect(
-        store.appendWithin(again, (appends) => callers.aos_transitions(store.client, appends)),
-      ).rejects.toMatchObject({
-        code: 'AOS02',
-        message: expect.stringContaining('answered event_id_conflict'),
-      });
+      await refusedWhole(
+        toFour('again', [{ streamId: 'recorded-elsewhere', events: recorded, expectedVersion: 'no_stream' }]),
+        { code: 'AOS02', message: 'recorded-elsewhere answered event_id_conflict' },
+      );
       // A store that never saw `exists` takes it for new (expected: any).
       await harness.another!().append('exists', events(1, 'e'), { expectedVersion: 'no_stream' });
-      const late = [
-        { streamId: 'fresh', events: events(1, 'f'), expectedVersion: 'no_stream' as const },
-        { streamId: 'exists', events: events(1, 'l'), expectedVersion: 'any' as const },
-      ];
-      await expect(
-        store.appendWithin(late, (appends) => callers.aos_transitions(store.client, appends)),
-      ).rejects.toMatchObject({
-        code: 'AOS02',
-        message: expect.stringContaining('exists answered stale_head'),
-      });
-      expect(await readWholeStream(store, 'fresh')).toEqual([]);
+      await refusedWhole(
+        toFour('late', [{ streamId: 'exists', events: events(1, 'l'), expectedVersion: 'any' }]),
+        {
+          code: 'AOS02',
+          message: 'exists answered stale_head',
+        },
+      );
       expect(await readWholeStream(store, 'exists')).toHaveLength(1);
     });
 
     it('refuses a transition whose fence an earlier transition of the group appends to (AOS01)', async () => {
-      const store = harness.store;
-      await store.append('a-fence', events(1, 's'), { expectedVersion: 'no_stream' });
-      const group = [
-        { streamId: 'a-fence', events: events(1, 'stop'), expectedVersion: 0 },
-        { streamId: 'fenced-run', events: events(1, 'start'), expectedVersion: 'no_stream' as const },
-      ];
-      await expect(
-        store.appendWithin(group, (appends) =>
-          callers.aos_transitions(store.client, appends, [
-            undefined,
-            { fenceStream: 'a-fence', fenceVersion: 0 },
-          ]),
-        ),
-      ).rejects.toMatchObject({ code: 'AOS01', message: expect.stringContaining('fence of a-fence moved') });
-      expect(await readWholeStream(store, 'a-fence')).toHaveLength(1);
-      expect(await readWholeStream(store, 'fenced-run')).toEqual([]);
+      await harness.store.append('a-fence', events(1, 's'), { expectedVersion: 'no_stream' });
+      await refusedWhole(
+        toFour('fenced', [
+          { streamId: 'a-fence', events: events(1, 'stop'), expectedVersion: 0 },
+          { streamId: 'fenced-run', events: events(1, 'start'), expectedVersion: 'no_stream' },
+        ]),
+        { code: 'AOS01', message: 'fence of a-fence moved' },
+        [undefined, { fenceStream: 'a-fence', fenceVersion: 0 }],
+      );
+      expect(await readWholeStream(harness.store, 'a-fence')).toHaveLength(1);
     });
+
+    // Two connections at once: PostgreSQL only (PGlite has one).
+    if (adapter === postgresAdapter)
+      it('refuses a group whose new stream another transaction creates between its check and its insert', async () => {
+        const store = harness.store;
+        const group = toFour('raced', [
+          { streamId: 'raced', events: events(1, 'g'), expectedVersion: 'no_stream' },
+        ]);
+        let creator: Promise<unknown> = Promise.resolve();
+        let commit = () => {};
+        // Another transaction creates `raced` and holds its commit until the group waits on it.
+        const created = new Promise<void>((resolve) => {
+          creator = store.client.transaction(async (tx) => {
+            await tx.query(
+              `INSERT INTO aos_streams (stream_id, stream_type, tenant_id, version, last_hash, created_at, updated_at)
+               VALUES ('raced', 'raced', 'acme', -1, repeat('0', 64), now(), now())`,
+            );
+            resolve();
+            await new Promise<void>((release) => {
+              commit = release;
+            });
+          });
+        });
+        await created;
+        const refused = refusedWhole(group, {
+          code: 'AOS02',
+          message: 'a stream of the group was created meanwhile',
+        });
+        await until('the group waits for the creator', async () => {
+          const [row] = await store.client.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+              WHERE wait_event_type = 'Lock' AND query LIKE '%aos_transitions%'`,
+          );
+          return row!.n > 0;
+        });
+        commit();
+        await creator;
+        await refused;
+      });
   });
 }

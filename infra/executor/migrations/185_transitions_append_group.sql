@@ -1,5 +1,6 @@
--- aos_transitions makes its group's appends set-wide (aos_append_group, migration 184) when it
--- can, else one aos_append per stream as before (183). So the fences come first: every item's,
+-- aos_transitions makes its group's appends as one group (aos_append_group, migration 184:
+-- set-wide when it can be, else one aos_append per stream as 183 did), and raises, as before, at
+-- the first append not answered 'ok'. So the fences come first: every item's,
 -- in item order, then the appends. That changes no answer: before, an item's fence was taken
 -- after the earlier items' appends, which could move it only by appending to it — and that is
 -- refused here as it was refused there (AOS01), before anything is written. Same signature,
@@ -15,7 +16,6 @@ DECLARE
   v_appends aos_append_arguments[];
   v_items integer[];
   v_moved text;
-  a record;
   v_move aos_day_move;
   v_row record;
 BEGIN
@@ -41,24 +41,19 @@ BEGIN
     END IF;
   END LOOP;
 
-  RETURN QUERY SELECT v_items[g.n], (v_appends[g.n])."streamId", g.stream_version, g.head_hash, g.global_positions
-                 FROM aos_append_group(v_appends) AS g;
-  IF NOT FOUND THEN
-    FOR a IN SELECT x.*, v_items[x.ordinality] AS n FROM unnest(v_appends) WITH ORDINALITY AS x LOOP
-      SELECT * INTO v_row FROM aos_append(
-        a."streamId", a."streamType", a."tenantId", a.expected, a."assumedVersion", a."assumedHash",
-        a."eventIds", a.types, a."schemaVersions", a.data, a.metadata, a."recordedAt", a.hashes, false);
-      IF v_row.status <> 'ok' THEN
-        RAISE EXCEPTION 'the append to % answered %', a."streamId", v_row.status USING ERRCODE = 'AOS02';
-      END IF;
-      item := a.n;
-      stream_id := a."streamId";
-      stream_version := v_row.stream_version;
-      head_hash := v_row.head_hash;
-      global_positions := v_row.global_positions;
-      RETURN NEXT;
-    END LOOP;
-  END IF;
+  FOR v_row IN
+    SELECT g.*, v_items[g.n] AS of_item, (v_appends[g.n])."streamId" AS stream FROM aos_append_group(v_appends) AS g
+  LOOP
+    IF v_row.status <> 'ok' THEN
+      RAISE EXCEPTION 'the append to % answered %', v_row.stream, v_row.status USING ERRCODE = 'AOS02';
+    END IF;
+    item := v_row.of_item;
+    stream_id := v_row.stream;
+    stream_version := v_row.stream_version;
+    head_hash := v_row.head_hash;
+    global_positions := v_row.global_positions;
+    RETURN NEXT;
+  END LOOP;
 
   -- Every item's day moves, ordered by day: every statement locks the days' rows in one order.
   FOR v_move IN

@@ -1,19 +1,19 @@
--- A group of appends made set-wide (aos_append_group), for aos_appends and aos_transitions:
--- instead of one aos_append per stream, the group's known stream heads are locked (in stream-id
--- order) and checked, its new streams created, the rest moved, and every event inserted by one
--- INSERT. Each aos_append call cost ~60 µs of its own (its CTE's start-up, the head's UPDATE,
+-- A group of appends (aos_append_group), for aos_appends and aos_transitions: made set-wide when
+-- it can be — the group's known stream heads locked (in stream-id order) and checked, its new
+-- streams created, the rest moved, and every event inserted by one INSERT — else one aos_append
+-- per append, in order, as both did before; each append answered as aos_append answers it. Each aos_append call cost ~60 µs of its own (its CTE's start-up, the head's UPDATE,
 -- the id probes) beside the ~20 µs a row costs to insert, and a burst's groups hold 10–35
 -- appends: in a server-side loop of 35 × 3-event groups, 2.1–2.3 ms a group from 3.6–3.9.
 --
--- A group of 4 appends or more is taken when every append is one aos_append's own fast path
--- would take — one append per stream, a known head that satisfies the expected version, no
--- stream taken for new that exists, no event id recorded. Otherwise nothing is written and
--- nothing answered: the caller
--- makes the appends one by one as before, and aos_append names what is wrong. The one refusal
--- of its own: a stream taken for new that another transaction created between the check and
--- the insert (AOS02: the statement fails, and nothing of it commits).
+-- A group of 4 appends or more is made set-wide when every append is one aos_append's own fast
+-- path would take — one append per stream, a known head that satisfies the expected version, no
+-- stream taken for new that exists, no event id recorded — and all are answered 'ok'. Otherwise
+-- nothing is written by the checks, the appends go one by one, and aos_append names what is
+-- wrong. The one refusal of its own: a stream taken for new that another transaction created
+-- between the check and the insert (AOS02: the statement fails, and nothing of it commits).
 CREATE FUNCTION aos_append_group(p_appends aos_append_arguments[])
-RETURNS TABLE (n integer, stream_version bigint, head_hash text, global_positions bigint[])
+RETURNS TABLE (n integer, status text, stream_version bigint, head_hash text, global_positions bigint[],
+               stream_positions bigint[])
 LANGUAGE plpgsql
 -- Planned once per session, as aos_append (migration 160 says why). A plan made while the tables
 -- were small scanned aos_streams for the heads' tuple ids (cheaper then than a TID scan), and kept
@@ -24,51 +24,59 @@ AS $$
 DECLARE
   v_count integer := coalesce(cardinality(p_appends), 0);
   v_known integer;
-  v_taken boolean;
+  v_set boolean := false;
   v_heads tid[];
   v_created integer;
+  v_append record;
 BEGIN
   -- Fewer than 4 appends go one by one: there a call each costs no more (server-side loop, 3
   -- events an append: 1 append 111–170 µs by aos_append, 175–218 set-wide; 2: 202–222 and
   -- 243–257; 4: 392–425 and 373–410; 8: 811–850 and 656–692; 35: 3.6–3.9 ms and 2.1–2.3).
-  IF v_count < 4 THEN
-    RETURN;
+  IF v_count >= 4 THEN
+    -- (coalesce: an append with no expected version at all is not one to take.)
+    SELECT coalesce(count(DISTINCT x."streamId") = count(*)
+           AND bool_and(x."assumedHash" IS NOT NULL
+                 AND CASE x.expected
+                       WHEN 'any' THEN true
+                       WHEN 'no_stream' THEN x."assumedVersion" = -1
+                       WHEN 'stream_exists' THEN x."assumedVersion" <> -1
+                       ELSE x.expected::bigint = x."assumedVersion"
+                     END
+                 AND (x."assumedVersion" <> -1 OR x."assumedHash" = repeat('0', 64))), false),
+           count(*) FILTER (WHERE x."assumedVersion" <> -1)
+      INTO v_set, v_known
+      FROM unnest(p_appends) AS x;
   END IF;
-  SELECT count(DISTINCT x."streamId") = count(*)
-         AND coalesce(bool_and(x."assumedHash" IS NOT NULL
-               AND CASE x.expected
-                     WHEN 'any' THEN true
-                     WHEN 'no_stream' THEN x."assumedVersion" = -1
-                     WHEN 'stream_exists' THEN x."assumedVersion" <> -1
-                     ELSE x.expected::bigint = x."assumedVersion"
-                   END
-               AND (x."assumedVersion" <> -1 OR x."assumedHash" = repeat('0', 64))), true),
-         count(*) FILTER (WHERE x."assumedVersion" <> -1)
-    INTO v_taken, v_known
-    FROM unnest(p_appends) AS x;
-  IF NOT v_taken THEN
-    RETURN;
+  IF v_set THEN
+    -- The known heads, locked in one order; one that moved meanwhile is neither locked nor
+    -- counted. Every probe here is an index probe whatever the cached plan (lateral subqueries);
+    -- the tuple ids let the UPDATE below find the heads again without a join such a plan could
+    -- make a scan of (locked, they cannot move).
+    SELECT array_agg(locked.ctid) INTO v_heads
+      FROM (SELECT * FROM unnest(p_appends) AS u WHERE u."assumedVersion" <> -1
+             ORDER BY u."streamId" COLLATE "C") AS x
+      CROSS JOIN LATERAL (
+        SELECT s.ctid FROM aos_streams s
+         WHERE s.stream_id = x."streamId" AND s.version = x."assumedVersion" AND s.last_hash = x."assumedHash"
+           FOR UPDATE) AS locked;
+    v_set := coalesce(cardinality(v_heads), 0) = v_known
+      AND NOT EXISTS (
+        SELECT 1 FROM unnest(p_appends) AS x
+         CROSS JOIN LATERAL (SELECT 1 FROM aos_streams s WHERE s.stream_id = x."streamId" OFFSET 0) AS s
+         WHERE x."assumedVersion" = -1)
+      AND NOT EXISTS (
+        SELECT 1 FROM unnest(p_appends) AS x, unnest(x."eventIds") AS t(event_id)
+         CROSS JOIN LATERAL (SELECT 1 FROM aos_events e WHERE e.event_id = t.event_id OFFSET 0) AS e);
   END IF;
 
-  -- The known heads, locked in one order; one that moved meanwhile is neither locked nor
-  -- counted. Every probe here is an index probe whatever the cached plan (lateral subqueries);
-  -- the tuple ids let the UPDATE below find the heads again without a join such a plan could
-  -- make a scan of (locked, they cannot move).
-  SELECT array_agg(locked.ctid) INTO v_heads
-    FROM (SELECT * FROM unnest(p_appends) AS u WHERE u."assumedVersion" <> -1
-           ORDER BY u."streamId" COLLATE "C") AS x
-    CROSS JOIN LATERAL (
-      SELECT s.ctid FROM aos_streams s
-       WHERE s.stream_id = x."streamId" AND s.version = x."assumedVersion" AND s.last_hash = x."assumedHash"
-         FOR UPDATE) AS locked;
-  IF coalesce(cardinality(v_heads), 0) <> v_known
-     OR EXISTS (
-       SELECT 1 FROM unnest(p_appends) AS x
-        CROSS JOIN LATERAL (SELECT 1 FROM aos_streams s WHERE s.stream_id = x."streamId" OFFSET 0) AS s
-        WHERE x."assumedVersion" = -1)
-     OR EXISTS (
-       SELECT 1 FROM unnest(p_appends) AS x, unnest(x."eventIds") AS t(event_id)
-        CROSS JOIN LATERAL (SELECT 1 FROM aos_events e WHERE e.event_id = t.event_id OFFSET 0) AS e) THEN
+  IF NOT v_set THEN
+    FOR v_append IN SELECT x.*, x.ordinality::integer AS k FROM unnest(p_appends) WITH ORDINALITY AS x LOOP
+      RETURN QUERY SELECT v_append.k, r.* FROM aos_append(
+        v_append."streamId", v_append."streamType", v_append."tenantId", v_append.expected,
+        v_append."assumedVersion", v_append."assumedHash", v_append."eventIds", v_append.types,
+        v_append."schemaVersions", v_append.data, v_append.metadata, v_append."recordedAt", v_append.hashes,
+        false) AS r;
+    END LOOP;
     RETURN;
   END IF;
 
@@ -107,15 +115,15 @@ BEGIN
     SELECT i.stream_id, array_agg(i.global_position ORDER BY i.stream_position) AS positions
       FROM inserted i GROUP BY i.stream_id
   )
-  SELECT x.ordinality::integer, x."assumedVersion" + cardinality(x."eventIds"), x.hashes[cardinality(x.hashes)],
-         a.positions
+  SELECT x.ordinality::integer, 'ok'::text, x."assumedVersion" + cardinality(x."eventIds"),
+         x.hashes[cardinality(x.hashes)], a.positions, NULL::bigint[]
     FROM unnest(p_appends) WITH ORDINALITY AS x
     JOIN appended a ON a.stream_id = x."streamId"
    ORDER BY x.ordinality;
 END;
 $$;
 
--- aos_appends: the group set-wide when it can be, else each append by aos_append as before.
+-- aos_appends: its items as one group, each answered.
 CREATE OR REPLACE FUNCTION aos_appends(p_items jsonb)
 RETURNS TABLE (item integer, status text, stream_version bigint, head_hash text, global_positions bigint[],
                stream_positions bigint[])
@@ -123,22 +131,10 @@ LANGUAGE plpgsql
 -- Planned once per session, as aos_append (migration 160 says why); CREATE OR REPLACE resets it.
 SET plan_cache_mode = force_generic_plan
 AS $$
-DECLARE
-  v_appends aos_append_arguments[];
-  a record;
 BEGIN
-  SELECT array_agg(x ORDER BY i.n) INTO v_appends
-    FROM jsonb_array_elements(p_items) WITH ORDINALITY AS i(value, n),
-         jsonb_populate_record(NULL::aos_append_arguments, i.value) AS x;
-  RETURN QUERY SELECT g.n, 'ok'::text, g.stream_version, g.head_hash, g.global_positions, NULL::bigint[]
-                 FROM aos_append_group(v_appends) AS g;
-  IF FOUND THEN
-    RETURN;
-  END IF;
-  FOR a IN SELECT x.*, x.ordinality::integer AS n FROM unnest(v_appends) WITH ORDINALITY AS x LOOP
-    RETURN QUERY SELECT a.n, r.* FROM aos_append(
-      a."streamId", a."streamType", a."tenantId", a.expected, a."assumedVersion", a."assumedHash",
-      a."eventIds", a.types, a."schemaVersions", a.data, a.metadata, a."recordedAt", a.hashes, false) AS r;
-  END LOOP;
+  RETURN QUERY SELECT g.* FROM aos_append_group(ARRAY(
+    SELECT x FROM jsonb_array_elements(p_items) WITH ORDINALITY AS i(value, n),
+                  jsonb_populate_record(NULL::aos_append_arguments, i.value) AS x
+     ORDER BY i.n)) AS g;
 END;
 $$;
